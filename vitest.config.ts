@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    environment: "node",
+    // Integration tests talk to the real Postgres and Redis; give slow machines room.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    env: { TZ: "UTC" },
+  },
+});
