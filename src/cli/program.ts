@@ -1,0 +1,17 @@
+import { Command } from "commander";
+import { PACKAGE_VERSION } from "../version.js";
+import { migrateCommand } from "./commands/migrate.js";
+import { reportCommand } from "./commands/report.js";
+import { syncCommand } from "./commands/sync.js";
+
+export function buildProgram(): Command {
+  const program = new Command("plugchat-sync")
+    .description("Keep a PostgreSQL copy of your Plugchat integrator accounts and record what drifts.")
+    .version(PACKAGE_VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  program.addCommand(migrateCommand());
+  program.addCommand(syncCommand());
+  program.addCommand(reportCommand());
+  return program;
+}

@@ -1,0 +1,265 @@
+import { readFileSync } from "node:fs";
+import { CronExpressionParser } from "cron-parser";
+import { z } from "zod";
+import { ExitCode, UserFacingError } from "../errors.js";
+import { Secret } from "./secret.js";
+
+/** The validated settings of one process. Read once, frozen. */
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  plugchatBaseUrl: string;
+  /** Undefined when neither PLUGCHAT_TOKEN nor PLUGCHAT_TOKEN_FILE is set; see `requirePlugchatToken`. */
+  plugchatToken: Secret | undefined;
+  /** A 5- or 6-field cron expression, or "off" to run manual syncs only. */
+  syncCron: string;
+  syncTimezone: string;
+  syncConcurrency: number;
+  /** Accounts fetched and written together, in one transaction (and, on the queue, one job). */
+  syncBatchSize: number;
+  plugchatMaxRps: number;
+  httpTimeoutMs: number;
+  syncMaxAttempts: number;
+  retryAfterMaxMs: number;
+  logLevel: LogLevel;
+  logPretty: boolean;
+  metricsPort: number;
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULTS = {
+  DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/plugchat_sync",
+  REDIS_URL: "redis://127.0.0.1:6379",
+  PLUGCHAT_BASE_URL: "https://api.plugchat.com.br",
+  SYNC_CRON: "*/15 * * * *",
+  SYNC_TIMEZONE: "UTC",
+  SYNC_CONCURRENCY: "16",
+  SYNC_BATCH_SIZE: "500",
+  PLUGCHAT_MAX_RPS: "0",
+  HTTP_TIMEOUT_MS: "10000",
+  SYNC_MAX_ATTEMPTS: "5",
+  PLUGCHAT_RETRY_AFTER_MAX_MS: "60000",
+  LOG_LEVEL: "info",
+  METRICS_PORT: "9464",
+} as const;
+
+/** Bad configuration: one line per bad variable, exit code 2. */
+export class ConfigError extends UserFacingError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(problems.map((problem) => `invalid configuration: ${problem}`).join("\n"), {
+      exitCode: ExitCode.badConfig,
+    });
+    this.problems = problems;
+  }
+}
+
+const integer = (name: string, min: number, max: number) =>
+  z.string().superRefine((raw, ctx) => {
+    const value = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isInteger(value) || value < min || value > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name}=${quote(raw)} is not valid: expected a whole number from ${min} to ${max}`,
+      });
+    }
+  });
+
+const decimal = (name: string, min: number, max: number) =>
+  z.string().superRefine((raw, ctx) => {
+    const value = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name}=${quote(raw)} is not valid: expected a number from ${min} to ${max}`,
+      });
+    }
+  });
+
+// URLs may hold passwords, so their problems are described without echoing the value.
+const url = (name: string, protocols: readonly string[], example: string) =>
+  z.string().superRefine((raw, ctx) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      ctx.addIssue({ code: "custom", message: `${name} is not a valid URL: expected the form ${example}` });
+      return;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name} has the scheme "${parsed.protocol}": expected ${protocols.join(" or ")} URL such as ${example}`,
+      });
+    }
+  });
+
+const cron = z.string().superRefine((raw, ctx) => {
+  const expression = raw.trim();
+  if (expression === "off") return;
+  const fields = expression.split(/\s+/).length;
+  const problem =
+    fields === 5 || fields === 6 ? cronProblem(expression) : `it has ${fields} fields, not 5 or 6`;
+  if (problem) {
+    ctx.addIssue({
+      code: "custom",
+      message: `SYNC_CRON=${quote(raw)} is not valid (${problem}): expected 5 cron fields such as "*/15 * * * *", 6 with seconds first, or "off"`,
+    });
+  }
+});
+
+const timezone = z.string().superRefine((raw, ctx) => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: raw });
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: `SYNC_TIMEZONE=${quote(raw)} is not a known time zone: expected an IANA name such as "UTC" or "America/Sao_Paulo"`,
+    });
+  }
+});
+
+const booleanWords: Record<string, boolean> = { true: true, "1": true, yes: true, false: false, "0": false, no: false };
+const boolean = (name: string) =>
+  z.string().superRefine((raw, ctx) => {
+    if (!(raw.trim().toLowerCase() in booleanWords)) {
+      ctx.addIssue({ code: "custom", message: `${name}=${quote(raw)} is not valid: expected true or false` });
+    }
+  });
+
+const schema = z.object({
+  DATABASE_URL: url("DATABASE_URL", ["postgresql:", "postgres:"], "postgresql://user@host:5432/plugchat_sync"),
+  REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://host:6379/0"),
+  PLUGCHAT_BASE_URL: url("PLUGCHAT_BASE_URL", ["https:", "http:"], "https://api.plugchat.com.br"),
+  SYNC_CRON: cron,
+  SYNC_TIMEZONE: timezone,
+  SYNC_CONCURRENCY: integer("SYNC_CONCURRENCY", 1, 256),
+  SYNC_BATCH_SIZE: integer("SYNC_BATCH_SIZE", 1, 10_000),
+  PLUGCHAT_MAX_RPS: decimal("PLUGCHAT_MAX_RPS", 0, 10_000),
+  HTTP_TIMEOUT_MS: integer("HTTP_TIMEOUT_MS", 1, 600_000),
+  SYNC_MAX_ATTEMPTS: integer("SYNC_MAX_ATTEMPTS", 1, 20),
+  PLUGCHAT_RETRY_AFTER_MAX_MS: integer("PLUGCHAT_RETRY_AFTER_MAX_MS", 0, 3_600_000),
+  LOG_LEVEL: z.string().superRefine((raw, ctx) => {
+    if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+      ctx.addIssue({ code: "custom", message: `LOG_LEVEL=${quote(raw)} is not valid: expected one of ${LOG_LEVELS.join(", ")}` });
+    }
+  }),
+  LOG_PRETTY: boolean("LOG_PRETTY").optional(),
+  METRICS_PORT: integer("METRICS_PORT", 0, 65_535),
+});
+
+export interface ConfigSources {
+  /** Whether stdout is a terminal: decides LOG_PRETTY's default. */
+  stdoutIsTTY?: boolean;
+  /** Reads PLUGCHAT_TOKEN_FILE; replaceable so parsing stays testable without files. */
+  readFile?: (path: string) => string;
+}
+
+/**
+ * Validates the environment and returns the frozen config. Every bad variable is reported at once,
+ * in a ConfigError with one line each; values that can hold secrets are never echoed.
+ */
+export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {}): Readonly<Config> {
+  const raw: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(DEFAULTS).map(([name, fallback]) => [name, nonEmpty(env[name]) ?? fallback]),
+  );
+  raw.LOG_PRETTY = nonEmpty(env.LOG_PRETTY);
+  const problems: string[] = [];
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => issue.message));
+
+  const token = readToken(env, sources.readFile ?? ((path) => readFileSync(path, "utf8")), problems);
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+
+  const values = parsed.data;
+  return Object.freeze({
+    databaseUrl: values.DATABASE_URL,
+    redisUrl: values.REDIS_URL,
+    plugchatBaseUrl: values.PLUGCHAT_BASE_URL.replace(/\/+$/, ""),
+    plugchatToken: token,
+    syncCron: values.SYNC_CRON.trim(),
+    syncTimezone: values.SYNC_TIMEZONE,
+    syncConcurrency: Number(values.SYNC_CONCURRENCY),
+    syncBatchSize: Number(values.SYNC_BATCH_SIZE),
+    plugchatMaxRps: Number(values.PLUGCHAT_MAX_RPS),
+    httpTimeoutMs: Number(values.HTTP_TIMEOUT_MS),
+    syncMaxAttempts: Number(values.SYNC_MAX_ATTEMPTS),
+    retryAfterMaxMs: Number(values.PLUGCHAT_RETRY_AFTER_MAX_MS),
+    logLevel: values.LOG_LEVEL as LogLevel,
+    logPretty:
+      values.LOG_PRETTY === undefined
+        ? sources.stdoutIsTTY === true
+        : (booleanWords[values.LOG_PRETTY.trim().toLowerCase()] ?? false),
+    metricsPort: Number(values.METRICS_PORT),
+  });
+}
+
+let loaded: Readonly<Config> | undefined;
+
+/** The process's config, read from process.env on first use. */
+export function loadConfig(): Readonly<Config> {
+  loaded ??= parseConfig(process.env, { stdoutIsTTY: process.stdout.isTTY === true });
+  return loaded;
+}
+
+/** The Plugchat token, for commands that call Plugchat; a clear error when it is not configured. */
+export function requirePlugchatToken(config: Config): Secret {
+  if (config.plugchatToken) return config.plugchatToken;
+  throw new UserFacingError(
+    "no Plugchat token: set PLUGCHAT_TOKEN to your integrator token, or PLUGCHAT_TOKEN_FILE to a file holding it",
+    { exitCode: ExitCode.badConfig },
+  );
+}
+
+function readToken(
+  env: NodeJS.ProcessEnv,
+  readFile: (path: string) => string,
+  problems: string[],
+): Secret | undefined {
+  const direct = nonEmpty(env.PLUGCHAT_TOKEN);
+  const file = nonEmpty(env.PLUGCHAT_TOKEN_FILE);
+  if (direct && file) {
+    problems.push("PLUGCHAT_TOKEN and PLUGCHAT_TOKEN_FILE are both set: set only one of them");
+    return undefined;
+  }
+  if (direct) return checkedToken(direct.trim(), "PLUGCHAT_TOKEN", problems);
+  if (!file) return undefined;
+  let contents: string;
+  try {
+    contents = readFile(file);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    problems.push(`PLUGCHAT_TOKEN_FILE=${quote(file)} cannot be read (${reason}): expected the path of a file holding the token`);
+    return undefined;
+  }
+  return checkedToken(contents.trim(), `the file in PLUGCHAT_TOKEN_FILE (${file})`, problems);
+}
+
+function checkedToken(token: string, source: string, problems: string[]): Secret | undefined {
+  // A token with whitespace or control characters inside would corrupt the Authorization header.
+  if (token === "" || /[\s\p{Cc}]/u.test(token)) {
+    problems.push(`${source} does not hold a usable token: expected one line with the token and nothing else`);
+    return undefined;
+  }
+  return new Secret(token);
+}
+
+function cronProblem(expression: string): string | undefined {
+  try {
+    CronExpressionParser.parse(expression);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+}

@@ -1,0 +1,11 @@
+export {
+  type Config,
+  ConfigError,
+  DEFAULTS,
+  LOG_LEVELS,
+  type LogLevel,
+  loadConfig,
+  parseConfig,
+  requirePlugchatToken,
+} from "./config.js";
+export { Secret } from "./secret.js";

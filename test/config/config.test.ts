@@ -1,0 +1,134 @@
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig, requirePlugchatToken } from "../../src/config/index.js";
+
+function problemsOf(env: NodeJS.ProcessEnv, readFile?: (path: string) => string): string[] {
+  try {
+    parseConfig(env, readFile ? { readFile } : {});
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).exitCode).toBe(2);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig", () => {
+  it("applies the documented defaults to an empty environment", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      databaseUrl: "postgresql://postgres@127.0.0.1:5432/plugchat_sync",
+      redisUrl: "redis://127.0.0.1:6379",
+      plugchatBaseUrl: "https://api.plugchat.com.br",
+      plugchatToken: undefined,
+      syncCron: "*/15 * * * *",
+      syncTimezone: "UTC",
+      syncConcurrency: 16,
+      syncBatchSize: 500,
+      plugchatMaxRps: 0,
+      httpTimeoutMs: 10_000,
+      syncMaxAttempts: 5,
+      logLevel: "info",
+      logPretty: false,
+      metricsPort: 9464,
+    });
+  });
+
+  it("returns a frozen object", () => {
+    const config = parseConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(parseConfig({ SYNC_CONCURRENCY: "", LOG_LEVEL: " " }).syncConcurrency).toBe(16);
+  });
+
+  it("reads numbers, cron with seconds, time zone and a trailing-slash base URL", () => {
+    const config = parseConfig({
+      SYNC_CONCURRENCY: "4",
+      PLUGCHAT_MAX_RPS: "2.5",
+      SYNC_CRON: "0 */5 * * * *",
+      SYNC_TIMEZONE: "America/Sao_Paulo",
+      PLUGCHAT_BASE_URL: "http://127.0.0.1:8080/",
+    });
+    expect(config.syncConcurrency).toBe(4);
+    expect(config.plugchatMaxRps).toBe(2.5);
+    expect(config.syncCron).toBe("0 */5 * * * *");
+    expect(config.syncTimezone).toBe("America/Sao_Paulo");
+    expect(config.plugchatBaseUrl).toBe("http://127.0.0.1:8080");
+  });
+
+  it("accepts SYNC_CRON=off for workers that only take manual runs", () => {
+    expect(parseConfig({ SYNC_CRON: "off" }).syncCron).toBe("off");
+  });
+
+  it("reports every bad variable at once, one line each naming the variable and the expected form", () => {
+    const problems = problemsOf({ SYNC_CONCURRENCY: "abc", HTTP_TIMEOUT_MS: "-1", LOG_LEVEL: "loud" });
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^SYNC_CONCURRENCY="abc" .*whole number from 1 to 256/);
+    expect(problems.some((line) => /^HTTP_TIMEOUT_MS="-1" .*whole number/.test(line))).toBe(true);
+    expect(problems.some((line) => /^LOG_LEVEL="loud" .*one of fatal, error/.test(line))).toBe(true);
+    for (const line of problems) expect(line).not.toContain("\n");
+  });
+
+  it.each([
+    ["SYNC_CRON", "*/15 * * *", /SYNC_CRON=.*4 fields/],
+    ["SYNC_CRON", "61 * * * *", /SYNC_CRON=.*range 0-59/],
+    ["SYNC_TIMEZONE", "Mars/Olympus", /SYNC_TIMEZONE=.*IANA/],
+    ["SYNC_MAX_ATTEMPTS", "0", /SYNC_MAX_ATTEMPTS=.*1 to 20/],
+    ["PLUGCHAT_MAX_RPS", "-3", /PLUGCHAT_MAX_RPS=.*number from 0/],
+    ["METRICS_PORT", "70000", /METRICS_PORT=.*0 to 65535/],
+    ["LOG_PRETTY", "maybe", /LOG_PRETTY=.*true or false/],
+    ["REDIS_URL", "http://localhost", /REDIS_URL has the scheme "http:"/],
+    ["PLUGCHAT_BASE_URL", "not a url", /PLUGCHAT_BASE_URL is not a valid URL/],
+  ])("rejects %s=%s with a clear line", (name, value, pattern) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(pattern);
+  });
+
+  it("never echoes a URL that may hold a password", () => {
+    const problems = problemsOf({ DATABASE_URL: "mysql://admin:hunter2@db/x" });
+    expect(problems.join("\n")).not.toContain("hunter2");
+  });
+
+  it("decides LOG_PRETTY from the terminal unless it is set", () => {
+    expect(parseConfig({}, { stdoutIsTTY: true }).logPretty).toBe(true);
+    expect(parseConfig({ LOG_PRETTY: "false" }, { stdoutIsTTY: true }).logPretty).toBe(false);
+    expect(parseConfig({ LOG_PRETTY: "yes" }, { stdoutIsTTY: false }).logPretty).toBe(true);
+  });
+});
+
+describe("the Plugchat token", () => {
+  it("comes from PLUGCHAT_TOKEN and is never printed by inspect, JSON or string conversion", () => {
+    const config = parseConfig({ PLUGCHAT_TOKEN: "tok-123456" });
+    expect(config.plugchatToken?.reveal()).toBe("tok-123456");
+    expect(inspect(config)).not.toContain("tok-123456");
+    expect(JSON.stringify(config)).not.toContain("tok-123456");
+    expect(`${config.plugchatToken}`).not.toContain("tok-123456");
+  });
+
+  it("comes from PLUGCHAT_TOKEN_FILE with surrounding whitespace trimmed", () => {
+    const config = parseConfig({ PLUGCHAT_TOKEN_FILE: "/run/secrets/plugchat" }, { readFile: () => "tok-from-file\n" });
+    expect(config.plugchatToken?.reveal()).toBe("tok-from-file");
+  });
+
+  it("reports an unreadable token file with its path and the reason", () => {
+    const problems = problemsOf({ PLUGCHAT_TOKEN_FILE: "/nope/token" }, () => {
+      throw Object.assign(new Error("missing"), { code: "ENOENT" });
+    });
+    expect(problems).toEqual([expect.stringMatching(/^PLUGCHAT_TOKEN_FILE="\/nope\/token" cannot be read \(ENOENT\)/)]);
+  });
+
+  it("refuses both sources at once, and a token with inner whitespace, without echoing it", () => {
+    expect(problemsOf({ PLUGCHAT_TOKEN: "a", PLUGCHAT_TOKEN_FILE: "/x" })[0]).toMatch(/both set/);
+    const problems = problemsOf({ PLUGCHAT_TOKEN: "secret part" });
+    expect(problems[0]).toMatch(/PLUGCHAT_TOKEN does not hold a usable token/);
+    expect(problems[0]).not.toContain("secret part");
+  });
+
+  it("is required only when asked for, with a message saying how to set it", () => {
+    const config = parseConfig({});
+    expect(() => requirePlugchatToken(config)).toThrow(/set PLUGCHAT_TOKEN .* or PLUGCHAT_TOKEN_FILE/);
+  });
+});
