@@ -1,0 +1,104 @@
+import { Command, InvalidArgumentError } from "commander";
+import { withPrisma } from "../../db/prisma.js";
+import { isValidAccountId } from "../../plugchat/index.js";
+import { driftSince, recentRuns, type DriftEntry } from "../../report/queries.js";
+import { parseSince } from "../../report/since.js";
+import type { RunSummary } from "../../sync/types.js";
+import { commandContext } from "../context.js";
+import { formatTable, formatTime } from "../format.js";
+
+interface ReportOptions {
+  runs: number;
+  drift?: boolean;
+  since: Date;
+  account?: string;
+  json?: boolean;
+}
+
+const DRIFT_LIMIT = 1000;
+
+export function reportCommand(): Command {
+  return new Command("report")
+    .description("show recent sync runs and what drifted")
+    .option("--runs <n>", "how many recent runs to show", positiveInteger, 10)
+    .option("--drift", "also list drift events (field changes)")
+    .option("--since <window>", "drift window: 90m, 12h, 7d, 2w or an ISO date", since, parseSince("7d"))
+    .option("--account <id>", "only the drift of this account (implies --drift)", accountId)
+    .option("--json", "print JSON instead of tables")
+    .action(async (options: ReportOptions) => {
+      const { config } = commandContext();
+      const showDrift = options.drift === true || options.account !== undefined;
+      const { runs, drift } = await withPrisma(config.databaseUrl, async (prisma) => ({
+        runs: await recentRuns(prisma, options.runs),
+        drift: showDrift
+          ? await driftSince(prisma, { since: options.since, accountId: options.account, limit: DRIFT_LIMIT })
+          : undefined,
+      }));
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(drift ? { runs, drift } : { runs }, null, 2)}\n`);
+        return;
+      }
+      const sections = [formatRuns(runs)];
+      if (drift) sections.push(formatDrift(drift, options.since));
+      process.stdout.write(`${sections.join("\n\n")}\n`);
+    });
+}
+
+function formatRuns(runs: readonly RunSummary[]): string {
+  if (runs.length === 0) return "No sync runs yet: run `plugchat-sync sync`.";
+  return `Recent runs\n${formatTable(
+    ["run", "trigger", "status", "started", "seconds", "total", "changed", "not found", "failed", "drift"],
+    runs.map((run) => [
+      `#${run.runId}`,
+      run.trigger,
+      run.status,
+      formatTime(run.startedAt),
+      run.finishedAt ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1) : "-",
+      String(run.accountsTotal),
+      String(run.accountsChanged),
+      String(run.accountsNotFound),
+      String(run.accountsFailed),
+      String(run.driftCount),
+    ]),
+  )}`;
+}
+
+function formatDrift(drift: readonly DriftEntry[], since: Date): string {
+  const title = `Drift since ${formatTime(since)}`;
+  if (drift.length === 0) return `${title}\nnothing changed`;
+  const shown = (value: string | null) => (value === null ? "(null)" : JSON.stringify(value));
+  const more = drift.length === DRIFT_LIMIT ? `\n(first ${DRIFT_LIMIT} shown: narrow with --since or --account)` : "";
+  return `${title}\n${formatTable(
+    ["detected", "account", "name", "field", "from", "to", "run"],
+    drift.map((entry) => [
+      formatTime(entry.detectedAt),
+      entry.accountId,
+      entry.accountName ?? "",
+      entry.field,
+      shown(entry.from),
+      shown(entry.to),
+      `#${entry.runId}`,
+    ]),
+  )}${more}`;
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 10_000) {
+    throw new InvalidArgumentError("expected a whole number from 1 to 10000");
+  }
+  return parsed;
+}
+
+function since(value: string): Date {
+  const parsed = parseSince(value);
+  if (!parsed) throw new InvalidArgumentError("expected a window such as 90m, 12h, 7d, 2w, or an ISO date");
+  return parsed;
+}
+
+function accountId(value: string): string {
+  if (!isValidAccountId(value)) {
+    throw new InvalidArgumentError('not a Plugchat account id (1 to 128 letters, digits, "-" or "_")');
+  }
+  return value;
+}

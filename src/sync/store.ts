@@ -1,0 +1,260 @@
+// Every statement the sync runs against PostgreSQL, in one place. Batches are written with a fixed
+// number of set-based statements (unnest arrays), whatever their size.
+import { Prisma } from "../generated/prisma/client.js";
+import type { PrismaClient } from "../db/prisma.js";
+import { UserFacingError } from "../errors.js";
+import { type AccountOutcome, type FieldChange, outcomeOfFetch, outcomeOfNotFound, type StoredAccount } from "./drift.js";
+import type { FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js";
+
+type Transaction = Prisma.TransactionClient;
+
+export class RunInProgressError extends UserFacingError {
+  constructor(runId: number, startedAt: Date) {
+    super(
+      `another sync run (#${runId}, started ${startedAt.toISOString()}) is still running: wait for it to finish; a run whose process died is closed automatically once its heartbeat is stale`,
+    );
+  }
+}
+
+/**
+ * Opens a run, unless one is running. A running run whose heartbeat is older than `staleAfterMs` was
+ * left by a crashed process: it is closed as failed first, so a crash never blocks syncing for good.
+ */
+export async function openRun(prisma: PrismaClient, trigger: RunTrigger, staleAfterMs: number): Promise<RunSummary> {
+  await prisma.$executeRaw`
+    UPDATE sync_runs
+       SET status = 'failed', finished_at = now(),
+           error = 'abandoned: its process stopped sending heartbeats (crash or kill)'
+     WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})`;
+  try {
+    return toSummary(await prisma.syncRun.create({ data: { trigger } }));
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
+      const running = await prisma.syncRun.findFirst({ where: { status: "running" } });
+      if (running) throw new RunInProgressError(running.id, running.startedAt);
+    }
+    throw error;
+  }
+}
+
+export async function heartbeat(prisma: PrismaClient, runId: number): Promise<void> {
+  await prisma.$executeRaw`UPDATE sync_runs SET heartbeat_at = now() WHERE id = ${runId} AND status = 'running'`;
+}
+
+/** One page of tracked account ids after `afterId`, in id order (keyset pagination). */
+export async function trackedIdsAfter(prisma: PrismaClient, afterId: string | null, limit: number): Promise<string[]> {
+  const rows = await prisma.account.findMany({
+    where: { tracked: true, ...(afterId === null ? {} : { id: { gt: afterId } }) },
+    select: { id: true },
+    orderBy: { id: "asc" },
+    take: limit,
+  });
+  return rows.map((row) => row.id);
+}
+
+export interface BatchWrite {
+  outcomes: AccountOutcome[];
+  counts: RunCounts;
+}
+
+/**
+ * Compares one batch of fetch results with the stored rows and writes the differences, all in one
+ * transaction: the rows are locked and read inside it, so a concurrent writer cannot make this batch
+ * record drift twice, and a crash leaves either the whole batch or none of it.
+ */
+export async function writeBatch(prisma: PrismaClient, runId: number, results: readonly FetchResult[]): Promise<BatchWrite> {
+  return prisma.$transaction(
+    async (tx) => {
+      const stored = await lockStoredAccounts(
+        tx,
+        results.map((result) => result.id),
+      );
+      const outcomes: AccountOutcome[] = [];
+      for (const result of results) {
+        const account = stored.get(result.id);
+        if (!account) continue; // deleted meanwhile: nothing to compare with
+        if (result.kind === "ok") outcomes.push(outcomeOfFetch(account, result.account));
+        else if (result.kind === "not_found") outcomes.push(outcomeOfNotFound(account));
+        else outcomes.push({ kind: "failed", id: result.id, error: result.error });
+      }
+      await writeSyncedData(tx, outcomes);
+      await writeStatuses(tx, outcomes);
+      const driftCount = await insertDrift(tx, runId, outcomes);
+      const counts = countOutcomes(outcomes, driftCount);
+      await tx.$executeRaw`
+        UPDATE sync_runs
+           SET accounts_total = accounts_total + ${counts.accountsTotal},
+               accounts_changed = accounts_changed + ${counts.accountsChanged},
+               accounts_unchanged = accounts_unchanged + ${counts.accountsUnchanged},
+               accounts_failed = accounts_failed + ${counts.accountsFailed},
+               accounts_not_found = accounts_not_found + ${counts.accountsNotFound},
+               drift_count = drift_count + ${counts.driftCount},
+               heartbeat_at = now()
+         WHERE id = ${runId}`;
+      return { outcomes, counts };
+    },
+    { timeout: 60_000, maxWait: 30_000 },
+  );
+}
+
+interface StoredRow {
+  id: string;
+  external_id: string | null;
+  name: string | null;
+  active: boolean | null;
+  on_start_attendance: string | null;
+  on_finish_attendance: string | null;
+  on_receive_message: string | null;
+  on_sending_message: string | null;
+  on_message_status: string | null;
+  last_synced_at: Date | null;
+  missing_since: Date | null;
+}
+
+async function lockStoredAccounts(tx: Transaction, ids: string[]): Promise<Map<string, StoredAccount>> {
+  // Locked in id order so that two writers of overlapping batches cannot deadlock.
+  const rows = await tx.$queryRaw<StoredRow[]>`
+    SELECT id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
+           on_sending_message, on_message_status, last_synced_at, missing_since
+      FROM accounts WHERE id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
+        id: row.id,
+        lastSyncedAt: row.last_synced_at,
+        missingSince: row.missing_since,
+        values: {
+          externalId: row.external_id,
+          name: row.name,
+          active: row.active,
+          onStartAttendance: row.on_start_attendance,
+          onFinishAttendance: row.on_finish_attendance,
+          onReceiveMessage: row.on_receive_message,
+          onSendingMessage: row.on_sending_message,
+          onMessageStatus: row.on_message_status,
+        },
+      },
+    ]),
+  );
+}
+
+/** Data columns, for new baselines and changed accounts only: an unchanged account costs no data write. */
+async function writeSyncedData(tx: Transaction, outcomes: readonly AccountOutcome[]): Promise<void> {
+  const rows = outcomes.flatMap((outcome) =>
+    outcome.kind === "baseline" || outcome.kind === "changed" ? [{ id: outcome.id, ...outcome.account }] : [],
+  );
+  if (rows.length === 0) return;
+  const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
+  await tx.$executeRaw`
+    UPDATE accounts AS a
+       SET external_id = i.external_id, name = i.name, active = i.active,
+           on_start_attendance = i.on_start_attendance, on_finish_attendance = i.on_finish_attendance,
+           on_receive_message = i.on_receive_message, on_sending_message = i.on_sending_message,
+           on_message_status = i.on_message_status, updated_at = now()
+      FROM unnest(${column("id")}::text[], ${column("externalId")}::text[], ${column("name")}::text[],
+                  ${column("active")}::boolean[], ${column("onStartAttendance")}::text[],
+                  ${column("onFinishAttendance")}::text[], ${column("onReceiveMessage")}::text[],
+                  ${column("onSendingMessage")}::text[], ${column("onMessageStatus")}::text[])
+           AS i(id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
+                on_sending_message, on_message_status)
+     WHERE a.id = i.id`;
+}
+
+/** Status columns of every account in the batch, one statement per outcome kind. */
+async function writeStatuses(tx: Transaction, outcomes: readonly AccountOutcome[]): Promise<void> {
+  const found = outcomes.filter((outcome) => outcome.kind !== "not_found" && outcome.kind !== "failed");
+  const notFound = outcomes.filter((outcome) => outcome.kind === "not_found");
+  const failed = outcomes.flatMap((outcome) => (outcome.kind === "failed" ? [outcome] : []));
+  if (found.length > 0) {
+    await tx.$executeRaw`
+      UPDATE accounts
+         SET last_synced_at = now(), last_attempt_at = now(), last_status = 'ok', last_error = NULL,
+             consecutive_failures = 0, missing_since = NULL
+       WHERE id = ANY(${found.map((outcome) => outcome.id)}::text[])`;
+  }
+  if (notFound.length > 0) {
+    await tx.$executeRaw`
+      UPDATE accounts
+         SET last_attempt_at = now(), last_status = 'not_found', last_error = NULL, consecutive_failures = 0,
+             missing_since = COALESCE(missing_since, now())
+       WHERE id = ANY(${notFound.map((outcome) => outcome.id)}::text[])`;
+  }
+  if (failed.length > 0) {
+    await tx.$executeRaw`
+      UPDATE accounts AS a
+         SET last_attempt_at = now(), last_status = 'failed', last_error = f.error,
+             consecutive_failures = a.consecutive_failures + 1
+        FROM unnest(${failed.map((outcome) => outcome.id)}::text[], ${failed.map((outcome) => outcome.error)}::text[])
+             AS f(id, error)
+       WHERE a.id = f.id`;
+  }
+}
+
+/** Drift rows; a batch retried within the same run cannot record the same change twice. */
+async function insertDrift(tx: Transaction, runId: number, outcomes: readonly AccountOutcome[]): Promise<number> {
+  const rows: { accountId: string; change: FieldChange }[] = outcomes.flatMap((outcome) =>
+    "changes" in outcome ? outcome.changes.map((change) => ({ accountId: outcome.id, change })) : [],
+  );
+  if (rows.length === 0) return 0;
+  return tx.$executeRaw`
+    INSERT INTO account_drift (account_id, sync_run_id, field, old_value, new_value)
+    SELECT d.account_id, ${runId}, d.field, d.old_value, d.new_value
+      FROM unnest(${rows.map((row) => row.accountId)}::text[], ${rows.map((row) => row.change.field)}::text[],
+                  ${rows.map((row) => row.change.from)}::text[], ${rows.map((row) => row.change.to)}::text[])
+           AS d(account_id, field, old_value, new_value)
+    ON CONFLICT (sync_run_id, account_id, field) DO NOTHING`;
+}
+
+function countOutcomes(outcomes: readonly AccountOutcome[], driftCount: number): RunCounts {
+  const count = (kind: AccountOutcome["kind"]) => outcomes.filter((outcome) => outcome.kind === kind).length;
+  return {
+    accountsTotal: outcomes.length,
+    // A baseline is a change of the stored data (from nothing), so it counts as changed.
+    accountsChanged: count("changed") + count("baseline"),
+    accountsUnchanged: count("unchanged"),
+    accountsFailed: count("failed"),
+    accountsNotFound: count("not_found"),
+    driftCount,
+  };
+}
+
+/**
+ * Closes a run exactly once (only a running run is updated), deciding its status from its counters:
+ * failed when an error stopped it, partial when some accounts failed, succeeded otherwise.
+ */
+export async function finishRun(
+  prisma: PrismaClient,
+  runId: number,
+  outcome: { error: string | null; unknownFields: readonly string[] },
+): Promise<RunSummary> {
+  await prisma.$executeRaw`
+    UPDATE sync_runs
+       SET finished_at = now(), heartbeat_at = now(), error = ${outcome.error},
+           unknown_fields = ${[...outcome.unknownFields].sort()}::text[],
+           status = CASE WHEN ${outcome.error}::text IS NOT NULL THEN 'failed'
+                         WHEN accounts_failed > 0 THEN 'partial'
+                         ELSE 'succeeded' END
+     WHERE id = ${runId} AND status = 'running'`;
+  return toSummary(await prisma.syncRun.findUniqueOrThrow({ where: { id: runId } }));
+}
+
+type SyncRunRow = Awaited<ReturnType<PrismaClient["syncRun"]["findUniqueOrThrow"]>>;
+
+export function toSummary(row: SyncRunRow): RunSummary {
+  return {
+    runId: row.id,
+    trigger: row.trigger as RunTrigger,
+    status: row.status as RunSummary["status"],
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    error: row.error,
+    unknownFields: row.unknownFields,
+    accountsTotal: row.accountsTotal,
+    accountsChanged: row.accountsChanged,
+    accountsUnchanged: row.accountsUnchanged,
+    accountsFailed: row.accountsFailed,
+    accountsNotFound: row.accountsNotFound,
+    driftCount: row.driftCount,
+  };
+}
