@@ -1,4 +1,5 @@
 import { pino, type Logger } from "pino";
+import pretty from "pino-pretty";
 
 export type { Logger };
 
@@ -26,7 +27,11 @@ export const REDACTED_PATHS = [
   "*.headers.Authorization",
 ];
 
-/** The one pino logger of a process: JSON lines, or pretty output for a person at a terminal. */
+/**
+ * The one pino logger of a process: JSON lines, or pretty output for a person at a terminal.
+ * Logs go to stderr, synchronously: stdout stays free for command output (`accounts list --json`), and
+ * nothing is lost when a command exits right after logging.
+ */
 export function createLogger(options: LoggerOptions, destination?: pino.DestinationStream): Logger {
   const base: pino.LoggerOptions = {
     name: "plugchat-sync",
@@ -37,12 +42,12 @@ export function createLogger(options: LoggerOptions, destination?: pino.Destinat
   };
   if (destination) return pino(base, destination);
   if (options.pretty) {
-    return pino({
-      ...base,
-      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,name" } },
-    });
+    return pino(
+      base,
+      pretty({ destination: 2, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,name" }),
+    );
   }
-  return pino(base);
+  return pino(base, pino.destination({ dest: 2, sync: true }));
 }
 
 /** A logger that drops everything, for library code called without one. */
