@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { PACKAGE_VERSION } from "../version.js";
+import { accountsCommand } from "./commands/accounts.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reportCommand } from "./commands/report.js";
 import { syncCommand } from "./commands/sync.js";
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
   program.addCommand(migrateCommand());
+  program.addCommand(accountsCommand());
   program.addCommand(syncCommand());
   program.addCommand(reportCommand());
   return program;

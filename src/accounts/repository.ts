@@ -1,0 +1,188 @@
+// The SQL behind `plugchat-sync accounts`. Writes are set-based (one statement per batch of ids,
+// whatever its size) so that importing 100,000 ids takes a few round trips, not 100,000.
+import type { PrismaClient } from "../db/prisma.js";
+
+export const ACCOUNT_STATUSES = ["pending", "ok", "not_found", "failed"] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+/** Disjoint: every distinct id given lands in exactly one of them. */
+export interface TrackResult {
+  /** New rows. */
+  added: number;
+  /** Rows that existed with `tracked = false` and are tracked again. */
+  retracked: number;
+  /** Rows that were already tracked, left untouched. */
+  alreadyTracked: number;
+}
+
+export interface TrackOptions {
+  /** Ids per statement. Default 5,000. */
+  batchSize?: number;
+  /** How long the whole transaction may take. Default 10 minutes. */
+  timeoutMs?: number;
+}
+
+/**
+ * Makes every id a tracked account, all in one transaction: if anything fails, nothing is added.
+ * Existing rows keep their synced data and history; a removed one only gets `tracked = true` back.
+ * Ids must be valid (the table's CHECK constraint rejects the others and aborts everything).
+ */
+export async function trackAccounts(
+  prisma: PrismaClient,
+  ids: readonly string[],
+  options: TrackOptions = {},
+): Promise<TrackResult> {
+  const unique = [...new Set(ids)];
+  const batchSize = options.batchSize ?? 5_000;
+  const result: TrackResult = { added: 0, retracked: 0, alreadyTracked: 0 };
+  if (unique.length === 0) return result;
+  return prisma.$transaction(
+    async (tx) => {
+      for (let start = 0; start < unique.length; start += batchSize) {
+        const batch = unique.slice(start, start + batchSize);
+        // Not `ON CONFLICT DO UPDATE`: that locks every conflicting row until commit, tracked ones
+        // included, so a long import would block (or deadlock with) a sync writing those accounts.
+        // DO NOTHING takes no row lock, and the UPDATE locks only the removed rows it re-tracks.
+        // Both parts see the same snapshot, so a removed row is re-tracked and not counted as added.
+        const rows = await tx.$queryRaw<{ added: number; retracked: number }[]>`
+          WITH input AS (SELECT DISTINCT unnest(${batch}::text[]) AS id),
+               retracked AS (
+                 UPDATE accounts AS a SET tracked = true
+                   FROM input WHERE a.id = input.id AND NOT a.tracked
+                 RETURNING a.id),
+               added AS (
+                 INSERT INTO accounts (id) SELECT id FROM input ORDER BY id
+                 ON CONFLICT (id) DO NOTHING
+                 RETURNING id)
+          SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM retracked)::int AS retracked`;
+        const counts = rows[0] ?? { added: 0, retracked: 0 };
+        result.added += counts.added;
+        result.retracked += counts.retracked;
+        result.alreadyTracked += batch.length - counts.added - counts.retracked;
+      }
+      return result;
+    },
+    { timeout: options.timeoutMs ?? 600_000, maxWait: 30_000 },
+  );
+}
+
+/** Every distinct id given, by what happened to it. */
+export interface UntrackResult {
+  removed: string[];
+  /** In the table but already `tracked = false`. */
+  alreadyRemoved: string[];
+  /** Not in the table at all (never added, or a typo). */
+  unknown: string[];
+}
+
+/**
+ * Stops tracking the ids: `tracked = false`, nothing deleted, so the row, its synced data and its
+ * drift history stay for reporting, and adding the id again resumes where it was.
+ */
+export async function untrackAccounts(prisma: PrismaClient, ids: readonly string[]): Promise<UntrackResult> {
+  const result: UntrackResult = { removed: [], alreadyRemoved: [], unknown: [] };
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return result;
+  // The join on `accounts` sees the rows as they were before the UPDATE (same snapshot), which is
+  // what tells "already removed" apart from "never there".
+  const rows = await prisma.$queryRaw<{ id: string; outcome: "removed" | "already_removed" | "unknown" }[]>`
+    WITH input AS (SELECT DISTINCT unnest(${unique}::text[]) AS id),
+         removed AS (
+           UPDATE accounts AS a SET tracked = false
+             FROM input WHERE a.id = input.id AND a.tracked
+           RETURNING a.id)
+    SELECT input.id,
+           CASE WHEN removed.id IS NOT NULL THEN 'removed'
+                WHEN accounts.id IS NOT NULL THEN 'already_removed'
+                ELSE 'unknown' END AS outcome
+      FROM input
+      LEFT JOIN removed ON removed.id = input.id
+      LEFT JOIN accounts ON accounts.id = input.id
+     ORDER BY input.id`;
+  for (const row of rows) {
+    if (row.outcome === "removed") result.removed.push(row.id);
+    else if (row.outcome === "already_removed") result.alreadyRemoved.push(row.id);
+    else result.unknown.push(row.id);
+  }
+  return result;
+}
+
+export interface AccountListing {
+  id: string;
+  tracked: boolean;
+  status: AccountStatus;
+  name: string | null;
+  active: boolean | null;
+  externalId: string | null;
+  lastSyncedAt: Date | null;
+  lastAttemptAt: Date | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  missingSince: Date | null;
+  addedAt: Date;
+}
+
+export interface ListOptions {
+  status?: AccountStatus | undefined;
+  /** Include removed accounts (`tracked = false`). */
+  includeRemoved?: boolean | undefined;
+  /** Rows fetched per query. Default 1,000. */
+  pageSize?: number | undefined;
+}
+
+/**
+ * The accounts in id order, fetched a page at a time (keyset on id, so each page is an index range
+ * scan however deep into the table it is) and yielded one by one: a large table is never held whole.
+ */
+export async function* listAccounts(
+  prisma: PrismaClient,
+  options: ListOptions = {},
+): AsyncGenerator<AccountListing> {
+  const pageSize = options.pageSize ?? 1_000;
+  let afterId: string | undefined;
+  for (;;) {
+    const page = await prisma.account.findMany({
+      where: {
+        ...(options.includeRemoved ? {} : { tracked: true }),
+        ...(options.status === undefined ? {} : { lastStatus: options.status }),
+        ...(afterId === undefined ? {} : { id: { gt: afterId } }),
+      },
+      select: {
+        id: true,
+        tracked: true,
+        lastStatus: true,
+        name: true,
+        active: true,
+        externalId: true,
+        lastSyncedAt: true,
+        lastAttemptAt: true,
+        consecutiveFailures: true,
+        lastError: true,
+        missingSince: true,
+        addedAt: true,
+      },
+      orderBy: { id: "asc" },
+      take: pageSize,
+    });
+    for (const row of page) {
+      yield {
+        id: row.id,
+        tracked: row.tracked,
+        // The table's CHECK constraint admits only these values.
+        status: row.lastStatus as AccountStatus,
+        name: row.name,
+        active: row.active,
+        externalId: row.externalId,
+        lastSyncedAt: row.lastSyncedAt,
+        lastAttemptAt: row.lastAttemptAt,
+        consecutiveFailures: row.consecutiveFailures,
+        lastError: row.lastError,
+        missingSince: row.missingSince,
+        addedAt: row.addedAt,
+      };
+    }
+    const last = page.at(-1);
+    if (!last || page.length < pageSize) return;
+    afterId = last.id;
+  }
+}

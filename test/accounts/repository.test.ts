@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  type AccountListing,
+  listAccounts,
+  trackAccounts,
+  untrackAccounts,
+} from "../../src/accounts/repository.js";
+import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { createMigratedTestDatabase } from "../helpers/databases.js";
+
+let database: { url: string; drop(): Promise<void> };
+let prisma: PrismaClient;
+
+beforeAll(async () => {
+  database = await createMigratedTestDatabase();
+  prisma = createPrismaClient(database.url);
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await database?.drop();
+});
+
+beforeEach(async () => {
+  await prisma.$executeRaw`TRUNCATE account_drift, sync_runs, accounts`;
+});
+
+async function collect(rows: AsyncIterable<AccountListing>): Promise<AccountListing[]> {
+  const result: AccountListing[] = [];
+  for await (const row of rows) result.push(row);
+  return result;
+}
+
+const trackedIds = async () =>
+  (await prisma.account.findMany({ where: { tracked: true }, orderBy: { id: "asc" } })).map((row) => row.id);
+
+describe("trackAccounts", () => {
+  it("adds new ids, then counts them as already tracked when given again", async () => {
+    expect(await trackAccounts(prisma, ["a", "b", "c"])).toEqual({
+      added: 3,
+      retracked: 0,
+      alreadyTracked: 0,
+    });
+    expect(await trackAccounts(prisma, ["b", "c", "d"], { batchSize: 2 })).toEqual({
+      added: 1,
+      retracked: 0,
+      alreadyTracked: 2,
+    });
+    expect(await trackedIds()).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("tracks a removed id again, keeping its row as it was", async () => {
+    await trackAccounts(prisma, ["kept"]);
+    await prisma.account.update({
+      where: { id: "kept" },
+      data: {
+        tracked: false,
+        name: "Kept Inc.",
+        lastStatus: "ok",
+        addedAt: new Date("2026-01-01T00:00:00Z"),
+      },
+    });
+    expect(await trackAccounts(prisma, ["kept", "new"])).toEqual({
+      added: 1,
+      retracked: 1,
+      alreadyTracked: 0,
+    });
+    const row = await prisma.account.findUniqueOrThrow({ where: { id: "kept" } });
+    expect(row).toMatchObject({ tracked: true, name: "Kept Inc.", lastStatus: "ok" });
+    expect(row.addedAt.toISOString()).toBe("2026-01-01T00:00:00.000Z");
+  });
+
+  it("counts an id given twice once", async () => {
+    expect(await trackAccounts(prisma, ["a", "a", "b"])).toEqual({
+      added: 2,
+      retracked: 0,
+      alreadyTracked: 0,
+    });
+  });
+
+  it("adds nothing at all when one id is refused by the database", async () => {
+    // The CHECK constraint is the last line of defence; callers validate ids before.
+    await expect(trackAccounts(prisma, ["good-1", "good-2", "bad id"], { batchSize: 2 })).rejects.toThrow();
+    expect(await prisma.account.count()).toBe(0);
+  });
+});
+
+describe("untrackAccounts", () => {
+  it("sets tracked = false and keeps the row and its drift history", async () => {
+    await trackAccounts(prisma, ["a", "b", "gone"]);
+    await prisma.account.update({ where: { id: "gone" }, data: { tracked: false } });
+    const [run] = await prisma.$queryRaw<{ id: number }[]>`
+      INSERT INTO sync_runs (trigger, status, finished_at) VALUES ('cli', 'succeeded', now()) RETURNING id`;
+    await prisma.$executeRaw`
+      INSERT INTO account_drift (account_id, sync_run_id, field, old_value, new_value)
+      VALUES ('a', ${run?.id}, 'name', 'Old', 'New')`;
+
+    expect(await untrackAccounts(prisma, ["a", "gone", "nope", "a"])).toEqual({
+      removed: ["a"],
+      alreadyRemoved: ["gone"],
+      unknown: ["nope"],
+    });
+    expect(await trackedIds()).toEqual(["b"]);
+    expect(await prisma.account.count()).toBe(3);
+    expect(await prisma.accountDrift.findMany({ select: { accountId: true, field: true } })).toEqual([
+      { accountId: "a", field: "name" },
+    ]);
+  });
+});
+
+describe("listAccounts", () => {
+  beforeEach(async () => {
+    await trackAccounts(
+      prisma,
+      Array.from({ length: 25 }, (_, index) => `acc-${String(index).padStart(2, "0")}`),
+    );
+    await prisma.account.updateMany({
+      where: { id: { in: ["acc-03", "acc-17"] } },
+      data: { lastStatus: "failed" },
+    });
+    await prisma.account.updateMany({
+      where: { id: { in: ["acc-17", "acc-20"] } },
+      data: { tracked: false },
+    });
+  });
+
+  it("pages through the tracked accounts in id order", async () => {
+    const rows = await collect(listAccounts(prisma, { pageSize: 4 }));
+    expect(rows).toHaveLength(23);
+    expect(rows.map((row) => row.id)).toEqual([...rows.map((row) => row.id)].sort());
+    expect(rows.some((row) => row.id === "acc-17" || row.id === "acc-20")).toBe(false);
+    expect(rows[0]).toMatchObject({ id: "acc-00", tracked: true, status: "pending", consecutiveFailures: 0 });
+  });
+
+  it("includes removed accounts with includeRemoved, and filters by status", async () => {
+    expect(await collect(listAccounts(prisma, { includeRemoved: true, pageSize: 5 }))).toHaveLength(25);
+    expect((await collect(listAccounts(prisma, { status: "failed" }))).map((row) => row.id)).toEqual([
+      "acc-03",
+    ]);
+    expect(
+      (await collect(listAccounts(prisma, { status: "failed", includeRemoved: true, pageSize: 1 }))).map(
+        (row) => row.id,
+      ),
+    ).toEqual(["acc-03", "acc-17"]);
+  });
+});
