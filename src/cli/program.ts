@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { PACKAGE_VERSION } from "../version.js";
 import { accountsCommand } from "./commands/accounts.js";
+import { demoCommand } from "./commands/demo.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reportCommand } from "./commands/report.js";
 import { syncCommand } from "./commands/sync.js";
@@ -15,5 +16,6 @@ export function buildProgram(): Command {
   program.addCommand(accountsCommand());
   program.addCommand(syncCommand());
   program.addCommand(reportCommand());
+  program.addCommand(demoCommand());
   return program;
 }

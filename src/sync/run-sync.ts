@@ -1,4 +1,5 @@
 // One sync run, whoever starts it: the CLI now, the queue worker by batches.
+import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
@@ -54,7 +55,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
       const ids = await trackedIdsAfter(prisma, afterId, batchSize);
       if (ids.length === 0) break;
       afterId = ids[ids.length - 1] ?? null;
-      const batch = await syncBatch({ ...deps, logger: runLogger }, run.runId, ids, options.concurrency);
+      const batch = await syncBatch(deps, run.runId, ids, options.concurrency);
       for (const field of batch.unknownFields) unknownFields.add(field);
       if (batch.abortReason) {
         error = batch.abortReason;
@@ -94,7 +95,8 @@ export async function syncBatch(
   const { results, abortReason } = await fetchAccounts(deps.client, ids, concurrency);
   const unknownFields = new Set(results.flatMap((result) => (result.kind === "ok" ? result.unknownFields : [])));
   const { outcomes, counts } = await writeBatch(deps.prisma, runId, results);
-  logOutcomes(deps.logger, runId, outcomes);
+  // Logged after the commit, so a log line never tells of a change the database does not hold.
+  logOutcomes(deps.logger.child({ runId }), outcomes);
   return { counts, unknownFields, abortReason };
 }
 
@@ -105,6 +107,8 @@ async function fetchAccounts(
 ): Promise<{ results: FetchResult[]; abortReason: string | null }> {
   const limit = pLimit(concurrency);
   const stop = new AbortController();
+  // One signal fans out to every request of the batch: each adds a listener, none of them leaks.
+  setMaxListeners(0, stop.signal);
   let abortReason: string | null = null;
   const settled = await Promise.all(
     ids.map((id) =>
@@ -134,16 +138,15 @@ function shortError(error: unknown): string {
   return message.length > 500 ? `${message.slice(0, 497)}...` : message;
 }
 
-function logOutcomes(logger: Logger, runId: number, outcomes: readonly AccountOutcome[]): void {
+function logOutcomes(logger: Logger, outcomes: readonly AccountOutcome[]): void {
   for (const outcome of outcomes) {
-    if (outcome.kind === "baseline") logger.info({ accountId: outcome.id, runId }, "account baseline");
+    const accountId = outcome.id;
+    if (outcome.kind === "baseline") logger.info({ accountId }, "account baseline");
     if (outcome.kind === "changed" || outcome.kind === "not_found") {
-      for (const { field, from, to } of outcome.changes) {
-        logger.info({ accountId: outcome.id, field, from, to, runId }, "account drift");
-      }
+      for (const { field, from, to } of outcome.changes) logger.info({ accountId, field, from, to }, "account drift");
     }
-    if (outcome.kind === "not_found") logger.warn({ accountId: outcome.id, runId }, "account not found on Plugchat (404)");
-    if (outcome.kind === "failed") logger.warn({ accountId: outcome.id, runId, error: outcome.error }, "account sync failed");
+    if (outcome.kind === "not_found") logger.warn({ accountId }, "account not found on Plugchat (404)");
+    if (outcome.kind === "failed") logger.warn({ accountId, error: outcome.error }, "account sync failed");
   }
 }
 

@@ -1,11 +1,10 @@
 import { Command, InvalidArgumentError } from "commander";
 import { withPrisma } from "../../db/prisma.js";
 import { isValidAccountId } from "../../plugchat/index.js";
-import { driftSince, recentRuns, type DriftEntry } from "../../report/queries.js";
+import { DRIFT_LIMIT, formatDrift, formatRuns } from "../../report/format.js";
+import { driftSince, recentRuns } from "../../report/queries.js";
 import { parseSince } from "../../report/since.js";
-import type { RunSummary } from "../../sync/types.js";
 import { commandContext } from "../context.js";
-import { formatTable, formatTime } from "../format.js";
 
 interface ReportOptions {
   runs: number;
@@ -14,8 +13,6 @@ interface ReportOptions {
   account?: string;
   json?: boolean;
 }
-
-const DRIFT_LIMIT = 1000;
 
 export function reportCommand(): Command {
   return new Command("report")
@@ -42,44 +39,6 @@ export function reportCommand(): Command {
       if (drift) sections.push(formatDrift(drift, options.since));
       process.stdout.write(`${sections.join("\n\n")}\n`);
     });
-}
-
-function formatRuns(runs: readonly RunSummary[]): string {
-  if (runs.length === 0) return "No sync runs yet: run `plugchat-sync sync`.";
-  return `Recent runs\n${formatTable(
-    ["run", "trigger", "status", "started", "seconds", "total", "changed", "not found", "failed", "drift"],
-    runs.map((run) => [
-      `#${run.runId}`,
-      run.trigger,
-      run.status,
-      formatTime(run.startedAt),
-      run.finishedAt ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1) : "-",
-      String(run.accountsTotal),
-      String(run.accountsChanged),
-      String(run.accountsNotFound),
-      String(run.accountsFailed),
-      String(run.driftCount),
-    ]),
-  )}`;
-}
-
-function formatDrift(drift: readonly DriftEntry[], since: Date): string {
-  const title = `Drift since ${formatTime(since)}`;
-  if (drift.length === 0) return `${title}\nnothing changed`;
-  const shown = (value: string | null) => (value === null ? "(null)" : JSON.stringify(value));
-  const more = drift.length === DRIFT_LIMIT ? `\n(first ${DRIFT_LIMIT} shown: narrow with --since or --account)` : "";
-  return `${title}\n${formatTable(
-    ["detected", "account", "name", "field", "from", "to", "run"],
-    drift.map((entry) => [
-      formatTime(entry.detectedAt),
-      entry.accountId,
-      entry.accountName ?? "",
-      entry.field,
-      shown(entry.from),
-      shown(entry.to),
-      `#${entry.runId}`,
-    ]),
-  )}${more}`;
 }
 
 function positiveInteger(value: string): number {

@@ -1,0 +1,110 @@
+// The README's first command: a real sync against the simulator, from an empty database to a drift
+// report, so a new user sees what the worker does before giving it a Plugchat token.
+import { trackAccounts } from "../accounts/repository.js";
+import type { Config } from "../config/index.js";
+import { defaultMigrationsDir, migrate } from "../db/migrations/index.js";
+import { withPrisma } from "../db/prisma.js";
+import { ExitCode, UserFacingError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { createPlugchatClient } from "../plugchat/index.js";
+import { formatDrift, formatRuns, DRIFT_LIMIT } from "../report/format.js";
+import { driftSince, recentRuns } from "../report/queries.js";
+import { startSimulator } from "../simulator/index.js";
+import { runSync } from "../sync/run-sync.js";
+
+const DEMO_TOKEN = "demo-token";
+const DEMO_ACCOUNTS = 30;
+export const DEMO_DATABASE = "plugchat_sync_demo";
+
+export interface DemoOptions {
+  config: Config;
+  logger: Logger;
+  print: (line: string) => void;
+}
+
+export async function runDemo({ config, logger, print }: DemoOptions): Promise<void> {
+  if (config.plugchatToken) {
+    throw new UserFacingError(
+      "the demo only talks to its built-in Plugchat simulator, and a Plugchat token is set: unset PLUGCHAT_TOKEN and PLUGCHAT_TOKEN_FILE to run it (use `plugchat-sync sync` for the real API)",
+      { exitCode: ExitCode.badConfig },
+    );
+  }
+  const databaseUrl = demoDatabaseUrl(config.databaseUrl);
+  const simulator = await startSimulator({ token: DEMO_TOKEN, accounts: DEMO_ACCOUNTS, recordRequests: false });
+  try {
+    print(`1. Plugchat simulator on ${simulator.url} with ${DEMO_ACCOUNTS} accounts`);
+    await resetDemoDatabase(databaseUrl);
+    const migrated = await migrate({ databaseUrl, migrationsDir: defaultMigrationsDir(), logger });
+    print(`2. Database ${DEMO_DATABASE} (re)created; ${migrated.applied.length} migrations applied`);
+
+    const client = createPlugchatClient({
+      baseUrl: simulator.url,
+      token: DEMO_TOKEN,
+      timeoutMs: config.httpTimeoutMs,
+      maxAttempts: config.syncMaxAttempts,
+      maxRps: 0,
+      logger,
+    });
+    await withPrisma(databaseUrl, async (prisma) => {
+      const ids = simulator.listIds();
+      const imported = await trackAccounts(prisma, ids);
+      print(`3. Imported ${imported.added} account ids (Plugchat has no "list accounts": you keep the ids)`);
+
+      const sync = () => runSync({ prisma, client, logger }, { trigger: "cli", concurrency: config.syncConcurrency });
+      const first = await sync();
+      print(`4. First sync: run #${first.runId} ${first.status}, ${first.accountsChanged} baselines stored, no drift yet`);
+
+      const [renamed, deactivated, rewired, deleted] = [ids[2], ids[6], ids[11], ids[19]] as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      simulator.setAccount(renamed, { name: "Padaria Nova Ltda" });
+      simulator.setAccount(deactivated, { active: false });
+      simulator.setAccount(rewired, { onReceiveMessage: "https://hooks.example.com/v2/receive" });
+      simulator.deleteAccount(deleted);
+      print(
+        `5. Changed in Plugchat: ${renamed} renamed, ${deactivated} deactivated, ${rewired} webhook changed, ${deleted} deleted`,
+      );
+
+      const second = await sync();
+      print(`6. Second sync: run #${second.runId} ${second.status}, ${second.driftCount} drift events\n`);
+      const since = first.startedAt;
+      print(formatRuns(await recentRuns(prisma, 5)));
+      print("");
+      print(formatDrift(await driftSince(prisma, { since, limit: DRIFT_LIMIT }), since));
+      print(
+        `\nThe data stays in ${DEMO_DATABASE}: try \`psql ${redacted(databaseUrl)} -c 'SELECT * FROM drift_by_day'\`.`,
+      );
+    });
+  } finally {
+    await simulator.close();
+  }
+}
+
+/** The demo's own database beside the configured one, so a demo never touches real data. */
+export function demoDatabaseUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${DEMO_DATABASE}`;
+  return url.toString();
+}
+
+async function resetDemoDatabase(databaseUrl: string): Promise<void> {
+  const pg = (await import("pg")).default;
+  const admin = new URL(databaseUrl);
+  admin.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${DEMO_DATABASE}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+function redacted(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.password) url.password = "***";
+  return url.toString();
+}

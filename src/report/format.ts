@@ -1,0 +1,44 @@
+import { formatTable, formatTime } from "../cli/format.js";
+import type { RunSummary } from "../sync/types.js";
+import type { DriftEntry } from "./queries.js";
+
+/** The most drift rows a report shows; narrower filters show the rest. */
+export const DRIFT_LIMIT = 1000;
+
+export function formatRuns(runs: readonly RunSummary[]): string {
+  if (runs.length === 0) return "No sync runs yet: run `plugchat-sync sync`.";
+  return `Recent runs\n${formatTable(
+    ["run", "trigger", "status", "started", "seconds", "total", "changed", "not found", "failed", "drift"],
+    runs.map((run) => [
+      `#${run.runId}`,
+      run.trigger,
+      run.status,
+      formatTime(run.startedAt),
+      run.finishedAt ? ((run.finishedAt.getTime() - run.startedAt.getTime()) / 1000).toFixed(1) : "-",
+      String(run.accountsTotal),
+      String(run.accountsChanged),
+      String(run.accountsNotFound),
+      String(run.accountsFailed),
+      String(run.driftCount),
+    ]),
+  )}`;
+}
+
+export function formatDrift(drift: readonly DriftEntry[], since: Date): string {
+  const title = `Drift since ${formatTime(since)}`;
+  if (drift.length === 0) return `${title}\nnothing changed`;
+  const shown = (value: string | null) => (value === null ? "(null)" : JSON.stringify(value));
+  const more = drift.length === DRIFT_LIMIT ? `\n(first ${DRIFT_LIMIT} shown: narrow with --since or --account)` : "";
+  return `${title}\n${formatTable(
+    ["detected", "account", "name", "field", "from", "to", "run"],
+    drift.map((entry) => [
+      formatTime(entry.detectedAt),
+      entry.accountId,
+      entry.accountName ?? "",
+      entry.field,
+      shown(entry.from),
+      shown(entry.to),
+      `#${entry.runId}`,
+    ]),
+  )}${more}`;
+}
