@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { simulatorCommand } from "../simulator/command.js";
 import { PACKAGE_VERSION } from "../version.js";
 import { accountsCommand } from "./commands/accounts.js";
 import { demoCommand } from "./commands/demo.js";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   program.addCommand(accountsCommand());
   program.addCommand(syncCommand());
   program.addCommand(reportCommand());
+  program.addCommand(simulatorCommand());
   program.addCommand(demoCommand());
   return program;
 }

@@ -1,0 +1,88 @@
+import { writeFile } from "node:fs/promises";
+import { Command, InvalidArgumentError } from "commander";
+import { startSimulator } from "./server.js";
+
+/** The token a simulator accepts when none is configured: not a secret, so it may be printed. */
+export const SIMULATOR_DEV_TOKEN = "simulator-token";
+
+interface SimulatorCommandOptions {
+  accounts: number;
+  port: number;
+  host: string;
+  token?: string;
+  idsFile?: string;
+}
+
+/** `plugchat-sync simulator`: serves generated accounts until SIGINT or SIGTERM. */
+export function simulatorCommand(): Command {
+  const command = new Command("simulator")
+    .description("Serve a Plugchat simulator with generated accounts until SIGINT or SIGTERM")
+    .option("--accounts <n>", "number of generated accounts (acc-00001, acc-00002...)", wholeNumber, 100)
+    .option("--port <port>", "port to listen on; 0 picks a free one", portNumber, 4010)
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option(
+      "--token <token>",
+      `token clients must send (default: PLUGCHAT_TOKEN, else ${SIMULATOR_DEV_TOKEN})`,
+    )
+    .option("--ids-file <path>", "write the account ids to this file, one per line");
+
+  return command.action(async (options: SimulatorCommandOptions) => {
+    const envToken = process.env.PLUGCHAT_TOKEN || undefined;
+    const token = options.token ?? envToken ?? SIMULATOR_DEV_TOKEN;
+    const simulator = await startSimulator({
+      token,
+      port: options.port,
+      host: options.host,
+      accounts: options.accounts,
+      // A long-running simulator must not keep every request in memory.
+      recordRequests: false,
+    });
+    try {
+      if (options.idsFile !== undefined) {
+        await writeFile(
+          options.idsFile,
+          simulator
+            .listIds()
+            .map((id) => `${id}\n`)
+            .join(""),
+        );
+      }
+      const tokenNote =
+        token === SIMULATOR_DEV_TOKEN
+          ? `token ${SIMULATOR_DEV_TOKEN}`
+          : `token from ${options.token === undefined ? "PLUGCHAT_TOKEN" : "--token"}`;
+      // Through commander's output so that tests and embedding programs can capture the line.
+      command
+        .configureOutput()
+        .writeOut?.(
+          `Plugchat simulator listening on ${simulator.url} with ${options.accounts} accounts (${tokenNote})\n`,
+        );
+      await stopSignal();
+    } finally {
+      await simulator.close();
+    }
+  });
+}
+
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("expected a whole number");
+  return Number(value);
+}
+
+function portNumber(value: string): number {
+  const port = wholeNumber(value);
+  if (port > 65_535) throw new InvalidArgumentError("expected a port number (0 to 65535)");
+  return port;
+}
