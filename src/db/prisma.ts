@@ -6,9 +6,19 @@ export type { PrismaClient };
 /**
  * The one place that creates a Prisma client. It talks to PostgreSQL through the `pg` driver adapter,
  * so no native query engine is needed at run time.
+ *
+ * A `?schema=` parameter in the URL (Prisma's convention, honoured by `migrate`) selects the schema
+ * both for Prisma's own queries and, through the search path, for the project's raw SQL.
  */
 export function createPrismaClient(databaseUrl: string): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+  const schema = new URL(databaseUrl).searchParams.get("schema");
+  const adapter = schema
+    ? new PrismaPg(
+        { connectionString: databaseUrl, options: `-c search_path=${quoteIdentifier(schema)}` },
+        { schema },
+      )
+    : new PrismaPg({ connectionString: databaseUrl });
+  return new PrismaClient({ adapter });
 }
 
 /** Runs `work` with a fresh client and always disconnects it, so no pool outlives a command. */
@@ -22,4 +32,8 @@ export async function withPrisma<T>(
   } finally {
     await prisma.$disconnect();
   }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }

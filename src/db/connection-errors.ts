@@ -1,0 +1,200 @@
+import { ExitCode, UserFacingError } from "../errors.js";
+
+/** A failure to connect to PostgreSQL, told in one line that names the server but never the password. */
+export class DatabaseConnectionError extends UserFacingError {}
+
+/** The connection URL cannot be used at all. */
+export class InvalidDatabaseUrlError extends UserFacingError {
+  constructor() {
+    super(
+      "DATABASE_URL is not a valid PostgreSQL URL: write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE " +
+        "(percent-encode special characters in the password)",
+      { exitCode: ExitCode.badConfig },
+    );
+  }
+}
+
+/** Parses a PostgreSQL connection URL, or throws InvalidDatabaseUrlError (whose message holds no part of it). */
+export function parseDatabaseUrl(databaseUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+    decodeURIComponent(url.pathname);
+  } catch {
+    throw new InvalidDatabaseUrlError();
+  }
+  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") throw new InvalidDatabaseUrlError();
+  return url;
+}
+
+/**
+ * Where a connection URL points, for messages: `host:port/dbname`, never the user or password.
+ * Falls back to a neutral phrase when the URL cannot be parsed (the raw string may hold a password).
+ */
+export function databaseLocation(databaseUrl: string): string {
+  const target = parseTarget(databaseUrl);
+  if (!target) return "the server in DATABASE_URL";
+  return target.database === "" ? target.hostPort : `${target.hostPort}/${target.database}`;
+}
+
+/**
+ * Turns a failure to connect to PostgreSQL into a one-line user-facing error, or returns undefined
+ * when `err` is something else (a failed query, a bug...). Understands errors from `pg` (network
+ * errors and the server's SQLSTATE codes), the same errors wrapped in `cause`, and Prisma Client
+ * errors that carry the driver adapter's description (`meta.driverAdapterError.cause`).
+ * A UserFacingError is returned as it is.
+ */
+export function describeDatabaseError(err: unknown, databaseUrl: string): UserFacingError | undefined {
+  if (err instanceof UserFacingError) return err;
+  const failure = findConnectionFailure(err);
+  if (!failure) return undefined;
+
+  const target = parseTarget(databaseUrl);
+  const server = target ? target.hostPort : "the server in DATABASE_URL";
+  const database = target?.database ?? "";
+  const here = target ? databaseLocation(databaseUrl) : server;
+  const unreachable = (reason: string, advice = "check DATABASE_URL and that the server is running") =>
+    new DatabaseConnectionError(`Cannot reach PostgreSQL at ${server} (${reason}): ${advice}`, {
+      cause: err,
+    });
+
+  switch (failure.code) {
+    case "ECONNREFUSED":
+      return unreachable("connection refused");
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return unreachable("host name not found", "check the host in DATABASE_URL");
+    case "ETIMEDOUT":
+      return unreachable(
+        "timed out",
+        "check DATABASE_URL, that the server is running and that no firewall drops the connection",
+      );
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return unreachable("no route to the host", "check the host in DATABASE_URL and the network");
+    case "unreachable":
+      return unreachable("not reachable");
+    case "closed":
+      return unreachable(
+        "the connection was closed unexpectedly",
+        "check DATABASE_URL (including its SSL settings) and that the server is running",
+      );
+    case "tls":
+      return unreachable(
+        `TLS failed${failure.detail ? `: ${failure.detail}` : ""}`,
+        "check the sslmode in DATABASE_URL and the server's SSL setup",
+      );
+    case "28P01":
+    case "28000":
+      return new DatabaseConnectionError(
+        `PostgreSQL at ${here} refused the login (${failure.detail ?? "authentication failed"}): check the user and password in DATABASE_URL and the server's pg_hba.conf`,
+        { exitCode: ExitCode.badConfig, cause: err },
+      );
+    case "3D000":
+      return new DatabaseConnectionError(
+        `PostgreSQL at ${server} has no database ${database === "" ? "of that name" : `"${database}"`}: run \`plugchat-sync migrate\` to create it, or fix the database name in DATABASE_URL`,
+        { exitCode: ExitCode.badConfig, cause: err },
+      );
+    case "57P03":
+      return unreachable(
+        `not accepting connections: ${failure.detail ?? "the server is starting up or shutting down"}`,
+        "try again in a moment",
+      );
+    case "53300":
+      return unreachable(
+        "too many connections",
+        "try again later, or lower the connection use of other clients or raise max_connections",
+      );
+    default:
+      return undefined;
+  }
+}
+
+interface ConnectionFailure {
+  /** A network error code, a SQLSTATE, or one of "unreachable", "closed", "tls". */
+  code: string;
+  /** The server's own words, when they help and hold no secret (it never echoes passwords). */
+  detail?: string;
+}
+
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
+const SQLSTATES = new Set(["28P01", "28000", "3D000", "57P03", "53300"]);
+const TLS_MESSAGES = new Set([
+  "The server does not support SSL connections",
+  "There was an error establishing an SSL connection",
+]);
+/** `kind` values of Prisma's driver adapter errors that mean the connection failed. */
+const ADAPTER_KINDS: Record<string, string> = {
+  DatabaseNotReachable: "unreachable",
+  ConnectionClosed: "closed",
+  SocketTimeout: "ETIMEDOUT",
+  TlsConnectionError: "tls",
+};
+
+function findConnectionFailure(err: unknown, depth = 0): ConnectionFailure | undefined {
+  if (depth > 5 || typeof err !== "object" || err === null) return undefined;
+  const e = err as {
+    code?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
+    meta?: { driverAdapterError?: { cause?: unknown } };
+  };
+  const message = typeof e.message === "string" ? e.message : undefined;
+
+  if (typeof e.code === "string") {
+    if (NETWORK_CODES.has(e.code)) return { code: e.code };
+    if (e.code === "ECONNRESET") return { code: "closed" };
+    if (SQLSTATES.has(e.code)) return { code: e.code, ...(message ? { detail: message } : {}) };
+  }
+  if (message === "Connection terminated unexpectedly" || message === "timeout expired") {
+    return { code: message === "timeout expired" ? "ETIMEDOUT" : "closed" };
+  }
+  if (message && TLS_MESSAGES.has(message)) return { code: "tls", detail: message };
+
+  // Prisma Client: meta.driverAdapterError.cause = { kind, originalCode?, originalMessage?, reason? }
+  const adapterCause = e.meta?.driverAdapterError?.cause as
+    | { kind?: unknown; originalCode?: unknown; originalMessage?: unknown; reason?: unknown }
+    | undefined;
+  if (adapterCause) {
+    if (typeof adapterCause.originalCode === "string" && SQLSTATES.has(adapterCause.originalCode)) {
+      const detail =
+        typeof adapterCause.originalMessage === "string" ? adapterCause.originalMessage : undefined;
+      return { code: adapterCause.originalCode, ...(detail ? { detail } : {}) };
+    }
+    const mapped = typeof adapterCause.kind === "string" ? ADAPTER_KINDS[adapterCause.kind] : undefined;
+    if (mapped) {
+      const detail = typeof adapterCause.reason === "string" ? adapterCause.reason : undefined;
+      return { code: mapped, ...(detail ? { detail } : {}) };
+    }
+  }
+
+  // Node's "happy eyeballs" connect reports every address it tried in an AggregateError.
+  if (Array.isArray(e.errors)) {
+    for (const inner of e.errors) {
+      const found = findConnectionFailure(inner, depth + 1);
+      if (found) return found;
+    }
+  }
+  return findConnectionFailure(e.cause, depth + 1);
+}
+
+function parseTarget(databaseUrl: string): { hostPort: string; database: string } | undefined {
+  let url: URL;
+  try {
+    url = parseDatabaseUrl(databaseUrl);
+  } catch {
+    return undefined;
+  }
+  // `?host=` (e.g. a Unix socket directory) overrides the host part, as in libpq and pg.
+  const host = url.searchParams.get("host") ?? (url.hostname === "" ? "localhost" : url.hostname);
+  const port = url.searchParams.get("port") ?? (url.port === "" ? "5432" : url.port);
+  return { hostPort: `${host}:${port}`, database: decodeURIComponent(url.pathname.replace(/^\//, "")) };
+}

@@ -1,0 +1,375 @@
+// `migrate` against the real PostgreSQL, on throwaway databases.
+import { createHash } from "node:crypto";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeDatabaseError } from "../../src/db/connection-errors.js";
+import {
+  defaultMigrationsDir,
+  FailedMigrationBlocksDeployError,
+  MigrationFailedError,
+  MigrationProviderMismatchError,
+  migrate,
+  readMigrationsDirectory,
+  SchemaNotEmptyError,
+} from "../../src/db/migrations/index.js";
+import { UserFacingError } from "../../src/errors.js";
+import { createTestDatabase, reserveTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { captureLogs } from "../helpers/logs.js";
+
+const MIGRATIONS_DIR = defaultMigrationsDir();
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let projectMigrations: string[];
+const databases: TestDatabase[] = [];
+const tempDirs: string[] = [];
+
+beforeAll(async () => {
+  projectMigrations = (await readMigrationsDirectory(MIGRATIONS_DIR)).migrations.map((m) => m.name);
+  expect(projectMigrations.length).toBeGreaterThan(0);
+});
+
+afterAll(async () => {
+  await Promise.all(databases.map((database) => database.drop()));
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+function track(database: TestDatabase): TestDatabase {
+  databases.push(database);
+  return database;
+}
+
+async function query<T extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function tableExists(url: string, table: string): Promise<boolean> {
+  const [row] = await query<{ exists: boolean }>(url, "SELECT to_regclass($1) IS NOT NULL AS exists", [
+    table,
+  ]);
+  return row?.exists === true;
+}
+
+/** A temporary copy of prisma/migrations with extra migrations (folder name -> migration.sql). */
+async function migrationsWith(extra: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "plugchat-sync-migrations-"));
+  tempDirs.push(dir);
+  await cp(MIGRATIONS_DIR, dir, { recursive: true });
+  for (const [name, script] of Object.entries(extra)) {
+    await mkdir(join(dir, name));
+    await writeFile(join(dir, name, "migration.sql"), script);
+  }
+  return dir;
+}
+
+interface MigrationsTableRow {
+  id: string;
+  checksum: string;
+  finished_at: Date | null;
+  migration_name: string;
+  logs: string | null;
+  rolled_back_at: Date | null;
+  started_at: Date;
+  applied_steps_count: number;
+}
+
+function migrationRows(url: string): Promise<MigrationsTableRow[]> {
+  return query<MigrationsTableRow>(
+    url,
+    `SELECT * FROM "_prisma_migrations" ORDER BY started_at, migration_name`,
+  );
+}
+
+describe("on a database that does not exist yet", () => {
+  let database: TestDatabase;
+
+  beforeAll(() => {
+    database = track(reserveTestDatabase());
+  });
+
+  it("creates it, applies every migration and records each one as Prisma does", async () => {
+    const logs = captureLogs("info");
+    const result = await migrate({
+      databaseUrl: database.url,
+      migrationsDir: MIGRATIONS_DIR,
+      logger: logs.logger,
+    });
+
+    expect(result).toEqual({ applied: projectMigrations, alreadyApplied: [], databaseCreated: true });
+    for (const table of ["accounts", "sync_runs", "account_drift", "_prisma_migrations"]) {
+      expect(await tableExists(database.url, table), table).toBe(true);
+    }
+
+    const rows = await migrationRows(database.url);
+    expect(rows.map((row) => row.migration_name)).toEqual(projectMigrations);
+    for (const row of rows) {
+      const file = await readFile(join(MIGRATIONS_DIR, row.migration_name, "migration.sql"));
+      expect(row.id).toMatch(UUID);
+      expect(row.checksum).toBe(createHash("sha256").update(file).digest("hex"));
+      expect(row.applied_steps_count).toBe(1);
+      expect(row.finished_at).toBeInstanceOf(Date);
+      expect(row.finished_at?.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
+      expect(row.rolled_back_at).toBeNull();
+      expect(row.logs).toBeNull();
+    }
+
+    for (const name of projectMigrations)
+      expect(logs.withMessage(`applied migration ${name}`)).toHaveLength(1);
+    const n = projectMigrations.length;
+    expect(logs.withMessage(`applied ${n} migration${n === 1 ? "" : "s"}`)).toHaveLength(1);
+  });
+
+  it("creates _prisma_migrations exactly as the schema engine does", async () => {
+    const columns = await query(
+      database.url,
+      `SELECT column_name, data_type, character_maximum_length AS length, is_nullable, column_default
+       FROM information_schema.columns WHERE table_name = '_prisma_migrations' ORDER BY ordinal_position`,
+    );
+    expect(columns).toEqual([
+      {
+        column_name: "id",
+        data_type: "character varying",
+        length: 36,
+        is_nullable: "NO",
+        column_default: null,
+      },
+      {
+        column_name: "checksum",
+        data_type: "character varying",
+        length: 64,
+        is_nullable: "NO",
+        column_default: null,
+      },
+      {
+        column_name: "finished_at",
+        data_type: "timestamp with time zone",
+        length: null,
+        is_nullable: "YES",
+        column_default: null,
+      },
+      {
+        column_name: "migration_name",
+        data_type: "character varying",
+        length: 255,
+        is_nullable: "NO",
+        column_default: null,
+      },
+      { column_name: "logs", data_type: "text", length: null, is_nullable: "YES", column_default: null },
+      {
+        column_name: "rolled_back_at",
+        data_type: "timestamp with time zone",
+        length: null,
+        is_nullable: "YES",
+        column_default: null,
+      },
+      {
+        column_name: "started_at",
+        data_type: "timestamp with time zone",
+        length: null,
+        is_nullable: "NO",
+        column_default: "now()",
+      },
+      {
+        column_name: "applied_steps_count",
+        data_type: "integer",
+        length: null,
+        is_nullable: "NO",
+        column_default: "0",
+      },
+    ]);
+    const keys = await query(
+      database.url,
+      `SELECT conname, contype::text FROM pg_constraint WHERE conrelid = '"_prisma_migrations"'::regclass`,
+    );
+    expect(keys).toEqual([{ conname: "_prisma_migrations_pkey", contype: "p" }]);
+  });
+
+  it("applies nothing the second time", async () => {
+    const before = await migrationRows(database.url);
+    const logs = captureLogs("info");
+    const result = await migrate({
+      databaseUrl: database.url,
+      migrationsDir: MIGRATIONS_DIR,
+      logger: logs.logger,
+    });
+
+    expect(result).toEqual({ applied: [], alreadyApplied: projectMigrations, databaseCreated: false });
+    expect(await migrationRows(database.url)).toEqual(before);
+    expect(logs.withMessage("no pending migrations")).toHaveLength(1);
+  });
+});
+
+it("serialises two runs started at once: both succeed and each migration is applied once", async () => {
+  const database = track(reserveTestDatabase());
+  // A slow last migration widens the window in which an unlocked second run would apply it again.
+  const dir = await migrationsWith({
+    "20991231000000_slow": "SELECT pg_sleep(0.5);\nCREATE TABLE slow_marker (id integer);\n",
+  });
+  const all = [...projectMigrations, "20991231000000_slow"];
+
+  const results = await Promise.all([
+    migrate({ databaseUrl: database.url, migrationsDir: dir }),
+    migrate({ databaseUrl: database.url, migrationsDir: dir }),
+  ]);
+
+  expect(results.map((r) => r.databaseCreated).sort()).toEqual([false, true]);
+  expect(results.map((r) => r.applied)).toContainEqual(all);
+  expect(results.map((r) => r.applied)).toContainEqual([]);
+  const counts = await query<{ migration_name: string; count: number }>(
+    database.url,
+    `SELECT migration_name, count(*)::int AS count FROM "_prisma_migrations" GROUP BY 1 ORDER BY 1`,
+  );
+  expect(counts).toEqual(all.map((migration_name) => ({ migration_name, count: 1 })));
+});
+
+describe("a failing migration", () => {
+  const BROKEN = "20991231000000_broken";
+  let database: TestDatabase;
+  let dir: string;
+
+  beforeAll(async () => {
+    database = track(reserveTestDatabase());
+    dir = await migrationsWith({
+      [BROKEN]:
+        "-- a good statement, then a bad one\nCREATE TABLE broken_good (id integer);\nCREATE TABLE broken_bad (id no_such_type);\n",
+    });
+  });
+
+  it("is reported by name, leaves none of its statements behind and records its error", async () => {
+    const error = await migrate({ databaseUrl: database.url, migrationsDir: dir }).catch(
+      (err: unknown) => err,
+    );
+
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    const message = (error as Error).message;
+    expect(message).toContain(BROKEN);
+    expect(message).toContain('type "no_such_type" does not exist');
+    expect(message).toContain("line 3");
+    expect(message).not.toContain("\n");
+
+    // The migrations before it were applied; nothing of it was.
+    expect(await tableExists(database.url, "accounts")).toBe(true);
+    expect(await tableExists(database.url, "broken_good")).toBe(false);
+
+    const row = (await migrationRows(database.url)).find((r) => r.migration_name === BROKEN);
+    expect(row).toMatchObject({ finished_at: null, rolled_back_at: null, applied_steps_count: 0 });
+    expect(row?.logs).toContain(`Migration name: ${BROKEN}`);
+    expect(row?.logs).toContain("Database error code: 42704");
+    expect(row?.logs).toContain('ERROR: type "no_such_type" does not exist');
+  });
+
+  it("blocks the next deploy until it is marked rolled back", async () => {
+    const error = await migrate({ databaseUrl: database.url, migrationsDir: dir }).catch(
+      (err: unknown) => err,
+    );
+
+    expect(error).toBeInstanceOf(FailedMigrationBlocksDeployError);
+    expect((error as Error).message).toContain(`npx prisma migrate resolve --rolled-back ${BROKEN}`);
+    expect((error as Error).message).not.toContain("\n");
+
+    // What `prisma migrate resolve --rolled-back` does, then a fixed script: deploy applies it again.
+    await query(
+      database.url,
+      `UPDATE "_prisma_migrations" SET rolled_back_at = now() WHERE migration_name = $1`,
+      [BROKEN],
+    );
+    await writeFile(join(dir, BROKEN, "migration.sql"), "CREATE TABLE broken_good (id integer);\n");
+    const result = await migrate({ databaseUrl: database.url, migrationsDir: dir });
+
+    expect(result.applied).toEqual([BROKEN]);
+    expect(await tableExists(database.url, "broken_good")).toBe(true);
+    const rows = (await migrationRows(database.url)).filter((r) => r.migration_name === BROKEN);
+    expect(rows.map((r) => [r.rolled_back_at === null, r.finished_at === null])).toEqual([
+      [false, true],
+      [true, false],
+    ]);
+  });
+});
+
+it("refuses a schema that has tables but no _prisma_migrations", async () => {
+  const database = track(await createTestDatabase());
+  await query(database.url, "CREATE TABLE legacy_customers (id integer)");
+
+  const error = await migrate({ databaseUrl: database.url, migrationsDir: MIGRATIONS_DIR }).catch(
+    (err: unknown) => err,
+  );
+
+  expect(error).toBeInstanceOf(SchemaNotEmptyError);
+  expect((error as Error).message).toContain("legacy_customers");
+  expect(await tableExists(database.url, "_prisma_migrations")).toBe(false);
+  expect(await tableExists(database.url, "accounts")).toBe(false);
+});
+
+it("works in the schema named by Prisma's ?schema= parameter, creating it if needed", async () => {
+  const database = track(reserveTestDatabase());
+  const result = await migrate({
+    databaseUrl: `${database.url}?schema=reporting`,
+    migrationsDir: MIGRATIONS_DIR,
+  });
+
+  expect(result.applied).toEqual(projectMigrations);
+  const tables = await query<{ table: string }>(
+    database.url,
+    `SELECT schemaname || '.' || tablename AS table FROM pg_tables WHERE tablename IN ('accounts', '_prisma_migrations')
+     ORDER BY 1`,
+  );
+  expect(tables.map((t) => t.table)).toEqual(["reporting._prisma_migrations", "reporting.accounts"]);
+});
+
+it("refuses migrations written for another provider, before connecting", async () => {
+  const dir = await migrationsWith({});
+  await writeFile(join(dir, "migration_lock.toml"), 'provider = "mysql"\n');
+
+  const error = await migrate({
+    databaseUrl: "postgresql://postgres@127.0.0.1:1/x",
+    migrationsDir: dir,
+  }).catch((err: unknown) => err);
+
+  expect(error).toBeInstanceOf(MigrationProviderMismatchError);
+});
+
+describe("connection failures", () => {
+  const UNREACHABLE = "postgresql://postgres:s3cret@127.0.0.1:1/x";
+  const EXPECTED =
+    "Cannot reach PostgreSQL at 127.0.0.1:1 (connection refused): check DATABASE_URL and that the server is running";
+
+  it("an unreachable server gives one line without the password", async () => {
+    const error = await migrate({ databaseUrl: UNREACHABLE, migrationsDir: MIGRATIONS_DIR }).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(UserFacingError);
+    expect((error as Error).message).toBe(EXPECTED);
+
+    // The same from a raw pg error.
+    const client = new pg.Client({ connectionString: UNREACHABLE });
+    const raw = await client.connect().catch((err: unknown) => err);
+    expect(describeDatabaseError(raw, UNREACHABLE)?.message).toBe(EXPECTED);
+  });
+
+  it("a missing database, when migrate may not create it, is named with the server", async () => {
+    const database = reserveTestDatabase();
+    const error = await migrate({
+      databaseUrl: database.url.replace("postgres@", "postgres:s3cret@"),
+      migrationsDir: MIGRATIONS_DIR,
+      createDatabase: false,
+    }).catch((err: unknown) => err);
+
+    expect(error).toBeInstanceOf(UserFacingError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`^PostgreSQL at .+ has no database "${database.name}": `),
+    );
+    expect((error as Error).message).not.toContain("s3cret");
+  });
+});
