@@ -122,7 +122,14 @@ const timezone = z.string().superRefine((raw, ctx) => {
   }
 });
 
-const booleanWords: Record<string, boolean> = { true: true, "1": true, yes: true, false: false, "0": false, no: false };
+const booleanWords: Record<string, boolean> = {
+  true: true,
+  "1": true,
+  yes: true,
+  false: false,
+  "0": false,
+  no: false,
+};
 const boolean = (name: string) =>
   z.string().superRefine((raw, ctx) => {
     if (!(raw.trim().toLowerCase() in booleanWords)) {
@@ -131,7 +138,11 @@ const boolean = (name: string) =>
   });
 
 const schema = z.object({
-  DATABASE_URL: url("DATABASE_URL", ["postgresql:", "postgres:"], "postgresql://user@host:5432/plugchat_sync"),
+  DATABASE_URL: url(
+    "DATABASE_URL",
+    ["postgresql:", "postgres:"],
+    "postgresql://user@host:5432/plugchat_sync",
+  ),
   REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://host:6379/0"),
   PLUGCHAT_BASE_URL: url("PLUGCHAT_BASE_URL", ["https:", "http:"], "https://api.plugchat.com.br"),
   SYNC_CRON: cron,
@@ -144,7 +155,10 @@ const schema = z.object({
   PLUGCHAT_RETRY_AFTER_MAX_MS: integer("PLUGCHAT_RETRY_AFTER_MAX_MS", 0, 3_600_000),
   LOG_LEVEL: z.string().superRefine((raw, ctx) => {
     if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
-      ctx.addIssue({ code: "custom", message: `LOG_LEVEL=${quote(raw)} is not valid: expected one of ${LOG_LEVELS.join(", ")}` });
+      ctx.addIssue({
+        code: "custom",
+        message: `LOG_LEVEL=${quote(raw)} is not valid: expected one of ${LOG_LEVELS.join(", ")}`,
+      });
     }
   }),
   LOG_PRETTY: boolean("LOG_PRETTY").optional(),
@@ -232,7 +246,9 @@ function readToken(
     contents = readFile(file);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
-    problems.push(`PLUGCHAT_TOKEN_FILE=${quote(file)} cannot be read (${reason}): expected the path of a file holding the token`);
+    problems.push(
+      `PLUGCHAT_TOKEN_FILE=${quote(file)} cannot be read (${reason}): expected the path of a file holding the token`,
+    );
     return undefined;
   }
   return checkedToken(contents.trim(), `the file in PLUGCHAT_TOKEN_FILE (${file})`, problems);
@@ -241,7 +257,9 @@ function readToken(
 function checkedToken(token: string, source: string, problems: string[]): Secret | undefined {
   // A token with whitespace or control characters inside would corrupt the Authorization header.
   if (token === "" || /[\s\p{Cc}]/u.test(token)) {
-    problems.push(`${source} does not hold a usable token: expected one line with the token and nothing else`);
+    problems.push(
+      `${source} does not hold a usable token: expected one line with the token and nothing else`,
+    );
     return undefined;
   }
   return new Secret(token);

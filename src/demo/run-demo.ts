@@ -7,7 +7,7 @@ import { withPrisma } from "../db/prisma.js";
 import { ExitCode, UserFacingError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { createPlugchatClient } from "../plugchat/index.js";
-import { formatDrift, formatRuns, DRIFT_LIMIT } from "../report/format.js";
+import { DRIFT_LIMIT, formatDrift, formatRuns } from "../report/format.js";
 import { driftSince, recentRuns } from "../report/queries.js";
 import { startSimulator } from "../simulator/index.js";
 import { runSync } from "../sync/run-sync.js";
@@ -30,7 +30,11 @@ export async function runDemo({ config, logger, print }: DemoOptions): Promise<v
     );
   }
   const databaseUrl = demoDatabaseUrl(config.databaseUrl);
-  const simulator = await startSimulator({ token: DEMO_TOKEN, accounts: DEMO_ACCOUNTS, recordRequests: false });
+  const simulator = await startSimulator({
+    token: DEMO_TOKEN,
+    accounts: DEMO_ACCOUNTS,
+    recordRequests: false,
+  });
   try {
     print(`1. Plugchat simulator on ${simulator.url} with ${DEMO_ACCOUNTS} accounts`);
     await resetDemoDatabase(databaseUrl);
@@ -50,9 +54,12 @@ export async function runDemo({ config, logger, print }: DemoOptions): Promise<v
       const imported = await trackAccounts(prisma, ids);
       print(`3. Imported ${imported.added} account ids (Plugchat has no "list accounts": you keep the ids)`);
 
-      const sync = () => runSync({ prisma, client, logger }, { trigger: "cli", concurrency: config.syncConcurrency });
+      const sync = () =>
+        runSync({ prisma, client, logger }, { trigger: "cli", concurrency: config.syncConcurrency });
       const first = await sync();
-      print(`4. First sync: run #${first.runId} ${first.status}, ${first.accountsChanged} baselines stored, no drift yet`);
+      print(
+        `4. First sync: run #${first.runId} ${first.status}, ${first.accountsChanged} baselines stored, no drift yet`,
+      );
 
       const [renamed, deactivated, rewired, deleted] = [ids[2], ids[6], ids[11], ids[19]] as [
         string,

@@ -28,7 +28,8 @@ export function formatDrift(drift: readonly DriftEntry[], since: Date): string {
   const title = `Drift since ${formatTime(since)}`;
   if (drift.length === 0) return `${title}\nnothing changed`;
   const shown = (value: string | null) => (value === null ? "(null)" : JSON.stringify(value));
-  const more = drift.length === DRIFT_LIMIT ? `\n(first ${DRIFT_LIMIT} shown: narrow with --since or --account)` : "";
+  const more =
+    drift.length === DRIFT_LIMIT ? `\n(first ${DRIFT_LIMIT} shown: narrow with --since or --account)` : "";
   return `${title}\n${formatTable(
     ["detected", "account", "name", "field", "from", "to", "run"],
     drift.map((entry) => [

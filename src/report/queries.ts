@@ -22,7 +22,10 @@ export async function driftSince(
   filter: { since: Date; accountId?: string | undefined; limit: number },
 ): Promise<DriftEntry[]> {
   const rows = await prisma.accountDrift.findMany({
-    where: { detectedAt: { gte: filter.since }, ...(filter.accountId ? { accountId: filter.accountId } : {}) },
+    where: {
+      detectedAt: { gte: filter.since },
+      ...(filter.accountId ? { accountId: filter.accountId } : {}),
+    },
     orderBy: [{ detectedAt: "desc" }, { id: "desc" }],
     take: filter.limit,
     include: { account: { select: { name: true } } },

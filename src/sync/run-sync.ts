@@ -3,7 +3,7 @@ import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
-import { PlugchatError, type PlugchatClient } from "../plugchat/index.js";
+import { type PlugchatClient, PlugchatError } from "../plugchat/index.js";
 import type { AccountOutcome } from "./drift.js";
 import { finishRun, heartbeat, openRun, trackedIdsAfter, writeBatch } from "./store.js";
 import type { FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js";
@@ -43,7 +43,9 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   runLogger.info({ trigger: options.trigger }, "sync run started");
 
   const beat = setInterval(() => {
-    heartbeat(prisma, run.runId).catch((error: unknown) => runLogger.warn({ err: error }, "run heartbeat failed"));
+    heartbeat(prisma, run.runId).catch((error: unknown) =>
+      runLogger.warn({ err: error }, "run heartbeat failed"),
+    );
   }, options.heartbeatEveryMs ?? 30_000);
   beat.unref();
 
@@ -93,7 +95,9 @@ export async function syncBatch(
   concurrency: number,
 ): Promise<BatchResult> {
   const { results, abortReason } = await fetchAccounts(deps.client, ids, concurrency);
-  const unknownFields = new Set(results.flatMap((result) => (result.kind === "ok" ? result.unknownFields : [])));
+  const unknownFields = new Set(
+    results.flatMap((result) => (result.kind === "ok" ? result.unknownFields : [])),
+  );
   const { outcomes, counts } = await writeBatch(deps.prisma, runId, results);
   // Logged after the commit, so a log line never tells of a change the database does not hold.
   logOutcomes(deps.logger.child({ runId }), outcomes);
@@ -143,7 +147,8 @@ function logOutcomes(logger: Logger, outcomes: readonly AccountOutcome[]): void 
     const accountId = outcome.id;
     if (outcome.kind === "baseline") logger.info({ accountId }, "account baseline");
     if (outcome.kind === "changed" || outcome.kind === "not_found") {
-      for (const { field, from, to } of outcome.changes) logger.info({ accountId, field, from, to }, "account drift");
+      for (const { field, from, to } of outcome.changes)
+        logger.info({ accountId, field, from, to }, "account drift");
     }
     if (outcome.kind === "not_found") logger.warn({ accountId }, "account not found on Plugchat (404)");
     if (outcome.kind === "failed") logger.warn({ accountId, error: outcome.error }, "account sync failed");

@@ -1,9 +1,16 @@
 // Every statement the sync runs against PostgreSQL, in one place. Batches are written with a fixed
 // number of set-based statements (unnest arrays), whatever their size.
-import { Prisma } from "../generated/prisma/client.js";
+
 import type { PrismaClient } from "../db/prisma.js";
 import { UserFacingError } from "../errors.js";
-import { type AccountOutcome, type FieldChange, outcomeOfFetch, outcomeOfNotFound, type StoredAccount } from "./drift.js";
+import { Prisma } from "../generated/prisma/client.js";
+import {
+  type AccountOutcome,
+  type FieldChange,
+  outcomeOfFetch,
+  outcomeOfNotFound,
+  type StoredAccount,
+} from "./drift.js";
 import type { FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js";
 
 type Transaction = Prisma.TransactionClient;
@@ -20,7 +27,11 @@ export class RunInProgressError extends UserFacingError {
  * Opens a run, unless one is running. A running run whose heartbeat is older than `staleAfterMs` was
  * left by a crashed process: it is closed as failed first, so a crash never blocks syncing for good.
  */
-export async function openRun(prisma: PrismaClient, trigger: RunTrigger, staleAfterMs: number): Promise<RunSummary> {
+export async function openRun(
+  prisma: PrismaClient,
+  trigger: RunTrigger,
+  staleAfterMs: number,
+): Promise<RunSummary> {
   await prisma.$executeRaw`
     UPDATE sync_runs
        SET status = 'failed', finished_at = now(),
@@ -42,7 +53,11 @@ export async function heartbeat(prisma: PrismaClient, runId: number): Promise<vo
 }
 
 /** One page of tracked account ids after `afterId`, in id order (keyset pagination). */
-export async function trackedIdsAfter(prisma: PrismaClient, afterId: string | null, limit: number): Promise<string[]> {
+export async function trackedIdsAfter(
+  prisma: PrismaClient,
+  afterId: string | null,
+  limit: number,
+): Promise<string[]> {
   const rows = await prisma.account.findMany({
     where: { tracked: true, ...(afterId === null ? {} : { id: { gt: afterId } }) },
     select: { id: true },
@@ -62,7 +77,11 @@ export interface BatchWrite {
  * transaction: the rows are locked and read inside it, so a concurrent writer cannot make this batch
  * record drift twice, and a crash leaves either the whole batch or none of it.
  */
-export async function writeBatch(prisma: PrismaClient, runId: number, results: readonly FetchResult[]): Promise<BatchWrite> {
+export async function writeBatch(
+  prisma: PrismaClient,
+  runId: number,
+  results: readonly FetchResult[],
+): Promise<BatchWrite> {
   return prisma.$transaction(
     async (tx) => {
       const stored = await lockStoredAccounts(
@@ -192,7 +211,11 @@ async function writeStatuses(tx: Transaction, outcomes: readonly AccountOutcome[
 }
 
 /** Drift rows; a batch retried within the same run cannot record the same change twice. */
-async function insertDrift(tx: Transaction, runId: number, outcomes: readonly AccountOutcome[]): Promise<number> {
+async function insertDrift(
+  tx: Transaction,
+  runId: number,
+  outcomes: readonly AccountOutcome[],
+): Promise<number> {
   const rows: { accountId: string; change: FieldChange }[] = outcomes.flatMap((outcome) =>
     "changes" in outcome ? outcome.changes.map((change) => ({ accountId: outcome.id, change })) : [],
   );

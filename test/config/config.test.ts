@@ -109,7 +109,10 @@ describe("the Plugchat token", () => {
   });
 
   it("comes from PLUGCHAT_TOKEN_FILE with surrounding whitespace trimmed", () => {
-    const config = parseConfig({ PLUGCHAT_TOKEN_FILE: "/run/secrets/plugchat" }, { readFile: () => "tok-from-file\n" });
+    const config = parseConfig(
+      { PLUGCHAT_TOKEN_FILE: "/run/secrets/plugchat" },
+      { readFile: () => "tok-from-file\n" },
+    );
     expect(config.plugchatToken?.reveal()).toBe("tok-from-file");
   });
 
@@ -117,7 +120,9 @@ describe("the Plugchat token", () => {
     const problems = problemsOf({ PLUGCHAT_TOKEN_FILE: "/nope/token" }, () => {
       throw Object.assign(new Error("missing"), { code: "ENOENT" });
     });
-    expect(problems).toEqual([expect.stringMatching(/^PLUGCHAT_TOKEN_FILE="\/nope\/token" cannot be read \(ENOENT\)/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^PLUGCHAT_TOKEN_FILE="\/nope\/token" cannot be read \(ENOENT\)/),
+    ]);
   });
 
   it("refuses both sources at once, and a token with inner whitespace, without echoing it", () => {

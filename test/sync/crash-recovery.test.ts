@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
-import { startSimulator, type Simulator } from "../../src/simulator/index.js";
+import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
 import { createMigratedTestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
@@ -45,7 +45,14 @@ function syncInChildProcess() {
 
 it("a run killed with SIGKILL mid-way leaves whole batches only, and the rerun fixes the rest without duplicate drift", async () => {
   const logs = captureLogs();
-  const client = createPlugchatClient({ baseUrl: simulator.url, token: TOKEN, timeoutMs: 2_000, maxAttempts: 2, maxRps: 0, logger: logs.logger });
+  const client = createPlugchatClient({
+    baseUrl: simulator.url,
+    token: TOKEN,
+    timeoutMs: 2_000,
+    maxAttempts: 2,
+    maxRps: 0,
+    logger: logs.logger,
+  });
   await runSync({ prisma, client, logger: logs.logger }, { trigger: "cli", concurrency: 4 });
   // Two fields change on every account, so each must end with exactly two drift rows.
   for (const id of simulator.listIds()) {
@@ -74,10 +81,15 @@ it("a run killed with SIGKILL mid-way leaves whole batches only, and the rerun f
   expect(await prisma.accountDrift.count()).toBe(halfway.length * 2);
 
   simulator.clearFaults();
-  const rerun = await runSync({ prisma, client, logger: logs.logger }, { trigger: "cli", concurrency: 4, staleRunAfterMs: 0 });
+  const rerun = await runSync(
+    { prisma, client, logger: logs.logger },
+    { trigger: "cli", concurrency: 4, staleRunAfterMs: 0 },
+  );
 
   expect(rerun.status).toBe("succeeded");
-  expect(await prisma.syncRun.findUniqueOrThrow({ where: { id: killed.id } })).toMatchObject({ status: "failed" });
+  expect(await prisma.syncRun.findUniqueOrThrow({ where: { id: killed.id } })).toMatchObject({
+    status: "failed",
+  });
   for (const id of simulator.listIds()) {
     expect(await prisma.account.findUniqueOrThrow({ where: { id } })).toMatchObject(expected.get(id) ?? {});
   }

@@ -4,8 +4,8 @@ import {
   diffFields,
   outcomeOfFetch,
   outcomeOfNotFound,
-  SYNCED_FIELDS,
   type StoredAccount,
+  SYNCED_FIELDS,
 } from "../../src/sync/drift.js";
 
 const account: PlugchatAccount = {
@@ -56,7 +56,9 @@ describe("drift decisions", () => {
   });
 
   it("records a disappearance only for an account that was known to exist", () => {
-    expect(outcomeOfNotFound(stored())).toMatchObject({ changes: [{ field: "exists", from: "true", to: "false" }] });
+    expect(outcomeOfNotFound(stored())).toMatchObject({
+      changes: [{ field: "exists", from: "true", to: "false" }],
+    });
     expect(outcomeOfNotFound(stored({ missingSince: new Date() }))).toMatchObject({ changes: [] });
     expect(outcomeOfNotFound(stored({ lastSyncedAt: null }))).toMatchObject({ changes: [] });
   });

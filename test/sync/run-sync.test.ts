@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
-import { startSimulator, type Simulator } from "../../src/simulator/index.js";
-import { RunInProgressError } from "../../src/sync/store.js";
+import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
+import { RunInProgressError } from "../../src/sync/store.js";
 import { createMigratedTestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 
@@ -32,7 +32,12 @@ function clientFor(token: string): PlugchatClient {
 function sync(options: { client?: PlugchatClient; batchSize?: number; staleRunAfterMs?: number } = {}) {
   return runSync(
     { prisma, client: options.client ?? client, logger: logs.logger },
-    { trigger: "cli", concurrency: 4, batchSize: options.batchSize ?? 4, staleRunAfterMs: options.staleRunAfterMs },
+    {
+      trigger: "cli",
+      concurrency: 4,
+      batchSize: options.batchSize ?? 4,
+      staleRunAfterMs: options.staleRunAfterMs,
+    },
   );
 }
 
@@ -67,7 +72,12 @@ describe("a sync run", () => {
   it("sets a baseline on the first fetch: data stored, status ok, no drift rows, one baseline line each", async () => {
     const summary = await sync();
 
-    expect(summary).toMatchObject({ status: "succeeded", accountsTotal: ACCOUNTS, accountsChanged: ACCOUNTS, driftCount: 0 });
+    expect(summary).toMatchObject({
+      status: "succeeded",
+      accountsTotal: ACCOUNTS,
+      accountsChanged: ACCOUNTS,
+      driftCount: 0,
+    });
     const first = simulator.listIds()[0] as string;
     const row = await prisma.account.findUniqueOrThrow({ where: { id: first } });
     const remote = simulator.getAccount(first);
@@ -97,21 +107,46 @@ describe("a sync run", () => {
 
     const summary = await sync();
 
-    expect(summary).toMatchObject({ status: "succeeded", accountsChanged: 2, accountsUnchanged: ACCOUNTS - 2, driftCount: 9 });
+    expect(summary).toMatchObject({
+      status: "succeeded",
+      accountsChanged: 2,
+      accountsUnchanged: ACCOUNTS - 2,
+      driftCount: 9,
+    });
     const drift = await driftRows();
-    expect(drift.filter((row) => row.accountId === a).map((row) => row.field).sort()).toEqual(
-      ["active", "externalId", "name", "onFinishAttendance", "onMessageStatus", "onReceiveMessage", "onSendingMessage", "onStartAttendance"],
-    );
+    expect(
+      drift
+        .filter((row) => row.accountId === a)
+        .map((row) => row.field)
+        .sort(),
+    ).toEqual([
+      "active",
+      "externalId",
+      "name",
+      "onFinishAttendance",
+      "onMessageStatus",
+      "onReceiveMessage",
+      "onSendingMessage",
+      "onStartAttendance",
+    ]);
     expect(drift.find((row) => row.accountId === a && row.field === "active")).toMatchObject({
       oldValue: String(before?.active),
       newValue: String(!before?.active),
       syncRunId: summary.runId,
     });
-    expect(drift.find((row) => row.accountId === b)).toMatchObject({ field: "name", oldValue: before === undefined ? undefined : expect.any(String), newValue: "Only the name" });
+    expect(drift.find((row) => row.accountId === b)).toMatchObject({
+      field: "name",
+      oldValue: before === undefined ? undefined : expect.any(String),
+      newValue: "Only the name",
+    });
     const lines = logs.withMessage("account drift");
     expect(lines).toHaveLength(9);
-    expect(lines).toContainEqual(expect.objectContaining({ accountId: b, field: "name", to: "Only the name", runId: summary.runId }));
-    expect(await prisma.account.findUniqueOrThrow({ where: { id: a } })).toMatchObject(simulator.getAccount(a) ?? {});
+    expect(lines).toContainEqual(
+      expect.objectContaining({ accountId: b, field: "name", to: "Only the name", runId: summary.runId }),
+    );
+    expect(await prisma.account.findUniqueOrThrow({ where: { id: a } })).toMatchObject(
+      simulator.getAccount(a) ?? {},
+    );
   });
 
   it("keeps null and the empty string apart in drift rows, both ways", async () => {
@@ -147,7 +182,9 @@ describe("a sync run", () => {
     const summary = await sync();
 
     expect(summary).toMatchObject({ accountsChanged: 1, accountsUnchanged: ACCOUNTS - 1 });
-    const writes = await prisma.$queryRawUnsafe<{ account_id: string }[]>("SELECT account_id FROM data_writes");
+    const writes = await prisma.$queryRawUnsafe<{ account_id: string }[]>(
+      "SELECT account_id FROM data_writes",
+    );
     expect(writes).toEqual([{ account_id: changed }]);
     const after = await prisma.account.findMany({ orderBy: { id: "asc" } });
     for (const [index, row] of after.entries()) {
@@ -180,7 +217,10 @@ describe("a sync run", () => {
       ["exists", "true", "false", gone.runId],
       ["exists", "false", "true", back.runId],
     ]);
-    expect(await prisma.account.findUniqueOrThrow({ where: { id } })).toMatchObject({ lastStatus: "ok", missingSince: null });
+    expect(await prisma.account.findUniqueOrThrow({ where: { id } })).toMatchObject({
+      lastStatus: "ok",
+      missingSince: null,
+    });
   });
 
   it("finishes partial when an account keeps failing: the failure is counted, its data untouched, the others synced", async () => {
@@ -197,7 +237,12 @@ describe("a sync run", () => {
     expect(first).toMatchObject({ status: "partial", accountsFailed: 1, accountsChanged: 1 });
     expect(second).toMatchObject({ status: "partial", accountsFailed: 1 });
     const row = await prisma.account.findUniqueOrThrow({ where: { id: failing } });
-    expect(row).toMatchObject({ name: kept.name, lastStatus: "failed", consecutiveFailures: 2, lastSyncedAt: kept.lastSyncedAt });
+    expect(row).toMatchObject({
+      name: kept.name,
+      lastStatus: "failed",
+      consecutiveFailures: 2,
+      lastSyncedAt: kept.lastSyncedAt,
+    });
     expect(row.lastError).toMatch(/HTTP 500/);
     expect(row.lastError).not.toContain(TOKEN);
     expect((await prisma.account.findUniqueOrThrow({ where: { id: other } })).name).toBe("seen");

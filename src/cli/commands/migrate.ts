@@ -9,7 +9,11 @@ export function migrateCommand(): Command {
     )
     .action(async () => {
       const { config, logger } = commandContext();
-      const result = await migrate({ databaseUrl: config.databaseUrl, migrationsDir: defaultMigrationsDir(), logger });
+      const result = await migrate({
+        databaseUrl: config.databaseUrl,
+        migrationsDir: defaultMigrationsDir(),
+        logger,
+      });
       const summary =
         result.applied.length === 0
           ? `database is up to date: no pending migrations (${result.alreadyApplied.length} already applied)`

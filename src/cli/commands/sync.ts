@@ -15,10 +15,14 @@ export function syncCommand(): Command {
       const { config, logger } = commandContext();
       const client = plugchatClientFromConfig(config, logger);
       const summary = await withPrisma(config.databaseUrl, (prisma) =>
-        runSync({ prisma, client, logger }, { trigger: "cli", concurrency: config.syncConcurrency, batchSize: config.syncBatchSize }),
+        runSync(
+          { prisma, client, logger },
+          { trigger: "cli", concurrency: config.syncConcurrency, batchSize: config.syncBatchSize },
+        ),
       );
       process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
-      if (summary.status === "failed" && summary.error) process.stderr.write(`plugchat-sync: error: ${summary.error}\n`);
+      if (summary.status === "failed" && summary.error)
+        process.stderr.write(`plugchat-sync: error: ${summary.error}\n`);
       if (summary.status !== "succeeded") process.exitCode = 1;
     });
 }
