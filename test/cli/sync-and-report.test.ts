@@ -1,0 +1,138 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+
+const run = promisify(execFile);
+const TOKEN = "cli-test-token";
+
+let simulator: Simulator;
+let database: TestDatabase;
+let prisma: PrismaClient;
+
+/** Runs the built CLI as a user would; resolves with its exit code and output whatever the code. */
+async function cli(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["dist/cli/main.js", ...args], {
+      env: {
+        ...process.env,
+        DATABASE_URL: database.url,
+        PLUGCHAT_BASE_URL: simulator.url,
+        PLUGCHAT_TOKEN: TOKEN,
+        SYNC_MAX_ATTEMPTS: "2",
+        LOG_LEVEL: "warn",
+        LOG_PRETTY: "false",
+        ...env,
+      },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+beforeAll(async () => {
+  simulator = await startSimulator({ token: TOKEN, accounts: 5 });
+  database = await createMigratedTestDatabase();
+  prisma = createPrismaClient(database.url);
+  await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
+});
+
+afterAll(async () => {
+  await prisma.$disconnect();
+  await database.drop();
+  await simulator.close();
+});
+
+describe("plugchat-sync sync and report", () => {
+  it("sync exits 0 with a JSON summary, then report shows exactly the changes made in Plugchat", async () => {
+    const first = await cli(["sync", "--json"]);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: "succeeded", accountsTotal: 5, driftCount: 0 });
+
+    const [renamed, gone] = simulator.listIds() as [string, string];
+    simulator.setAccount(renamed, { name: "Nome Novo", onMessageStatus: "https://hooks.example/status" });
+    simulator.deleteAccount(gone);
+    const second = await cli(["sync"]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/succeeded/);
+
+    const report = await cli(["report", "--drift", "--since", "1h", "--json"]);
+    expect(report.code).toBe(0);
+    const { runs, drift } = JSON.parse(report.stdout) as {
+      runs: unknown[];
+      drift: { accountId: string; field: string; from: string | null; to: string | null }[];
+    };
+    expect(runs).toHaveLength(2);
+    expect(drift.map(({ accountId, field, to }) => [accountId, field, to]).sort()).toEqual(
+      [
+        [gone, "exists", "false"],
+        [renamed, "name", "Nome Novo"],
+        [renamed, "onMessageStatus", "https://hooks.example/status"],
+      ].sort(),
+    );
+
+    const table = await cli(["report", "--account", renamed]);
+    expect(table.stdout).toContain("Nome Novo");
+    expect(table.stdout).not.toContain(gone);
+
+    const byDay = await prisma.$queryRaw<{ field: string; changes: number }[]>`
+      SELECT field, changes FROM drift_by_day ORDER BY field`;
+    expect(byDay).toEqual([
+      { field: "exists", changes: 1 },
+      { field: "name", changes: 1 },
+      { field: "onMessageStatus", changes: 1 },
+    ]);
+    const current = await prisma.$queryRaw<{ account_id: string }[]>`
+      SELECT account_id FROM account_current_state WHERE last_status = 'not_found'`;
+    expect(current).toEqual([{ account_id: gone }]);
+  });
+
+  it("sync exits 1 when some accounts fail after retries", async () => {
+    simulator.setFault({ type: "status", status: 503 }, { accountId: simulator.listIds()[2] as string });
+    try {
+      const result = await cli(["sync", "--json"]);
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ status: "partial", accountsFailed: 1 });
+    } finally {
+      simulator.clearFaults();
+    }
+  });
+
+  it("sync exits 1 with one line saying the token was refused, and never prints the token", async () => {
+    const result = await cli(["sync"], { PLUGCHAT_TOKEN: "not-the-token-123" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^plugchat-sync: error: Plugchat refused the token \(HTTP 401\)/m);
+    expect(`${result.stdout}${result.stderr}`).not.toContain("not-the-token-123");
+  });
+
+  it("sync without a token exits 2 with a line saying how to set it", async () => {
+    const result = await cli(["sync"], { PLUGCHAT_TOKEN: "" });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      "plugchat-sync: error: no Plugchat token: set PLUGCHAT_TOKEN to your integrator token, or PLUGCHAT_TOKEN_FILE to a file holding it",
+    );
+  });
+
+  it("report refuses a bad --since and a bad account id with a clear message", async () => {
+    const since = await cli(["report", "--since", "yesterday"]);
+    expect(since.code).not.toBe(0);
+    expect(since.stderr).toMatch(/--since.*90m, 12h, 7d/);
+    const account = await cli(["report", "--account", "../etc"]);
+    expect(account.code).not.toBe(0);
+    expect(account.stderr).toMatch(/not a Plugchat account id/);
+  });
+
+  it("a bad configuration value ends every command with exit 2 and one line per variable", async () => {
+    const result = await cli(["migrate"], { SYNC_CONCURRENCY: "abc", HTTP_TIMEOUT_MS: "-1" });
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toEqual([
+      expect.stringMatching(/^plugchat-sync: error: invalid configuration: SYNC_CONCURRENCY="abc"/),
+      expect.stringMatching(/^plugchat-sync: error: invalid configuration: HTTP_TIMEOUT_MS="-1"/),
+    ]);
+  });
+});
