@@ -6,6 +6,8 @@ import { demoCommand } from "./commands/demo.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reportCommand } from "./commands/report.js";
 import { syncCommand } from "./commands/sync.js";
+import { triggerCommand } from "./commands/trigger.js";
+import { workerCommand } from "./commands/worker.js";
 
 export function buildProgram(): Command {
   const program = new Command("plugchat-sync")
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(accountsCommand());
   program.addCommand(syncCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(triggerCommand());
   program.addCommand(reportCommand());
   program.addCommand(simulatorCommand());
   program.addCommand(demoCommand());

@@ -24,6 +24,18 @@ export interface Config {
   logLevel: LogLevel;
   logPretty: boolean;
   metricsPort: number;
+  /** Prefix of every Redis key of the worker's queues, so that deployments can share one Redis. */
+  queuePrefix: string;
+  /** Batch jobs one worker process runs at once. */
+  workerConcurrency: number;
+  /** How long a stopping worker lets its in-flight batches finish before handing them back. */
+  workerShutdownTimeoutMs: number;
+  /** A batch job's lock: a worker that stops renewing it (killed) loses the batch to another after this. */
+  workerLockDurationMs: number;
+  /** How often workers look for batches whose worker died (stalled jobs). */
+  workerStalledIntervalMs: number;
+  /** Where the worker POSTs a notification after a run that did not succeed; undefined = none. */
+  syncNotifyUrl: string | undefined;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -43,6 +55,11 @@ export const DEFAULTS = {
   PLUGCHAT_RETRY_AFTER_MAX_MS: "60000",
   LOG_LEVEL: "info",
   METRICS_PORT: "9464",
+  QUEUE_PREFIX: "plugchat-sync",
+  WORKER_CONCURRENCY: "1",
+  WORKER_SHUTDOWN_TIMEOUT_MS: "30000",
+  WORKER_LOCK_DURATION_MS: "30000",
+  WORKER_STALLED_INTERVAL_MS: "30000",
 } as const;
 
 /** Bad configuration: one line per bad variable, exit code 2. */
@@ -122,6 +139,17 @@ const timezone = z.string().superRefine((raw, ctx) => {
   }
 });
 
+// Redis key prefix: no spaces or glob characters (keys are scanned with `prefix:*`); braces allowed for
+// a Redis Cluster hash tag such as {plugchat-sync}.
+const queuePrefix = z.string().superRefine((raw, ctx) => {
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(raw.trim())) {
+    ctx.addIssue({
+      code: "custom",
+      message: `QUEUE_PREFIX=${quote(raw)} is not valid: expected 1 to 64 letters, digits, "-", "_", ".", ":", "{" or "}"`,
+    });
+  }
+});
+
 const booleanWords: Record<string, boolean> = {
   true: true,
   "1": true,
@@ -162,7 +190,17 @@ const schema = z.object({
     }
   }),
   LOG_PRETTY: boolean("LOG_PRETTY").optional(),
+  SYNC_NOTIFY_URL: url(
+    "SYNC_NOTIFY_URL",
+    ["https:", "http:"],
+    "https://hooks.example.com/plugchat-sync",
+  ).optional(),
   METRICS_PORT: integer("METRICS_PORT", 0, 65_535),
+  QUEUE_PREFIX: queuePrefix,
+  WORKER_CONCURRENCY: integer("WORKER_CONCURRENCY", 1, 64),
+  WORKER_SHUTDOWN_TIMEOUT_MS: integer("WORKER_SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
+  WORKER_LOCK_DURATION_MS: integer("WORKER_LOCK_DURATION_MS", 1_000, 3_600_000),
+  WORKER_STALLED_INTERVAL_MS: integer("WORKER_STALLED_INTERVAL_MS", 500, 3_600_000),
 });
 
 export interface ConfigSources {
@@ -181,6 +219,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {})
     Object.entries(DEFAULTS).map(([name, fallback]) => [name, nonEmpty(env[name]) ?? fallback]),
   );
   raw.LOG_PRETTY = nonEmpty(env.LOG_PRETTY);
+  raw.SYNC_NOTIFY_URL = nonEmpty(env.SYNC_NOTIFY_URL)?.trim();
   const problems: string[] = [];
   const parsed = schema.safeParse(raw);
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => issue.message));
@@ -208,6 +247,12 @@ export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {})
         ? sources.stdoutIsTTY === true
         : (booleanWords[values.LOG_PRETTY.trim().toLowerCase()] ?? false),
     metricsPort: Number(values.METRICS_PORT),
+    queuePrefix: values.QUEUE_PREFIX.trim(),
+    workerConcurrency: Number(values.WORKER_CONCURRENCY),
+    workerShutdownTimeoutMs: Number(values.WORKER_SHUTDOWN_TIMEOUT_MS),
+    workerLockDurationMs: Number(values.WORKER_LOCK_DURATION_MS),
+    workerStalledIntervalMs: Number(values.WORKER_STALLED_INTERVAL_MS),
+    syncNotifyUrl: values.SYNC_NOTIFY_URL,
   });
 }
 

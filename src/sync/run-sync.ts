@@ -1,11 +1,23 @@
-// One sync run, whoever starts it: the CLI now, the queue worker by batches.
+// One sync run, whoever starts it. The CLI runs the three steps in one process (`runSync`); the queue
+// worker runs the same steps as jobs, spread over processes: `startRun` when a fire comes, `runBatch`
+// for each batch job, `completeRun` when every batch is done.
 import { setMaxListeners } from "node:events";
+import { hostname } from "node:os";
 import pLimit from "p-limit";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
 import { type PlugchatClient, PlugchatError } from "../plugchat/index.js";
 import type { AccountOutcome } from "./drift.js";
-import { finishRun, heartbeat, openRun, trackedIdsAfter, writeBatch } from "./store.js";
+import {
+  batchProgress,
+  type FinishedRun,
+  finishRun,
+  heartbeat,
+  openRun,
+  stopRun,
+  trackedIdsAfter,
+  writeBatch,
+} from "./store.js";
 import type { FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js";
 
 export interface SyncDependencies {
@@ -27,105 +39,199 @@ export interface SyncOptions {
 export const DEFAULT_BATCH_SIZE = 500;
 export const DEFAULT_STALE_RUN_AFTER_MS = 5 * 60_000;
 
+/** This process, as `sync_run_batches.written_by` and the queue's worker name record it. */
+export const PROCESS_NAME = `${hostname()}:${process.pid}`;
+
+export interface BatchRef {
+  runId: number;
+  /** The batch's number within its run, from 0. */
+  batchIndex: number;
+  ids: readonly string[];
+}
+
+export interface BatchOptions {
+  /** Plugchat requests in flight at once. */
+  concurrency: number;
+  /**
+   * Aborting it stops the batch before it writes anything (the rejection is a `BatchInterruptedError`);
+   * once the write has begun, the batch finishes.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * What became of a batch: `written`, or skipped because it was written already (delivered twice),
+ * because its run was closed meanwhile, or because another batch stopped the run (token refused).
+ */
+export type BatchStatus = "written" | "already_written" | "run_closed" | "run_stopped";
+
 export interface BatchResult {
+  status: BatchStatus;
   counts: RunCounts;
   unknownFields: Set<string>;
-  /** Set when the run must stop (token refused). */
+  /** The field of every drift row written, e.g. for metrics. */
+  driftFields: string[];
+  /** Set when this batch stopped the run (token refused); the reason is recorded on the run. */
   abortReason: string | null;
 }
 
+/** The batch was interrupted (shutdown) before it wrote anything: it can be run again from scratch. */
+export class BatchInterruptedError extends Error {
+  constructor(reason: unknown) {
+    super(`batch interrupted before its write: ${reason instanceof Error ? reason.message : String(reason)}`);
+    this.name = "BatchInterruptedError";
+  }
+}
+
+const NO_COUNTS: RunCounts = {
+  accountsTotal: 0,
+  accountsChanged: 0,
+  accountsUnchanged: 0,
+  accountsFailed: 0,
+  accountsNotFound: 0,
+  driftCount: 0,
+};
+
 /** Runs one complete sync in this process and returns the closed run. */
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<RunSummary> {
-  const { prisma, logger } = deps;
+  const { prisma } = deps;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const run = await openRun(prisma, options.trigger, options.staleRunAfterMs ?? DEFAULT_STALE_RUN_AFTER_MS);
-  const runLogger = logger.child({ runId: run.runId });
-  runLogger.info({ trigger: options.trigger }, "sync run started");
+  const run = await startRun(deps, options.trigger, options.staleRunAfterMs);
 
   const beat = setInterval(() => {
     heartbeat(prisma, run.runId).catch((error: unknown) =>
-      runLogger.warn({ err: error }, "run heartbeat failed"),
+      deps.logger.warn({ err: error, runId: run.runId }, "run heartbeat failed"),
     );
   }, options.heartbeatEveryMs ?? 30_000);
   beat.unref();
 
-  const unknownFields = new Set<string>();
-  let error: string | null = null;
   try {
     let afterId: string | null = null;
-    for (;;) {
+    for (let batchIndex = 0; ; batchIndex++) {
       const ids = await trackedIdsAfter(prisma, afterId, batchSize);
       if (ids.length === 0) break;
       afterId = ids[ids.length - 1] ?? null;
-      const batch = await syncBatch(deps, run.runId, ids, options.concurrency);
-      for (const field of batch.unknownFields) unknownFields.add(field);
-      if (batch.abortReason) {
-        error = batch.abortReason;
-        break;
-      }
+      const batch = await runBatch(deps, { runId: run.runId, batchIndex, ids }, options);
+      if (batch.status !== "written" || batch.abortReason !== null) break;
     }
   } catch (thrown) {
     // Closing the run as failed matters more than this error's details; it is rethrown below.
-    error = `run stopped by an unexpected error: ${(thrown as Error).message}`;
-    await finishRun(prisma, run.runId, { error, unknownFields: [...unknownFields] }).catch(() => undefined);
+    const error = `run stopped by an unexpected error: ${(thrown as Error).message}`;
+    await completeRun(deps, run.runId, error).catch(() => undefined);
     throw thrown;
   } finally {
     clearInterval(beat);
   }
+  return (await completeRun(deps, run.runId)).summary;
+}
 
-  if (unknownFields.size > 0) {
-    runLogger.warn(
-      { fields: [...unknownFields].sort() },
-      "Plugchat answered with fields this version does not know: the API changed; they are ignored",
-    );
-  }
-  const summary = await finishRun(prisma, run.runId, { error, unknownFields: [...unknownFields] });
-  logSummary(runLogger, summary);
-  return summary;
+/** Opens a run (see `openRun`: one at a time, stale ones closed first) and logs it. */
+export async function startRun(
+  deps: SyncDependencies,
+  trigger: RunTrigger,
+  staleRunAfterMs = DEFAULT_STALE_RUN_AFTER_MS,
+): Promise<RunSummary> {
+  const run = await openRun(deps.prisma, trigger, staleRunAfterMs);
+  deps.logger.info({ runId: run.runId, trigger }, "sync run started");
+  return run;
 }
 
 /**
- * Fetches one batch of accounts and writes what changed. Shared by the in-process run and the queue
- * worker's batch jobs.
+ * Fetches one batch of accounts and writes what changed, in one transaction that also records the
+ * batch (`sync_run_batches`): run twice, a batch writes once. Skips quickly when its run is closed or
+ * stopping. A refused token records the reason on the run, which stops its other batches.
  */
-export async function syncBatch(
+export async function runBatch(
   deps: SyncDependencies,
-  runId: number,
-  ids: readonly string[],
-  concurrency: number,
+  batch: BatchRef,
+  options: BatchOptions,
 ): Promise<BatchResult> {
-  const { results, abortReason } = await fetchAccounts(deps.client, ids, concurrency);
+  const { prisma } = deps;
+  const { runId, batchIndex } = batch;
+  const skipped = (status: BatchStatus): BatchResult => ({
+    status,
+    counts: NO_COUNTS,
+    unknownFields: new Set(),
+    driftFields: [],
+    abortReason: null,
+  });
+  const progress = await batchProgress(prisma, runId, batchIndex);
+  if (progress.runStatus !== "running") return skipped("run_closed");
+  if (progress.stopReason !== null) return skipped("run_stopped");
+  if (progress.written) return skipped("already_written");
+
+  const { results, abortReason } = await fetchAccounts(deps.client, batch.ids, options);
+  if (abortReason) await stopRun(prisma, runId, abortReason);
   const unknownFields = new Set(
     results.flatMap((result) => (result.kind === "ok" ? result.unknownFields : [])),
   );
-  const { outcomes, counts } = await writeBatch(deps.prisma, runId, results);
+  const written = await writeBatch(prisma, runId, results, {
+    index: batchIndex,
+    unknownFields: [...unknownFields],
+    writtenBy: PROCESS_NAME,
+  });
+  if (written === "already_written" || written === "run_closed") return skipped(written);
   // Logged after the commit, so a log line never tells of a change the database does not hold.
-  logOutcomes(deps.logger.child({ runId }), outcomes);
-  return { counts, unknownFields, abortReason };
+  logOutcomes(deps.logger.child({ runId }), written.outcomes);
+  const driftFields = written.outcomes.flatMap((outcome) =>
+    "changes" in outcome ? outcome.changes.map((change) => change.field) : [],
+  );
+  return { status: "written", counts: written.counts, unknownFields, driftFields, abortReason };
+}
+
+/**
+ * Closes a run (exactly once: see `finishRun`) and logs its summary. `closed` is false when the run
+ * was closed already, by another process or an earlier attempt; nothing is logged then.
+ */
+export async function completeRun(
+  deps: SyncDependencies,
+  runId: number,
+  error: string | null = null,
+): Promise<FinishedRun> {
+  const finished = await finishRun(deps.prisma, runId, { error });
+  if (!finished.closed) return finished;
+  const runLogger = deps.logger.child({ runId });
+  const { summary } = finished;
+  if (summary.unknownFields.length > 0) {
+    runLogger.warn(
+      { fields: summary.unknownFields },
+      "Plugchat answered with fields this version does not know: the API changed; they are ignored",
+    );
+  }
+  logSummary(runLogger, summary);
+  return finished;
 }
 
 async function fetchAccounts(
   client: PlugchatClient,
   ids: readonly string[],
-  concurrency: number,
+  options: BatchOptions,
 ): Promise<{ results: FetchResult[]; abortReason: string | null }> {
-  const limit = pLimit(concurrency);
+  const limit = pLimit(options.concurrency);
   const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
   // One signal fans out to every request of the batch: each adds a listener, none of them leaks.
-  setMaxListeners(0, stop.signal);
+  setMaxListeners(0, stop.signal, signal);
   let abortReason: string | null = null;
+  /** An error that is no account's fault (the shared rate limiter unreachable): the batch is retried. */
+  let infrastructureError: unknown = null;
   const settled = await Promise.all(
     ids.map((id) =>
       limit(async (): Promise<FetchResult | null> => {
-        if (stop.signal.aborted) return null;
+        if (signal.aborted) return null;
         try {
-          const fetched = await client.getAccount(id, { signal: stop.signal });
+          const fetched = await client.getAccount(id, { signal });
           return { id, kind: "ok", account: fetched.account, unknownFields: fetched.unknownFields };
         } catch (error) {
-          if (stop.signal.aborted) return null;
+          if (signal.aborted) return null;
           if (error instanceof PlugchatError && error.kind === "not_found") return { id, kind: "not_found" };
           if (error instanceof PlugchatError && error.kind === "unauthorized") {
             abortReason = `${error.message}; the run stopped (every account would fail the same way)`;
+            stop.abort();
+            return null;
+          }
+          if (isInfrastructureError(error)) {
+            infrastructureError ??= error;
             stop.abort();
             return null;
           }
@@ -134,7 +240,14 @@ async function fetchAccounts(
       }),
     ),
   );
+  if (options.signal?.aborted) throw new BatchInterruptedError(options.signal.reason);
+  if (infrastructureError !== null) throw infrastructureError;
   return { results: settled.filter((result) => result !== null), abortReason };
+}
+
+/** Errors whose `code` says the request was never sent for a reason outside Plugchat. */
+function isInfrastructureError(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "RATE_LIMITER_UNAVAILABLE";
 }
 
 function shortError(error: unknown): string {
@@ -160,6 +273,7 @@ function logSummary(logger: Logger, summary: RunSummary): void {
   logger[level](
     {
       status: summary.status,
+      trigger: summary.trigger,
       total: summary.accountsTotal,
       changed: summary.accountsChanged,
       unchanged: summary.accountsUnchanged,

@@ -16,10 +16,15 @@ import type { FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js"
 type Transaction = Prisma.TransactionClient;
 
 export class RunInProgressError extends UserFacingError {
+  readonly runId: number;
+  readonly startedAt: Date;
+
   constructor(runId: number, startedAt: Date) {
     super(
       `another sync run (#${runId}, started ${startedAt.toISOString()}) is still running: wait for it to finish; a run whose process died is closed automatically once its heartbeat is stale`,
     );
+    this.runId = runId;
+    this.startedAt = startedAt;
   }
 }
 
@@ -38,7 +43,11 @@ export async function openRun(
            error = 'abandoned: its process stopped sending heartbeats (crash or kill)'
      WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})`;
   try {
-    return toSummary(await prisma.syncRun.create({ data: { trigger } }));
+    const run = toSummary(await prisma.syncRun.create({ data: { trigger } }));
+    // Batch rows of an earlier run with this id (the runs were truncated with RESTART IDENTITY) would
+    // make this run's batches look written already.
+    await prisma.$executeRaw`DELETE FROM sync_run_batches WHERE run_id = ${run.runId}`;
+    return run;
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
       const running = await prisma.syncRun.findFirst({ where: { status: "running" } });
@@ -50,6 +59,66 @@ export async function openRun(
 
 export async function heartbeat(prisma: PrismaClient, runId: number): Promise<void> {
   await prisma.$executeRaw`UPDATE sync_runs SET heartbeat_at = now() WHERE id = ${runId} AND status = 'running'`;
+}
+
+export interface RunningRun {
+  runId: number;
+  trigger: RunTrigger;
+  startedAt: Date;
+  heartbeatAt: Date;
+}
+
+/** The running run, if any (there is at most one per database). */
+export async function runningRun(prisma: PrismaClient): Promise<RunningRun | null> {
+  const row = await prisma.syncRun.findFirst({ where: { status: "running" } });
+  return row
+    ? {
+        runId: row.id,
+        trigger: row.trigger as RunTrigger,
+        startedAt: row.startedAt,
+        heartbeatAt: row.heartbeatAt,
+      }
+    : null;
+}
+
+/** A run as it is now, or null when there is no such run. */
+export async function findRun(prisma: PrismaClient, runId: number): Promise<RunSummary | null> {
+  const row = await prisma.syncRun.findUnique({ where: { id: runId } });
+  return row ? toSummary(row) : null;
+}
+
+export interface BatchProgress {
+  /** The run's status, or null when the run does not exist. */
+  runStatus: RunSummary["status"] | null;
+  /** Why the run is stopping, when a batch stopped it (token refused) before it was closed. */
+  stopReason: string | null;
+  /** Whether this batch of the run was already written (it is being delivered again). */
+  written: boolean;
+}
+
+/** Whether a batch still has work to do: its run is running, not stopping, and the batch not written yet. */
+export async function batchProgress(
+  prisma: PrismaClient,
+  runId: number,
+  batchIndex: number,
+): Promise<BatchProgress> {
+  const rows = await prisma.$queryRaw<{ status: string; error: string | null; written: boolean }[]>`
+    SELECT r.status, r.error,
+           EXISTS (SELECT 1 FROM sync_run_batches b WHERE b.run_id = r.id AND b.batch_index = ${batchIndex}) AS written
+      FROM sync_runs r WHERE r.id = ${runId}`;
+  const row = rows[0];
+  if (!row) return { runStatus: null, stopReason: null, written: false };
+  return { runStatus: row.status as RunSummary["status"], stopReason: row.error, written: row.written };
+}
+
+/**
+ * Records why a running run must stop (the token was refused), unless a reason is recorded already:
+ * the run's other batches see it and skip, and the run is closed as failed with it.
+ */
+export async function stopRun(prisma: PrismaClient, runId: number, reason: string): Promise<void> {
+  await prisma.$executeRaw`
+    UPDATE sync_runs SET error = ${reason}, heartbeat_at = now()
+     WHERE id = ${runId} AND status = 'running' AND error IS NULL`;
 }
 
 /** One page of tracked account ids after `afterId`, in id order (keyset pagination). */
@@ -72,18 +141,43 @@ export interface BatchWrite {
   counts: RunCounts;
 }
 
+export interface BatchIdentity {
+  /** The batch's number within its run, from 0. */
+  index: number;
+  /** Fields Plugchat sent that this version does not know, merged into the run's `unknown_fields`. */
+  unknownFields: readonly string[];
+  /** The process writing it (host:pid), for `sync_run_batches.written_by`. */
+  writtenBy: string;
+}
+
 /**
  * Compares one batch of fetch results with the stored rows and writes the differences, all in one
  * transaction: the rows are locked and read inside it, so a concurrent writer cannot make this batch
  * record drift twice, and a crash leaves either the whole batch or none of it.
+ *
+ * First, in the same transaction, the run's row is locked and checked (a run closed meanwhile, e.g.
+ * as abandoned, gets nothing: "run_closed"), then the batch's `sync_run_batches` row is inserted: a
+ * batch written already (a queue job delivered again after its worker died past the commit) writes
+ * nothing ("already_written"), and a concurrent duplicate waits on that row, then finds it.
  */
 export async function writeBatch(
   prisma: PrismaClient,
   runId: number,
   results: readonly FetchResult[],
-): Promise<BatchWrite> {
+  batch: BatchIdentity,
+): Promise<BatchWrite | "already_written" | "run_closed"> {
   return prisma.$transaction(
     async (tx) => {
+      // The lock every batch's counter update takes anyway, taken first: closing the run waits for
+      // the batches being written, and batches of one run write one after the other.
+      const [run] = await tx.$queryRaw<{ status: string }[]>`
+        SELECT status FROM sync_runs WHERE id = ${runId} FOR NO KEY UPDATE`;
+      if (run?.status !== "running") return "run_closed" as const;
+      const claimed = await tx.$executeRaw`
+        INSERT INTO sync_run_batches (run_id, batch_index, written_by)
+        VALUES (${runId}, ${batch.index}, ${batch.writtenBy})
+        ON CONFLICT (run_id, batch_index) DO NOTHING`;
+      if (claimed === 0) return "already_written" as const;
       const stored = await lockStoredAccounts(
         tx,
         results.map((result) => result.id),
@@ -108,8 +202,12 @@ export async function writeBatch(
                accounts_failed = accounts_failed + ${counts.accountsFailed},
                accounts_not_found = accounts_not_found + ${counts.accountsNotFound},
                drift_count = drift_count + ${counts.driftCount},
+               unknown_fields = ${mergedUnknownFields(batch.unknownFields)},
                heartbeat_at = now()
          WHERE id = ${runId}`;
+      await tx.$executeRaw`
+        UPDATE sync_run_batches SET accounts = ${counts.accountsTotal}, drift_count = ${counts.driftCount}
+         WHERE run_id = ${runId} AND batch_index = ${batch.index}`;
       return { outcomes, counts };
     },
     { timeout: 60_000, maxWait: 30_000 },
@@ -242,24 +340,37 @@ function countOutcomes(outcomes: readonly AccountOutcome[], driftCount: number):
   };
 }
 
+/** The run's unknown fields with `fields` added: sorted, each once. */
+function mergedUnknownFields(fields: readonly string[]): Prisma.Sql {
+  return Prisma.sql`ARRAY(SELECT DISTINCT f FROM unnest(COALESCE(unknown_fields, ARRAY[]::text[]) || ${[...fields]}::text[]) AS f ORDER BY f)`;
+}
+
+export interface FinishedRun {
+  summary: RunSummary;
+  /** True for the one call that closed the run; false when it was closed already. */
+  closed: boolean;
+}
+
 /**
  * Closes a run exactly once (only a running run is updated), deciding its status from its counters:
- * failed when an error stopped it, partial when some accounts failed, succeeded otherwise.
+ * failed when an error stopped it (the reason recorded by `stopRun` first, else `outcome.error`),
+ * partial when some accounts failed, succeeded otherwise.
  */
 export async function finishRun(
   prisma: PrismaClient,
   runId: number,
-  outcome: { error: string | null; unknownFields: readonly string[] },
-): Promise<RunSummary> {
-  await prisma.$executeRaw`
+  outcome: { error: string | null; unknownFields?: readonly string[] },
+): Promise<FinishedRun> {
+  const closed = await prisma.$executeRaw`
     UPDATE sync_runs
-       SET finished_at = now(), heartbeat_at = now(), error = ${outcome.error},
-           unknown_fields = ${[...outcome.unknownFields].sort()}::text[],
-           status = CASE WHEN ${outcome.error}::text IS NOT NULL THEN 'failed'
+       SET finished_at = now(), heartbeat_at = now(), error = COALESCE(error, ${outcome.error}::text),
+           unknown_fields = ${mergedUnknownFields(outcome.unknownFields ?? [])},
+           status = CASE WHEN COALESCE(error, ${outcome.error}::text) IS NOT NULL THEN 'failed'
                          WHEN accounts_failed > 0 THEN 'partial'
                          ELSE 'succeeded' END
      WHERE id = ${runId} AND status = 'running'`;
-  return toSummary(await prisma.syncRun.findUniqueOrThrow({ where: { id: runId } }));
+  const summary = toSummary(await prisma.syncRun.findUniqueOrThrow({ where: { id: runId } }));
+  return { summary, closed: closed === 1 };
 }
 
 type SyncRunRow = Awaited<ReturnType<PrismaClient["syncRun"]["findUniqueOrThrow"]>>;

@@ -31,6 +31,12 @@ describe("parseConfig", () => {
       logLevel: "info",
       logPretty: false,
       metricsPort: 9464,
+      queuePrefix: "plugchat-sync",
+      workerConcurrency: 1,
+      workerShutdownTimeoutMs: 30_000,
+      workerLockDurationMs: 30_000,
+      workerStalledIntervalMs: 30_000,
+      syncNotifyUrl: undefined,
     });
   });
 
@@ -58,6 +64,32 @@ describe("parseConfig", () => {
     expect(config.plugchatBaseUrl).toBe("http://127.0.0.1:8080");
   });
 
+  it("reads the worker's queue prefix and timings", () => {
+    const config = parseConfig({
+      QUEUE_PREFIX: "{acme-sync}",
+      WORKER_CONCURRENCY: "4",
+      WORKER_SHUTDOWN_TIMEOUT_MS: "0",
+      WORKER_LOCK_DURATION_MS: "2000",
+      WORKER_STALLED_INTERVAL_MS: "1000",
+    });
+    expect(config).toMatchObject({
+      queuePrefix: "{acme-sync}",
+      workerConcurrency: 4,
+      workerShutdownTimeoutMs: 0,
+      workerLockDurationMs: 2000,
+      workerStalledIntervalMs: 1000,
+    });
+  });
+
+  it("reads SYNC_NOTIFY_URL, and never echoes it when it is not valid (it may hold a secret)", () => {
+    expect(parseConfig({ SYNC_NOTIFY_URL: "https://hooks.example/x?key=abc" }).syncNotifyUrl).toBe(
+      "https://hooks.example/x?key=abc",
+    );
+    const problems = problemsOf({ SYNC_NOTIFY_URL: "ftp://user:s3cret@hooks.example/x" });
+    expect(problems).toEqual([expect.stringMatching(/^SYNC_NOTIFY_URL has the scheme "ftp:"/)]);
+    expect(problems[0]).not.toContain("s3cret");
+  });
+
   it("accepts SYNC_CRON=off for workers that only take manual runs", () => {
     expect(parseConfig({ SYNC_CRON: "off" }).syncCron).toBe("off");
   });
@@ -79,6 +111,11 @@ describe("parseConfig", () => {
     ["PLUGCHAT_MAX_RPS", "-3", /PLUGCHAT_MAX_RPS=.*number from 0/],
     ["METRICS_PORT", "70000", /METRICS_PORT=.*0 to 65535/],
     ["LOG_PRETTY", "maybe", /LOG_PRETTY=.*true or false/],
+    ["QUEUE_PREFIX", "my prefix*", /QUEUE_PREFIX=.*letters, digits/],
+    ["WORKER_CONCURRENCY", "0", /WORKER_CONCURRENCY=.*1 to 64/],
+    ["WORKER_SHUTDOWN_TIMEOUT_MS", "soon", /WORKER_SHUTDOWN_TIMEOUT_MS=.*whole number from 0/],
+    ["WORKER_LOCK_DURATION_MS", "10", /WORKER_LOCK_DURATION_MS=.*1000 to 3600000/],
+    ["WORKER_STALLED_INTERVAL_MS", "1.5", /WORKER_STALLED_INTERVAL_MS=.*whole number/],
     ["REDIS_URL", "http://localhost", /REDIS_URL has the scheme "http:"/],
     ["PLUGCHAT_BASE_URL", "not a url", /PLUGCHAT_BASE_URL is not a valid URL/],
   ])("rejects %s=%s with a clear line", (name, value, pattern) => {

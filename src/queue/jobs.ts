@@ -1,0 +1,108 @@
+// The worker's queues and jobs. Job data holds run ids and account ids only: never the token, never
+// account data (that lives in PostgreSQL).
+//
+//   runs queue     "fire"   (from the job scheduler, or `plugchat-sync trigger`): opens a run and adds
+//                            its flow; skipped when a run is going
+//                  "finish" (the flow's parent): closes the run once every batch is done
+//   batches queue  "batch"  (the flow's children): one batch of account ids, written in one transaction
+import type { JobsOptions } from "bullmq";
+
+export const RUNS_QUEUE = "runs";
+export const BATCHES_QUEUE = "batches";
+
+/** The one job scheduler of a deployment (per QUEUE_PREFIX). */
+export const SCHEDULER_ID = "sync-schedule";
+
+export const FIRE_JOB = "fire";
+export const FINISH_JOB = "finish";
+export const BATCH_JOB = "batch";
+
+export interface FireJobData {
+  trigger: "schedule" | "manual";
+  /** Set once the fire has opened its run, so that a retried fire continues that run. */
+  runId?: number;
+}
+
+export type FireResult =
+  | { outcome: "planned"; runId: number; batches: number }
+  | { outcome: "skipped"; runningRunId: number; reason: string };
+
+export interface BatchJobData {
+  runId: number;
+  batchIndex: number;
+  ids: string[];
+}
+
+export interface FinishJobData {
+  runId: number;
+  batches: number;
+}
+
+export interface FinishResult {
+  runId: number;
+  status: string;
+}
+
+/** What identifies a run for job ids: its id, and its start so that ids stay unique if run ids restart. */
+export interface RunRef {
+  runId: number;
+  startedAt: Date;
+}
+
+const runKey = (run: RunRef): string => `run-${run.runId}-${run.startedAt.getTime()}`;
+
+/** Job ids are derived from the run, so a flow added twice for the same run is found, not duplicated. */
+export const finishJobId = (run: RunRef): string => `${runKey(run)}-finish`;
+export const batchJobId = (run: RunRef, batchIndex: number): string => `${runKey(run)}-batch-${batchIndex}`;
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/** Tunable where tests need short values; the defaults suit production. */
+export interface RetryOptions {
+  /** Attempts of a batch job, the first included. */
+  batchAttempts: number;
+  /** First retry delay of fire, batch and finish jobs; it doubles at each attempt. */
+  retryDelayMs: number;
+}
+
+export const DEFAULT_RETRY_OPTIONS: RetryOptions = { batchAttempts: 8, retryDelayMs: 5_000 };
+
+// Finished jobs are kept a while for inspection (Bull Board, Taskforce), then trimmed by BullMQ as
+// later jobs finish: by age and by count.
+const KEEP_COMPLETED = { age: 7 * DAY_SECONDS, count: 1_000 };
+const KEEP_FAILED = { age: 30 * DAY_SECONDS, count: 1_000 };
+const KEEP_COMPLETED_BATCHES = { age: DAY_SECONDS, count: 10_000 };
+const KEEP_FAILED_BATCHES = { age: 30 * DAY_SECONDS, count: 10_000 };
+
+export function fireJobOptions(retry: RetryOptions): JobsOptions {
+  return {
+    attempts: 5,
+    backoff: { type: "exponential", delay: retry.retryDelayMs, jitter: 0.2 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+export function finishJobOptions(run: RunRef, retry: RetryOptions): JobsOptions {
+  return {
+    jobId: finishJobId(run),
+    // Closing the run must outlast a long database outage: 11 retries from 5 s, doubling, span ~2.8 h.
+    attempts: 12,
+    backoff: { type: "exponential", delay: retry.retryDelayMs, jitter: 0.2 },
+    removeOnComplete: KEEP_COMPLETED,
+    removeOnFail: KEEP_FAILED,
+  };
+}
+
+export function batchJobOptions(run: RunRef, batchIndex: number, retry: RetryOptions): JobsOptions {
+  return {
+    jobId: batchJobId(run, batchIndex),
+    attempts: retry.batchAttempts,
+    backoff: { type: "exponential", delay: retry.retryDelayMs, jitter: 0.2 },
+    // A batch that fails for good must not keep its run open: the parent still runs, finds the failure
+    // with getIgnoredChildrenFailures() and closes the run as failed, saying which batches were lost.
+    ignoreDependencyOnFailure: true,
+    removeOnComplete: KEEP_COMPLETED_BATCHES,
+    removeOnFail: KEEP_FAILED_BATCHES,
+  };
+}

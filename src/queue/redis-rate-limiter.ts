@@ -1,0 +1,163 @@
+// The request rate cap shared by every worker process: one schedule of evenly spaced slots in Redis.
+//
+// Only `import type` here, whole statements: at run time this module needs nothing but sleep.js
+// (a test transpiles it on its own to run it in a second Node process).
+import type { Redis } from "ioredis";
+import type { RateLimiter } from "../plugchat/rate-limiter.js";
+import { sleep } from "../plugchat/sleep.js";
+
+export interface RedisRateLimiterOptions {
+  /**
+   * A connection that is not used for blocking commands (not BullMQ's blocking connection). The limiter
+   * never closes it.
+   */
+  redis: Redis;
+  /** The Redis key holding the next free slot, e.g. `${QUEUE_PREFIX}:rate-limit`. */
+  key: string;
+  /** Requests per second for all processes together; 0 = no cap (and no Redis call at all). */
+  maxRps: number;
+  /**
+   * Longest wait for Redis to connect and answer, per acquire. Past it the acquire rejects with a
+   * `RateLimiterUnavailableError` and the request is not sent. Default 5000 ms.
+   */
+  redisTimeoutMs?: number;
+}
+
+export const DEFAULT_REDIS_TIMEOUT_MS = 5000;
+
+/** The limiter could not reserve a slot (Redis unreachable, closed or erroring): the request was not sent. */
+export class RateLimiterUnavailableError extends Error {
+  readonly code = "RATE_LIMITER_UNAVAILABLE";
+
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`global rate limiter unavailable: ${reason}; the Plugchat request was not sent`, options);
+    this.name = "RateLimiterUnavailableError";
+  }
+}
+
+// Reserves the next free slot atomically and returns how long to wait for it, in microseconds.
+// Times come from Redis (TIME), so the clocks of the processes do not matter. The key holds the end of
+// the last reserved slot, in microseconds since the epoch; it expires soon after that moment, when it
+// would make no difference any more (an absent key means "free now").
+// Numbers are written with %d: Lua numbers are doubles, and microseconds since the epoch (~2^51) are
+// still exact integers, but Redis could format a bare number argument in exponent notation.
+const RESERVE_SLOT_SCRIPT = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local interval = tonumber(ARGV[1])
+local nextFree = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local slot = math.max(now, nextFree)
+local after = slot + interval
+redis.call('SET', KEYS[1], string.format('%d', after), 'PX', string.format('%d', math.ceil((after - now) / 1000) + 1000))
+return slot - now
+`;
+
+const COMMAND_NAME = "plugchatSyncReserveRateSlot";
+
+type RedisWithReserve = Redis & {
+  [COMMAND_NAME](key: string, intervalMicros: string): Promise<number>;
+};
+
+const unlimited: RateLimiter = { acquire: async (signal) => signal?.throwIfAborted() };
+
+/**
+ * A `RateLimiter` holding `maxRps` across every process that uses the same Redis key: slots
+ * 1/maxRps apart, each reserved atomically by a Lua script, then waited for locally (abortable).
+ * Evenly spaced like the in-process limiter: no burst at start-up.
+ *
+ * When Redis cannot be reached, an acquire waits for the connection at most `redisTimeoutMs`, then
+ * rejects with a `RateLimiterUnavailableError`; it never sends the request without a slot, never
+ * hangs and never queues a reservation while the connection is down (it would burn a slot on
+ * reconnection for a request that gave up long ago).
+ */
+export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
+  const { redis, key, maxRps } = options;
+  const timeoutMs = options.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
+  if (!Number.isFinite(maxRps) || maxRps < 0) throw new RangeError(`maxRps must be 0 or more, got ${maxRps}`);
+  if (!(timeoutMs > 0)) throw new RangeError(`redisTimeoutMs must be more than 0, got ${timeoutMs}`);
+  if (key === "") throw new TypeError("the rate limit key is empty");
+  if (maxRps === 0) return unlimited;
+
+  // Rounded up: the cap may be undershot by a microsecond per slot, never exceeded.
+  const intervalMicros = String(Math.ceil(1_000_000 / maxRps));
+  const client = redis as RedisWithReserve;
+  if (typeof client[COMMAND_NAME] !== "function") {
+    // ioredis sends EVALSHA, and the script itself only when Redis does not know it yet.
+    redis.defineCommand(COMMAND_NAME, { numberOfKeys: 1, lua: RESERVE_SLOT_SCRIPT });
+  }
+
+  // One "ready" listener for all the acquires waiting for a reconnection.
+  let ready: Promise<void> | undefined;
+  const whenReady = () => {
+    ready ??= new Promise<void>((resolve) => {
+      redis.once("ready", () => {
+        ready = undefined;
+        resolve();
+      });
+    });
+    return ready;
+  };
+
+  async function reserve(): Promise<number> {
+    // "wait" is a lazy connection that nobody used yet: the command itself connects it.
+    if (redis.status !== "ready" && redis.status !== "wait") await whenReady();
+    try {
+      return await client[COMMAND_NAME](key, intervalMicros);
+    } catch (error) {
+      throw new RateLimiterUnavailableError(`Redis refused the reservation (${(error as Error).message})`, {
+        cause: error,
+      });
+    }
+  }
+
+  return {
+    async acquire(signal) {
+      signal?.throwIfAborted();
+      if (redis.status === "end") {
+        throw new RateLimiterUnavailableError("the Redis connection is closed");
+      }
+      const waitMicros = await withinDeadline(reserve(), timeoutMs, signal, () => {
+        const state = redis.status === "ready" ? "connected, no answer" : `connection ${redis.status}`;
+        return new RateLimiterUnavailableError(`Redis did not answer within ${timeoutMs} ms (${state})`);
+      });
+      if (waitMicros > 0) await sleep(waitMicros / 1000, signal);
+    },
+  };
+}
+
+/** `work`, or a rejection when the deadline passes or the signal aborts, whichever comes first. */
+function withinDeadline<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  timeoutError: () => Error,
+): Promise<T> {
+  // The loser of the race may still settle later: its rejection is expected and must not surface
+  // as an unhandled rejection (which would end the process).
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      finish();
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(timeoutError());
+    }, timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        finish();
+        resolve(value);
+      },
+      (error: unknown) => {
+        finish();
+        reject(error);
+      },
+    );
+  });
+}

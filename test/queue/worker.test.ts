@@ -1,0 +1,252 @@
+// The worker in this process, against real Redis, PostgreSQL and the Plugchat simulator.
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { createPlugchatClient } from "../../src/plugchat/index.js";
+import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
+import type { SyncWorker, SyncWorkerOptions } from "../../src/queue/worker.js";
+import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { completeRun, runBatch, runSync, startRun } from "../../src/sync/run-sync.js";
+import { writeBatch } from "../../src/sync/store.js";
+import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
+import { deleteKeys, inProcessWorker, REDIS_URL, uniquePrefix, waitFor } from "./helpers.js";
+
+const TOKEN = "worker-test-token";
+const ACCOUNTS = 6;
+
+let simulator: Simulator;
+let database: TestDatabase;
+let prisma: PrismaClient;
+let logs: CapturedLogs;
+let prefix: string;
+let redis: Redis;
+let runsQueue: Queue;
+let batchesQueue: Queue;
+const workers: SyncWorker[] = [];
+
+function worker(options: Partial<SyncWorkerOptions> = {}): SyncWorker {
+  const started = inProcessWorker(
+    { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, prefix },
+    options,
+  );
+  workers.push(started);
+  return started;
+}
+
+async function fireManualRun() {
+  return runsQueue.add(FIRE_JOB, { trigger: "manual" });
+}
+
+async function closedRun(timeoutMs = 20_000) {
+  return waitFor(
+    "a closed run",
+    () => prisma.syncRun.findFirst({ where: { status: { not: "running" } }, orderBy: { id: "asc" } }),
+    timeoutMs,
+  );
+}
+
+function client() {
+  return createPlugchatClient({
+    baseUrl: simulator.url,
+    token: TOKEN,
+    timeoutMs: 2_000,
+    maxAttempts: 1,
+    maxRps: 0,
+  });
+}
+
+beforeAll(async () => {
+  simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
+  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  redis.disconnect();
+  await simulator.close();
+});
+
+beforeEach(async () => {
+  prefix = uniquePrefix();
+  runsQueue = new Queue(RUNS_QUEUE, { connection: redis, prefix });
+  batchesQueue = new Queue(BATCHES_QUEUE, { connection: redis, prefix });
+  database = await createMigratedTestDatabase();
+  prisma = createPrismaClient(database.url);
+  logs = captureLogs();
+  simulator.clearFaults();
+  simulator.resetStats();
+  await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
+});
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((started) => started.close()));
+  await runsQueue.close();
+  await batchesQueue.close();
+  await deleteKeys(REDIS_URL, prefix);
+  await prisma.$disconnect();
+  await database.drop();
+});
+
+describe("the queue worker", () => {
+  it("runs a manual fire as batch jobs, each written once, and closes the run once", async () => {
+    const started = worker();
+    await started.ready;
+
+    await fireManualRun();
+    const run = await closedRun();
+
+    expect(run).toMatchObject({
+      trigger: "manual",
+      status: "succeeded",
+      accountsTotal: ACCOUNTS,
+      accountsChanged: ACCOUNTS,
+    });
+    const batches = await prisma.syncRunBatch.findMany({ orderBy: { batchIndex: "asc" } });
+    expect(batches.map((batch) => [batch.batchIndex, batch.accounts])).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 2],
+    ]);
+    await waitFor("the run's summary line", () => logs.withMessage("sync run finished").length > 0);
+    expect(logs.withMessage("sync run finished")).toHaveLength(1);
+    expect(logs.withMessage("sync batch written")).toHaveLength(3);
+    expect(await started.queueDepth()).toBe(0);
+  });
+
+  it("writes a batch delivered again after its commit only once: no doubled counters, no duplicate drift", async () => {
+    const deps = { prisma, client: client(), logger: logs.logger };
+    await runSync(deps, { trigger: "cli", concurrency: 2, batchSize: 2 });
+    const [first, second] = simulator.listIds() as [string, string];
+    simulator.setAccount(first, { name: "renamed once" });
+    simulator.setAccount(second, { active: false });
+
+    const run = await startRun(deps, "manual");
+    const ids = [first, second];
+    const once = await runBatch(deps, { runId: run.runId, batchIndex: 0, ids }, { concurrency: 2 });
+    const again = await runBatch(deps, { runId: run.runId, batchIndex: 0, ids }, { concurrency: 2 });
+
+    expect(once).toMatchObject({
+      status: "written",
+      counts: { accountsTotal: 2, accountsChanged: 2, driftCount: 2 },
+    });
+    expect(again.status).toBe("already_written");
+    expect(await prisma.syncRun.findUniqueOrThrow({ where: { id: run.runId } })).toMatchObject({
+      accountsTotal: 2,
+      accountsChanged: 2,
+      driftCount: 2,
+    });
+    expect(await prisma.accountDrift.count({ where: { syncRunId: run.runId } })).toBe(2);
+    // The second delivery skipped before calling Plugchat.
+    expect(simulator.requestCount(first)).toBe(2);
+
+    // A batch whose run was closed meanwhile (e.g. as abandoned) writes nothing, even past the first check.
+    await completeRun(deps, run.runId, "closed for the test");
+    const late = await writeBatch(prisma, run.runId, [{ id: first, kind: "failed", error: "late" }], {
+      index: 1,
+      unknownFields: [],
+      writtenBy: "test",
+    });
+    expect(late).toBe("run_closed");
+    expect(await prisma.syncRunBatch.count({ where: { runId: run.runId } })).toBe(1);
+    expect((await prisma.account.findUniqueOrThrow({ where: { id: first } })).lastError).toBeNull();
+  });
+
+  it("skips a fire that comes while a run is going, logs it and counts it; runs never overlap", async () => {
+    simulator.setFault({ type: "latency", ms: 250 });
+    let skipped = 0;
+    const started = worker({
+      cron: "*/1 * * * * *",
+      concurrency: 1,
+      metrics: { skippedFire: () => skipped++ },
+    });
+    await started.ready;
+
+    await closedRun(15_000);
+    await waitFor("a skipped fire", () => skipped > 0, 5_000);
+    await started.close();
+
+    const lines = logs.withMessage("sync fire skipped: another run is still going");
+    expect(lines.length).toBe(skipped);
+    expect(lines[0]).toMatchObject({ trigger: "schedule", runningRunId: expect.any(Number) });
+    const runs = await prisma.syncRun.findMany({ orderBy: { id: "asc" } });
+    expect(runs[0]).toMatchObject({ trigger: "schedule", status: "succeeded", accountsTotal: ACCOUNTS });
+    for (const [index, run] of runs.entries()) {
+      const next = runs[index + 1];
+      if (next && run.finishedAt)
+        expect(next.startedAt.getTime()).toBeGreaterThanOrEqual(run.finishedAt.getTime());
+    }
+  });
+
+  it("stops the whole run when one batch finds the token refused: the others skip, the run fails saying why", async () => {
+    simulator.setFault({ type: "status", status: 401 }, { times: 1 });
+    const started = worker({ concurrency: 2, workerConcurrency: 1 });
+    await started.ready;
+
+    await fireManualRun();
+    const run = await closedRun();
+
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(/refused the token \(HTTP 401\)/);
+    // The requests of the batch that met the refusal, and none of the other batches'.
+    expect(simulator.requestCount()).toBe(2);
+    await waitFor("every batch job done", async () => (await started.queueDepth()) === 0);
+    expect(logs.withMessage("sync batch skipped").map((line) => line.status)).toEqual([
+      "run_stopped",
+      "run_stopped",
+    ]);
+  });
+
+  it("closes the run as failed, naming the lost batch, when a batch fails after every attempt", async () => {
+    const broken = simulator.listIds()[2] as string;
+    await prisma.$executeRawUnsafe(`
+      CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'simulated database failure'; END $$;
+      CREATE TRIGGER refuse_write BEFORE UPDATE ON accounts FOR EACH ROW
+        WHEN (NEW.id = '${broken}') EXECUTE FUNCTION refuse_write();`);
+    const started = worker({ retry: { batchAttempts: 3, retryDelayMs: 20 } });
+    await started.ready;
+
+    await fireManualRun();
+    const run = await closedRun();
+
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatch(
+      /^1 of 3 batches failed after every attempt, so their accounts were not synced \(batch 1\): .*simulated database failure/,
+    );
+    expect(run.accountsTotal).toBe(4);
+    expect((await prisma.syncRunBatch.findMany()).map((batch) => batch.batchIndex).sort()).toEqual([0, 2]);
+    const failed = await batchesQueue.getFailed();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.attemptsMade).toBe(3);
+    await waitFor("the run's summary line", () => logs.withMessage("sync run finished").length > 0);
+    expect(logs.withMessage("sync run finished")).toHaveLength(1);
+  });
+
+  it("hands in-flight batches back when the shutdown timeout passes, with no attempt spent; another worker finishes them", async () => {
+    simulator.setFault({ type: "latency", ms: 5_000 });
+    const stopping = worker({ shutdownTimeoutMs: 200, workerConcurrency: 2 });
+    await stopping.ready;
+    await fireManualRun();
+    const active = await waitFor("two active batches", async () => {
+      const jobs = await batchesQueue.getActive();
+      return jobs.length === 2 ? jobs : undefined;
+    });
+
+    const closeStarted = Date.now();
+    await stopping.close();
+
+    expect(Date.now() - closeStarted).toBeLessThan(3_000);
+    for (const job of active) {
+      expect(await batchesQueue.getJobState(job.id as string)).toBe("waiting");
+      expect((await batchesQueue.getJob(job.id as string))?.attemptsMade).toBe(0);
+    }
+    expect(await prisma.syncRunBatch.count()).toBe(0);
+    expect(logs.withMessage("sync batch handed back to the queue: the worker is stopping")).toHaveLength(2);
+
+    simulator.clearFaults();
+    worker();
+    const run = await closedRun();
+    expect(run).toMatchObject({ status: "succeeded", accountsTotal: ACCOUNTS });
+  });
+});
