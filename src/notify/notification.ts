@@ -1,0 +1,99 @@
+// What is said about a finished run, and when: pure functions, no I/O.
+import type { RunStatus, RunSummary, RunTrigger } from "../sync/types.js";
+
+/** Failing accounts listed in one notification, at most. */
+export const MAX_FAILING_ACCOUNTS = 20;
+
+export interface FailingAccount {
+  accountId: string;
+  /** The short reason stored in accounts.last_error (never the token). */
+  error: string;
+}
+
+export interface NotificationDetails {
+  /** Drift rows of the run, by field. */
+  driftByField: Record<string, number>;
+  /** Accounts that failed in the run, in id order; only the first 20 are sent. */
+  failingAccounts: FailingAccount[];
+}
+
+/** The JSON body POSTed to SYNC_NOTIFY_URL. */
+export interface RunNotification {
+  event: "sync_run.finished";
+  /** One line for people, e.g. shown as is by chat webhooks (Slack and Mattermost read `text`). */
+  text: string;
+  runId: number;
+  trigger: RunTrigger;
+  status: RunStatus;
+  /** ISO 8601, UTC. */
+  startedAt: string;
+  finishedAt: string | null;
+  counts: {
+    total: number;
+    changed: number;
+    unchanged: number;
+    failed: number;
+    notFound: number;
+    drift: number;
+  };
+  driftByField: Record<string, number>;
+  failingAccounts: FailingAccount[];
+  /** Failed accounts of the run that are not in `failingAccounts` (the list is capped at 20). */
+  failingAccountsNotListed: number;
+  /** Why a failed run stopped. */
+  error: string | null;
+  /** Fields Plugchat sent that this version does not know. */
+  unknownFields: string[];
+}
+
+/** Worth telling someone: something drifted, some accounts failed, or the run failed. */
+export function shouldNotify(summary: RunSummary): boolean {
+  return summary.driftCount > 0 || summary.accountsFailed > 0 || summary.status === "failed";
+}
+
+export function buildRunNotification(summary: RunSummary, details: NotificationDetails): RunNotification {
+  const failingAccounts = details.failingAccounts
+    .slice(0, MAX_FAILING_ACCOUNTS)
+    .map(({ accountId, error }) => ({ accountId, error }));
+  const driftByField = Object.fromEntries(
+    Object.entries(details.driftByField)
+      .filter(([, count]) => count > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  const counts = {
+    total: summary.accountsTotal,
+    changed: summary.accountsChanged,
+    unchanged: summary.accountsUnchanged,
+    failed: summary.accountsFailed,
+    notFound: summary.accountsNotFound,
+    drift: summary.driftCount,
+  };
+  return {
+    event: "sync_run.finished",
+    text: summaryLine(summary, driftByField),
+    runId: summary.runId,
+    trigger: summary.trigger,
+    status: summary.status,
+    startedAt: summary.startedAt.toISOString(),
+    finishedAt: summary.finishedAt?.toISOString() ?? null,
+    counts,
+    driftByField,
+    failingAccounts,
+    failingAccountsNotListed: Math.max(0, summary.accountsFailed - failingAccounts.length),
+    error: summary.error,
+    unknownFields: [...summary.unknownFields].sort(),
+  };
+}
+
+function summaryLine(summary: RunSummary, driftByField: Record<string, number>): string {
+  const fields = Object.entries(driftByField).map(([field, count]) => `${field} ${count}`);
+  const parts = [
+    `${summary.accountsTotal} accounts`,
+    `${summary.accountsChanged} changed`,
+    `${summary.accountsFailed} failed`,
+    `${summary.accountsNotFound} not found`,
+    `${summary.driftCount} drift${fields.length > 0 ? ` (${fields.join(", ")})` : ""}`,
+  ];
+  const error = summary.error ? `: ${summary.error}` : "";
+  return `plugchat-sync run #${summary.runId} ${summary.status}${error} (${parts.join(", ")})`;
+}

@@ -1,0 +1,172 @@
+// Prometheus metrics of the worker, in a registry of their own (never prom-client's global one).
+// Label values come from small fixed sets only (statuses, outcomes, field names, HTTP statuses and
+// error codes), never from account ids or messages, so the number of series stays bounded.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type Logger, silentLogger } from "../logger.js";
+import type { AttemptInfo } from "../plugchat/index.js";
+import { EXISTS_FIELD, SYNCED_FIELDS } from "../sync/drift.js";
+import type { RunCounts, RunStatus, RunSummary } from "../sync/types.js";
+
+/** Job counts by state (waiting, active, delayed, failed...), e.g. from BullMQ's `queue.getJobCounts()`. */
+export type QueueDepthSource = () => Promise<Record<string, number>>;
+
+export interface Metrics {
+  /** The registry to scrape: `registry.metrics()` and `registry.contentType`. */
+  readonly registry: Registry;
+  /** A run has finished: counts it by status and observes its duration. Not its accounts: see observeBatch. */
+  observeRun(summary: RunSummary): void;
+  /**
+   * Accounts of one batch by outcome and, when known, one drift event per entry of `driftFields`
+   * (field names, repeated). A worker running whole runs in one go can pass the run's summary.
+   */
+  observeBatch(counts: RunCounts, driftFields?: readonly string[]): void;
+  /** Drift events counted by field, e.g. `loadNotificationDetails(...).driftByField` at the end of a run. */
+  observeDrift(driftByField: Readonly<Record<string, number>>): void;
+  /** Plug straight into the Plugchat client's `onAttempt` (a bound function). */
+  onAttempt(info: AttemptInfo): void;
+  /** A scheduled fire was skipped because a run was still going. */
+  skippedFire(): void;
+  /** Where `plugchat_sync_queue_jobs` is read from at each scrape; null to stop. */
+  setQueueDepthSource(source: QueueDepthSource | null): void;
+}
+
+export interface MetricsOptions {
+  /** Where a failing queue-depth source is reported (debug). */
+  logger?: Logger;
+  /** Longest wait for the queue-depth source during a scrape; default 2000 ms. */
+  queueDepthTimeoutMs?: number;
+}
+
+const RUN_STATUSES: readonly RunStatus[] = ["succeeded", "partial", "failed"];
+const OUTCOMES = ["changed", "unchanged", "failed", "not_found"] as const;
+const DRIFT_FIELDS: ReadonlySet<string> = new Set([...SYNCED_FIELDS, EXISTS_FIELD]);
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const logger = options.logger ?? silentLogger;
+  const queueDepthTimeoutMs = options.queueDepthTimeoutMs ?? 2000;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const runs = new Counter({
+    name: "plugchat_sync_runs_total",
+    help: "Sync runs finished, by final status (succeeded, partial, failed).",
+    labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  const runDuration = new Histogram({
+    name: "plugchat_sync_run_duration_seconds",
+    help: "Duration of finished sync runs, from start to finish.",
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+    registers: [registry],
+  });
+  const accounts = new Counter({
+    name: "plugchat_sync_accounts_total",
+    help: "Accounts synced, by outcome (changed, unchanged, failed, not_found).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const drift = new Counter({
+    name: "plugchat_sync_drift_events_total",
+    help: "Drift rows recorded, by field (the API's field name, or exists).",
+    labelNames: ["field"] as const,
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: "plugchat_sync_plugchat_request_duration_seconds",
+    help: "Duration of HTTP attempts to Plugchat, by HTTP status or, without an answer, error code.",
+    labelNames: ["status"] as const,
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: "plugchat_sync_plugchat_retries_total",
+    help: "Plugchat attempts that were retries (attempt 2 and later), by the HTTP status or error code they got.",
+    labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  const skippedFires = new Counter({
+    name: "plugchat_sync_skipped_fires_total",
+    help: "Scheduled fires skipped because a run was still going.",
+    registers: [registry],
+  });
+
+  let queueDepthSource: QueueDepthSource | null = null;
+  new Gauge({
+    name: "plugchat_sync_queue_jobs",
+    help: "Jobs in the sync queue, by state (waiting, active, delayed, failed).",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    async collect() {
+      // No stale values: a scrape shows the current depths or none at all.
+      this.reset();
+      if (!queueDepthSource) return;
+      try {
+        const depths = await withTimeout(queueDepthSource(), queueDepthTimeoutMs);
+        for (const [state, count] of Object.entries(depths)) {
+          if (/^[a-z][a-z-]{0,31}$/.test(state) && Number.isFinite(count)) this.set({ state }, count);
+        }
+      } catch (error) {
+        logger.debug({ err: error }, "queue depth unavailable for metrics");
+      }
+    },
+  });
+
+  // Series that exist from the start at 0, so that rate() and absent() work before the first event.
+  for (const status of RUN_STATUSES) runs.inc({ status }, 0);
+  for (const outcome of OUTCOMES) accounts.inc({ outcome }, 0);
+
+  return {
+    registry,
+    observeRun(summary) {
+      runs.inc({ status: summary.status });
+      if (summary.finishedAt) {
+        runDuration.observe(Math.max(0, summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
+      }
+    },
+    observeBatch(counts, driftFields = []) {
+      accounts.inc({ outcome: "changed" }, counts.accountsChanged);
+      accounts.inc({ outcome: "unchanged" }, counts.accountsUnchanged);
+      accounts.inc({ outcome: "failed" }, counts.accountsFailed);
+      accounts.inc({ outcome: "not_found" }, counts.accountsNotFound);
+      for (const field of driftFields) drift.inc({ field: fieldLabel(field) });
+    },
+    observeDrift(driftByField) {
+      for (const [field, count] of Object.entries(driftByField)) {
+        if (count > 0) drift.inc({ field: fieldLabel(field) }, count);
+      }
+    },
+    onAttempt(info) {
+      const status = statusLabel(info);
+      requestDuration.observe({ status }, Math.max(0, info.durationMs) / 1000);
+      if (info.attempt > 1) retries.inc({ status });
+    },
+    skippedFire() {
+      skippedFires.inc();
+    },
+    setQueueDepthSource(source) {
+      queueDepthSource = source;
+    },
+  };
+}
+
+/** The HTTP status, or the error code of an attempt without an answer; anything odd becomes "other". */
+export function statusLabel(info: Pick<AttemptInfo, "status" | "code">): string {
+  if (info.status !== null) {
+    return Number.isInteger(info.status) && info.status >= 100 && info.status <= 599
+      ? String(info.status)
+      : "other";
+  }
+  return info.code !== null && /^[A-Z][A-Z0-9_]{0,39}$/.test(info.code) ? info.code : "other";
+}
+
+function fieldLabel(field: string): string {
+  return DRIFT_FIELDS.has(field) ? field : "other";
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    work.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}

@@ -1,0 +1,154 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { untrackAccounts } from "../../src/accounts/repository.js";
+import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { loadNotificationDetails } from "../../src/notify/details.js";
+import type { RunNotification } from "../../src/notify/notification.js";
+import { notifyRunFinished } from "../../src/notify/notify-run.js";
+import { createPlugchatClient } from "../../src/plugchat/index.js";
+import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { runSync } from "../../src/sync/run-sync.js";
+import type { RunSummary } from "../../src/sync/types.js";
+import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
+
+const TOKEN = "notify-test-token";
+
+let database: TestDatabase;
+let prisma: PrismaClient;
+let simulator: Simulator;
+let logs: CapturedLogs;
+const servers: Server[] = [];
+
+beforeEach(async () => {
+  database = await createMigratedTestDatabase();
+  prisma = createPrismaClient(database.url);
+  logs = captureLogs();
+});
+
+afterEach(async () => {
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+  await simulator?.close();
+  await prisma.$disconnect();
+  await database.drop();
+});
+
+async function setUp(accounts: number): Promise<string[]> {
+  simulator = await startSimulator({ token: TOKEN, accounts });
+  const ids = simulator.listIds();
+  await prisma.account.createMany({ data: ids.map((id) => ({ id })) });
+  return ids;
+}
+
+/** A real run against the simulator; failed attempts are not retried. */
+function sync(): Promise<RunSummary> {
+  const client = createPlugchatClient({
+    baseUrl: simulator.url,
+    token: TOKEN,
+    timeoutMs: 2000,
+    maxAttempts: 1,
+    maxRps: 0,
+  });
+  return runSync(
+    { prisma, client, logger: logs.logger },
+    { trigger: "schedule", concurrency: 4, batchSize: 50 },
+  );
+}
+
+const unavailable = { type: "status", status: 500 } as const;
+
+describe("loadNotificationDetails", () => {
+  it("counts the run's drift by field and lists the accounts that failed in that run only", async () => {
+    const [a, b, c, d, e] = (await setUp(5)) as [string, string, string, string, string];
+    simulator.setFault(unavailable, { accountId: e });
+    const first = await sync(); // baseline; e fails
+    expect(first.accountsFailed).toBe(1);
+    await untrackAccounts(prisma, [e]); // still failed, but not attempted by the next run
+    simulator.clearFaults();
+    simulator.setAccount(a, { name: "Renamed A", active: false });
+    simulator.setAccount(b, { name: "Renamed B" });
+    simulator.setFault(unavailable, { accountId: d });
+    simulator.setFault(unavailable, { accountId: c });
+
+    const second = await sync();
+
+    expect(second).toMatchObject({ driftCount: 3, accountsFailed: 2 });
+    const details = await loadNotificationDetails(prisma, second.runId);
+    expect(details.driftByField).toEqual({ active: 1, name: 2 });
+    expect(details.failingAccounts.map((account) => account.accountId)).toEqual([c, d]);
+    expect(details.failingAccounts[0]?.error).toMatch(/500/);
+    // The first run's own details: no drift (a baseline), e failed.
+    expect(await loadNotificationDetails(prisma, first.runId)).toMatchObject({
+      driftByField: {},
+      failingAccounts: [{ accountId: e }],
+    });
+  });
+
+  it("lists at most 20 failing accounts, in id order", async () => {
+    const ids = await setUp(23);
+    simulator.setFault(unavailable);
+    const summary = await sync();
+    expect(summary.accountsFailed).toBe(23);
+    const details = await loadNotificationDetails(prisma, summary.runId);
+    expect(details.failingAccounts.map((account) => account.accountId)).toEqual([...ids].sort().slice(0, 20));
+  });
+});
+
+describe("notifyRunFinished", () => {
+  it("POSTs the run's notification, drift and failing accounts included, to the receiver", async () => {
+    const [a, , c] = (await setUp(3)) as [string, string, string];
+    await sync();
+    simulator.setAccount(a, { name: "Renamed" });
+    simulator.setFault(unavailable, { accountId: c });
+    const summary = await sync();
+    const received: RunNotification[] = [];
+    const url = await receiver((body) => received.push(JSON.parse(body) as RunNotification));
+
+    expect(await notifyRunFinished(summary, { url, prisma, logger: logs.logger })).toBe(true);
+
+    expect(received).toEqual([
+      expect.objectContaining({
+        runId: summary.runId,
+        status: "partial",
+        counts: { total: 3, changed: 1, unchanged: 1, failed: 1, notFound: 0, drift: 1 },
+        driftByField: { name: 1 },
+        failingAccounts: [{ accountId: c, error: expect.stringMatching(/500/) }],
+        startedAt: summary.startedAt.toISOString(),
+        finishedAt: summary.finishedAt?.toISOString(),
+      }),
+    ]);
+  });
+
+  it("sends nothing for a quiet run or without a URL", async () => {
+    await setUp(2);
+    const quiet = await sync(); // a baseline: no drift, no failure
+    const received: string[] = [];
+    const url = await receiver((body) => received.push(body));
+    expect(await notifyRunFinished(quiet, { url, prisma, logger: logs.logger })).toBe(false);
+    expect(
+      await notifyRunFinished(
+        { ...quiet, status: "failed" },
+        { url: undefined, prisma, logger: logs.logger },
+      ),
+    ).toBe(false);
+    expect(received).toEqual([]);
+  });
+});
+
+async function receiver(onBody: (body: string) => void): Promise<string> {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      onBody(body);
+      response.end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+}

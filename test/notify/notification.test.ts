@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { buildRunNotification, shouldNotify } from "../../src/notify/notification.js";
+import type { RunSummary } from "../../src/sync/types.js";
+
+function summary(overrides: Partial<RunSummary> = {}): RunSummary {
+  return {
+    runId: 42,
+    trigger: "schedule",
+    status: "succeeded",
+    startedAt: new Date("2026-01-05T10:00:00.000Z"),
+    finishedAt: new Date("2026-01-05T10:02:03.500Z"),
+    error: null,
+    unknownFields: [],
+    accountsTotal: 100,
+    accountsChanged: 0,
+    accountsUnchanged: 100,
+    accountsFailed: 0,
+    accountsNotFound: 0,
+    driftCount: 0,
+    ...overrides,
+  };
+}
+
+describe("shouldNotify", () => {
+  it.each([
+    { status: "succeeded", driftCount: 0, accountsFailed: 0, expected: false },
+    { status: "succeeded", driftCount: 3, accountsFailed: 0, expected: true },
+    { status: "partial", driftCount: 0, accountsFailed: 2, expected: true },
+    { status: "partial", driftCount: 1, accountsFailed: 2, expected: true },
+    { status: "failed", driftCount: 0, accountsFailed: 0, expected: true },
+    { status: "failed", driftCount: 5, accountsFailed: 1, expected: true },
+  ] as const)("status $status, drift $driftCount, failed $accountsFailed → $expected", (row) => {
+    const { expected, ...overrides } = row;
+    expect(shouldNotify(summary(overrides))).toBe(expected);
+  });
+});
+
+describe("buildRunNotification", () => {
+  it("holds the run's id, status, counts, drift by field and ISO times", () => {
+    const notification = buildRunNotification(
+      summary({
+        status: "partial",
+        accountsChanged: 2,
+        accountsUnchanged: 95,
+        accountsFailed: 2,
+        accountsNotFound: 1,
+        driftCount: 3,
+        unknownFields: ["zeta", "alpha"],
+      }),
+      {
+        driftByField: { name: 2, active: 1 },
+        failingAccounts: [
+          { accountId: "acc-1", error: "Plugchat did not answer (HTTP 503) after 5 attempts" },
+          { accountId: "acc-2", error: "timeout" },
+        ],
+      },
+    );
+    expect(notification).toEqual({
+      event: "sync_run.finished",
+      text: "plugchat-sync run #42 partial (100 accounts, 2 changed, 2 failed, 1 not found, 3 drift (active 1, name 2))",
+      runId: 42,
+      trigger: "schedule",
+      status: "partial",
+      startedAt: "2026-01-05T10:00:00.000Z",
+      finishedAt: "2026-01-05T10:02:03.500Z",
+      counts: { total: 100, changed: 2, unchanged: 95, failed: 2, notFound: 1, drift: 3 },
+      driftByField: { active: 1, name: 2 },
+      failingAccounts: [
+        { accountId: "acc-1", error: "Plugchat did not answer (HTTP 503) after 5 attempts" },
+        { accountId: "acc-2", error: "timeout" },
+      ],
+      failingAccountsNotListed: 0,
+      error: null,
+      unknownFields: ["alpha", "zeta"],
+    });
+    // What is POSTed is plain JSON: it survives a round trip unchanged.
+    expect(JSON.parse(JSON.stringify(notification))).toEqual(notification);
+  });
+
+  it("lists the first 20 failing accounts and counts the others", () => {
+    const failingAccounts = Array.from({ length: 25 }, (_, i) => ({ accountId: `acc-${i}`, error: "boom" }));
+    const notification = buildRunNotification(summary({ status: "partial", accountsFailed: 57 }), {
+      driftByField: {},
+      failingAccounts,
+    });
+    expect(notification.failingAccounts).toEqual(failingAccounts.slice(0, 20));
+    expect(notification.failingAccountsNotListed).toBe(37);
+  });
+
+  it("tells why a failed run stopped, with a null finish time while unknown", () => {
+    const notification = buildRunNotification(
+      summary({ status: "failed", finishedAt: null, error: "Plugchat refused the token (HTTP 401)" }),
+      { driftByField: {}, failingAccounts: [] },
+    );
+    expect(notification).toMatchObject({
+      status: "failed",
+      finishedAt: null,
+      error: "Plugchat refused the token (HTTP 401)",
+    });
+    expect(notification.text).toBe(
+      "plugchat-sync run #42 failed: Plugchat refused the token (HTTP 401) (100 accounts, 0 changed, 0 failed, 0 not found, 0 drift)",
+    );
+  });
+});

@@ -1,0 +1,173 @@
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { afterEach, describe, expect, it } from "vitest";
+import { type HealthServerOptions, startHealthServer } from "../../src/observability/http-server.js";
+import { createMetrics } from "../../src/observability/metrics.js";
+import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const POSTGRES_URL = process.env.TEST_DATABASE_ADMIN_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+let logs: CapturedLogs;
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function start(overrides: Partial<HealthServerOptions> = {}): Promise<string> {
+  logs = captureLogs();
+  const server = await startHealthServer({
+    port: 0,
+    host: "127.0.0.1",
+    metrics: createMetrics(),
+    checks: { postgres: async () => {}, redis: async () => {} },
+    logger: logs.logger,
+    ...overrides,
+  });
+  cleanups.push(server.close);
+  expect(server.port).toBeGreaterThan(0);
+  return `http://127.0.0.1:${server.port}`;
+}
+
+describe("startHealthServer", () => {
+  it("answers /healthz with 200 ok", async () => {
+    const base = await start();
+    const response = await fetch(`${base}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("ok\n");
+  });
+
+  it("answers /readyz with 200 when every check passes", async () => {
+    const base = await start();
+    const response = await fetch(`${base}/readyz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+  });
+
+  it("answers /readyz with 503 naming redis when its check rejects, without the error's secrets", async () => {
+    const base = await start({
+      checks: {
+        postgres: async () => {},
+        redis: async () => {
+          throw new Error("connect ECONNREFUSED redis://default:hunter2@10.0.0.9:6379");
+        },
+      },
+    });
+    const response = await fetch(`${base}/readyz`);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual({
+      status: "not ready",
+      checks: { postgres: "ok", redis: "failed" },
+      failed: ["redis"],
+    });
+    expect(body).not.toContain("hunter2");
+    // The reason goes to the log, once per outage and without the password.
+    await fetch(`${base}/readyz`);
+    const warnings = logs.withMessage("readiness check failed");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: "warn", dependency: "redis" });
+    expect(String(warnings[0]?.reason)).toContain("ECONNREFUSED");
+    expect(logs.text()).not.toContain("hunter2");
+  });
+
+  it("answers /readyz with 503 when a check does not answer within the timeout", async () => {
+    const base = await start({
+      checkTimeoutMs: 100,
+      checks: { postgres: () => new Promise(() => {}), redis: async () => {} },
+    });
+    const response = await fetch(`${base}/readyz`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      checks: { postgres: "timeout", redis: "ok" },
+      failed: ["postgres"],
+    });
+  });
+
+  it("answers /readyz with 200 with real checks: a Redis PING and a PostgreSQL SELECT 1", async () => {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    cleanups.push(() => redis.disconnect());
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+    cleanups.push(() => pool.end());
+    const base = await start({
+      checks: {
+        redis: async () => {
+          expect(await redis.ping()).toBe("PONG");
+        },
+        postgres: async () => {
+          await pool.query("SELECT 1");
+        },
+      },
+    });
+    const response = await fetch(`${base}/readyz`);
+    expect(await response.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+    expect(response.status).toBe(200);
+  });
+
+  it("answers /readyz with 503 naming redis when a real Redis cannot be reached", async () => {
+    const port = await closedPort();
+    // Like BullMQ's connections: a PING waits for a reconnection that never comes.
+    const redis = new Redis(`redis://127.0.0.1:${port}`, {
+      maxRetriesPerRequest: null,
+      retryStrategy: () => 50,
+    });
+    redis.on("error", () => undefined);
+    cleanups.push(() => redis.disconnect());
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+    cleanups.push(() => pool.end());
+    const base = await start({
+      checkTimeoutMs: 300,
+      checks: {
+        redis: async () => {
+          await redis.ping();
+        },
+        postgres: async () => {
+          await pool.query("SELECT 1");
+        },
+      },
+    });
+    const response = await fetch(`${base}/readyz`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      checks: { postgres: "ok", redis: "timeout" },
+      failed: ["redis"],
+    });
+  });
+
+  it("answers 404 to unknown paths and 405 to other methods than GET", async () => {
+    const base = await start();
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    const post = await fetch(`${base}/metrics`, { method: "POST", body: "x" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect((await fetch(`${base}/healthz?probe=1`)).status).toBe(200);
+  });
+
+  it("closes even while a scraper keeps its connection alive", async () => {
+    logs = captureLogs();
+    const server = await startHealthServer({
+      port: 0,
+      host: "127.0.0.1",
+      metrics: createMetrics(),
+      checks: { postgres: async () => {}, redis: async () => {} },
+      logger: logs.logger,
+    });
+    const response = await fetch(`http://127.0.0.1:${server.port}/metrics`, {
+      headers: { connection: "keep-alive" },
+    });
+    await response.text();
+    await server.close();
+    await expect(fetch(`http://127.0.0.1:${server.port}/healthz`)).rejects.toThrow();
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
