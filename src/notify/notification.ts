@@ -1,4 +1,6 @@
 // What is said about a finished run, and when: pure functions, no I/O.
+
+import { summaryCounts } from "../sync/summary-counts.js";
 import type { RunStatus, RunSummary, RunTrigger } from "../sync/types.js";
 
 /** Failing accounts listed in one notification, at most. */
@@ -60,14 +62,7 @@ export function buildRunNotification(summary: RunSummary, details: NotificationD
       .filter(([, count]) => count > 0)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
-  const counts = {
-    total: summary.accountsTotal,
-    changed: summary.accountsChanged,
-    unchanged: summary.accountsUnchanged,
-    failed: summary.accountsFailed,
-    notFound: summary.accountsNotFound,
-    drift: summary.driftCount,
-  };
+  const counts = summaryCounts(summary);
   return {
     event: "sync_run.finished",
     text: summaryLine(summary, driftByField),

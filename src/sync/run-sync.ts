@@ -18,6 +18,7 @@ import {
   trackedIdsAfter,
   writeBatch,
 } from "./store.js";
+import { summaryCounts } from "./summary-counts.js";
 import type { FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js";
 
 export interface SyncDependencies {
@@ -274,12 +275,7 @@ function logSummary(logger: Logger, summary: RunSummary): void {
     {
       status: summary.status,
       trigger: summary.trigger,
-      total: summary.accountsTotal,
-      changed: summary.accountsChanged,
-      unchanged: summary.accountsUnchanged,
-      failed: summary.accountsFailed,
-      notFound: summary.accountsNotFound,
-      drift: summary.driftCount,
+      ...summaryCounts(summary),
       durationMs: summary.finishedAt ? summary.finishedAt.getTime() - summary.startedAt.getTime() : null,
       ...(summary.error ? { error: summary.error } : {}),
     },
