@@ -258,7 +258,8 @@ describe("a sync run", () => {
   });
 
   it("stops the whole run as failed when the token is refused, saying so, and changes no account", async () => {
-    const summary = await sync({ client: clientFor("wrong-token") });
+    // One batch holding every account, so only the abort inside the batch keeps requests from going out.
+    const summary = await sync({ client: clientFor("wrong-token"), batchSize: ACCOUNTS });
 
     expect(summary.status).toBe("failed");
     expect(summary.error).toMatch(/refused the token \(HTTP 401\)/);
