@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The fault suite has its own config and command (npm run test:faults).
+    exclude: ["test/faults/**", "**/node_modules/**"],
     environment: "node",
     // Integration tests talk to the real Postgres and Redis; give slow machines room.
     testTimeout: 30_000,

@@ -1,0 +1,16 @@
+import { defineConfig } from "vitest/config";
+
+// The fault suite (npm run test:faults): scenarios that inject faults into Plugchat, the worker
+// processes, Postgres and Redis. One file at a time: several restart services or kill processes, and
+// their timing must not depend on what another file happens to be doing.
+export default defineConfig({
+  test: {
+    include: ["test/faults/**/*.test.ts"],
+    environment: "node",
+    fileParallelism: false,
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
+    globalSetup: ["test/faults/global-setup.ts"],
+    env: { TZ: "UTC" },
+  },
+});
