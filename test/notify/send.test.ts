@@ -159,7 +159,9 @@ describe("sendNotification", () => {
     const delivered = await sendNotification(receiver.url, payload, {
       logger: logs.logger,
       attempts: 2,
-      timeoutMs: 100,
+      // Long enough that, on a loaded machine, each request reaches the receiver before the sender
+      // gives up on it: the receiver then proves both attempts were made.
+      timeoutMs: 400,
       minRetryDelayMs: 5,
     });
     expect(delivered).toBe(false);
