@@ -2,7 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { PlugchatAccount } from "../plugchat/index.js";
 import { blankAccount, simulatedAccounts } from "./accounts.js";
-import { type FaultScope, FaultTable, type SimulatorFault } from "./faults.js";
+import {
+  type FaultScope,
+  FaultTable,
+  type RandomFaults,
+  type SimulatorFault,
+  type SimulatorFaultType,
+} from "./faults.js";
 
 export interface SimulatorOptions {
   /** The token clients must send as `Authorization: Bearer <token>`. */
@@ -28,6 +34,8 @@ export interface SimulatorRequest {
   at: number;
   /** Lowercased names, as the client sent them. */
   headers: Record<string, string>;
+  /** The fault this request got, or null. */
+  fault: SimulatorFaultType | null;
 }
 
 export interface Simulator {
@@ -40,7 +48,12 @@ export interface Simulator {
   getAccount(id: string): PlugchatAccount | undefined;
   listIds(): string[];
   setFault(fault: SimulatorFault, scope?: FaultScope): void;
+  /** Faults at random, reproducible from a seed (see `RandomFaults`); undefined stops them. */
+  setRandomFaults(faults: RandomFaults | undefined): void;
+  /** Forgets every fault, random ones included. */
   clearFaults(): void;
+  /** Faults applied since the start or the last `resetStats`, in all and by type. */
+  faultsInjected(): { total: number; byType: Partial<Record<SimulatorFaultType, number>> };
   /** Requests received for one account, or in all when no id is given. */
   requestCount(accountId?: string): number;
   requests(): SimulatorRequest[];
@@ -61,6 +74,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const recordRequests = options.recordRequests ?? true;
   let records: SimulatorRequest[] = [];
   let counts = new Map<string | null, number>();
+  let injected: Partial<Record<SimulatorFaultType, number>> = {};
   const timers = new Set<NodeJS.Timeout>();
 
   function pause(ms: number): Promise<void> {
@@ -78,9 +92,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const accountId = accountIdFromPath(path);
     const method = req.method ?? "GET";
     counts.set(accountId, (counts.get(accountId) ?? 0) + 1);
-    if (recordRequests) {
-      records.push({ accountId, method, path, at: performance.now(), headers: flatten(req) });
-    }
+    const record: SimulatorRequest = {
+      accountId,
+      method,
+      path,
+      at: performance.now(),
+      headers: flatten(req),
+      fault: null,
+    };
+    if (recordRequests) records.push(record);
 
     if (accountId === null) return sendJson(res, 404, { error: "not found" });
     if (method !== "GET") return sendJson(res, 405, { error: "method not allowed" }, { allow: "GET" });
@@ -90,7 +110,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     if (!req.headers["content-type"]) return sendJson(res, 415, { error: "missing Content-Type" });
 
     const fault = faults.take(accountId);
+    if (fault !== undefined) {
+      record.fault = fault.type;
+      injected[fault.type] = (injected[fault.type] ?? 0) + 1;
+    }
     switch (fault?.type) {
+      case "body":
+        return sendBytes(res, fault.status ?? 200, fault.body, fault.contentType);
       case "status":
         return sendFaultStatus(res, fault);
       case "hang":
@@ -157,7 +183,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     },
     listIds: () => [...accounts.keys()].sort(),
     setFault: (fault, scope) => faults.add(fault, scope),
+    setRandomFaults: (random) => faults.setRandom(random),
     clearFaults: () => faults.clear(),
+    faultsInjected() {
+      const byType = { ...injected };
+      const total = Object.values(byType).reduce((sum, count) => sum + count, 0);
+      return { total, byType };
+    },
     requestCount(accountId) {
       if (accountId !== undefined) return counts.get(accountId) ?? 0;
       let total = 0;
@@ -168,6 +200,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     resetStats() {
       records = [];
       counts = new Map();
+      injected = {};
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
@@ -211,6 +244,16 @@ function sendRaw(res: ServerResponse, status: number, body: string, headers: Rec
       ...headers,
     })
     .end(body);
+}
+
+function sendBytes(
+  res: ServerResponse,
+  status: number,
+  body: string | Uint8Array,
+  contentType = "application/json; charset=utf-8",
+): void {
+  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
+  res.writeHead(status, { "content-type": contentType, "content-length": bytes.byteLength }).end(bytes);
 }
 
 function sendFaultStatus(res: ServerResponse, fault: Extract<SimulatorFault, { type: "status" }>): void {

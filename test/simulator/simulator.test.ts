@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Simulator, simulatedAccount, startSimulator } from "../../src/simulator/index.js";
+import {
+  drawRandomFault,
+  type Simulator,
+  simulatedAccount,
+  simulatedAccountId,
+  startSimulator,
+} from "../../src/simulator/index.js";
 
 const TOKEN = "sim-test-token";
 let sim: Simulator;
@@ -175,7 +181,105 @@ describe("faults", () => {
   });
 });
 
+describe("a raw body", () => {
+  it("is sent byte for byte with status 200, whether the account exists or not", async () => {
+    const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
+    sim.setFault({ type: "body", body: bytes }, { accountId: "acc-00001" });
+    const response = await get("/integrator/account/acc-00001/");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
+    sim.setFault({ type: "body", body: '{"name":"\\ud800"', status: 202, contentType: "text/plain" });
+    const text = await get("/integrator/account/acc-09999/");
+    expect(text.status).toBe(202);
+    expect(text.headers.get("content-type")).toBe("text/plain");
+    expect(await text.text()).toBe('{"name":"\\ud800"');
+  });
+});
+
+describe("random faults", () => {
+  const faults = [
+    { type: "status", status: 500 },
+    { type: "status", status: 503 },
+  ] as const;
+
+  it("hits about `rate` of the requests, and none when the rate is 0", () => {
+    let hits = 0;
+    for (let index = 1; index <= 2_000; index++) {
+      for (let n = 1; n <= 5; n++) {
+        if (drawRandomFault({ rate: 0.3, faults, seed: 7 }, simulatedAccountId(index), n)) hits += 1;
+      }
+    }
+    // 10,000 draws: the share is within 0.3 ± 0.02 with a margin of more than 4 standard deviations.
+    expect(hits / 10_000).toBeGreaterThan(0.28);
+    expect(hits / 10_000).toBeLessThan(0.32);
+    expect(drawRandomFault({ rate: 0, faults, seed: 7 }, "acc-00001", 1)).toBeUndefined();
+    expect(drawRandomFault({ rate: 1, faults, seed: 7 }, "acc-00001", 1)).toBeDefined();
+  });
+
+  it("draws the same faults from the same seed, other faults from another seed", () => {
+    const draws = (seed: number) =>
+      Array.from({ length: 200 }, (_, i) => drawRandomFault({ rate: 0.5, faults, seed }, "acc-00001", i + 1));
+    expect(draws(42)).toEqual(draws(42));
+    expect(draws(42)).not.toEqual(draws(43));
+    const statuses = new Set(draws(42).map((fault) => (fault?.type === "status" ? fault.status : null)));
+    expect(statuses).toEqual(new Set([null, 500, 503]));
+  });
+
+  it("gives each account its own sequence, whatever order the requests arrive in", async () => {
+    const statuses = async (order: string[]) => {
+      sim.setRandomFaults({ rate: 0.5, faults, seed: 11 });
+      const seen: Record<string, number[]> = {};
+      for (const id of order) {
+        const status = (await get(`/integrator/account/${id}/`)).status;
+        (seen[id] ??= []).push(status);
+      }
+      return seen;
+    };
+    const ids = ["acc-00001", "acc-00002", "acc-00003"];
+    const interleaved = await statuses([...ids, ...ids, ...ids, ...ids]);
+    const grouped = await statuses(ids.flatMap((id) => [id, id, id, id]));
+    expect(grouped).toEqual(interleaved);
+    expect(Object.values(interleaved).flat()).toContain(200);
+  });
+
+  it("leaves other accounts alone when limited to some, and yields to faults set with setFault", async () => {
+    sim.setRandomFaults({ rate: 1, faults, seed: 1, accountIds: ["acc-00002"] });
+    expect((await get("/integrator/account/acc-00001/")).status).toBe(200);
+    expect([500, 503]).toContain((await get("/integrator/account/acc-00002/")).status);
+    sim.setFault({ type: "status", status: 418 }, { accountId: "acc-00002", times: 1 });
+    expect((await get("/integrator/account/acc-00002/")).status).toBe(418);
+    sim.setRandomFaults(undefined);
+    expect((await get("/integrator/account/acc-00002/")).status).toBe(200);
+  });
+
+  it("stops on clearFaults, and refuses a rate outside 0..1 or an empty list of faults", async () => {
+    sim.setRandomFaults({ rate: 1, faults, seed: 1 });
+    sim.clearFaults();
+    expect((await get("/integrator/account/acc-00001/")).status).toBe(200);
+    expect(() => sim.setRandomFaults({ rate: 1.5, faults, seed: 1 })).toThrow(RangeError);
+    expect(() => sim.setRandomFaults({ rate: 0.5, faults: [], seed: 1 })).toThrow(RangeError);
+  });
+});
+
 describe("stats", () => {
+  it("counts the faults it injected, by type, and marks each request with its fault", async () => {
+    sim.setFault({ type: "status", status: 500 }, { times: 2 });
+    sim.setFault({ type: "latency", ms: 1 }, { times: 1 });
+    for (let i = 0; i < 4; i++) await get("/integrator/account/acc-00001/");
+    await get("/integrator/account/acc-00001/", { headers: {} }); // refused before any fault
+    expect(sim.faultsInjected()).toEqual({ total: 3, byType: { status: 2, latency: 1 } });
+    expect(sim.requests().map((request) => request.fault)).toEqual([
+      "latency",
+      "status",
+      "status",
+      null,
+      null,
+    ]);
+    sim.resetStats();
+    expect(sim.faultsInjected()).toEqual({ total: 0, byType: {} });
+  });
+
   it("counts requests per account and in all, and records what was sent", async () => {
     await get("/integrator/account/acc-00001/");
     await get("/integrator/account/acc-00001/", { method: "DELETE" });
