@@ -232,7 +232,7 @@ describe("random faults", () => {
       const seen: Record<string, number[]> = {};
       for (const id of order) {
         const status = (await get(`/integrator/account/${id}/`)).status;
-        (seen[id] ??= []).push(status);
+        seen[id] = [...(seen[id] ?? []), status];
       }
       return seen;
     };
