@@ -9,6 +9,8 @@ export interface Config {
   databaseUrl: string;
   redisUrl: string;
   plugchatBaseUrl: string;
+  /** PLUGCHAT_ALLOW_INSECURE: a plain http:// base URL to a host other than loopback is accepted. */
+  plugchatAllowInsecure: boolean;
   /** Undefined when neither PLUGCHAT_TOKEN nor PLUGCHAT_TOKEN_FILE is set; see `requirePlugchatToken`. */
   plugchatToken: Secret | undefined;
   /** A 5- or 6-field cron expression, or "off" to run manual syncs only. */
@@ -190,6 +192,7 @@ const schema = z.object({
     }
   }),
   LOG_PRETTY: boolean("LOG_PRETTY").optional(),
+  PLUGCHAT_ALLOW_INSECURE: boolean("PLUGCHAT_ALLOW_INSECURE").optional(),
   SYNC_NOTIFY_URL: url(
     "SYNC_NOTIFY_URL",
     ["https:", "http:"],
@@ -219,10 +222,14 @@ export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {})
     Object.entries(DEFAULTS).map(([name, fallback]) => [name, nonEmpty(env[name]) ?? fallback]),
   );
   raw.LOG_PRETTY = nonEmpty(env.LOG_PRETTY);
+  raw.PLUGCHAT_ALLOW_INSECURE = nonEmpty(env.PLUGCHAT_ALLOW_INSECURE);
   raw.SYNC_NOTIFY_URL = nonEmpty(env.SYNC_NOTIFY_URL)?.trim();
   const problems: string[] = [];
   const parsed = schema.safeParse(raw);
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => issue.message));
+  const allowInsecure = booleanWords[raw.PLUGCHAT_ALLOW_INSECURE?.trim().toLowerCase() ?? "false"] === true;
+  const insecure = insecureBaseUrlProblem(raw.PLUGCHAT_BASE_URL ?? "", allowInsecure);
+  if (insecure) problems.push(insecure);
 
   const token = readToken(env, sources.readFile ?? ((path) => readFileSync(path, "utf8")), problems);
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
@@ -232,6 +239,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {})
     databaseUrl: values.DATABASE_URL,
     redisUrl: values.REDIS_URL,
     plugchatBaseUrl: values.PLUGCHAT_BASE_URL.replace(/\/+$/, ""),
+    plugchatAllowInsecure: allowInsecure,
     plugchatToken: token,
     syncCron: values.SYNC_CRON.trim(),
     syncTimezone: values.SYNC_TIMEZONE,
@@ -308,6 +316,30 @@ function checkedToken(token: string, source: string, problems: string[]): Secret
     return undefined;
   }
   return new Secret(token);
+}
+
+/**
+ * The token travels in every request's Authorization header: over plain http it can be read by anyone
+ * on the path. http is accepted only to this machine (the simulator, a local proxy), or when the
+ * operator says the network is trusted.
+ */
+function insecureBaseUrlProblem(raw: string, allowInsecure: boolean): string | undefined {
+  if (allowInsecure || !URL.canParse(raw)) return undefined;
+  const parsed = new URL(raw);
+  if (parsed.protocol !== "http:" || isLoopbackHost(parsed.hostname)) return undefined;
+  return `PLUGCHAT_BASE_URL uses plain http to ${parsed.hostname}, which would send the token unencrypted: use https://, or set PLUGCHAT_ALLOW_INSECURE=1 if that network is trusted (http is always allowed to 127.0.0.1, ::1 and localhost)`;
+}
+
+/**
+ * Loopback as the WHATWG URL parser leaves a hostname: 127.0.0.0/8 (shorthands such as 127.1 are
+ * normalised to dotted quads first), [::1], [::ffff:127.x.y.z] (written in hex) and localhost.
+ * A name that only starts with them (127.0.0.1.example.com, localhost.example.com) is not loopback.
+ */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === "localhost" || host === "localhost." || host === "[::1]") return true;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return true;
+  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
 }
 
 function cronProblem(expression: string): string | undefined {

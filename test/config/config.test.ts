@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { isLoopbackHost } from "../../src/config/config.js";
 import { ConfigError, parseConfig, requirePlugchatToken } from "../../src/config/index.js";
 
 function problemsOf(env: NodeJS.ProcessEnv, readFile?: (path: string) => string): string[] {
@@ -37,6 +38,7 @@ describe("parseConfig", () => {
       workerLockDurationMs: 30_000,
       workerStalledIntervalMs: 30_000,
       syncNotifyUrl: undefined,
+      plugchatAllowInsecure: false,
     });
   });
 
@@ -133,6 +135,72 @@ describe("parseConfig", () => {
     expect(parseConfig({}, { stdoutIsTTY: true }).logPretty).toBe(true);
     expect(parseConfig({ LOG_PRETTY: "false" }, { stdoutIsTTY: true }).logPretty).toBe(false);
     expect(parseConfig({ LOG_PRETTY: "yes" }, { stdoutIsTTY: false }).logPretty).toBe(true);
+  });
+});
+
+describe("a plain http:// base URL", () => {
+  it.each([
+    "http://127.0.0.1:4010",
+    "http://127.8.9.10/api",
+    "http://127.1:4010",
+    "http://localhost:4010",
+    "http://LOCALHOST.:4010",
+    "http://[::1]:4010",
+    "http://[::ffff:127.0.0.1]:4010",
+    "http://user:pass@127.0.0.1:4010",
+  ])("is accepted to the loopback host of %s", (baseUrl) => {
+    expect(parseConfig({ PLUGCHAT_BASE_URL: baseUrl }).plugchatAllowInsecure).toBe(false);
+  });
+
+  it.each([
+    ["a public name", "http://api.plugchat.com.br", "api.plugchat.com.br"],
+    ["a private address", "http://10.0.0.5:8080", "10.0.0.5"],
+    ["a name that starts like a loopback address", "http://127.0.0.1.example.com", "127.0.0.1.example.com"],
+    ["a name that starts with localhost", "http://localhost.example.com", "localhost.example.com"],
+    ["the unspecified address", "http://0.0.0.0:4010", "0.0.0.0"],
+    ["an IPv6 address", "http://[2001:db8::1]", "[2001:db8::1]"],
+  ])("is refused to %s, in one line that says how to fix it", (_label, baseUrl, host) => {
+    const problems = problemsOf({ PLUGCHAT_BASE_URL: baseUrl });
+    expect(problems).toEqual([
+      `PLUGCHAT_BASE_URL uses plain http to ${host}, which would send the token unencrypted: use https://, or set PLUGCHAT_ALLOW_INSECURE=1 if that network is trusted (http is always allowed to 127.0.0.1, ::1 and localhost)`,
+    ]);
+  });
+
+  it("never echoes the URL's password when it refuses it", () => {
+    expect(problemsOf({ PLUGCHAT_BASE_URL: "http://me:hunter2@plugchat.example" }).join("\n")).not.toContain(
+      "hunter2",
+    );
+  });
+
+  it.each(["1", "true", "yes", " TRUE "])("is accepted anywhere with PLUGCHAT_ALLOW_INSECURE=%s", (value) => {
+    const config = parseConfig({
+      PLUGCHAT_BASE_URL: "http://plugchat.internal",
+      PLUGCHAT_ALLOW_INSECURE: value,
+    });
+    expect(config.plugchatBaseUrl).toBe("http://plugchat.internal");
+    expect(config.plugchatAllowInsecure).toBe(true);
+  });
+
+  it("is still refused with PLUGCHAT_ALLOW_INSECURE=0, and a bad value of it is reported", () => {
+    expect(
+      problemsOf({ PLUGCHAT_BASE_URL: "http://plugchat.internal", PLUGCHAT_ALLOW_INSECURE: "0" })[0],
+    ).toMatch(/^PLUGCHAT_BASE_URL uses plain http/);
+    expect(problemsOf({ PLUGCHAT_ALLOW_INSECURE: "maybe" })).toEqual([
+      'PLUGCHAT_ALLOW_INSECURE="maybe" is not valid: expected true or false',
+    ]);
+  });
+
+  it("leaves https:// alone whatever the host", () => {
+    expect(parseConfig({ PLUGCHAT_BASE_URL: "https://10.0.0.5" }).plugchatBaseUrl).toBe("https://10.0.0.5");
+  });
+
+  it("knows loopback hosts as the URL parser writes them", () => {
+    expect(
+      ["localhost", "127.0.0.1", "127.255.255.254", "[::1]", "[::ffff:7f00:1]"].every(isLoopbackHost),
+    ).toBe(true);
+    expect(
+      ["128.0.0.1", "[::2]", "[::ffff:a00:1]", "localhost.localdomain", "1127.0.0.1"].some(isLoopbackHost),
+    ).toBe(false);
   });
 });
 
