@@ -3,7 +3,7 @@
 // for each batch job, `completeRun` when every batch is done.
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
-import pLimit from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
 import { type PlugchatClient, PlugchatError } from "../plugchat/index.js";
@@ -39,6 +39,8 @@ export interface SyncOptions {
 
 export const DEFAULT_BATCH_SIZE = 500;
 export const DEFAULT_STALE_RUN_AFTER_MS = 5 * 60_000;
+/** Batches `runSync` has open at once: one written while the next is fetched (see `runSync`). */
+const MAX_OPEN_BATCHES = 2;
 
 /** This process, as `sync_run_batches.written_by` and the queue's worker name record it. */
 export const PROCESS_NAME = `${hostname()}:${process.pid}`;
@@ -58,6 +60,15 @@ export interface BatchOptions {
    * once the write has begun, the batch finishes.
    */
   signal?: AbortSignal;
+}
+
+/**
+ * What the open batches of one `runSync` share: one limiter, so that `concurrency` holds for the run
+ * and not per batch, and one stop, so that a refused token stops the requests of every open batch.
+ */
+interface SharedFetch {
+  limit: LimitFunction;
+  stop: AbortController;
 }
 
 /**
@@ -106,16 +117,38 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   }, options.heartbeatEveryMs ?? 30_000);
   beat.unref();
 
+  // Why batches overlap: one after another, each batch would end with a tail where fewer than
+  // `concurrency` requests are in flight (the last slow answers), and no request would go out while the
+  // batch is written. So the next batch opens as soon as the previous one has: its requests queue in
+  // the limiter the two share (FIFO, so the older batch's go first), fill the older batch's tail, and
+  // keep `concurrency` requests going while the older batch is written. At most MAX_OPEN_BATCHES are
+  // open, so memory holds two batches whatever the number of accounts. Each batch keeps its own
+  // transaction, so a batch is still written whole or not at all, and once only.
+  const shared: SharedFetch = { limit: pLimit(options.concurrency), stop: new AbortController() };
+  const open: Promise<BatchResult>[] = [];
+  const settleOldest = async () => {
+    const batch = await open.shift();
+    // A batch that was not written (run closed or stopped meanwhile), or that stopped the run (token
+    // refused), ends the run: the other open batch stops too, and no batch opens after it.
+    if (batch && (batch.status !== "written" || batch.abortReason !== null)) shared.stop.abort();
+  };
   try {
     let afterId: string | null = null;
-    for (let batchIndex = 0; ; batchIndex++) {
+    for (let batchIndex = 0; !shared.stop.signal.aborted; batchIndex++) {
       const ids = await trackedIdsAfter(prisma, afterId, batchSize);
       if (ids.length === 0) break;
       afterId = ids[ids.length - 1] ?? null;
-      const batch = await runBatch(deps, { runId: run.runId, batchIndex, ids }, options);
-      if (batch.status !== "written" || batch.abortReason !== null) break;
+      const batch = runBatchWith(deps, { runId: run.runId, batchIndex, ids }, options, shared);
+      // Awaited in turn below; this only keeps a rejection from counting as unhandled meanwhile.
+      batch.catch(() => undefined);
+      open.push(batch);
+      if (open.length >= MAX_OPEN_BATCHES) await settleOldest();
     }
+    while (open.length > 0) await settleOldest();
   } catch (thrown) {
+    // Nothing of this run may go on once it is closed: the open batch stops, and is waited for.
+    shared.stop.abort();
+    await Promise.allSettled(open);
     // Closing the run as failed matters more than this error's details; it is rethrown below.
     const error = `run stopped by an unexpected error: ${(thrown as Error).message}`;
     await completeRun(deps, run.runId, error).catch(() => undefined);
@@ -147,6 +180,16 @@ export async function runBatch(
   batch: BatchRef,
   options: BatchOptions,
 ): Promise<BatchResult> {
+  return runBatchWith(deps, batch, options);
+}
+
+/** `runBatch`, with the limiter and stop of its run when `runSync` keeps several batches open. */
+async function runBatchWith(
+  deps: SyncDependencies,
+  batch: BatchRef,
+  options: BatchOptions,
+  shared?: SharedFetch,
+): Promise<BatchResult> {
   const { prisma } = deps;
   const { runId, batchIndex } = batch;
   const skipped = (status: BatchStatus): BatchResult => ({
@@ -161,7 +204,11 @@ export async function runBatch(
   if (progress.stopReason !== null) return skipped("run_stopped");
   if (progress.written) return skipped("already_written");
 
-  const { results, abortReason } = await fetchAccounts(deps.client, batch.ids, options);
+  const { results, abortReason } = await fetchAccounts(deps.client, batch.ids, options, shared);
+  // Another open batch of the run stopped it (token refused, or an error) and cut this one's fetch
+  // short: it writes nothing, as a batch starting after the stop would. (A batch fetched whole is written.)
+  const cutShort = results.length < batch.ids.length;
+  if (shared?.stop.signal.aborted && abortReason === null && cutShort) return skipped("run_stopped");
   if (abortReason) await stopRun(prisma, runId, abortReason);
   const unknownFields = new Set(
     results.flatMap((result) => (result.kind === "ok" ? result.unknownFields : [])),
@@ -207,9 +254,10 @@ async function fetchAccounts(
   client: PlugchatClient,
   ids: readonly string[],
   options: BatchOptions,
+  shared?: SharedFetch,
 ): Promise<{ results: FetchResult[]; abortReason: string | null }> {
-  const limit = pLimit(options.concurrency);
-  const stop = new AbortController();
+  const limit = shared?.limit ?? pLimit(options.concurrency);
+  const stop = shared?.stop ?? new AbortController();
   const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
   // One signal fans out to every request of the batch: each adds a listener, none of them leaks.
   setMaxListeners(0, stop.signal, signal);

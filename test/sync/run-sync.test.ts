@@ -293,6 +293,59 @@ describe("a sync run", () => {
     expect(await prisma.accountDrift.count()).toBe(1);
   });
 
+  it("overlaps batches: the next batch's requests fill the current one's, never more than `concurrency` in all", async () => {
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const counting: PlugchatClient = {
+      async getAccount(id, options) {
+        inFlight++;
+        mostInFlight = Math.max(mostInFlight, inFlight);
+        try {
+          return await client.getAccount(id, options);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    simulator.setFault({ type: "latency", ms: 20 });
+
+    // Batches of 2 with 3 requests allowed: only an overlap of two batches can have 3 in flight.
+    const summary = await runSync(
+      { prisma, client: counting, logger: logs.logger },
+      { trigger: "cli", concurrency: 3, batchSize: 2 },
+    );
+
+    expect(summary).toMatchObject({
+      status: "succeeded",
+      accountsTotal: ACCOUNTS,
+      accountsChanged: ACCOUNTS,
+    });
+    expect(mostInFlight).toBe(3);
+    const batches = await prisma.syncRunBatch.findMany({ orderBy: { batchIndex: "asc" } });
+    expect(batches.map((batch) => [batch.batchIndex, batch.accounts])).toEqual([
+      [0, 2],
+      [1, 2],
+      [2, 2],
+    ]);
+  });
+
+  it("stops every open batch when the token is refused, and opens no batch after it", async () => {
+    const summary = await runSync(
+      { prisma, client: clientFor("wrong-token"), logger: logs.logger },
+      { trigger: "cli", concurrency: 4, batchSize: 2 },
+    );
+
+    expect(summary.status).toBe("failed");
+    expect(summary.error).toMatch(/refused the token \(HTTP 401\)/);
+    expect(summary.accountsTotal).toBe(0);
+    // Two batches were open (4 accounts); the third was never opened.
+    expect(simulator.requestCount()).toBeLessThanOrEqual(4);
+    const [, , , , fifth, sixth] = simulator.listIds();
+    expect(simulator.requestCount(fifth)).toBe(0);
+    expect(simulator.requestCount(sixth)).toBe(0);
+    expect(await prisma.account.count({ where: { lastStatus: "pending" } })).toBe(ACCOUNTS);
+  });
+
   it("closes a run left running by a dead process once its heartbeat is stale, then runs", async () => {
     const abandoned = await prisma.syncRun.create({
       data: { trigger: "schedule", heartbeatAt: new Date(Date.now() - 60 * 60_000) },
