@@ -12,15 +12,44 @@ export interface PlugchatAccount {
   onMessageStatus: string | null;
 }
 
+/**
+ * Longest values stored, in characters (Unicode code points, as PostgreSQL counts them). A longer
+ * value fails its account with a clear error rather than being cut: a cut value would be garbage
+ * stored as if Plugchat had sent it, and would show up as drift on every later run.
+ *
+ * Webhooks: 2,048 is the longest URL that every browser, proxy and CDN is known to carry (the
+ * sitemaps protocol and many HTTP stacks use it as their limit); a longer "webhook" is not an
+ * endpoint anyone can call, so it is a broken answer. Names and external ids: 1,024, far above any
+ * business name or integrator key, far below what would bloat the reporting tables.
+ */
+export const MAX_WEBHOOK_LENGTH = 2_048;
+export const MAX_NAME_LENGTH = 1_024;
+export const MAX_EXTERNAL_ID_LENGTH = 1_024;
+
+/** Unknown field names reported per account, at most; a real API change adds a few. */
+export const MAX_UNKNOWN_FIELDS = 20;
+const MAX_UNKNOWN_FIELD_NAME_LENGTH = 64;
+
+/**
+ * A string that can be stored exactly as received: PostgreSQL's text cannot hold U+0000, and an
+ * unpaired surrogate is not Unicode at all (it would be stored as U+FFFD, i.e. changed). Everything
+ * else, control characters, RTL marks, emoji and combining marks included, is data and kept verbatim.
+ */
+const text = (max: number) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = textProblem(value, max);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
 const accountSchema = z.object({
-  externalId: z.string().nullable(),
-  name: z.string(),
+  externalId: text(MAX_EXTERNAL_ID_LENGTH).nullable(),
+  name: text(MAX_NAME_LENGTH),
   active: z.boolean(),
-  onStartAttendance: z.string().nullable(),
-  onFinishAttendance: z.string().nullable(),
-  onReceiveMessage: z.string().nullable(),
-  onSendingMessage: z.string().nullable(),
-  onMessageStatus: z.string().nullable(),
+  onStartAttendance: text(MAX_WEBHOOK_LENGTH).nullable(),
+  onFinishAttendance: text(MAX_WEBHOOK_LENGTH).nullable(),
+  onReceiveMessage: text(MAX_WEBHOOK_LENGTH).nullable(),
+  onSendingMessage: text(MAX_WEBHOOK_LENGTH).nullable(),
+  onMessageStatus: text(MAX_WEBHOOK_LENGTH).nullable(),
 }) satisfies z.ZodType<PlugchatAccount>;
 
 export const ACCOUNT_FIELDS: readonly string[] = Object.keys(accountSchema.shape);
@@ -34,11 +63,17 @@ export type ParsedAccount =
  * values: account data belongs to the integrator's customers and ends up in logs.
  */
 export function parseAccountBody(body: Uint8Array): ParsedAccount {
+  let json: string;
+  try {
+    json = new TextDecoder("utf-8", { fatal: true }).decode(body);
+  } catch {
+    return { ok: false, problem: "the body is not JSON: it is not valid UTF-8", field: null };
+  }
   let data: unknown;
   try {
-    data = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
-  } catch {
-    return { ok: false, problem: "the body is not JSON", field: null };
+    data = JSON.parse(json);
+  } catch (error) {
+    return { ok: false, problem: `the body is not JSON: ${syntaxProblem(json, error)}`, field: null };
   }
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
     return { ok: false, problem: `the body is not a JSON object (got ${typeName(data)})`, field: null };
@@ -50,8 +85,38 @@ export function parseAccountBody(body: Uint8Array): ParsedAccount {
     const field = result.error.issues[0]?.path[0];
     return { ok: false, problem: problems.join("; "), field: typeof field === "string" ? field : null };
   }
-  const unknownFields = Object.keys(record).filter((key) => !ACCOUNT_FIELDS.includes(key));
+  const unknownFields = Object.keys(record)
+    .filter((key) => !ACCOUNT_FIELDS.includes(key))
+    .slice(0, MAX_UNKNOWN_FIELDS)
+    .map(printableFieldName);
   return { ok: true, account: result.data, unknownFields };
+}
+
+/** Why a string cannot be stored as it is, or undefined when it can. */
+export function textProblem(value: string, max: number): string | undefined {
+  if (value.includes("\u0000")) return "contains a NUL character (U+0000), which cannot be stored";
+  if (/\p{Cs}/u.test(value)) return "is not valid Unicode (it holds an unpaired surrogate)";
+  // Code points: never more than UTF-16 units, so only a long string needs counting.
+  if (value.length > max) {
+    let length = 0;
+    for (const _ of value) length += 1;
+    if (length > max) return `is ${length} characters long: at most ${max} are accepted`;
+  }
+  return undefined;
+}
+
+/**
+ * Where JSON.parse gave up, without quoting the body (V8's messages quote it). A body that stops in
+ * the middle of a value was cut short on the way, which is worth saying.
+ */
+function syntaxProblem(json: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : "";
+  const position = Number(/at position (\d+)/.exec(message)?.[1] ?? Number.NaN);
+  if (json.trim() === "") return "the body is empty";
+  if (/Unexpected end of JSON input|Unterminated string/.test(message) || position >= json.length) {
+    return `it stops in the middle of a value after ${json.length} characters (truncated?)`;
+  }
+  return Number.isNaN(position) ? "a syntax error" : `a syntax error at character ${position + 1}`;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, record: Record<string, unknown>): string {
@@ -62,7 +127,22 @@ function describeIssue(issue: z.core.$ZodIssue, record: Record<string, unknown>)
     const acceptsNull = accountSchema.shape[key as keyof PlugchatAccount].safeParse(null).success;
     return `field "${key}" must be ${issue.expected}${acceptsNull ? " or null" : ""}, got ${typeName(record[key])}`;
   }
+  if (issue.code === "custom") return `field "${key}" ${issue.message}`;
   return `field "${key}": ${issue.message}`;
+}
+
+/**
+ * An unknown field's name as it may be stored and logged: names come from the server, so one that is
+ * long or holds control characters or an unpaired surrogate is JSON-escaped and shortened.
+ */
+function printableFieldName(name: string): string {
+  if (name.length <= MAX_UNKNOWN_FIELD_NAME_LENGTH && /^[\p{L}\p{N}\p{M}_$.-]+$/u.test(name)) return name;
+  // JSON.stringify escapes control characters and unpaired surrogates; cut by code points, so that
+  // no pair is split into a new unpaired surrogate.
+  const escaped = [...JSON.stringify(name)];
+  return escaped.length <= MAX_UNKNOWN_FIELD_NAME_LENGTH
+    ? escaped.join("")
+    : `${escaped.slice(0, MAX_UNKNOWN_FIELD_NAME_LENGTH - 1).join("")}…`;
 }
 
 function typeName(value: unknown): string {

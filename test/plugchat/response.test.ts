@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { parseAccountBody } from "../../src/plugchat/response.js";
+import {
+  MAX_EXTERNAL_ID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_UNKNOWN_FIELDS,
+  MAX_WEBHOOK_LENGTH,
+  parseAccountBody,
+} from "../../src/plugchat/response.js";
 
 const account = {
   name: "exemplo de cliente",
@@ -62,12 +68,47 @@ describe("parseAccountBody", () => {
   });
 
   it.each([
-    ["malformed JSON", '{"name":"x",'],
-    ["invalid UTF-8", new Uint8Array([0x7b, 0xff, 0x7d])],
-    ["an empty body", ""],
-  ])("rejects %s as not JSON", (_label, body) => {
-    const input = typeof body === "string" ? bytes(body) : body;
-    expect(parseAccountBody(input)).toEqual({ ok: false, field: null, problem: "the body is not JSON" });
+    [
+      "a body cut after a comma",
+      '{"name":"x",',
+      "it stops in the middle of a value after 12 characters (truncated?)",
+    ],
+    [
+      "a body cut inside a string",
+      '{"name":"secret-val',
+      "it stops in the middle of a value after 19 characters (truncated?)",
+    ],
+    [
+      "a body cut after a colon",
+      '{"name":',
+      "it stops in the middle of a value after 8 characters (truncated?)",
+    ],
+    ["a bad token", '{"name":secret}', "a syntax error"],
+    ["text after the object", '{"name":"x"} secret', "a syntax error at character 14"],
+    [
+      "a raw control character in a string",
+      '{"name":"a\u0001b"}'.replace("\\u0001", "\u0001"),
+      "a syntax error at character 11",
+    ],
+    ["an empty body", "", "the body is empty"],
+    ["a blank body", "  \n", "the body is empty"],
+  ])("rejects %s as not JSON, saying where without quoting the body", (_label, body, detail) => {
+    const parsed = parseAccountBody(bytes(body));
+    expect(parsed).toEqual({ ok: false, field: null, problem: `the body is not JSON: ${detail}` });
+    expect(JSON.stringify(parsed)).not.toContain("secret");
+  });
+
+  it("rejects invalid UTF-8", () => {
+    expect(parseAccountBody(new Uint8Array([0x7b, 0xff, 0x7d]))).toEqual({
+      ok: false,
+      field: null,
+      problem: "the body is not JSON: it is not valid UTF-8",
+    });
+  });
+
+  it("accepts a byte order mark before the JSON", () => {
+    const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes(account)]);
+    expect(parseAccountBody(withBom)).toEqual({ ok: true, account, unknownFields: [] });
   });
 
   it.each([
@@ -80,5 +121,93 @@ describe("parseAccountBody", () => {
       field: null,
       problem: `the body is not a JSON object (got ${type})`,
     });
+  });
+});
+
+describe("string values", () => {
+  it("keeps odd but valid Unicode and control characters verbatim", () => {
+    const odd = {
+      ...account,
+      name: "\u202eRTL \u200f mark, emoji 🏳️‍🌈👩🏽‍💻, combining e\u0301 and \u0007 bell, tab\t, newline\n",
+      externalId: "",
+      onReceiveMessage: "javascript:alert(1)",
+      onSendingMessage: "'; DROP TABLE accounts; --",
+      onMessageStatus: "   ",
+    };
+    expect(parseAccountBody(bytes(odd))).toEqual({ ok: true, account: odd, unknownFields: [] });
+  });
+
+  it("rejects NUL, which PostgreSQL text cannot hold, naming the field", () => {
+    expect(parseAccountBody(bytes(`{${JSON.stringify(account).slice(1, -1)},"name":"a\\u0000b"}`))).toEqual({
+      ok: false,
+      field: "name",
+      problem: 'field "name" contains a NUL character (U+0000), which cannot be stored',
+    });
+  });
+
+  it.each(["\\ud800", "x\\udfffy", "\\udbff"])("rejects the unpaired surrogate %s", (escape) => {
+    const body = `{${JSON.stringify(account).slice(1, -1)},"onMessageStatus":"${escape}"}`;
+    expect(parseAccountBody(bytes(body))).toEqual({
+      ok: false,
+      field: "onMessageStatus",
+      problem: 'field "onMessageStatus" is not valid Unicode (it holds an unpaired surrogate)',
+    });
+  });
+
+  it("accepts a surrogate pair written as JSON escapes", () => {
+    const body = `{${JSON.stringify(account).slice(1, -1)},"name":"\\ud83d\\ude00"}`;
+    expect(parseAccountBody(bytes(body))).toMatchObject({ ok: true, account: { name: "😀" } });
+  });
+
+  it.each([
+    ["name", MAX_NAME_LENGTH],
+    ["externalId", MAX_EXTERNAL_ID_LENGTH],
+    ["onReceiveMessage", MAX_WEBHOOK_LENGTH],
+    ["onStartAttendance", MAX_WEBHOOK_LENGTH],
+  ])("accepts %s of exactly its cap (%i characters) and rejects one character more", (field, cap) => {
+    expect(parseAccountBody(bytes({ ...account, [field]: "x".repeat(cap) }))).toMatchObject({ ok: true });
+    expect(parseAccountBody(bytes({ ...account, [field]: "x".repeat(cap + 1) }))).toEqual({
+      ok: false,
+      field,
+      problem: `field "${field}" is ${cap + 1} characters long: at most ${cap} are accepted`,
+    });
+  });
+
+  it("counts characters, not UTF-16 units: emoji up to the cap are accepted", () => {
+    const name = "😀".repeat(MAX_NAME_LENGTH);
+    expect(parseAccountBody(bytes({ ...account, name }))).toMatchObject({ ok: true, account: { name } });
+  });
+
+  it("rejects a 100 KB name without echoing it", () => {
+    const parsed = parseAccountBody(bytes({ ...account, name: "n".repeat(100_000) }));
+    expect(parsed).toMatchObject({
+      ok: false,
+      problem: 'field "name" is 100000 characters long: at most 1024 are accepted',
+    });
+  });
+});
+
+describe("unknown fields", () => {
+  it("reports names that cannot be stored or logged as they are, escaped and shortened", () => {
+    const extra = { "bad\u0000name": 1, "\ud800": 2, ["k".repeat(200)]: 3, "line\nbreak": 4, plan: 5 };
+    const parsed = parseAccountBody(bytes({ ...account, ...extra }));
+    expect(parsed).toEqual({
+      ok: true,
+      account,
+      unknownFields: ['"bad\\u0000name"', '"\\ud800"', `"${"k".repeat(62)}…`, '"line\\nbreak"', "plan"],
+    });
+  });
+
+  it(`reports at most ${MAX_UNKNOWN_FIELDS} of them`, () => {
+    const extra = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`extra${i}`, i]));
+    const parsed = parseAccountBody(bytes({ ...account, ...extra }));
+    expect(parsed.ok && parsed.unknownFields).toHaveLength(MAX_UNKNOWN_FIELDS);
+  });
+
+  it("treats __proto__ as an unknown field, not as the object's prototype", () => {
+    const body = `{"__proto__":{"name":"polluted","active":false},${JSON.stringify(account).slice(1)}`;
+    const parsed = parseAccountBody(bytes(body));
+    expect(parsed).toEqual({ ok: true, account, unknownFields: ["__proto__"] });
+    expect(({} as Record<string, unknown>).name).toBeUndefined();
   });
 });
