@@ -145,8 +145,8 @@ describe("string values", () => {
     });
   });
 
-  it.each(["\\ud800", "x\\udfffy", "\\udbff"])("rejects the unpaired surrogate %s", (escape) => {
-    const body = `{${JSON.stringify(account).slice(1, -1)},"onMessageStatus":"${escape}"}`;
+  it.each(["\\ud800", "x\\udfffy", "\\udbff"])("rejects the unpaired surrogate %s", (surrogate) => {
+    const body = `{${JSON.stringify(account).slice(1, -1)},"onMessageStatus":"${surrogate}"}`;
     expect(parseAccountBody(bytes(body))).toEqual({
       ok: false,
       field: "onMessageStatus",
