@@ -36,6 +36,7 @@ import {
   finishJobOptions,
   type RetryOptions,
   RUNS_QUEUE,
+  SCHEDULER_ID,
 } from "./jobs.js";
 import { closeConnection, createWorkerConnection, throttledLog } from "./redis.js";
 import { registerSchedule } from "./scheduler.js";
@@ -209,12 +210,24 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
         run = await startRun(deps, trigger, staleRunAfterMs);
       } catch (error) {
         if (!(error instanceof RunInProgressError)) throw error;
+        run = await runLeftByThisFire(job, error.runId);
+        if (!run) {
+          logger.warn(
+            {
+              jobId: job.id,
+              trigger,
+              runningRunId: error.runId,
+              runningSince: error.startedAt.toISOString(),
+            },
+            "sync fire skipped: another run is still going",
+          );
+          report(() => metrics.skippedFire?.(), "metrics skippedFire");
+          return { outcome: "skipped", runningRunId: error.runId, reason: error.message };
+        }
         logger.warn(
-          { jobId: job.id, trigger, runningRunId: error.runId, runningSince: error.startedAt.toISOString() },
-          "sync fire skipped: another run is still going",
+          { jobId: job.id, trigger, runId: run.runId, attempt: job.attemptsStarted },
+          "sync fire delivered again: continuing the run it opened before its worker stopped",
         );
-        report(() => metrics.skippedFire?.(), "metrics skippedFire");
-        return { outcome: "skipped", runningRunId: error.runId, reason: error.message };
       }
       // A retried fire (its worker died) continues this run instead of being skipped because of it.
       await job.updateData({ ...job.data, runId: run.runId });
@@ -251,6 +264,24 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     });
     logger.info({ runId, trigger, batches: children.length, accounts }, "sync run queued in batches");
     return { outcome: "planned", runId, batches: children.length };
+  }
+
+  /**
+   * The run an earlier attempt of this fire opened, when that attempt stopped (its worker killed, or a
+   * database error) after opening the run but before recording its id on the job: the running run is
+   * then one that no flow belongs to. Without this the fire would be skipped because of its own run,
+   * which would stay open, with no batches, until its heartbeat went stale (5 minutes).
+   * Adopting a run that another fire opened at the same moment is harmless: the flow's job ids derive
+   * from the run, so the second add of the same flow adds nothing.
+   */
+  async function runLeftByThisFire(job: Job<FireJobData>, runId: number): Promise<RunSummary | null> {
+    if (job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0) return null;
+    const run = await findRun(prisma, runId);
+    if (!run || run.status !== "running" || run.trigger !== job.data.trigger) return null;
+    // Opened before this fire was queued (a minute allowed for clocks apart): another fire's run.
+    if (run.startedAt.getTime() < job.timestamp - 60_000) return null;
+    if (await runsQueue.getJob(finishJobId(run))) return null;
+    return run;
   }
 
   /** The flow's parent: every batch is done (or failed for good), so the run is closed. */
@@ -362,15 +393,46 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     if (pending) await heartbeat(prisma, run.runId);
   }
 
+  const schedule = () =>
+    registerSchedule(
+      runsQueue as Queue<FireJobData>,
+      { cron: options.cron, timezone: options.timezone },
+      retry,
+      logger,
+    );
+  // A Redis that comes back without its data (restarted without persistence, a failover to a replica
+  // that lagged) has lost the job scheduler too, and no scheduled run would ever fire again: after a
+  // reconnection the schedule is registered again when it is missing.
+  let scheduleRegistered = false;
+  let reconnecting = false;
+  connection.on("reconnecting", () => {
+    reconnecting = true;
+  });
+  connection.on("ready", () => {
+    if (!reconnecting || !scheduleRegistered || closing !== undefined) return;
+    reconnecting = false;
+    restoreSchedule().catch((error: unknown) =>
+      logQueueProblem(
+        "schedule",
+        { err: (error as Error).message },
+        "could not check the sync schedule after a Redis reconnection",
+      ),
+    );
+  });
+
+  async function restoreSchedule(): Promise<void> {
+    if (options.cron === "off" || (await runsQueue.getJobScheduler(SCHEDULER_ID))) return;
+    logger.warn(
+      "the sync schedule is missing after a Redis reconnection (Redis lost its data?): registering it again",
+    );
+    await schedule();
+  }
+
   const ready = (async () => {
     for (let attempt = 1; closing === undefined; attempt++) {
       try {
-        await registerSchedule(
-          runsQueue as Queue<FireJobData>,
-          { cron: options.cron, timezone: options.timezone },
-          retry,
-          logger,
-        );
+        await schedule();
+        scheduleRegistered = true;
         break;
       } catch (error) {
         logger.error(
