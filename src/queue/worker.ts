@@ -277,7 +277,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
   async function runLeftByThisFire(job: Job<FireJobData>, runId: number): Promise<RunSummary | null> {
     if (job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0) return null;
     const run = await findRun(prisma, runId);
-    if (!run || run.status !== "running" || run.trigger !== job.data.trigger) return null;
+    if (run?.status !== "running" || run.trigger !== job.data.trigger) return null;
     // Opened before this fire was queued (a minute allowed for clocks apart): another fire's run.
     if (run.startedAt.getTime() < job.timestamp - 60_000) return null;
     if (await runsQueue.getJob(finishJobId(run))) return null;
