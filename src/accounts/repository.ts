@@ -1,6 +1,8 @@
 // The SQL behind `plugchat-sync accounts`. Writes are set-based (one statement per batch of ids,
 // whatever its size) so that importing 100,000 ids takes a few round trips, not 100,000.
 import type { PrismaClient } from "../db/prisma.js";
+import { UserFacingError } from "../errors.js";
+import { isValidAccountId } from "../plugchat/account-id.js";
 
 export const ACCOUNT_STATUSES = ["pending", "ok", "not_found", "failed"] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
@@ -22,16 +24,36 @@ export interface TrackOptions {
   timeoutMs?: number;
 }
 
+/** Ids refused before anything is written: each one would end up in a URL path. */
+export class InvalidAccountIdsError extends UserFacingError {
+  readonly invalid: readonly string[];
+
+  constructor(invalid: readonly string[]) {
+    const shown = invalid
+      .slice(0, 5)
+      .map((id) => JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id));
+    const more = invalid.length > 5 ? ` and ${invalid.length - 5} more` : "";
+    super(
+      `${invalid.length} invalid account id${invalid.length === 1 ? "" : "s"}, nothing was added: ${shown.join(", ")}${more} (an account id is 1 to 128 ASCII letters, digits, "-" or "_")`,
+    );
+    this.invalid = invalid;
+  }
+}
+
 /**
  * Makes every id a tracked account, all in one transaction: if anything fails, nothing is added.
  * Existing rows keep their synced data and history; a removed one only gets `tracked = true` back.
- * Ids must be valid (the table's CHECK constraint rejects the others and aborts everything).
+ * Any invalid id (`/`, `..`, `?`, `#`, `%`, spaces, control characters...) refuses the whole call
+ * with an `InvalidAccountIdsError` before any SQL; the table's CHECK constraint is the last line of
+ * defence behind it.
  */
 export async function trackAccounts(
   prisma: PrismaClient,
   ids: readonly string[],
   options: TrackOptions = {},
 ): Promise<TrackResult> {
+  const invalid = ids.filter((id) => !isValidAccountId(id));
+  if (invalid.length > 0) throw new InvalidAccountIdsError(invalid);
   const unique = [...new Set(ids)];
   const batchSize = options.batchSize ?? 5_000;
   const result: TrackResult = { added: 0, retracked: 0, alreadyTracked: 0 };

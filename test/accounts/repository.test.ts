@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   type AccountListing,
+  InvalidAccountIdsError,
   listAccounts,
   trackAccounts,
   untrackAccounts,
@@ -78,10 +79,34 @@ describe("trackAccounts", () => {
     });
   });
 
-  it("adds nothing at all when one id is refused by the database", async () => {
-    // The CHECK constraint is the last line of defence; callers validate ids before.
-    await expect(trackAccounts(prisma, ["good-1", "good-2", "bad id"], { batchSize: 2 })).rejects.toThrow();
+  it.each([
+    ["a slash", "a/b"],
+    ["a parent path", ".."],
+    ["a question mark", "a?b=1"],
+    ["a hash", "a#b"],
+    ["a percent sign", "a%2Fb"],
+    ["a space", "a b"],
+    ["a control character", "a\u0001b"],
+    ["a line break", "a\nb"],
+    ["a DEL", "a\u007fb"],
+    ["a look-alike letter", "аcc-1"],
+    ["nothing", ""],
+    ["129 characters", "x".repeat(129)],
+  ])("refuses an id with %s before any SQL, adding nothing", async (_label, id) => {
+    const error = await trackAccounts(prisma, ["good-1", id, "good-2"]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidAccountIdsError);
+    expect((error as InvalidAccountIdsError).invalid).toEqual([id]);
+    expect((error as Error).message).toMatch(
+      /^1 invalid account id, nothing was added: ".*" \(an account id is/,
+    );
+    expect((error as Error).message).not.toContain("\n");
     expect(await prisma.account.count()).toBe(0);
+  });
+
+  it("keeps the CHECK constraint behind it, as the last line of defence", async () => {
+    await expect(prisma.$executeRaw`INSERT INTO accounts (id) VALUES ('../x')`).rejects.toThrow(
+      /accounts_id_format_check/,
+    );
   });
 });
 
