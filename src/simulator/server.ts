@@ -35,7 +35,7 @@ export interface SimulatorRequest {
   /** Lowercased names, as the client sent them. */
   headers: Record<string, string>;
   /** The fault this request got, or null. */
-  fault: SimulatorFaultType | null;
+  fault: SimulatorFault | null;
 }
 
 export interface Simulator {
@@ -111,7 +111,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
     const fault = faults.take(accountId);
     if (fault !== undefined) {
-      record.fault = fault.type;
+      record.fault = fault;
       injected[fault.type] = (injected[fault.type] ?? 0) + 1;
     }
     switch (fault?.type) {
