@@ -112,7 +112,7 @@ export function textProblem(value: string, max: number): string | undefined {
 function syntaxProblem(json: string, error: unknown): string {
   const message = error instanceof Error ? error.message : "";
   const position = Number(/at position (\d+)/.exec(message)?.[1] ?? Number.NaN);
-  if (json.trim() === "") return "the body is empty";
+  if (json.trim() === "") return "it is empty";
   if (/Unexpected end of JSON input|Unterminated string/.test(message) || position >= json.length) {
     return `it stops in the middle of a value after ${json.length} characters (truncated?)`;
   }

@@ -90,8 +90,8 @@ describe("parseAccountBody", () => {
       '{"name":"a\u0001b"}'.replace("\\u0001", "\u0001"),
       "a syntax error at character 11",
     ],
-    ["an empty body", "", "the body is empty"],
-    ["a blank body", "  \n", "the body is empty"],
+    ["an empty body", "", "it is empty"],
+    ["a blank body", "  \n", "it is empty"],
   ])("rejects %s as not JSON, saying where without quoting the body", (_label, body, detail) => {
     const parsed = parseAccountBody(bytes(body));
     expect(parsed).toEqual({ ok: false, field: null, problem: `the body is not JSON: ${detail}` });
