@@ -1,0 +1,104 @@
+// The figures as one line each (with the target and PASS/MISS where there is one), and as the one
+// JSON object of `--json`.
+import { round } from "./throughput.mjs";
+
+const int = (value) => Math.round(value).toLocaleString("en-US");
+
+/** Every target of the issue, checked against the figures: [{ figure, value, target, pass }]. */
+export function checkTargets(figures) {
+  const targets = [];
+  const add = (figure, value, target, pass) => targets.push({ figure, value, target, pass });
+  for (const row of figures.throughput) {
+    const label = `throughput ${row.latencyMs} ms c=${row.concurrency} ${row.phase}`;
+    if (row.latencyMs === 50 && row.concurrency === 64) {
+      add(`${label} ratio`, row.ratio, ">= 0.90 of the bound", row.ratio >= 0.9);
+      add(`${label} accounts/s`, row.accountsPerSec, ">= 1,150", row.accountsPerSec >= 1150);
+    }
+    if (row.latencyMs === 0 && row.phase === "unchanged")
+      add(label, row.accountsPerSec, ">= 3,000", row.accountsPerSec >= 3000);
+    if (row.latencyMs === 0 && row.phase === "baseline")
+      add(label, row.accountsPerSec, ">= 1,500", row.accountsPerSec >= 1500);
+  }
+  const { unchangedRun, naive, memory } = figures;
+  if (unchangedRun) {
+    add(
+      "unchanged run: rows whose data columns changed",
+      unchangedRun.rowsUpdatedDataColumns,
+      "0",
+      unchangedRun.rowsUpdatedDataColumns === 0,
+    );
+    add(
+      "unchanged run: statements per account",
+      unchangedRun.statementsPerAccount,
+      "< 0.05",
+      unchangedRun.statementsPerAccount < 0.05,
+    );
+  }
+  if (naive) add("speed-up over the naive loop at 50 ms", naive.speedup, ">= 20x", naive.speedup >= 20);
+  if (memory) {
+    add("peak RSS large / small", memory.ratio, "< 1.5", memory.ratio < 1.5);
+    add("peak RSS large (MB)", memory.rss100kMB, "< 300", memory.rss100kMB < 300);
+  }
+  return targets;
+}
+
+/** One line per figure, for people. */
+export function humanLines(figures, targets) {
+  const verdict = (figure) => {
+    const found = targets.filter((target) => target.figure.startsWith(figure));
+    return found.map((target) => ` [target ${target.target}: ${target.pass ? "PASS" : "MISS"}]`).join("");
+  };
+  const lines = [];
+  for (const row of figures.throughput) {
+    const label = `throughput ${row.latencyMs} ms c=${row.concurrency} ${row.phase}`;
+    const bound =
+      row.bound === null ? "no bound at 0 ms" : `bound ${int(row.bound)}, ratio ${row.ratio.toFixed(3)}`;
+    lines.push(
+      `${label.padEnd(38)} ${int(row.accountsPerSec).padStart(6)} accounts/s (n=${row.n}, ${row.seconds} s; ${bound})${verdict(label)}`,
+    );
+  }
+  const { naive, unchangedRun, memory, scaleOut } = figures;
+  if (naive) {
+    lines.push(
+      `naive loop (fetch + prisma.account.upsert, one at a time) at ${naive.latencyMs} ms on ${naive.n} accounts: ${naive.accountsPerSec.toFixed(1)} accounts/s; speed-up ${naive.speedup.toFixed(1)}x (vs the slowest 50 ms c=64 phase)${verdict("speed-up")}`,
+    );
+  }
+  if (unchangedRun) {
+    lines.push(
+      `unchanged run database cost (worst of ${unchangedRun.runs} unchanged runs): ${unchangedRun.rowsUpdatedDataColumns} rows with data columns changed${verdict("unchanged run: rows")}, ${unchangedRun.statementsPerAccount} statements per account${verdict("unchanged run: statements")} (${unchangedRun.statements} statements; ${unchangedRun.rowsUpdated} rows updated, status columns only; n_tup_upd ${unchangedRun.nTupUpd})`,
+    );
+  }
+  if (memory) {
+    lines.push(
+      `peak RSS of a sync process (first run + unchanged rerun, 0 ms): ${memory.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.rss100kMB} MB at ${int(memory.accounts[1])}; ratio ${memory.ratio}${verdict("peak RSS large /")}${verdict("peak RSS large (")}`,
+    );
+  }
+  if (scaleOut) {
+    lines.push(
+      `scale-out (unchanged run, ${scaleOut.n} accounts, ${scaleOut.latencyMs} ms, SYNC_CONCURRENCY=${scaleOut.concurrency}): one worker ${int(scaleOut.oneWorkerAccountsPerSec)} accounts/s, two workers ${int(scaleOut.twoWorkersAccountsPerSec)} accounts/s; ratio ${scaleOut.ratio}`,
+    );
+  }
+  const missed = targets.filter((target) => !target.pass);
+  lines.push(
+    missed.length === 0
+      ? `all ${targets.length} targets met`
+      : `${missed.length} of ${targets.length} targets missed: ${missed.map((target) => target.figure).join("; ")}`,
+  );
+  return lines;
+}
+
+/** The worst unchanged run: most data rows changed, most statements per account. */
+export function worstUnchanged(costs) {
+  if (costs.length === 0) return null;
+  const worst = costs.reduce((a, b) => (b.statements / b.n > a.statements / a.n ? b : a));
+  return {
+    rowsUpdatedDataColumns: Math.max(...costs.map((cost) => cost.rowsUpdatedDataColumns)),
+    statementsPerAccount: round(worst.statements / worst.n, 4),
+    statements: worst.statements,
+    n: worst.n,
+    rowsUpdated: worst.rowsUpdated,
+    nTupUpd: worst.nTupUpd,
+    runs: costs.length,
+    perRun: costs,
+  };
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// `npm run bench` (after `npm run build`: it runs dist/). Measures, against the Plugchat simulator (in
+// a process of its own) and a throwaway database (plugchat_sync_bench beside DATABASE_URL, dropped
+// and recreated; Redis at REDIS_URL for the workers):
+//   1. throughput of runSync at 0 and 50 ms latency, concurrency 16 and 64: first run, unchanged
+//      rerun, rerun with 5% drifted; with the bound (concurrency / latency) and measured / bound;
+//   2. the naive loop (fetch, then prisma.account.upsert, one account at a time) at 50 ms, on fewer
+//      accounts, and the speed-up;
+//   3. what an unchanged run costs the database: rows whose data columns changed, statements sent;
+//   4. peak RSS of a sync process at 10,000 and 100,000 accounts;
+//   5. scale-out: one run through one worker process, then through two.
+// One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
+// Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
+// --memory-accounts A,B (10000,100000), --only throughput,naive,memory,scaleout, --keep-db.
+import { cpus, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
+import { measureMemory, simulatedIds } from "./lib/memory.mjs";
+import { naiveLoop } from "./lib/naive.mjs";
+import { checkTargets, humanLines, worstUnchanged } from "./lib/report.mjs";
+import { measureScaleOut } from "./lib/scale-out.mjs";
+import { startSimulatorProcess } from "./lib/simulator.mjs";
+import { BATCH_SIZE, measureThroughput, round } from "./lib/throughput.mjs";
+
+const { values } = parseArgs({
+  options: {
+    json: { type: "boolean", default: false },
+    accounts: { type: "string", default: "10000" },
+    "naive-accounts": { type: "string", default: "300" },
+    "memory-accounts": { type: "string", default: "10000,100000" },
+    only: { type: "string", default: "throughput,naive,memory,scaleout" },
+    "keep-db": { type: "boolean", default: false },
+  },
+});
+const n = Number(values.accounts);
+const naiveN = Math.min(n, Number(values["naive-accounts"]));
+const memoryCounts = values["memory-accounts"].split(",").map(Number);
+const only = new Set(values.only.split(","));
+const SETTINGS = [
+  { latencyMs: 0, concurrency: 16 },
+  { latencyMs: 0, concurrency: 64 },
+  { latencyMs: 50, concurrency: 16 },
+  { latencyMs: 50, concurrency: 64 },
+];
+const NAIVE_LATENCY_MS = 50;
+// Scale-out at 50 ms and the default SYNC_CONCURRENCY (16): each worker is bound by latency, not by
+// the 2 cores, so the figure shows what a second worker adds.
+const SCALE_OUT = { latencyMs: 50, concurrency: 16 };
+
+const began = Date.now();
+const progress = (line) =>
+  process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0)}s] ${line}\n`);
+
+const url = await recreateBenchDatabase();
+const ids = simulatedIds(n);
+const figures = { throughput: [], naive: null, unchangedRun: null, memory: null, scaleOut: null };
+const simulator = await startSimulatorProcess(n);
+try {
+  if (only.has("throughput")) {
+    const measured = await measureThroughput({ url, simulator, ids, settings: SETTINGS, progress });
+    figures.throughput = measured.rows;
+    figures.unchangedRun = worstUnchanged(measured.unchangedCosts);
+  }
+  if (only.has("naive")) {
+    await simulator.setLatency(NAIVE_LATENCY_MS);
+    const naive = await naiveLoop({ url, simulatorUrl: simulator.url, ids: ids.slice(0, naiveN) });
+    await simulator.setLatency(0);
+    const ours = figures.throughput.filter(
+      (row) => row.latencyMs === NAIVE_LATENCY_MS && row.concurrency === 64,
+    );
+    const slowest = ours.length > 0 ? Math.min(...ours.map((row) => row.accountsPerSec)) : null;
+    figures.naive = {
+      latencyMs: NAIVE_LATENCY_MS,
+      n: naive.n,
+      accountsPerSec: round(naive.accountsPerSec, 2),
+      speedup: slowest === null ? null : round(slowest / naive.accountsPerSec, 1),
+      comparedWith: `the slowest phase of runSync at ${NAIVE_LATENCY_MS} ms, concurrency 64, on ${n} accounts`,
+    };
+    progress(`naive loop: ${figures.naive.accountsPerSec} accounts/s on ${naive.n} accounts`);
+  }
+  if (only.has("scaleout")) {
+    const { one, two } = await measureScaleOut({ url, simulator, ids, ...SCALE_OUT, progress });
+    figures.scaleOut = {
+      ...SCALE_OUT,
+      n,
+      phase: "unchanged",
+      oneWorkerAccountsPerSec: round(one.accountsPerSec),
+      twoWorkersAccountsPerSec: round(two.accountsPerSec),
+      ratio: round(two.accountsPerSec / one.accountsPerSec, 2),
+    };
+  }
+} finally {
+  await simulator.close();
+}
+if (only.has("memory")) {
+  const [small, large] = await measureMemory({ url, counts: memoryCounts, progress });
+  figures.memory = {
+    accounts: memoryCounts,
+    rss10kMB: round(small.peakRssMB, 1),
+    rss100kMB: round(large.peakRssMB, 1),
+    ratio: round(large.peakRssMB / small.peakRssMB, 2),
+    runs: [small, large],
+  };
+}
+const postgres = await withClient(
+  url,
+  async (client) => (await client.query("SHOW server_version")).rows[0].server_version,
+);
+if (!values["keep-db"]) await dropBenchDatabase();
+
+const targets = checkTargets(figures);
+const result = {
+  ...figures,
+  targets,
+  machine: {
+    date: new Date().toISOString(),
+    node: process.version,
+    postgres,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? null,
+    memoryGB: round(totalmem() / 2 ** 30, 1),
+  },
+  settings: { accounts: n, batchSize: BATCH_SIZE, naiveAccounts: naiveN, simulator: "separate process" },
+  seconds: round((Date.now() - began) / 1000),
+};
+if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+else process.stdout.write(`${humanLines(figures, targets).join("\n")}\n`);
