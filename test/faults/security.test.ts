@@ -53,7 +53,7 @@ describe("the token", () => {
         PLUGCHAT_BASE_URL: simulator.url,
         PLUGCHAT_TOKEN: FAULT_TOKEN,
         LOG_LEVEL: "trace",
-        HTTP_TIMEOUT_MS: "300",
+        HTTP_TIMEOUT_MS: "1000",
         SYNC_MAX_ATTEMPTS: "2",
       };
       // Every kind of failure, so that every error path writes its message somewhere.
@@ -84,7 +84,7 @@ describe("the token", () => {
         await runCli("token: help", ["--help"], env),
       ];
       // In process too: every error the client throws, as every printer would show it.
-      const client = h.client({ timeoutMs: 300, maxAttempts: 2 });
+      const client = h.client({ timeoutMs: 1_000, maxAttempts: 2 });
       const errors: unknown[] = [];
       for (const id of [...ids.slice(0, 9), "acc-99999", "../etc", "a b"]) {
         await client.getAccount(id).catch((error: unknown) => {

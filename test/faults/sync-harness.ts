@@ -37,7 +37,7 @@ export interface SyncHarness {
 export async function syncHarness(scenario: string, simulator: Simulator): Promise<SyncHarness> {
   const db = await createMigratedTestDatabase();
   const prisma = createPrismaClient(db.url);
-  const logs = captureLogs("debug");
+  const logs = captureLogs("trace");
   return {
     db,
     prisma,
