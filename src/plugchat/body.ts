@@ -1,25 +1,24 @@
+import type { IncomingMessage } from "node:http";
+
 /**
- * Reads a response body up to `maxBytes`. Returns null, after cancelling the stream, as soon as the
- * body is known to be larger: a broken or hostile server must not make the process buffer it all.
+ * Reads a response body up to `maxBytes`. Returns null, after destroying the response (and so its
+ * connection), as soon as the body is known to be larger: a broken or hostile server must not make
+ * the process buffer it all.
  */
-export async function readBodyUpTo(response: Response, maxBytes: number): Promise<Uint8Array | null> {
-  if (response.body === null) return new Uint8Array();
-  if (Number(response.headers.get("content-length")) > maxBytes) {
-    await response.body.cancel();
+export async function readBodyUpTo(response: IncomingMessage, maxBytes: number): Promise<Uint8Array | null> {
+  if (Number(response.headers["content-length"]) > maxBytes) {
+    response.destroy();
     return null;
   }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const chunks: Buffer[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    total += chunk.byteLength;
     if (total > maxBytes) {
-      await reader.cancel();
+      response.destroy();
       return null;
     }
-    chunks.push(value);
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks, total);
 }

@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import pRetry, { AbortError } from "p-retry";
 import { type Logger, silentLogger } from "../logger.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
@@ -16,6 +18,8 @@ import { DEFAULT_RETRY_POLICY, decideRetry, type RetryPolicy } from "./retry-pol
 import { sleep } from "./sleep.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** An error body is read (so that its keep-alive connection is reused) only when it says it is this small. */
+const MAX_DISCARDED_BODY_BYTES = 64 * 1024;
 const MAX_REDIRECTS = 3;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -67,6 +71,13 @@ type AttemptResult =
   | { type: "status"; status: number; retryAfter: string | null }
   | { type: "network"; code: string }
   | { type: "refused"; status: number; problem: string };
+
+/** The request or its response failed on the network (reset, refused, aborted...): never a bug of ours. */
+class NetworkFailure extends Error {
+  constructor(readonly code: string) {
+    super(`network failure ${code}`);
+  }
+}
 
 /** An attempt the retry policy wants retried: the only error that goes round p-retry's loop. */
 class RetryableAttempt extends Error {
@@ -148,9 +159,9 @@ export function createPlugchatClient(options: PlugchatClientOptions): PlugchatCl
     try {
       result = await exchange(url, deadline.signal);
     } catch (error) {
-      // fetch reports network failures as TypeError; anything else is a bug and must not be retried.
-      if (!(error instanceof TypeError) && !deadline.signal.aborted) throw error;
-      let code = networkCode(error);
+      // Network failures come as NetworkFailure; anything else is a bug and must not be retried.
+      if (!(error instanceof NetworkFailure) && !deadline.signal.aborted) throw error;
+      let code = error instanceof NetworkFailure ? error.code : "NETWORK_ERROR";
       if (deadline.signal.aborted) code = callerSignal?.aborted ? "ABORTED" : "TIMEOUT";
       result = { type: "network", code };
     } finally {
@@ -172,19 +183,20 @@ export function createPlugchatClient(options: PlugchatClientOptions): PlugchatCl
   async function exchange(url: URL, signal: AbortSignal): Promise<AttemptResult> {
     let target = url;
     for (let redirects = 0; ; redirects++) {
-      // Node's global dispatcher (undici) keeps connections alive between requests.
-      // redirect: "manual" because fetch would follow a redirect to any host with our headers.
-      const response = await fetch(target, { headers, redirect: "manual", signal });
-      const { status } = response;
-      if (response.ok) {
-        const body = await readBodyUpTo(response, MAX_BODY_BYTES);
+      // node:http does not follow redirects: a redirect to any host would carry our headers.
+      const response = await send(target, signal);
+      const status = response.statusCode ?? 0;
+      if (status >= 200 && status < 300) {
+        const body = await readBodyUpTo(response, MAX_BODY_BYTES).catch((error: unknown) => {
+          throw new NetworkFailure(networkCode(error));
+        });
         if (body === null) return { type: "refused", status, problem: "the body is larger than 1 MiB" };
         return { type: "body", status, body };
       }
-      await response.body?.cancel();
-      const location = REDIRECT_STATUSES.has(status) ? response.headers.get("location") : null;
+      discard(response);
+      const location = REDIRECT_STATUSES.has(status) ? (response.headers.location ?? null) : null;
       if (location === null) {
-        return { type: "status", status, retryAfter: response.headers.get("retry-after") };
+        return { type: "status", status, retryAfter: headerValue(response, "retry-after") };
       }
       if (!URL.canParse(location, target.href)) {
         return { type: "refused", status, problem: "redirect to an invalid URL" };
@@ -201,6 +213,26 @@ export function createPlugchatClient(options: PlugchatClientOptions): PlugchatCl
       await rateLimiter.acquire(signal);
       target = next;
     }
+  }
+
+  /**
+   * One GET, resolved with the response once its head has come. Why node:http and not fetch: fetch
+   * (undici, with its web streams, Request, Response and Headers objects) allocated several times more
+   * per request, which at thousands of requests a second grew the V8 heap, and the sync's peak RSS,
+   * by about 90 MB, and cost CPU (docs/benchmarks.md). Node's global agent keeps connections alive
+   * between requests, and lets them go before the server's announced keep-alive timeout.
+   */
+  function send(target: URL, signal: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const request = (target.protocol === "https:" ? httpsRequest : httpRequest)(
+        target,
+        { method: "GET", headers, signal },
+        resolve,
+      );
+      // `on`, not `once`: the socket can fail again after the response came (a reset mid-body).
+      request.on("error", (error) => reject(new NetworkFailure(networkCode(error))));
+      request.end();
+    });
   }
 
   /** Turns an attempt into an account, a final error (AbortError) or a retry (RetryableAttempt). */
@@ -255,8 +287,21 @@ function final(error: PlugchatError): AbortError {
 }
 
 function networkCode(error: unknown): string {
-  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  return typeof cause?.code === "string" ? cause.code : "NETWORK_ERROR";
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "NETWORK_ERROR";
+}
+
+/** Lets go of an answer whose body is not wanted: drained when small (the connection is reused), else cut. */
+function discard(response: IncomingMessage): void {
+  response.on("error", () => undefined);
+  const length = Number(response.headers["content-length"]);
+  if (length <= MAX_DISCARDED_BODY_BYTES) response.resume();
+  else response.destroy();
+}
+
+function headerValue(response: IncomingMessage, name: string): string | null {
+  const value = response.headers[name];
+  return (Array.isArray(value) ? value.join(", ") : value) ?? null;
 }
 
 function checkOptions(options: PlugchatClientOptions): void {
