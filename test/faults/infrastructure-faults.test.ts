@@ -29,8 +29,8 @@ import {
   compareWithPlugchat,
   duplicateDriftRows,
   FAULT_TOKEN,
+  type FaultResult,
   recordDatabase,
-  recordFaultResult,
   recordOutput,
 } from "./support.js";
 import {
@@ -44,8 +44,8 @@ import {
   query,
   runOpenedAfter,
   runProblems,
-  runRow,
   seededRandom,
+  tallied,
   WorkerFleet,
   writtenBatches,
 } from "./worker-harness.js";
@@ -134,10 +134,22 @@ async function cleanRound(): Promise<string[]> {
   return runProblems(databaseUrl, { ...next, accounts: ACCOUNTS, batches: BATCHES });
 }
 
-async function mismatches(): Promise<number> {
+/** After a run: every account compared with Plugchat, counted in the scenario's tally. */
+async function checkAccounts(tally: FaultResult): Promise<void> {
   const found = await compareWithPlugchat(databaseUrl, simulator.listIds(), (id) => simulator.getAccount(id));
   if (found.length > 0) process.stdout.write(`mismatches: ${JSON.stringify(found.slice(0, 5))}\n`);
-  return found.length;
+  tally.runs++;
+  tally.accountsChecked += ACCOUNTS;
+  tally.mismatches += found.length;
+}
+
+async function batchesWrittenSince(runId: number, since: Date): Promise<number> {
+  const [row] = await query<{ count: number }>(
+    databaseUrl,
+    "SELECT count(*)::int AS count FROM sync_run_batches WHERE run_id = $1 AND written_at > $2",
+    [runId, since],
+  );
+  return row?.count ?? 0;
 }
 
 /** The same two processes, up, each started once: the faults made none of them exit. */
@@ -211,158 +223,141 @@ afterAll(async () => {
   await redisServer?.stop();
 });
 
-it("PostgreSQL restarted in the middle of a run: the run completes, exactly as without the fault", async () => {
-  const faulty = await startRound();
-  await midRun(faulty.runId);
-  const restartedAt = new Date();
-  const failedBefore = fleet.logged("sync batch attempt failed: retried with backoff").length;
-  // Down for a while, so that batches meet it (their write, or the check before their fetch).
-  await postgres.restart({ downMs: 1_500 });
-  await closedRun(databaseUrl, faulty.runId, 90_000);
+it("PostgreSQL restarted in the middle of a run: the run completes, exactly as without the fault", () =>
+  tallied("PostgreSQL restarted mid-run", async (tally) => {
+    const faulty = await startRound();
+    await midRun(faulty.runId);
+    const restartedAt = new Date();
+    const failedBefore = fleet.logged("sync batch attempt failed: retried with backoff").length;
+    // Down for a while, so that batches meet it (their write, or the check before their fetch).
+    await postgres.restart({ downMs: 1_500 });
+    tally.faultsInjected++;
+    await closedRun(databaseUrl, faulty.runId, 90_000);
 
-  const problems = await runProblems(databaseUrl, { ...faulty, accounts: ACCOUNTS, batches: BATCHES });
-  const [after] = await query<{ count: number }>(
-    databaseUrl,
-    "SELECT count(*)::int AS count FROM sync_run_batches WHERE run_id = $1 AND written_at > $2",
-    [faulty.runId, restartedAt],
-  );
-  let found = await mismatches();
-  problems.push(...(await cleanRound()));
-  found += await mismatches();
-  const duplicates = await duplicateDriftRows(databaseUrl);
-  const failedAttempts =
-    fleet.logged("sync batch attempt failed: retried with backoff").length - failedBefore;
-  recordFaultResult({
-    scenario: "PostgreSQL restarted mid-run",
-    faultsInjected: 1,
-    runs: 2,
-    accountsChecked: 2 * ACCOUNTS,
-    mismatches: found,
-    duplicateDriftRows: duplicates,
-  });
-  process.stdout.write(
-    `infrastructure faults: PostgreSQL restart: ${after?.count} of ${BATCHES} batches written after it, ` +
-      `${failedAttempts} batch attempts failed and were retried\n`,
-  );
+    const problems = await runProblems(databaseUrl, { ...faulty, accounts: ACCOUNTS, batches: BATCHES });
+    const after = await batchesWrittenSince(faulty.runId, restartedAt);
+    await checkAccounts(tally);
+    problems.push(...(await cleanRound()));
+    await checkAccounts(tally);
+    tally.duplicateDriftRows = await duplicateDriftRows(databaseUrl);
+    const failedAttempts =
+      fleet.logged("sync batch attempt failed: retried with backoff").length - failedBefore;
+    process.stdout.write(
+      `infrastructure faults: PostgreSQL restart: ${after} of ${BATCHES} batches written after it, ` +
+        `${failedAttempts} batch attempts failed and were retried\n`,
+    );
 
-  expect(found).toBe(0);
-  expect(duplicates).toBe(0);
-  expect(problems).toEqual([]);
-  // The run really went on across the restart, and batches met the outage and were retried.
-  expect(after?.count).toBeGreaterThan(0);
-  expect(failedAttempts).toBeGreaterThan(0);
-  expect(await halfWritten(databaseUrl)).toEqual([]);
-  expectNoCrash();
-});
+    expect(tally.mismatches).toBe(0);
+    expect(tally.duplicateDriftRows).toBe(0);
+    expect(problems).toEqual([]);
+    // The run really went on across the restart, and batches met the outage and were retried.
+    expect(after).toBeGreaterThan(0);
+    expect(failedAttempts).toBeGreaterThan(0);
+    expect(await halfWritten(databaseUrl)).toEqual([]);
+    expectNoCrash();
+  }));
 
-it("Redis restarted in the middle of a run, with its data (AOF): the run completes", async () => {
-  const problemsBefore = fleet.logged("Redis connection problem: retrying with backoff").length;
-  const faulty = await startRound();
-  await midRun(faulty.runId);
-  const restartedAt = new Date();
-  await redisServer.restart({ downMs: 500 });
-  await closedRun(databaseUrl, faulty.runId, 90_000);
+it("Redis restarted in the middle of a run, with its data (AOF): the run completes", () =>
+  tallied("Redis restarted mid-run (AOF)", async (tally) => {
+    const problemsBefore = fleet.logged("Redis connection problem: retrying with backoff").length;
+    const faulty = await startRound();
+    await midRun(faulty.runId);
+    const restartedAt = new Date();
+    await redisServer.restart({ downMs: 1_000 });
+    tally.faultsInjected++;
+    await closedRun(databaseUrl, faulty.runId, 90_000);
 
-  const problems = await runProblems(databaseUrl, { ...faulty, accounts: ACCOUNTS, batches: BATCHES });
-  const [after] = await query<{ count: number }>(
-    databaseUrl,
-    "SELECT count(*)::int AS count FROM sync_run_batches WHERE run_id = $1 AND written_at > $2",
-    [faulty.runId, restartedAt],
-  );
-  let found = await mismatches();
-  problems.push(...(await cleanRound()));
-  found += await mismatches();
-  const duplicates = await duplicateDriftRows(databaseUrl);
-  recordFaultResult({
-    scenario: "Redis restarted mid-run (AOF)",
-    faultsInjected: 1,
-    runs: 2,
-    accountsChecked: 2 * ACCOUNTS,
-    mismatches: found,
-    duplicateDriftRows: duplicates,
-  });
-  process.stdout.write(
-    `infrastructure faults: Redis restart: ${after?.count} of ${BATCHES} batches written after it, ` +
-      `${fleet.logged("Redis connection problem: retrying with backoff").length - problemsBefore} connection problems logged\n`,
-  );
+    const problems = await runProblems(databaseUrl, { ...faulty, accounts: ACCOUNTS, batches: BATCHES });
+    const after = await batchesWrittenSince(faulty.runId, restartedAt);
+    await checkAccounts(tally);
+    problems.push(...(await cleanRound()));
+    await checkAccounts(tally);
+    tally.duplicateDriftRows = await duplicateDriftRows(databaseUrl);
+    const connectionProblems =
+      fleet.logged("Redis connection problem: retrying with backoff").length - problemsBefore;
+    process.stdout.write(
+      `infrastructure faults: Redis restart: ${after} of ${BATCHES} batches written after it, ` +
+        `${connectionProblems} connection problems logged\n`,
+    );
 
-  expect(found).toBe(0);
-  expect(duplicates).toBe(0);
-  expect(problems).toEqual([]);
-  expect(after?.count).toBeGreaterThan(0);
-  expect(await halfWritten(databaseUrl)).toEqual([]);
-  // The schedule was kept with the data.
-  expect(await runsQueue.getJobScheduler(SCHEDULER_ID)).toMatchObject({ pattern: CRON });
-  expectNoCrash();
-});
+    expect(tally.mismatches).toBe(0);
+    expect(tally.duplicateDriftRows).toBe(0);
+    expect(problems).toEqual([]);
+    expect(after).toBeGreaterThan(0);
+    expect(connectionProblems).toBeGreaterThan(0);
+    expect(await halfWritten(databaseUrl)).toEqual([]);
+    // The schedule was kept with the data.
+    expect(await runsQueue.getJobScheduler(SCHEDULER_ID)).toMatchObject({ pattern: CRON });
+    expectNoCrash();
+  }));
 
-it("Redis restarted in the middle of a run, its data lost: the run fails cleanly once stale, the next run is correct", async () => {
-  const faulty = await startRound();
-  await midRun(faulty.runId);
-  await redisServer.restart({ loseData: true });
+it("Redis restarted in the middle of a run, its data lost: the run fails cleanly once stale, the next run is correct", () =>
+  tallied("Redis restarted mid-run, data lost", async (tally) => {
+    const faulty = await startRound();
+    await midRun(faulty.runId);
+    await redisServer.restart({ loseData: true });
+    tally.faultsInjected++;
 
-  // The workers come back and register the lost schedule again.
-  await waitFor("the schedule registered again", () => runsQueue.getJobScheduler(SCHEDULER_ID), 30_000, 200);
-  // The run's jobs are gone: it stays open, its heartbeat no longer refreshed. Five minutes later the
-  // next fire takes it for abandoned; the heartbeat is moved back instead of waiting them. (A batch
-  // that was in flight may still write, refreshing it, and the fire is refused: then again.)
-  const nextRunId = await waitFor(
-    "a manual run after the abandoned one",
-    async () => {
-      await query(
-        databaseUrl,
-        "UPDATE sync_runs SET heartbeat_at = now() - interval '6 minutes' WHERE id = $1 AND status = 'running'",
-        [faulty.runId],
-      );
-      const { code, stdout } = await cli(["trigger", "--wait", "--json"]);
-      return code === 0 ? (JSON.parse(stdout) as { runId: number }).runId : undefined;
-    },
-    60_000,
-    500,
-  );
-  const abandoned = await closedRun(databaseUrl, faulty.runId);
-  const next = await closedRun(databaseUrl, nextRunId);
+    // The workers come back and register the lost schedule again.
+    await waitFor(
+      "the schedule registered again",
+      () => runsQueue.getJobScheduler(SCHEDULER_ID),
+      30_000,
+      200,
+    );
+    // The run's jobs are gone: it stays open, its heartbeat no longer refreshed. Five minutes later the
+    // next fire takes it for abandoned; the heartbeat is moved back instead of waiting them. (A batch
+    // that was in flight may still write, refreshing it, and the fire is refused: then again.)
+    const nextRunId = await waitFor(
+      "a manual run after the abandoned one",
+      async () => {
+        await query(
+          databaseUrl,
+          "UPDATE sync_runs SET heartbeat_at = now() - interval '6 minutes' WHERE id = $1 AND status = 'running'",
+          [faulty.runId],
+        );
+        const { code, stdout } = await cli(["trigger", "--wait", "--json"]);
+        return code === 0 ? (JSON.parse(stdout) as { runId: number }).runId : undefined;
+      },
+      60_000,
+      500,
+    );
+    const abandoned = await closedRun(databaseUrl, faulty.runId);
+    const next = await closedRun(databaseUrl, nextRunId);
+    tally.runs++; // the abandoned run; checkAccounts counts the next one
 
-  const problems: string[] = [];
-  if (abandoned.status !== "failed" || !abandoned.error?.startsWith("abandoned"))
-    problems.push(`run #${abandoned.id} ended ${abandoned.status}: ${abandoned.error}`);
-  if (next.status !== "succeeded" || next.accounts_total !== ACCOUNTS)
-    problems.push(`run #${next.id} ended ${next.status} with ${next.accounts_total} accounts`);
-  if ((await writtenBatches(databaseUrl, next.id)) !== BATCHES)
-    problems.push(`run #${next.id} did not write all ${BATCHES} batches`);
-  // Each change recorded once, by whichever of the two runs synced its account.
-  problems.push(...(await driftDifferences(databaseUrl, [abandoned.id, next.id], faulty.drift)));
-  const abandonedBatches = await writtenBatches(databaseUrl, abandoned.id);
-  const abandonedRow = await runRow(databaseUrl, abandoned.id);
-  let found = await mismatches();
-  problems.push(...(await cleanRound()));
-  found += await mismatches();
-  const duplicates = await duplicateDriftRows(databaseUrl);
-  recordFaultResult({
-    scenario: "Redis restarted mid-run, data lost",
-    faultsInjected: 1,
-    runs: 3,
-    accountsChecked: 2 * ACCOUNTS,
-    mismatches: found,
-    duplicateDriftRows: duplicates,
-  });
-  process.stdout.write(
-    `infrastructure faults: Redis data lost: run #${abandoned.id} closed as ${abandoned.status} after ${abandonedBatches} of ${BATCHES} batches ` +
-      `(${abandonedRow?.accounts_total} accounts); run #${next.id} ${next.status}\n`,
-  );
+    const problems: string[] = [];
+    if (abandoned.status !== "failed" || !abandoned.error?.startsWith("abandoned"))
+      problems.push(`run #${abandoned.id} ended ${abandoned.status}: ${abandoned.error}`);
+    if (next.status !== "succeeded" || next.accounts_total !== ACCOUNTS)
+      problems.push(`run #${next.id} ended ${next.status} with ${next.accounts_total} accounts`);
+    if ((await writtenBatches(databaseUrl, next.id)) !== BATCHES)
+      problems.push(`run #${next.id} did not write all ${BATCHES} batches`);
+    // Each change recorded once, by whichever of the two runs synced its account.
+    problems.push(...(await driftDifferences(databaseUrl, [abandoned.id, next.id], faulty.drift)));
+    const abandonedBatches = await writtenBatches(databaseUrl, abandoned.id);
+    await checkAccounts(tally);
+    problems.push(...(await cleanRound()));
+    await checkAccounts(tally);
+    tally.duplicateDriftRows = await duplicateDriftRows(databaseUrl);
+    process.stdout.write(
+      `infrastructure faults: Redis data lost: run #${abandoned.id} closed as ${abandoned.status} after ` +
+        `${abandonedBatches} of ${BATCHES} batches (${abandoned.accounts_total} accounts); run #${next.id} ${next.status}\n`,
+    );
 
-  expect(found).toBe(0);
-  expect(duplicates).toBe(0);
-  expect(problems).toEqual([]);
-  expect(abandonedBatches).toBeGreaterThan(0);
-  expect(abandonedBatches).toBeLessThan(BATCHES);
-  expect(await halfWritten(databaseUrl)).toEqual([]);
-  expect(
-    fleet.logged(
-      "the sync schedule is missing after a Redis reconnection (Redis lost its data?): registering it again",
-    ).length,
-  ).toBeGreaterThan(0);
-  expectNoCrash();
-  // And the workers still stop cleanly.
-  expect(await fleet.stopAll()).toEqual(Array(WORKERS).fill({ code: 0, signal: null }));
-});
+    expect(tally.mismatches).toBe(0);
+    expect(tally.duplicateDriftRows).toBe(0);
+    expect(problems).toEqual([]);
+    // The loss really cut the run: some batches written before it, not all.
+    expect(abandonedBatches).toBeGreaterThan(0);
+    expect(abandonedBatches).toBeLessThan(BATCHES);
+    expect(await halfWritten(databaseUrl)).toEqual([]);
+    expect(
+      fleet.logged(
+        "the sync schedule is missing after a Redis reconnection (Redis lost its data?): registering it again",
+      ).length,
+    ).toBeGreaterThan(0);
+    expectNoCrash();
+    // And the workers still stop cleanly.
+    expect(await fleet.stopAll()).toEqual(Array(WORKERS).fill({ code: 0, signal: null }));
+  }));

@@ -15,7 +15,6 @@ import {
   duplicateDriftRows,
   FAULT_TOKEN,
   recordDatabase,
-  recordFaultResult,
   recordOutput,
 } from "./support.js";
 import {
@@ -29,6 +28,7 @@ import {
   runOpenedAfter,
   runProblems,
   seededRandom,
+  tallied,
   WorkerFleet,
 } from "./worker-harness.js";
 
@@ -132,129 +132,127 @@ async function trigger(): Promise<void> {
   if (code !== 0) throw new Error(`plugchat-sync trigger exited ${code}: ${started.stderr()}`);
 }
 
-it(`SIGKILL of worker processes at random moments: at least ${MIN_KILLS} kills over at least ${MIN_RUNS} runs`, async () => {
-  for (let i = 0; i < WORKERS; i++) fleet.start();
-  await Promise.all(fleet.started.map((worker) => fleet.ready(worker)));
+it(`SIGKILL of worker processes at random moments: at least ${MIN_KILLS} kills over at least ${MIN_RUNS} runs`, () =>
+  tallied("worker SIGKILL at random moments", async (tally) => {
+    for (let i = 0; i < WORKERS; i++) fleet.start();
+    await Promise.all(fleet.started.map((worker) => fleet.ready(worker)));
 
-  const changes = new PlugchatChanges(simulator, random);
-  const ids = simulator.listIds();
-  const killedDuring: Record<string, number> = {};
-  const problems: string[] = [];
-  let kills = 0;
-  let runs = 0;
-  let mismatches = 0;
+    const changes = new PlugchatChanges(simulator, random);
+    const ids = simulator.listIds();
+    const killedDuring: Record<string, number> = {};
+    const problems: string[] = [];
+    let kills = 0;
+    let runs = 0;
+    let mismatches = 0;
 
-  /** SIGKILL, then a replacement at once (ready before anything else happens). */
-  async function kill(victim: CliProcess, moment: string): Promise<void> {
-    await fleet.kill(victim);
-    kills++;
-    killedDuring[moment] = (killedDuring[moment] ?? 0) + 1;
-    await fleet.ready(fleet.start());
-  }
-
-  while (runs < MIN_RUNS || (kills < MIN_KILLS && runs < MAX_RUNS)) {
-    // The first run sets the baseline (no drift); each later one follows fresh changes on Plugchat.
-    const planned =
-      runs === 0 ? { drift: [] as DriftRow[], changedAccounts: ACCOUNTS } : changes.apply(runs, 10);
-    const before = await lastRunId(database.url);
-    // Now and then the first kill goes for the worker that takes the fire (while it opens the run and
-    // queues its batches) and the last one for the worker closing the run; the others come at random
-    // times. A hunt that comes too late (the job already done) falls back to a random time.
-    const huntFire = random.next() < 0.4;
-    const huntFinish = random.next() < 0.4;
-    const triggered = trigger();
-    const fireHolder = huntFire ? await holderOf("fire", () => false, 5_000) : undefined;
-    if (fireHolder) await kill(fireHolder, "fire");
-    await triggered;
-    const runId = await runOpenedAfter(database.url, before);
-    const running = async () =>
-      (await query(database.url, "SELECT 1 FROM sync_runs WHERE id = $1 AND status = 'running'", [runId]))
-        .length > 0;
-
-    for (let killed = fireHolder ? 1 : 0; killed < KILLS_PER_RUN; killed++) {
-      let victim: CliProcess | undefined;
-      if (killed === KILLS_PER_RUN - 1 && huntFinish) {
-        victim = await holderOf("finish", async () => !(await running()), 60_000);
-      } else {
-        // A random moment: mid-batch, between batches, while a replacement starts, while closing.
-        await sleep(random.int(0, 1_500));
-        if (!(await running())) break;
-        // A worker holding a job, if any: a kill of an idle worker tests little.
-        const busy: CliProcess[] = [];
-        for (const worker of fleet.alive()) if ((await activeJobsOf(worker)).length > 0) busy.push(worker);
-        victim = random.pick(busy.length > 0 ? busy : fleet.alive());
-      }
-      if (!victim) break;
-      const held = await activeJobsOf(victim);
-      // Within BullMQ's budget of stalls per job: past it, the job fails for good (by design).
-      if (held.some((job) => job.stalledCounter >= STALL_BUDGET - 1)) continue;
-      await kill(victim, held.length === 0 ? "idle" : held.map((job) => job.name).join("+"));
+    /** SIGKILL, then a replacement at once (ready before anything else happens). */
+    async function kill(victim: CliProcess, moment: string): Promise<void> {
+      await fleet.kill(victim);
+      kills++;
+      tally.faultsInjected = kills;
+      killedDuring[moment] = (killedDuring[moment] ?? 0) + 1;
+      await fleet.ready(fleet.start());
     }
 
-    const run = await closedRun(database.url, runId, 90_000);
-    runs++;
-    const found = await compareWithPlugchat(database.url, ids, (id) => simulator.getAccount(id));
-    mismatches += found.length;
-    problems.push(
-      ...found.map((mismatch) => `run #${run.id}: ${JSON.stringify(mismatch)}`),
-      ...(await runProblems(database.url, {
-        runId,
-        accounts: ACCOUNTS,
-        batches: BATCHES,
-        changedAccounts: planned.changedAccounts,
-        drift: planned.drift,
-      })),
+    while (runs < MIN_RUNS || (kills < MIN_KILLS && runs < MAX_RUNS)) {
+      // The first run sets the baseline (no drift); each later one follows fresh changes on Plugchat.
+      const planned =
+        runs === 0 ? { drift: [] as DriftRow[], changedAccounts: ACCOUNTS } : changes.apply(runs, 10);
+      const before = await lastRunId(database.url);
+      // Now and then the first kill goes for the worker that takes the fire (while it opens the run and
+      // queues its batches) and the last one for the worker closing the run; the others come at random
+      // times. A hunt that comes too late (the job already done) falls back to a random time.
+      const huntFire = random.next() < 0.4;
+      const huntFinish = random.next() < 0.4;
+      const triggered = trigger();
+      const fireHolder = huntFire ? await holderOf("fire", () => false, 5_000) : undefined;
+      if (fireHolder) await kill(fireHolder, "fire");
+      await triggered;
+      const runId = await runOpenedAfter(database.url, before);
+      const running = async () =>
+        (await query(database.url, "SELECT 1 FROM sync_runs WHERE id = $1 AND status = 'running'", [runId]))
+          .length > 0;
+
+      for (let killed = fireHolder ? 1 : 0; killed < KILLS_PER_RUN; killed++) {
+        let victim: CliProcess | undefined;
+        if (killed === KILLS_PER_RUN - 1 && huntFinish) {
+          victim = await holderOf("finish", async () => !(await running()), 60_000);
+        } else {
+          // A random moment: mid-batch, between batches, while a replacement starts, while closing.
+          await sleep(random.int(0, 1_500));
+          if (!(await running())) break;
+          // A worker holding a job, if any: a kill of an idle worker tests little.
+          const busy: CliProcess[] = [];
+          for (const worker of fleet.alive()) if ((await activeJobsOf(worker)).length > 0) busy.push(worker);
+          victim = random.pick(busy.length > 0 ? busy : fleet.alive());
+        }
+        if (!victim) break;
+        const held = await activeJobsOf(victim);
+        // Within BullMQ's budget of stalls per job: past it, the job fails for good (by design).
+        if (held.some((job) => job.stalledCounter >= STALL_BUDGET - 1)) continue;
+        await kill(victim, held.length === 0 ? "idle" : held.map((job) => job.name).join("+"));
+      }
+
+      const run = await closedRun(database.url, runId, 90_000);
+      runs++;
+      const found = await compareWithPlugchat(database.url, ids, (id) => simulator.getAccount(id));
+      mismatches += found.length;
+      Object.assign(tally, { runs, accountsChecked: runs * ACCOUNTS, mismatches });
+      problems.push(
+        ...found.map((mismatch) => `run #${run.id}: ${JSON.stringify(mismatch)}`),
+        ...(await runProblems(database.url, {
+          runId,
+          accounts: ACCOUNTS,
+          batches: BATCHES,
+          changedAccounts: planned.changedAccounts,
+          drift: planned.drift,
+        })),
+      );
+    }
+
+    const duplicates = await duplicateDriftRows(database.url);
+    problems.push(...(await halfWritten(database.url)));
+    await recordDatabase("process faults", database.url);
+    tally.duplicateDriftRows = duplicates;
+    const adopted = fleet.logged(
+      "sync fire delivered again: continuing the run it opened before its worker stopped",
+    ).length;
+    const takenOver = fleet.logged(
+      "batch job stalled (its worker stopped): it goes back to the queue",
+    ).length;
+    process.stdout.write(
+      `process faults: seed ${seed}, ${kills} kills over ${runs} runs; killed while holding: ${JSON.stringify(killedDuring)}; ` +
+        `batches taken over: ${takenOver}; fires continuing their run: ${adopted}\n`,
     );
-  }
 
-  const duplicates = await duplicateDriftRows(database.url);
-  problems.push(...(await halfWritten(database.url)));
-  await recordDatabase("process faults", database.url);
-  recordFaultResult({
-    scenario: "worker SIGKILL at random moments",
-    faultsInjected: kills,
-    runs,
-    accountsChecked: runs * ACCOUNTS,
-    mismatches,
-    duplicateDriftRows: duplicates,
-  });
-  const adopted = fleet.logged(
-    "sync fire delivered again: continuing the run it opened before its worker stopped",
-  ).length;
-  const takenOver = fleet.logged("batch job stalled (its worker stopped): it goes back to the queue").length;
-  process.stdout.write(
-    `process faults: seed ${seed}, ${kills} kills over ${runs} runs; killed while holding: ${JSON.stringify(killedDuring)}; ` +
-      `batches taken over: ${takenOver}; fires continuing their run: ${adopted}\n`,
-  );
+    expect(mismatches).toBe(0);
+    expect(duplicates).toBe(0);
+    expect(problems).toEqual([]);
+    expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
+    expect(runs).toBeGreaterThanOrEqual(MIN_RUNS);
+    // Most kills hit a worker in the middle of a job, or the test proves little.
+    expect(kills - (killedDuring.idle ?? 0)).toBeGreaterThanOrEqual(kills / 2);
 
-  expect(mismatches).toBe(0);
-  expect(duplicates).toBe(0);
-  expect(problems).toEqual([]);
-  expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
-  expect(runs).toBeGreaterThanOrEqual(MIN_RUNS);
-  // Most kills hit a worker in the middle of a job, or the test proves little.
-  expect(kills - (killedDuring.idle ?? 0)).toBeGreaterThanOrEqual(kills / 2);
-
-  // No crash loop: every replacement started and stayed up; the only exits were the kills.
-  expect(fleet.crashed()).toEqual([]);
-  expect(fleet.started).toHaveLength(WORKERS + kills);
-  expect(fleet.alive()).toHaveLength(WORKERS);
-  // Nothing left behind in the queues: no job failed for good; a job whose worker was killed after
-  // its work was done (a finish after the run's close) is taken over and completes.
-  const states = ["failed", "waiting", "active", "delayed", "waiting-children"] as const;
-  const leftover = async () => {
-    const counts = [await runsQueue.getJobCounts(...states), await batchesQueue.getJobCounts(...states)];
-    return states.flatMap((state) => counts.map((count) => count[state] ?? 0)).reduce((a, b) => a + b, 0);
-  };
-  await waitFor("the queues drained", async () => (await leftover()) === 0, 20_000, 200).catch(
-    () => undefined,
-  );
-  expect(await runsQueue.getJobCounts(...states)).toEqual(
-    Object.fromEntries(states.map((state) => [state, 0])),
-  );
-  expect(await batchesQueue.getJobCounts(...states)).toEqual(
-    Object.fromEntries(states.map((state) => [state, 0])),
-  );
-  // And the survivors still stop cleanly.
-  expect(await fleet.stopAll()).toEqual(Array(WORKERS).fill({ code: 0, signal: null }));
-});
+    // No crash loop: every replacement started and stayed up; the only exits were the kills.
+    expect(fleet.crashed()).toEqual([]);
+    expect(fleet.started).toHaveLength(WORKERS + kills);
+    expect(fleet.alive()).toHaveLength(WORKERS);
+    // Nothing left behind in the queues: no job failed for good; a job whose worker was killed after
+    // its work was done (a finish after the run's close) is taken over and completes.
+    const states = ["failed", "waiting", "active", "delayed", "waiting-children"] as const;
+    const leftover = async () => {
+      const counts = [await runsQueue.getJobCounts(...states), await batchesQueue.getJobCounts(...states)];
+      return states.flatMap((state) => counts.map((count) => count[state] ?? 0)).reduce((a, b) => a + b, 0);
+    };
+    await waitFor("the queues drained", async () => (await leftover()) === 0, 20_000, 200).catch(
+      () => undefined,
+    );
+    expect(await runsQueue.getJobCounts(...states)).toEqual(
+      Object.fromEntries(states.map((state) => [state, 0])),
+    );
+    expect(await batchesQueue.getJobCounts(...states)).toEqual(
+      Object.fromEntries(states.map((state) => [state, 0])),
+    );
+    // And the survivors still stop cleanly.
+    expect(await fleet.stopAll()).toEqual(Array(WORKERS).fill({ code: 0, signal: null }));
+  }));

@@ -5,7 +5,27 @@ import pg from "pg";
 import type { PlugchatAccount } from "../../src/plugchat/index.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import { type CliProcess, spawnCli, waitFor } from "../queue/helpers.js";
-import { recordOutput } from "./support.js";
+import { type FaultResult, recordFaultResult, recordOutput } from "./support.js";
+
+/**
+ * Runs a scenario with its line of the summary table, which it fills in as it goes; the line is
+ * recorded however the scenario ends, a timeout or a failed assertion included.
+ */
+export async function tallied(scenario: string, body: (tally: FaultResult) => Promise<void>): Promise<void> {
+  const tally: FaultResult = {
+    scenario,
+    faultsInjected: 0,
+    runs: 0,
+    accountsChecked: 0,
+    mismatches: 0,
+    duplicateDriftRows: 0,
+  };
+  try {
+    await body(tally);
+  } finally {
+    recordFaultResult(tally);
+  }
+}
 
 /** FAULT_SEED when set (to replay a failure), otherwise a new one; print it. */
 export function faultSeed(): number {
