@@ -109,6 +109,17 @@ async function activeJobsOf(worker: CliProcess): Promise<Job[]> {
   return jobs.filter((job) => job.processedBy?.endsWith(`:${worker.child.pid}`));
 }
 
+/** The live workers holding a job, as soon as there is one (none after `timeoutMs`). */
+async function busyWorkers(timeoutMs: number): Promise<CliProcess[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const busy: CliProcess[] = [];
+    for (const worker of fleet.alive()) if ((await activeJobsOf(worker)).length > 0) busy.push(worker);
+    if (busy.length > 0 || Date.now() > deadline) return busy;
+    await sleep(20);
+  }
+}
+
 /** The worker holding the first active runs-queue job of that name, polled closely; undefined if `over`. */
 async function holderOf(
   name: string,
@@ -181,9 +192,9 @@ it(`SIGKILL of worker processes at random moments: at least ${MIN_KILLS} kills o
           // A random moment: mid-batch, between batches, while a replacement starts, while closing.
           await sleep(random.int(0, 1_500));
           if (!(await running())) break;
-          // A worker holding a job, if any: a kill of an idle worker tests little.
-          const busy: CliProcess[] = [];
-          for (const worker of fleet.alive()) if ((await activeJobsOf(worker)).length > 0) busy.push(worker);
+          // A worker holding a job (waited for a little, e.g. while batches wait for a killed
+          // worker's lock to expire): a kill of an idle worker tests little.
+          const busy = await busyWorkers(3_000);
           victim = random.pick(busy.length > 0 ? busy : fleet.alive());
         }
         if (!victim) break;
