@@ -11,7 +11,7 @@
 //   5. scale-out: one run through one worker process, then through two.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
-// --memory-accounts A,B (10000,100000), --only throughput,naive,memory,scaleout, --keep-db.
+// --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts), --only throughput,naive,memory,scaleout, --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     accounts: { type: "string", default: "10000" },
     "naive-accounts": { type: "string", default: "300" },
     "memory-accounts": { type: "string", default: "10000,100000" },
+    "memory-samples": { type: "string", default: "2" },
     only: { type: "string", default: "throughput,naive,memory,scaleout" },
     "keep-db": { type: "boolean", default: false },
   },
@@ -93,13 +94,15 @@ try {
   await simulator.close();
 }
 if (only.has("memory")) {
-  const [small, large] = await measureMemory({ url, counts: memoryCounts, progress });
+  const samples = Number(values["memory-samples"]);
+  const [small, large] = await measureMemory({ url, counts: memoryCounts, samples, progress });
   figures.memory = {
     accounts: memoryCounts,
     rss10kMB: round(small.peakRssMB, 1),
     rss100kMB: round(large.peakRssMB, 1),
     ratio: round(large.peakRssMB / small.peakRssMB, 2),
-    runs: [small, large],
+    samplesPerCount: samples,
+    measured: [small, large],
   };
 }
 const postgres = await withClient(
@@ -123,5 +126,9 @@ const result = {
   settings: { accounts: n, batchSize: BATCH_SIZE, naiveAccounts: naiveN, simulator: "separate process" },
   seconds: round((Date.now() - began) / 1000),
 };
-if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-else process.stdout.write(`${humanLines(figures, targets).join("\n")}\n`);
+// One line, so that the last line of stdout is the whole object (npm prints its banner before it).
+const lines = `${humanLines(figures, targets).join("\n")}\n`;
+if (values.json) {
+  process.stderr.write(lines);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else process.stdout.write(lines);

@@ -70,7 +70,7 @@ export function humanLines(figures, targets) {
   }
   if (memory) {
     lines.push(
-      `peak RSS of a sync process (first run + unchanged rerun, 0 ms): ${memory.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.rss100kMB} MB at ${int(memory.accounts[1])}; ratio ${memory.ratio}${verdict("peak RSS large /")}${verdict("peak RSS large (")}`,
+      `peak RSS of a sync process (first run + unchanged rerun, 0 ms; highest of ${memory.samplesPerCount} processes): ${memory.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.rss100kMB} MB at ${int(memory.accounts[1])}; ratio ${memory.ratio}${verdict("peak RSS large /")}${verdict("peak RSS large (")}`,
     );
   }
   if (scaleOut) {
