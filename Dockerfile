@@ -12,7 +12,11 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 # Run: no compiler, no Prisma CLI, no native engine (the client talks to PostgreSQL through `pg`).
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production
+# The heap cap also makes V8 size its heap for it: a worker's live data stays near 50 MB (two batches
+# in memory, whatever the number of accounts), and without a cap V8 lets garbage grow the heap towards
+# its default limit (a quarter of the host's memory), which cost about 90 MB more peak RSS
+# (docs/benchmarks.md). The benchmark measures memory with the NODE_OPTIONS set here.
+ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=512
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

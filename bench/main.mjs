@@ -7,7 +7,8 @@
 //   2. the naive loop (fetch, then prisma.account.upsert, one account at a time) at 50 ms, on fewer
 //      accounts, and the speed-up;
 //   3. what an unchanged run costs the database: rows whose data columns changed, statements sent;
-//   4. peak RSS of a sync process at 10,000 and 100,000 accounts;
+//   4. peak RSS of a sync process at 10,000 and 100,000 accounts, run with the Docker image's
+//      NODE_OPTIONS (its heap cap), and once each with Node's default heap for comparison;
 //   5. scale-out: one run through one worker process, then through two.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
@@ -15,7 +16,7 @@
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
-import { measureMemory, simulatedIds } from "./lib/memory.mjs";
+import { deployedNodeOptions, measureMemory, simulatedIds } from "./lib/memory.mjs";
 import { naiveLoop } from "./lib/naive.mjs";
 import { checkTargets, humanLines, worstUnchanged } from "./lib/report.mjs";
 import { measureScaleOut } from "./lib/scale-out.mjs";
@@ -95,14 +96,28 @@ try {
 }
 if (only.has("memory")) {
   const samples = Number(values["memory-samples"]);
-  const [small, large] = await measureMemory({ url, counts: memoryCounts, samples, progress });
+  const nodeFlags = deployedNodeOptions();
+  const [small, large] = await measureMemory({ url, counts: memoryCounts, samples, nodeFlags, progress });
+  // Not a target: what the same sync costs when run without the image's flags (plain `node`).
+  const [smallDefault, largeDefault] = await measureMemory({
+    url,
+    counts: memoryCounts,
+    samples: 1,
+    progress,
+  });
   figures.memory = {
     accounts: memoryCounts,
     rss10kMB: round(small.peakRssMB, 1),
     rss100kMB: round(large.peakRssMB, 1),
     ratio: round(large.peakRssMB / small.peakRssMB, 2),
+    nodeOptions: nodeFlags.join(" "),
     samplesPerCount: samples,
     measured: [small, large],
+    defaultHeap: {
+      rss10kMB: round(smallDefault.peakRssMB, 1),
+      rss100kMB: round(largeDefault.peakRssMB, 1),
+      measured: [smallDefault, largeDefault],
+    },
   };
 }
 const postgres = await withClient(

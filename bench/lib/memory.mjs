@@ -2,6 +2,7 @@
 // that only syncs, with the simulator in another process, so that neither the benchmark's own data
 // nor the simulator's accounts are counted.
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { simulatedAccountId } from "../../dist/simulator/index.js";
 import { resetAccounts } from "./database.mjs";
@@ -10,6 +11,18 @@ import { startSimulatorProcess } from "./simulator.mjs";
 const run = promisify(execFile);
 const CHILD = new URL("../children/memory.mjs", import.meta.url).pathname;
 export const MEMORY_CONCURRENCY = 16;
+
+/**
+ * The NODE_OPTIONS the Docker image runs the worker with (its heap cap), read from the Dockerfile so
+ * that the benchmark measures memory as deployed and cannot drift from it.
+ */
+export function deployedNodeOptions() {
+  const dockerfile = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8");
+  const match = /NODE_OPTIONS=(?:"([^"]*)"|(\S+))/.exec(dockerfile);
+  if (!match)
+    throw new Error("the Dockerfile sets no NODE_OPTIONS: the memory figures need the deployed flags");
+  return (match[1] ?? match[2]).split(" ").filter(Boolean);
+}
 
 export function simulatedIds(n) {
   return Array.from({ length: n }, (_, index) => simulatedAccountId(index + 1));
@@ -20,7 +33,7 @@ export function simulatedIds(n) {
  * `samples` times, each in a fresh process; peakRssMB is the highest: when V8 collects garbage varies
  * from run to run by tens of MB, and the target is about the worst case.
  */
-export async function measureMemory({ url, counts, samples = 2, progress }) {
+export async function measureMemory({ url, counts, samples = 2, nodeFlags = [], progress }) {
   const simulator = await startSimulatorProcess(Math.max(...counts));
   try {
     const results = [];
@@ -31,7 +44,7 @@ export async function measureMemory({ url, counts, samples = 2, progress }) {
         await resetAccounts(url, simulatedIds(accounts));
         const { stdout } = await run(
           process.execPath,
-          [CHILD, url, simulator.url, String(MEMORY_CONCURRENCY)],
+          [...nodeFlags, CHILD, url, simulator.url, String(MEMORY_CONCURRENCY)],
           {
             maxBuffer: 16 * 1024 * 1024,
           },
@@ -41,7 +54,7 @@ export async function measureMemory({ url, counts, samples = 2, progress }) {
       const peakRssMB = Math.max(...measured.map((one) => one.peakRssMB));
       results.push({ accounts, peakRssMB, samples: measured });
       progress(
-        `memory ${accounts} accounts: peak RSS ${measured.map((one) => one.peakRssMB.toFixed(1)).join(", ")} MB`,
+        `memory ${accounts} accounts${nodeFlags.length > 0 ? ` (${nodeFlags.join(" ")})` : " (default heap)"}: peak RSS ${measured.map((one) => one.peakRssMB.toFixed(1)).join(", ")} MB`,
       );
     }
     return results;

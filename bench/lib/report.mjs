@@ -70,7 +70,8 @@ export function humanLines(figures, targets) {
   }
   if (memory) {
     lines.push(
-      `peak RSS of a sync process (first run + unchanged rerun, 0 ms; highest of ${memory.samplesPerCount} processes): ${memory.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.rss100kMB} MB at ${int(memory.accounts[1])}; ratio ${memory.ratio}${verdict("peak RSS large /")}${verdict("peak RSS large (")}`,
+      `peak RSS of a sync process (first run + unchanged rerun, 0 ms; highest of ${memory.samplesPerCount} processes; NODE_OPTIONS ${memory.nodeOptions} as in the Docker image): ${memory.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.rss100kMB} MB at ${int(memory.accounts[1])}; ratio ${memory.ratio}${verdict("peak RSS large /")}${verdict("peak RSS large (")}`,
+      `peak RSS with Node's default heap (plain node, 1 process each; no target): ${memory.defaultHeap.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.defaultHeap.rss100kMB} MB at ${int(memory.accounts[1])}`,
     );
   }
   if (scaleOut) {
