@@ -15,6 +15,7 @@ import {
   simulatedAccount,
   startSimulator,
 } from "../../src/simulator/index.js";
+import { SYNCED_FIELDS } from "../../src/sync/drift.js";
 import { duplicateDriftRows, FAULT_TOKEN, recordFaultResult } from "./support.js";
 import { differingFields, linesOf, readStoredAccounts, runCli, syncHarness } from "./sync-harness.js";
 
@@ -35,16 +36,7 @@ interface BadInputCase {
   expect: Expectation;
 }
 
-const FIELDS = [
-  "externalId",
-  "name",
-  "active",
-  "onStartAttendance",
-  "onFinishAttendance",
-  "onReceiveMessage",
-  "onSendingMessage",
-  "onMessageStatus",
-] as const satisfies readonly (keyof PlugchatAccount)[];
+const FIELDS = SYNCED_FIELDS;
 type Field = (typeof FIELDS)[number];
 const STRING_FIELDS = FIELDS.filter((field) => field !== "active");
 const NULLABLE: ReadonlySet<Field> = new Set(FIELDS.filter((f) => f !== "name" && f !== "active"));
