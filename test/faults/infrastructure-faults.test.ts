@@ -223,23 +223,36 @@ afterAll(async () => {
   await redisServer?.stop();
 });
 
+/**
+ * A run, with `restart` in its middle; then the checks of a run that must complete exactly: the run's
+ * own problems, the accounts, one clean run after it, duplicate drift. Returns the problems found and
+ * how many batches were written after the restart (proof that the run went on across it).
+ */
+async function restartMidRun(
+  tally: FaultResult,
+  restart: () => Promise<void>,
+): Promise<{ problems: string[]; after: number }> {
+  const faulty = await startRound();
+  await midRun(faulty.runId);
+  const restartedAt = new Date();
+  await restart();
+  tally.faultsInjected++;
+  await closedRun(databaseUrl, faulty.runId, 90_000);
+
+  const problems = await runProblems(databaseUrl, { ...faulty, accounts: ACCOUNTS, batches: BATCHES });
+  const after = await batchesWrittenSince(faulty.runId, restartedAt);
+  await checkAccounts(tally);
+  problems.push(...(await cleanRound()));
+  await checkAccounts(tally);
+  tally.duplicateDriftRows = await duplicateDriftRows(databaseUrl);
+  return { problems, after };
+}
+
 it("PostgreSQL restarted in the middle of a run: the run completes, exactly as without the fault", () =>
   tallied("PostgreSQL restarted mid-run", async (tally) => {
-    const faulty = await startRound();
-    await midRun(faulty.runId);
-    const restartedAt = new Date();
     const failedBefore = fleet.logged("sync batch attempt failed: retried with backoff").length;
     // Down for a while, so that batches meet it (their write, or the check before their fetch).
-    await postgres.restart({ downMs: 1_500 });
-    tally.faultsInjected++;
-    await closedRun(databaseUrl, faulty.runId, 90_000);
-
-    const problems = await runProblems(databaseUrl, { ...faulty, accounts: ACCOUNTS, batches: BATCHES });
-    const after = await batchesWrittenSince(faulty.runId, restartedAt);
-    await checkAccounts(tally);
-    problems.push(...(await cleanRound()));
-    await checkAccounts(tally);
-    tally.duplicateDriftRows = await duplicateDriftRows(databaseUrl);
+    const { problems, after } = await restartMidRun(tally, () => postgres.restart({ downMs: 1_500 }));
     const failedAttempts =
       fleet.logged("sync batch attempt failed: retried with backoff").length - failedBefore;
     process.stdout.write(
@@ -260,19 +273,7 @@ it("PostgreSQL restarted in the middle of a run: the run completes, exactly as w
 it("Redis restarted in the middle of a run, with its data (AOF): the run completes", () =>
   tallied("Redis restarted mid-run (AOF)", async (tally) => {
     const problemsBefore = fleet.logged("Redis connection problem: retrying with backoff").length;
-    const faulty = await startRound();
-    await midRun(faulty.runId);
-    const restartedAt = new Date();
-    await redisServer.restart({ downMs: 1_000 });
-    tally.faultsInjected++;
-    await closedRun(databaseUrl, faulty.runId, 90_000);
-
-    const problems = await runProblems(databaseUrl, { ...faulty, accounts: ACCOUNTS, batches: BATCHES });
-    const after = await batchesWrittenSince(faulty.runId, restartedAt);
-    await checkAccounts(tally);
-    problems.push(...(await cleanRound()));
-    await checkAccounts(tally);
-    tally.duplicateDriftRows = await duplicateDriftRows(databaseUrl);
+    const { problems, after } = await restartMidRun(tally, () => redisServer.restart({ downMs: 1_000 }));
     const connectionProblems =
       fleet.logged("Redis connection problem: retrying with backoff").length - problemsBefore;
     process.stdout.write(
