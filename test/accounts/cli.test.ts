@@ -1,22 +1,17 @@
-// The built CLI as a real process: exit codes, and what lands on stdout and stderr. `npm test` builds
-// dist/ first; when running vitest alone, build with `npm run build`.
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+// The built CLI as a real process: exit codes, and what lands on stdout and stderr.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { type CliExit, runCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase } from "../helpers/databases.js";
-
-const CLI = resolve("dist/cli/main.js");
 
 let database: { url: string; drop(): Promise<void> };
 let prisma: PrismaClient;
 let dir: string;
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   database = await createMigratedTestDatabase();
   prisma = createPrismaClient(database.url);
   dir = await mkdtemp(join(tmpdir(), "plugchat-accounts-cli-"));
@@ -28,30 +23,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], stdin = ""): Promise<Exit> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, DATABASE_URL: database.url, LOG_PRETTY: "false" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
+function cli(args: string[], stdin = ""): Promise<CliExit> {
+  return runCli(args, { ...process.env, DATABASE_URL: database.url, LOG_PRETTY: "false" }, stdin);
 }
 
 async function file(name: string, text: string): Promise<string> {

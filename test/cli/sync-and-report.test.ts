@@ -1,11 +1,9 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { runCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 
-const run = promisify(execFile);
 const TOKEN = "cli-test-token";
 
 let simulator: Simulator;
@@ -13,25 +11,17 @@ let database: TestDatabase;
 let prisma: PrismaClient;
 
 /** Runs the built CLI as a user would; resolves with its exit code and output whatever the code. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["dist/cli/main.js", ...args], {
-      env: {
-        ...process.env,
-        DATABASE_URL: database.url,
-        PLUGCHAT_BASE_URL: simulator.url,
-        PLUGCHAT_TOKEN: TOKEN,
-        SYNC_MAX_ATTEMPTS: "2",
-        LOG_LEVEL: "warn",
-        LOG_PRETTY: "false",
-        ...env,
-      },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+function cli(args: string[], env: Record<string, string> = {}) {
+  return runCli(args, {
+    ...process.env,
+    DATABASE_URL: database.url,
+    PLUGCHAT_BASE_URL: simulator.url,
+    PLUGCHAT_TOKEN: TOKEN,
+    SYNC_MAX_ATTEMPTS: "2",
+    LOG_LEVEL: "warn",
+    LOG_PRETTY: "false",
+    ...env,
+  });
 }
 
 beforeAll(async () => {

@@ -2,9 +2,6 @@
 // database, a real pino logger whose lines are kept, a client holding FAULT_TOKEN, runSync (the same
 // runBatch the queue worker uses), the built CLI as a process, and the recording of everything they
 // produce for the suite's final search for the token.
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { inspect } from "node:util";
 import pg from "pg";
 import { trackAccounts } from "../../src/accounts/repository.js";
@@ -18,6 +15,7 @@ import {
 import type { Simulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
 import type { RunSummary } from "../../src/sync/types.js";
+import { type CliExit, runCli as runBuiltCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { FAULT_TOKEN, recordDatabase, recordOutput } from "./support.js";
@@ -140,50 +138,24 @@ export function differingFields(
   return fields.filter((field) => stored === undefined || stored[field] !== expected[field]);
 }
 
-export const CLI = resolve("dist/cli/main.js");
-
-export interface CliExit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /**
  * Runs the built CLI with `env` on top of a clean environment (no PLUGCHAT_* or DATABASE_URL of the
  * machine), records its stdout and stderr for the token search, and returns them.
  */
-export function runCli(
+export async function runCli(
   source: string,
   args: readonly string[],
   env: Record<string, string>,
   stdin = "",
 ): Promise<CliExit> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
   const base: Record<string, string> = {};
   for (const name of ["PATH", "HOME", "TZ", "LANG", "SYSTEMROOT"]) {
     const value = process.env[name];
     if (value !== undefined) base[name] = value;
   }
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...base, LOG_PRETTY: "false", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      recordOutput(`cli ${source}: plugchat-sync ${args.join(" ")}`, `${stdout}\n${stderr}`);
-      resolvePromise({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+  const exit = await runBuiltCli(args, { ...base, LOG_PRETTY: "false", ...env }, stdin);
+  recordOutput(`cli ${source}: plugchat-sync ${args.join(" ")}`, `${exit.stdout}\n${exit.stderr}`);
+  return exit;
 }
 
 /** The lines of a text, without the empty last one. */
