@@ -4,65 +4,11 @@ import { z } from "zod";
 import { ExitCode, UserFacingError } from "../errors.js";
 import { Secret } from "./secret.js";
 
-/** The validated settings of one process. Read once, frozen. */
-export interface Config {
-  databaseUrl: string;
-  redisUrl: string;
-  plugchatBaseUrl: string;
-  /** PLUGCHAT_ALLOW_INSECURE: a plain http:// base URL to a host other than loopback is accepted. */
-  plugchatAllowInsecure: boolean;
-  /** Undefined when neither PLUGCHAT_TOKEN nor PLUGCHAT_TOKEN_FILE is set; see `requirePlugchatToken`. */
-  plugchatToken: Secret | undefined;
-  /** A 5- or 6-field cron expression, or "off" to run manual syncs only. */
-  syncCron: string;
-  syncTimezone: string;
-  syncConcurrency: number;
-  /** Accounts fetched and written together, in one transaction (and, on the queue, one job). */
-  syncBatchSize: number;
-  plugchatMaxRps: number;
-  httpTimeoutMs: number;
-  syncMaxAttempts: number;
-  retryAfterMaxMs: number;
-  logLevel: LogLevel;
-  logPretty: boolean;
-  metricsPort: number;
-  /** Prefix of every Redis key of the worker's queues, so that deployments can share one Redis. */
-  queuePrefix: string;
-  /** Batch jobs one worker process runs at once. */
-  workerConcurrency: number;
-  /** How long a stopping worker lets its in-flight batches finish before handing them back. */
-  workerShutdownTimeoutMs: number;
-  /** A batch job's lock: a worker that stops renewing it (killed) loses the batch to another after this. */
-  workerLockDurationMs: number;
-  /** How often workers look for batches whose worker died (stalled jobs). */
-  workerStalledIntervalMs: number;
-  /** Where the worker POSTs a notification after a run that did not succeed; undefined = none. */
-  syncNotifyUrl: string | undefined;
-}
-
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const DEFAULTS = {
-  DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/plugchat_sync",
-  REDIS_URL: "redis://127.0.0.1:6379",
-  PLUGCHAT_BASE_URL: "https://api.plugchat.com.br",
-  SYNC_CRON: "*/15 * * * *",
-  SYNC_TIMEZONE: "UTC",
-  SYNC_CONCURRENCY: "16",
-  SYNC_BATCH_SIZE: "500",
-  PLUGCHAT_MAX_RPS: "0",
-  HTTP_TIMEOUT_MS: "10000",
-  SYNC_MAX_ATTEMPTS: "5",
-  PLUGCHAT_RETRY_AFTER_MAX_MS: "60000",
-  LOG_LEVEL: "info",
-  METRICS_PORT: "9464",
-  QUEUE_PREFIX: "plugchat-sync",
-  WORKER_CONCURRENCY: "1",
-  WORKER_SHUTDOWN_TIMEOUT_MS: "30000",
-  WORKER_LOCK_DURATION_MS: "30000",
-  WORKER_STALLED_INTERVAL_MS: "30000",
-} as const;
+export const QUEUE_BACKENDS = ["postgres", "redis"] as const;
+export type QueueBackendName = (typeof QUEUE_BACKENDS)[number];
 
 /** Bad configuration: one line per bad variable, exit code 2. */
 export class ConfigError extends UserFacingError {
@@ -76,81 +22,133 @@ export class ConfigError extends UserFacingError {
   }
 }
 
-const integer = (name: string, min: number, max: number) =>
-  z.string().superRefine((raw, ctx) => {
-    const value = Number(raw.trim());
-    if (raw.trim() === "" || !Number.isInteger(value) || value < min || value > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `${name}=${quote(raw)} is not valid: expected a whole number from ${min} to ${max}`,
-      });
-    }
-  });
+/** How the text of one variable becomes its value; problems are added to `ctx`, named after `name`. */
+type Parser<T> = (name: string) => z.ZodType<T, string>;
 
-const decimal = (name: string, min: number, max: number) =>
-  z.string().superRefine((raw, ctx) => {
-    const value = Number(raw.trim());
-    if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `${name}=${quote(raw)} is not valid: expected a number from ${min} to ${max}`,
-      });
-    }
-  });
+interface Setting<T> {
+  /** The environment variable. */
+  env: string;
+  /** The text used when the variable is unset or empty; none: the value is then undefined. */
+  fallback: string | undefined;
+  parser: Parser<T>;
+}
+
+function setting<T>(env: string, fallback: string, parser: Parser<T>): Setting<T> {
+  return { env, fallback, parser };
+}
+
+function optional<T>(env: string, parser: Parser<T>): Setting<T | undefined> {
+  return { env, fallback: undefined, parser: parser as Parser<T | undefined> };
+}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (name) =>
+    z.string().transform((raw, ctx) => {
+      const value = Number(raw.trim());
+      if (raw.trim() === "" || !Number.isInteger(value) || value < min || value > max) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name}=${quote(raw)} is not valid: expected a whole number from ${min} to ${max}`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const decimal =
+  (min: number, max: number): Parser<number> =>
+  (name) =>
+    z.string().transform((raw, ctx) => {
+      const value = Number(raw.trim());
+      if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name}=${quote(raw)} is not valid: expected a number from ${min} to ${max}`,
+        });
+        return z.NEVER;
+      }
+      return value;
+    });
 
 // URLs may hold passwords, so their problems are described without echoing the value.
-const url = (name: string, protocols: readonly string[], example: string) =>
-  z.string().superRefine((raw, ctx) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      ctx.addIssue({ code: "custom", message: `${name} is not a valid URL: expected the form ${example}` });
-      return;
-    }
-    if (!protocols.includes(parsed.protocol)) {
+const url =
+  (protocols: readonly string[], example: string): Parser<string> =>
+  (name) =>
+    z.string().transform((raw, ctx) => {
+      const text = raw.trim();
+      if (!URL.canParse(text)) {
+        ctx.addIssue({ code: "custom", message: `${name} is not a valid URL: expected the form ${example}` });
+        return z.NEVER;
+      }
+      const { protocol } = new URL(text);
+      if (!protocols.includes(protocol)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} has the scheme "${protocol}": expected ${protocols.join(" or ")} URL such as ${example}`,
+        });
+        return z.NEVER;
+      }
+      return text;
+    });
+
+const oneOf =
+  <T extends string>(values: readonly T[]): Parser<T> =>
+  (name) =>
+    z.string().transform((raw, ctx) => {
+      const value = raw.trim();
+      if (!(values as readonly string[]).includes(value)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `${name}=${quote(raw)} is not valid: expected one of ${values.join(", ")}`,
+        });
+        return z.NEVER;
+      }
+      return value as T;
+    });
+
+const matching =
+  (pattern: RegExp, expected: string): Parser<string> =>
+  (name) =>
+    z.string().transform((raw, ctx) => {
+      const value = raw.trim();
+      if (!pattern.test(value)) {
+        ctx.addIssue({ code: "custom", message: `${name}=${quote(raw)} is not valid: expected ${expected}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const cron: Parser<string> = (name) =>
+  z.string().transform((raw, ctx) => {
+    const expression = raw.trim();
+    if (expression === "off") return expression;
+    const fields = expression.split(/\s+/).length;
+    const problem =
+      fields === 5 || fields === 6 ? cronProblem(expression) : `it has ${fields} fields, not 5 or 6`;
+    if (problem) {
       ctx.addIssue({
         code: "custom",
-        message: `${name} has the scheme "${parsed.protocol}": expected ${protocols.join(" or ")} URL such as ${example}`,
+        message: `${name}=${quote(raw)} is not valid (${problem}): expected 5 cron fields such as "*/15 * * * *", 6 with seconds first, or "off"`,
       });
+      return z.NEVER;
     }
+    return expression;
   });
 
-const cron = z.string().superRefine((raw, ctx) => {
-  const expression = raw.trim();
-  if (expression === "off") return;
-  const fields = expression.split(/\s+/).length;
-  const problem =
-    fields === 5 || fields === 6 ? cronProblem(expression) : `it has ${fields} fields, not 5 or 6`;
-  if (problem) {
-    ctx.addIssue({
-      code: "custom",
-      message: `SYNC_CRON=${quote(raw)} is not valid (${problem}): expected 5 cron fields such as "*/15 * * * *", 6 with seconds first, or "off"`,
-    });
-  }
-});
-
-const timezone = z.string().superRefine((raw, ctx) => {
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: raw });
-  } catch {
-    ctx.addIssue({
-      code: "custom",
-      message: `SYNC_TIMEZONE=${quote(raw)} is not a known time zone: expected an IANA name such as "UTC" or "America/Sao_Paulo"`,
-    });
-  }
-});
-
-// Redis key prefix: no spaces or glob characters (keys are scanned with `prefix:*`); braces allowed for
-// a Redis Cluster hash tag such as {plugchat-sync}.
-const queuePrefix = z.string().superRefine((raw, ctx) => {
-  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(raw.trim())) {
-    ctx.addIssue({
-      code: "custom",
-      message: `QUEUE_PREFIX=${quote(raw)} is not valid: expected 1 to 64 letters, digits, "-", "_", ".", ":", "{" or "}"`,
-    });
-  }
-});
+const timezone: Parser<string> = (name) =>
+  z.string().transform((raw, ctx) => {
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: raw });
+      return raw;
+    } catch {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name}=${quote(raw)} is not a known time zone: expected an IANA name such as "UTC" or "America/Sao_Paulo"`,
+      });
+      return z.NEVER;
+    }
+  });
 
 const booleanWords: Record<string, boolean> = {
   true: true,
@@ -160,51 +158,105 @@ const booleanWords: Record<string, boolean> = {
   "0": false,
   no: false,
 };
-const boolean = (name: string) =>
-  z.string().superRefine((raw, ctx) => {
-    if (!(raw.trim().toLowerCase() in booleanWords)) {
+const boolean: Parser<boolean> = (name) =>
+  z.string().transform((raw, ctx) => {
+    const value = booleanWords[raw.trim().toLowerCase()];
+    if (value === undefined) {
       ctx.addIssue({ code: "custom", message: `${name}=${quote(raw)} is not valid: expected true or false` });
+      return z.NEVER;
     }
+    return value;
   });
 
-const schema = z.object({
-  DATABASE_URL: url(
+/**
+ * Every variable of the configuration, declared once: its name, its default and how it is parsed.
+ * The `Config` type, the defaults and the validation all follow from this table.
+ */
+export const SETTINGS = {
+  databaseUrl: setting(
     "DATABASE_URL",
-    ["postgresql:", "postgres:"],
-    "postgresql://user@host:5432/plugchat_sync",
+    "postgresql://postgres@127.0.0.1:5432/plugchat_sync",
+    url(["postgresql:", "postgres:"], "postgresql://user@host:5432/plugchat_sync"),
   ),
-  REDIS_URL: url("REDIS_URL", ["redis:", "rediss:"], "redis://host:6379/0"),
-  PLUGCHAT_BASE_URL: url("PLUGCHAT_BASE_URL", ["https:", "http:"], "https://api.plugchat.com.br"),
-  SYNC_CRON: cron,
-  SYNC_TIMEZONE: timezone,
-  SYNC_CONCURRENCY: integer("SYNC_CONCURRENCY", 1, 256),
-  SYNC_BATCH_SIZE: integer("SYNC_BATCH_SIZE", 1, 10_000),
-  PLUGCHAT_MAX_RPS: decimal("PLUGCHAT_MAX_RPS", 0, 10_000),
-  HTTP_TIMEOUT_MS: integer("HTTP_TIMEOUT_MS", 1, 600_000),
-  SYNC_MAX_ATTEMPTS: integer("SYNC_MAX_ATTEMPTS", 1, 20),
-  PLUGCHAT_RETRY_AFTER_MAX_MS: integer("PLUGCHAT_RETRY_AFTER_MAX_MS", 0, 3_600_000),
-  LOG_LEVEL: z.string().superRefine((raw, ctx) => {
-    if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `LOG_LEVEL=${quote(raw)} is not valid: expected one of ${LOG_LEVELS.join(", ")}`,
-      });
-    }
-  }),
-  LOG_PRETTY: boolean("LOG_PRETTY").optional(),
-  PLUGCHAT_ALLOW_INSECURE: boolean("PLUGCHAT_ALLOW_INSECURE").optional(),
-  SYNC_NOTIFY_URL: url(
+  /** Undefined when unset: the worker's queues then live in PostgreSQL (see queueBackend). */
+  redisUrl: optional("REDIS_URL", url(["redis:", "rediss:"], "redis://host:6379/0")),
+  /** QUEUE_BACKEND; when unset, "redis" if REDIS_URL is set, else "postgres" (see parseConfig). */
+  queueBackend: optional("QUEUE_BACKEND", oneOf(QUEUE_BACKENDS)),
+  /** The PostgreSQL schema of the queues, on the postgres queue backend. */
+  queueSchema: setting(
+    "QUEUE_SCHEMA",
+    "bullmq",
+    matching(
+      /^[a-z_][a-z0-9_]{0,62}$/,
+      'a schema name: 1 to 63 lower-case letters, digits or "_", not starting with a digit',
+    ),
+  ),
+  plugchatBaseUrl: setting(
+    "PLUGCHAT_BASE_URL",
+    "https://api.plugchat.com.br",
+    url(["https:", "http:"], "https://api.plugchat.com.br"),
+  ),
+  /** PLUGCHAT_ALLOW_INSECURE: a plain http:// base URL to a host other than loopback is accepted. */
+  plugchatAllowInsecure: setting("PLUGCHAT_ALLOW_INSECURE", "false", boolean),
+  /** A 5- or 6-field cron expression, or "off" to run manual syncs only. */
+  syncCron: setting("SYNC_CRON", "*/15 * * * *", cron),
+  syncTimezone: setting("SYNC_TIMEZONE", "UTC", timezone),
+  syncConcurrency: setting("SYNC_CONCURRENCY", "16", integer(1, 256)),
+  /** Accounts fetched and written together, in one transaction (and, on the queue, one job). */
+  syncBatchSize: setting("SYNC_BATCH_SIZE", "500", integer(1, 10_000)),
+  plugchatMaxRps: setting("PLUGCHAT_MAX_RPS", "0", decimal(0, 10_000)),
+  httpTimeoutMs: setting("HTTP_TIMEOUT_MS", "10000", integer(1, 600_000)),
+  syncMaxAttempts: setting("SYNC_MAX_ATTEMPTS", "5", integer(1, 20)),
+  retryAfterMaxMs: setting("PLUGCHAT_RETRY_AFTER_MAX_MS", "60000", integer(0, 3_600_000)),
+  logLevel: setting("LOG_LEVEL", "info", oneOf(LOG_LEVELS)),
+  /** Undefined when unset: pretty when stdout is a terminal (see parseConfig). */
+  logPretty: optional("LOG_PRETTY", boolean),
+  metricsPort: setting("METRICS_PORT", "9464", integer(0, 65_535)),
+  /**
+   * Names the queues of a deployment, so that deployments can share one Redis or one queue schema.
+   * No spaces or glob characters (Redis keys are scanned with `prefix:*`); braces allowed for a Redis
+   * Cluster hash tag such as {plugchat-sync}.
+   */
+  queuePrefix: setting(
+    "QUEUE_PREFIX",
+    "plugchat-sync",
+    matching(/^[A-Za-z0-9_.:{}-]{1,64}$/, '1 to 64 letters, digits, "-", "_", ".", ":", "{" or "}"'),
+  ),
+  /** Batch jobs one worker process runs at once. */
+  workerConcurrency: setting("WORKER_CONCURRENCY", "1", integer(1, 64)),
+  /** How long a stopping worker lets its in-flight batches finish before handing them back. */
+  workerShutdownTimeoutMs: setting("WORKER_SHUTDOWN_TIMEOUT_MS", "30000", integer(0, 3_600_000)),
+  /** A batch job's lock: a worker that stops renewing it (killed) loses the batch to another after this. */
+  workerLockDurationMs: setting("WORKER_LOCK_DURATION_MS", "30000", integer(1_000, 3_600_000)),
+  /** How often workers look for batches whose worker died (stalled jobs). */
+  workerStalledIntervalMs: setting("WORKER_STALLED_INTERVAL_MS", "30000", integer(500, 3_600_000)),
+  /** Where the worker POSTs a notification after a run that did not succeed; undefined = none. */
+  syncNotifyUrl: optional(
     "SYNC_NOTIFY_URL",
-    ["https:", "http:"],
-    "https://hooks.example.com/plugchat-sync",
-  ).optional(),
-  METRICS_PORT: integer("METRICS_PORT", 0, 65_535),
-  QUEUE_PREFIX: queuePrefix,
-  WORKER_CONCURRENCY: integer("WORKER_CONCURRENCY", 1, 64),
-  WORKER_SHUTDOWN_TIMEOUT_MS: integer("WORKER_SHUTDOWN_TIMEOUT_MS", 0, 3_600_000),
-  WORKER_LOCK_DURATION_MS: integer("WORKER_LOCK_DURATION_MS", 1_000, 3_600_000),
-  WORKER_STALLED_INTERVAL_MS: integer("WORKER_STALLED_INTERVAL_MS", 500, 3_600_000),
-});
+    url(["https:", "http:"], "https://hooks.example.com/plugchat-sync"),
+  ),
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+type SettingValues = { [K in keyof Settings]: Settings[K] extends Setting<infer T> ? T : never };
+
+/** The validated settings of one process. Read once, frozen. */
+export interface Config extends Omit<SettingValues, "queueBackend" | "logPretty" | "plugchatBaseUrl"> {
+  /** Without a trailing slash. */
+  plugchatBaseUrl: string;
+  /** Where the worker's queues live; decided from QUEUE_BACKEND and REDIS_URL. */
+  queueBackend: QueueBackendName;
+  logPretty: boolean;
+  /** Undefined when neither PLUGCHAT_TOKEN nor PLUGCHAT_TOKEN_FILE is set; see `requirePlugchatToken`. */
+  plugchatToken: Secret | undefined;
+}
+
+/** The default text of each variable that has one, by variable name (for docs and tests). */
+export const DEFAULTS: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.values(SETTINGS as Record<string, Setting<unknown>>)
+    .filter((entry) => entry.fallback !== undefined)
+    .map((entry) => [entry.env, entry.fallback as string]),
+);
 
 export interface ConfigSources {
   /** Whether stdout is a terminal: decides LOG_PRETTY's default. */
@@ -218,49 +270,35 @@ export interface ConfigSources {
  * in a ConfigError with one line each; values that can hold secrets are never echoed.
  */
 export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {}): Readonly<Config> {
-  const raw: Record<string, string | undefined> = Object.fromEntries(
-    Object.entries(DEFAULTS).map(([name, fallback]) => [name, nonEmpty(env[name]) ?? fallback]),
-  );
-  raw.LOG_PRETTY = nonEmpty(env.LOG_PRETTY);
-  raw.PLUGCHAT_ALLOW_INSECURE = nonEmpty(env.PLUGCHAT_ALLOW_INSECURE);
-  raw.SYNC_NOTIFY_URL = nonEmpty(env.SYNC_NOTIFY_URL)?.trim();
   const problems: string[] = [];
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => issue.message));
-  const allowInsecure = booleanWords[raw.PLUGCHAT_ALLOW_INSECURE?.trim().toLowerCase() ?? "false"] === true;
-  const insecure = insecureBaseUrlProblem(raw.PLUGCHAT_BASE_URL ?? "", allowInsecure);
+  const values: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(SETTINGS as Record<string, Setting<unknown>>)) {
+    const raw = nonEmpty(env[entry.env]) ?? entry.fallback;
+    if (raw === undefined) {
+      values[key] = undefined;
+      continue;
+    }
+    const parsed = entry.parser(entry.env).safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else problems.push(...parsed.error.issues.map((issue) => issue.message));
+  }
+  const settings = values as SettingValues;
+  const insecure = insecureBaseUrlProblem(settings.plugchatBaseUrl, settings.plugchatAllowInsecure);
   if (insecure) problems.push(insecure);
-
+  if (settings.queueBackend === "redis" && settings.redisUrl === undefined && !nonEmpty(env.REDIS_URL)) {
+    problems.push(
+      "QUEUE_BACKEND=redis needs REDIS_URL: set it to the Redis of the queues, such as redis://host:6379/0",
+    );
+  }
   const token = readToken(env, sources.readFile ?? ((path) => readFileSync(path, "utf8")), problems);
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems);
 
-  const values = parsed.data;
   return Object.freeze({
-    databaseUrl: values.DATABASE_URL,
-    redisUrl: values.REDIS_URL,
-    plugchatBaseUrl: values.PLUGCHAT_BASE_URL.replace(/\/+$/, ""),
-    plugchatAllowInsecure: allowInsecure,
+    ...settings,
+    plugchatBaseUrl: settings.plugchatBaseUrl.replace(/\/+$/, ""),
+    queueBackend: settings.queueBackend ?? (settings.redisUrl === undefined ? "postgres" : "redis"),
+    logPretty: settings.logPretty ?? sources.stdoutIsTTY === true,
     plugchatToken: token,
-    syncCron: values.SYNC_CRON.trim(),
-    syncTimezone: values.SYNC_TIMEZONE,
-    syncConcurrency: Number(values.SYNC_CONCURRENCY),
-    syncBatchSize: Number(values.SYNC_BATCH_SIZE),
-    plugchatMaxRps: Number(values.PLUGCHAT_MAX_RPS),
-    httpTimeoutMs: Number(values.HTTP_TIMEOUT_MS),
-    syncMaxAttempts: Number(values.SYNC_MAX_ATTEMPTS),
-    retryAfterMaxMs: Number(values.PLUGCHAT_RETRY_AFTER_MAX_MS),
-    logLevel: values.LOG_LEVEL as LogLevel,
-    logPretty:
-      values.LOG_PRETTY === undefined
-        ? sources.stdoutIsTTY === true
-        : (booleanWords[values.LOG_PRETTY.trim().toLowerCase()] ?? false),
-    metricsPort: Number(values.METRICS_PORT),
-    queuePrefix: values.QUEUE_PREFIX.trim(),
-    workerConcurrency: Number(values.WORKER_CONCURRENCY),
-    workerShutdownTimeoutMs: Number(values.WORKER_SHUTDOWN_TIMEOUT_MS),
-    workerLockDurationMs: Number(values.WORKER_LOCK_DURATION_MS),
-    workerStalledIntervalMs: Number(values.WORKER_STALLED_INTERVAL_MS),
-    syncNotifyUrl: values.SYNC_NOTIFY_URL,
   });
 }
 
@@ -323,8 +361,11 @@ function checkedToken(token: string, source: string, problems: string[]): Secret
  * on the path. http is accepted only to this machine (the simulator, a local proxy), or when the
  * operator says the network is trusted.
  */
-function insecureBaseUrlProblem(raw: string, allowInsecure: boolean): string | undefined {
-  if (allowInsecure || !URL.canParse(raw)) return undefined;
+function insecureBaseUrlProblem(
+  raw: string | undefined,
+  allowInsecure: boolean | undefined,
+): string | undefined {
+  if (allowInsecure || raw === undefined || !URL.canParse(raw)) return undefined;
   const parsed = new URL(raw);
   if (parsed.protocol !== "http:" || isLoopbackHost(parsed.hostname)) return undefined;
   return `PLUGCHAT_BASE_URL uses plain http to ${parsed.hostname}, which would send the token unencrypted: use https://, or set PLUGCHAT_ALLOW_INSECURE=1 if that network is trusted (http is always allowed to 127.0.0.1, ::1 and localhost)`;

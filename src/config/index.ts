@@ -6,6 +6,9 @@ export {
   type LogLevel,
   loadConfig,
   parseConfig,
+  QUEUE_BACKENDS,
+  type QueueBackendName,
   requirePlugchatToken,
+  SETTINGS,
 } from "./config.js";
 export { Secret } from "./secret.js";

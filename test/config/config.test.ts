@@ -19,7 +19,9 @@ describe("parseConfig", () => {
     const config = parseConfig({});
     expect(config).toMatchObject({
       databaseUrl: "postgresql://postgres@127.0.0.1:5432/plugchat_sync",
-      redisUrl: "redis://127.0.0.1:6379",
+      redisUrl: undefined,
+      queueBackend: "postgres",
+      queueSchema: "bullmq",
       plugchatBaseUrl: "https://api.plugchat.com.br",
       plugchatToken: undefined,
       syncCron: "*/15 * * * *",
@@ -40,6 +42,30 @@ describe("parseConfig", () => {
       syncNotifyUrl: undefined,
       plugchatAllowInsecure: false,
     });
+  });
+
+  it("puts the queues in PostgreSQL unless REDIS_URL is set or QUEUE_BACKEND says otherwise", () => {
+    expect(parseConfig({}).queueBackend).toBe("postgres");
+    expect(parseConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).queueBackend).toBe("redis");
+    expect(parseConfig({ REDIS_URL: "redis://127.0.0.1:6379", QUEUE_BACKEND: "postgres" }).queueBackend).toBe(
+      "postgres",
+    );
+    expect(parseConfig({ QUEUE_BACKEND: "redis", REDIS_URL: "redis://h:1/2" })).toMatchObject({
+      queueBackend: "redis",
+      redisUrl: "redis://h:1/2",
+    });
+  });
+
+  it("refuses a bad QUEUE_BACKEND, QUEUE_BACKEND=redis without REDIS_URL, and a bad QUEUE_SCHEMA", () => {
+    expect(problemsOf({ QUEUE_BACKEND: "mongo" })).toEqual([
+      'QUEUE_BACKEND="mongo" is not valid: expected one of postgres, redis',
+    ]);
+    expect(problemsOf({ QUEUE_BACKEND: "redis" })).toEqual([
+      "QUEUE_BACKEND=redis needs REDIS_URL: set it to the Redis of the queues, such as redis://host:6379/0",
+    ]);
+    expect(problemsOf({ QUEUE_SCHEMA: 'x"; drop' })[0]).toMatch(
+      /^QUEUE_SCHEMA=.* is not valid: expected a schema name/,
+    );
   });
 
   it("returns a frozen object", () => {

@@ -26,7 +26,7 @@ export function triggerCommand(): Command {
     .action(async (options: { wait?: boolean; json?: boolean }) => {
       const { config, logger } = commandContext();
       // Redis first: when it is down, say so at once, in one line.
-      const redis = await connectProducer(config.redisUrl);
+      const redis = await connectProducer(redisUrlOf(config));
       const producer = openProducer(redis, config.queuePrefix);
       try {
         await withPrisma(config.databaseUrl, async (prisma) => {
@@ -37,7 +37,7 @@ export function triggerCommand(): Command {
               `, ${running.trigger}, started ${formatTime(running.startedAt)}`,
             );
           }
-          const jobId = await enqueueManualRun(producer.queue, config.redisUrl);
+          const jobId = await enqueueManualRun(producer.queue, redisUrlOf(config));
           const workers = await producer.queue.getWorkersCount().catch(() => undefined);
           if (workers === 0) {
             logger.warn(
@@ -53,7 +53,7 @@ export function triggerCommand(): Command {
             );
             return;
           }
-          const fired = await waitForFire(producer.queue, jobId, config.redisUrl, {
+          const fired = await waitForFire(producer.queue, jobId, redisUrlOf(config), {
             onSlow: () =>
               logger.warn(
                 { jobId, queuePrefix: config.queuePrefix },
@@ -78,4 +78,9 @@ export function triggerCommand(): Command {
         await closeConnection(redis);
       }
     });
+}
+
+// Until the PostgreSQL queue backend lands, the worker and trigger still need Redis.
+function redisUrlOf(config: { redisUrl: string | undefined }): string {
+  return config.redisUrl ?? "redis://127.0.0.1:6379";
 }

@@ -26,7 +26,7 @@ export function workerCommand(): Command {
       const stopping = new AbortController();
       const metrics = createMetrics({ logger });
       // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in Redis.
-      const limiterRedis = createWorkerConnection(config.redisUrl, {
+      const limiterRedis = createWorkerConnection(redisUrlOf(config), {
         logger,
         connectionName: `${config.queuePrefix}:rate-limiter`,
       });
@@ -43,7 +43,7 @@ export function workerCommand(): Command {
       const worker = startWorker(
         { prisma, client, logger },
         {
-          redisUrl: config.redisUrl,
+          redisUrl: redisUrlOf(config),
           prefix: config.queuePrefix,
           cron: config.syncCron,
           timezone: config.syncTimezone,
@@ -116,4 +116,9 @@ function stopSignal(): Promise<NodeJS.Signals> {
 function exitNow(signal: NodeJS.Signals): void {
   process.stderr.write(`plugchat-sync: ${signal} again: exiting without waiting for in-flight batches\n`);
   process.exit(1);
+}
+
+// Until the PostgreSQL queue backend lands, the worker and trigger still need Redis.
+function redisUrlOf(config: { redisUrl: string | undefined }): string {
+  return config.redisUrl ?? "redis://127.0.0.1:6379";
 }
