@@ -1,7 +1,13 @@
 #!/usr/bin/env node
-import { loadConfig } from "../config/index.js";
-import { reportError } from "./errors.js";
-import { buildProgram } from "./program.js";
+// The CLI's entry. Loading the CLI takes a moment (Prisma, BullMQ): the worker's stop signals are
+// captured first, so that a SIGTERM during that moment still stops it gracefully.
+import { captureStopSignals } from "./stop-signal.js";
+
+if (process.argv[2] === "worker") captureStopSignals();
+
+const { loadConfig } = await import("../config/index.js");
+const { reportError } = await import("./errors.js");
+const { buildProgram } = await import("./program.js");
 
 async function main(argv: string[]): Promise<number> {
   try {

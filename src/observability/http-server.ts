@@ -1,5 +1,5 @@
 // The worker's health and metrics endpoint, on node:http: /healthz (liveness), /readyz (readiness:
-// PostgreSQL and Redis answer) and /metrics (Prometheus text format).
+// the sync database and the queue backend answer) and /metrics (Prometheus text format).
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
@@ -15,7 +15,8 @@ export interface HealthServerOptions {
   /** Default 0.0.0.0: Prometheus and the orchestrator's probes come from outside the container. */
   host?: string;
   metrics: Pick<Metrics, "registry">;
-  checks: { postgres: ReadinessCheck; redis: ReadinessCheck };
+  /** By name, as /readyz reports them (the worker's: postgres, queue). */
+  checks: Readonly<Record<string, ReadinessCheck>>;
   logger: Logger;
   /** How long /readyz waits for each check; default 2000 ms. */
   checkTimeoutMs?: number;
@@ -37,8 +38,8 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   const lastResults = new Map<string, CheckResult>();
 
   async function readiness(): Promise<{ ready: boolean; body: Record<string, unknown> }> {
-    const names = Object.keys(checks) as (keyof typeof checks)[];
-    const results = await Promise.all(names.map((name) => runCheck(name, checks[name])));
+    const names = Object.keys(checks);
+    const results = await Promise.all(names.map((name) => runCheck(name, checks[name] as ReadinessCheck)));
     const byName = Object.fromEntries(names.map((name, i) => [name, results[i] as CheckResult]));
     const failed = names.filter((name) => byName[name] !== "ok");
     return failed.length === 0

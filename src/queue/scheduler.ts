@@ -1,6 +1,13 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "../logger.js";
-import { FIRE_JOB, type FireJobData, fireJobOptions, type RetryOptions, SCHEDULER_ID } from "./jobs.js";
+import {
+  FIRE_JOB,
+  type FinishJobData,
+  type FireJobData,
+  fireJobOptions,
+  type RetryOptions,
+  SCHEDULER_ID,
+} from "./jobs.js";
 
 export interface ScheduleSettings {
   /** SYNC_CRON: 5 or 6 cron fields, or "off". */
@@ -17,7 +24,7 @@ export type ScheduleChange = "created" | "updated" | "unchanged" | "removed" | "
  * zone replaces it; "off" removes it, and the workers then take manual runs only.
  */
 export async function registerSchedule(
-  queue: Queue<FireJobData>,
+  queue: Queue<FireJobData | FinishJobData>,
   settings: ScheduleSettings,
   retry: RetryOptions,
   logger: Logger,

@@ -1,13 +1,13 @@
 // Producing side of the queue, for `plugchat-sync trigger`: queue a manual fire, and optionally follow
-// it to its run's end. Fails fast when Redis is down (see connectProducer).
-import { Job, Queue } from "bullmq";
-import type { Redis } from "ioredis";
+// it to its run's end. Fails fast when the queue backend is down (a producer backend does not wait).
+import { Job, type Queue } from "bullmq";
 import type { PrismaClient } from "../db/prisma.js";
 import { UserFacingError } from "../errors.js";
 import { sleep } from "../plugchat/sleep.js";
 import { DEFAULT_STALE_RUN_AFTER_MS } from "../sync/run-sync.js";
 import { findRun, type RunningRun, runningRun } from "../sync/store.js";
 import type { RunSummary } from "../sync/types.js";
+import type { QueueBackend } from "./backend/index.js";
 import {
   DEFAULT_RETRY_OPTIONS,
   FIRE_JOB,
@@ -16,7 +16,6 @@ import {
   fireJobOptions,
   RUNS_QUEUE,
 } from "./jobs.js";
-import { RedisUnreachableError } from "./redis.js";
 
 /** A run is going: the manual run was not queued, or was skipped by the worker. */
 export class RunAlreadyGoingError extends UserFacingError {
@@ -29,18 +28,26 @@ export class RunAlreadyGoingError extends UserFacingError {
 
 export interface Producer {
   queue: Queue<FireJobData>;
+  /** Runs a call on the queue; a lost connection becomes one clear line. */
+  call<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
-/** The runs queue on a connected producer connection (see `connectProducer`). */
-export function openProducer(redis: Redis, prefix: string): Producer {
-  const queue = new Queue<FireJobData>(RUNS_QUEUE, { connection: redis, prefix });
-  // Errors surface through the failing calls; the listener keeps them from being unhandled events.
-  queue.on("error", () => undefined);
+/** The runs queue of a producer backend (opened with connectProducerBackend). */
+export function openProducer(backend: QueueBackend): Producer {
+  const queue = backend.queue<FireJobData>(RUNS_QUEUE);
   return {
     queue,
+    call: async (work) => {
+      try {
+        return await work();
+      } catch (error) {
+        throw backend.describeUnreachable(error) ?? error;
+      }
+    },
     close: async () => {
       await queue.close().catch(() => undefined);
+      await backend.close();
     },
   };
 }
@@ -53,9 +60,9 @@ export async function liveRunningRun(prisma: PrismaClient, now = Date.now()): Pr
 }
 
 /** Queues a manual fire; a worker opens the run when it takes it. Returns the job id. */
-export async function enqueueManualRun(queue: Queue<FireJobData>, redisUrl: string): Promise<string> {
-  const job = await redisCall(redisUrl, () =>
-    queue.add(FIRE_JOB, { trigger: "manual" }, fireJobOptions(DEFAULT_RETRY_OPTIONS)),
+export async function enqueueManualRun(producer: Producer): Promise<string> {
+  const job = await producer.call(() =>
+    producer.queue.add(FIRE_JOB, { trigger: "manual" }, fireJobOptions(DEFAULT_RETRY_OPTIONS)),
   );
   if (job.id === undefined) throw new Error("BullMQ returned a job without an id");
   return job.id;
@@ -66,21 +73,22 @@ export interface WaitOptions {
   /** Called once when no worker has taken the fire after `slowAfterMs`. */
   onSlow?: () => void;
   slowAfterMs?: number;
+  /** Gives up (a UserFacingError) when nothing is decided by then; default: never. */
+  deadline?: number;
 }
 
 /** Waits until a worker has handled the fire job: its run opened and queued, or the fire skipped. */
 export async function waitForFire(
-  queue: Queue<FireJobData>,
+  producer: Producer,
   jobId: string,
-  redisUrl: string,
   options: WaitOptions = {},
 ): Promise<FireResult> {
   const started = Date.now();
   let warned = false;
   for (;;) {
-    const job = await redisCall(redisUrl, () => Job.fromId<FireJobData, FireResult>(queue, jobId));
+    const job = await producer.call(() => Job.fromId<FireJobData, FireResult>(producer.queue, jobId));
     if (!job) throw new UserFacingError(`the manual run's job ${jobId} disappeared from the queue`);
-    const state = await redisCall(redisUrl, () => job.getState());
+    const state = await producer.call(() => job.getState());
     if (state === "completed") return job.returnvalue;
     if (state === "failed") {
       throw new UserFacingError(`the manual run could not start: ${job.failedReason}`);
@@ -89,29 +97,52 @@ export async function waitForFire(
       warned = true;
       options.onSlow?.();
     }
+    if (options.deadline !== undefined && Date.now() > options.deadline) {
+      throw new UserFacingError(
+        "no worker took the manual run before the --timeout: it stays queued and runs when a worker starts (plugchat-sync worker, with the same queue settings)",
+      );
+    }
     await sleep(options.pollMs ?? 200);
   }
 }
 
-/** Waits until the run is closed, then returns it. */
-export async function waitForRun(prisma: PrismaClient, runId: number, pollMs = 500): Promise<RunSummary> {
+export interface RunWaitOptions {
+  pollMs?: number;
+  /** A run whose heartbeat is older than this was abandoned. Default 5 min. */
+  staleAfterMs?: number;
+  /** Gives up (a UserFacingError) when the run is still going by then; default: never. */
+  deadline?: number;
+  /** Called at every poll with the run as it stands (for progress). */
+  onPoll?: (run: RunSummary) => void;
+}
+
+/**
+ * Waits until the run is closed, then returns it. Stops waiting, with one line, when the run was
+ * abandoned (no worker refreshes its heartbeat: every worker stopped, or its jobs were lost) or the
+ * deadline passes.
+ */
+export async function waitForRun(
+  prisma: PrismaClient,
+  runId: number,
+  options: RunWaitOptions = {},
+): Promise<RunSummary> {
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_RUN_AFTER_MS;
   for (;;) {
     const run = await findRun(prisma, runId);
     if (!run) throw new UserFacingError(`run #${runId} does not exist`);
     if (run.status !== "running") return run;
-    await sleep(pollMs);
-  }
-}
-
-/** Runs a Redis call of a producer; a lost connection becomes one clear line. */
-async function redisCall<T>(redisUrl: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    const message = (error as Error).message;
-    if (/Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT/.test(message)) {
-      throw new RedisUnreachableError(redisUrl, message, error);
+    options.onPoll?.(run);
+    const live = await runningRun(prisma);
+    if (live?.runId === runId && live.heartbeatAt.getTime() < Date.now() - staleAfterMs) {
+      throw new UserFacingError(
+        `run #${runId} looks abandoned: no worker has reported on it for ${Math.round(staleAfterMs / 1000)} s (are the workers running?); the next run closes it as failed`,
+      );
     }
-    throw error;
+    if (options.deadline !== undefined && Date.now() > options.deadline) {
+      throw new UserFacingError(
+        `run #${runId} is still going at the --timeout: it goes on; follow it with plugchat-sync report --runs 1`,
+      );
+    }
+    await sleep(options.pollMs ?? 500);
   }
 }

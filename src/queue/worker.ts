@@ -1,30 +1,27 @@
 // The long-running worker: registers the schedule, turns each fire into a run split in batch jobs
 // (a BullMQ flow: one "finish" parent, one "batch" child per batch of account ids), and runs whatever
-// jobs come, alongside any number of other worker processes sharing the same Redis and database.
+// jobs come, alongside any number of other worker processes sharing the same queues and database.
+// The queues live wherever the backend it is given keeps them (Redis or PostgreSQL); nothing here
+// depends on which.
 //
 // Exactly once, whatever dies when:
 // - a run is opened by one fire only: the database allows one running run (others are skipped);
 // - a batch writes once: its sync_run_batches row is written in its own transaction and checked first;
 // - a run is closed once: finishRun only closes a running run and tells whether this call closed it;
 // - a batch that fails for good (ignoreDependencyOnFailure) still lets the parent close the run.
-import { FlowProducer, type Job, Queue, UnrecoverableError, WaitingError, Worker } from "bullmq";
+//
+// This module wires the parts: processors/ (fire, finish, batch), run-keeper.ts (heartbeat and
+// schedule upkeep), and the start-up and shutdown below.
+import { type Job, UnrecoverableError } from "bullmq";
 import { sleep } from "../plugchat/sleep.js";
+import { DEFAULT_STALE_RUN_AFTER_MS, PROCESS_NAME, type SyncDependencies } from "../sync/run-sync.js";
+import type { RunSummary } from "../sync/types.js";
+import type { QueueBackend } from "./backend/index.js";
+import { QueueSchemaError } from "./backend/index.js";
+import { settlesWithin } from "./backend/timeouts.js";
 import {
-  BatchInterruptedError,
-  completeRun,
-  DEFAULT_STALE_RUN_AFTER_MS,
-  PROCESS_NAME,
-  runBatch,
-  type SyncDependencies,
-  startRun,
-} from "../sync/run-sync.js";
-import { findRun, heartbeat, RunInProgressError, runningRun, trackedIdsAfter } from "../sync/store.js";
-import type { RunCounts, RunSummary } from "../sync/types.js";
-import {
-  BATCH_JOB,
   BATCHES_QUEUE,
   type BatchJobData,
-  batchJobOptions,
   DEFAULT_RETRY_OPTIONS,
   FINISH_JOB,
   FIRE_JOB,
@@ -32,29 +29,23 @@ import {
   type FinishResult,
   type FireJobData,
   type FireResult,
-  finishJobId,
-  finishJobOptions,
   type RetryOptions,
   RUNS_QUEUE,
   SCHEDULER_ID,
 } from "./jobs.js";
-import { closeConnection, createWorkerConnection, throttledLog } from "./redis.js";
+import { createBatchProcessor } from "./processors/batch.js";
+import { oneLine, type ProcessorContext, type WorkerMetrics } from "./processors/context.js";
+import { createFinishProcessor } from "./processors/finish.js";
+import { createFireProcessor } from "./processors/fire.js";
+import { throttledLog } from "./redis.js";
+import { startRunKeeper } from "./run-keeper.js";
 import { registerSchedule } from "./scheduler.js";
 
-/** What the worker reports to metrics; every method is optional. */
-export interface WorkerMetrics {
-  /** A fire came while a run was going, and was skipped. */
-  skippedFire?(): void;
-  /** A run was closed (once per run). */
-  observeRun?(summary: RunSummary): void;
-  /** A batch was written (once per batch), with the field of each drift row it wrote. */
-  observeBatch?(counts: RunCounts, driftFields: readonly string[]): void;
-}
+export type { WorkerMetrics } from "./processors/context.js";
 
 export interface SyncWorkerOptions {
-  redisUrl: string;
-  /** QUEUE_PREFIX: every Redis key of the worker's queues starts with it. */
-  prefix: string;
+  /** Where the queues live. The worker owns it from now on: `close` closes it. */
+  backend: QueueBackend;
   /** SYNC_CRON (5 or 6 fields, or "off") and SYNC_TIMEZONE. */
   cron: string;
   timezone: string;
@@ -78,8 +69,6 @@ export interface SyncWorkerOptions {
   heartbeatEveryMs?: number;
   /** Attempts and backoff of jobs. Default: 8 batch attempts, 5 s doubling. */
   retry?: Partial<RetryOptions>;
-  /** Longest wait between two Redis reconnection attempts. Default 20 s. */
-  maxReconnectDelayMs?: number;
   /** This worker's name, stored on the jobs it processes. Default host:pid. */
   name?: string;
   metrics?: WorkerMetrics;
@@ -89,63 +78,93 @@ export interface SyncWorkerOptions {
 
 export interface SyncWorker {
   readonly name: string;
-  /** Settles once the schedule is registered and both workers are connected. */
+  /**
+   * Settles once the schedule is registered and both workers take jobs. Rejects, and the worker takes
+   * no job, when the backend can never work as configured (a QueueSchemaError: run `migrate`).
+   */
   readonly ready: Promise<void>;
   /**
    * Stops gracefully: takes no new job, lets in-flight jobs finish within the shutdown timeout, then
    * hands the rest back to the queue (they run again elsewhere, no attempt spent), and closes the
-   * worker's Redis connections. The Prisma client and the Plugchat client are the caller's.
+   * backend. The Prisma client and the Plugchat client are the caller's.
    */
   close(): Promise<void>;
   /** For health endpoints: resolve when the dependency answers, reject otherwise. */
-  readonly checks: { postgres(): Promise<void>; redis(): Promise<void> };
+  readonly checks: { postgres(): Promise<void>; queue(): Promise<void> };
   /** Batch jobs not finished yet (waiting, delayed, active). */
   queueDepth(): Promise<number>;
   /** Jobs of both queues by state (waiting, active, delayed...), e.g. for a queue-depth gauge. */
   jobCounts(): Promise<Record<string, number>>;
 }
 
-const PENDING_STATES = new Set(["waiting", "waiting-children", "active", "delayed", "prioritized"]);
-
 export function startWorker(dependencies: SyncDependencies, options: SyncWorkerOptions): SyncWorker {
   const { prisma } = dependencies;
+  const { backend } = options;
   const name = options.name ?? PROCESS_NAME;
   const logger = dependencies.logger.child({ worker: name });
-  const deps: SyncDependencies = { ...dependencies, logger };
   const retry: RetryOptions = { ...DEFAULT_RETRY_OPTIONS, ...options.retry };
-  const staleRunAfterMs = options.staleRunAfterMs ?? DEFAULT_STALE_RUN_AFTER_MS;
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 30_000;
-  const metrics = options.metrics ?? {};
+  const stopping = new AbortController();
 
-  const connection = createWorkerConnection(options.redisUrl, {
+  const runsQueue = backend.queue<FireJobData | FinishJobData>(RUNS_QUEUE);
+  const batchesQueue = backend.queue<BatchJobData>(BATCHES_QUEUE);
+  const flows = backend.flowProducer();
+  const context: ProcessorContext = {
+    deps: { ...dependencies, logger },
     logger,
-    connectionName: `${options.prefix}:worker:${name}`,
-    ...(options.maxReconnectDelayMs === undefined
-      ? {}
-      : { maxReconnectDelayMs: options.maxReconnectDelayMs }),
-  });
-  const base = { connection, prefix: options.prefix };
-  const runsQueue = new Queue<FireJobData | FinishJobData>(RUNS_QUEUE, base);
-  const batchesQueue = new Queue<BatchJobData>(BATCHES_QUEUE, base);
-  const flows = new FlowProducer(base);
-  const workerOptions = {
-    ...base,
+    runsQueue,
+    flows,
+    queueName: (base) => backend.queueName(base),
+    retry,
+    batchSize: options.batchSize,
+    concurrency: options.concurrency,
+    staleRunAfterMs: options.staleRunAfterMs ?? DEFAULT_STALE_RUN_AFTER_MS,
+    metrics: options.metrics ?? {},
+    onRunFinished: options.onRunFinished,
+  };
+  const fire = createFireProcessor(context);
+  const finish = createFinishProcessor(context);
+  const processBatch = createBatchProcessor(context);
+
+  const tuning = {
     name,
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 3,
+    // Started once the backend is verified and the schedule registered.
+    autorun: false,
   };
-  const runsWorker = new Worker<FireJobData | FinishJobData, FireResult | FinishResult>(
+  const runsWorker = backend.worker<FireJobData | FinishJobData, FireResult | FinishResult>(
     RUNS_QUEUE,
-    (job) => tracked(processRunsJob(job)),
-    { ...workerOptions, concurrency: 1 },
+    (job) => {
+      if (job.name === FIRE_JOB) return tracked(fire(job as Job<FireJobData>));
+      if (job.name === FINISH_JOB) return tracked(finish(job as Job<FinishJobData>));
+      throw new UnrecoverableError(`unknown job "${job.name}" in the ${RUNS_QUEUE} queue`);
+    },
+    { ...tuning, concurrency: 1 },
   );
-  const batchesWorker = new Worker<BatchJobData>(
+  const batchesWorker = backend.worker<BatchJobData, unknown>(
     BATCHES_QUEUE,
     // The third parameter must be declared: BullMQ passes the abort signal only to processors that take it.
     (job, token, signal) => tracked(processBatch(job, token, signal)),
-    { ...workerOptions, concurrency: options.workerConcurrency ?? 1 },
+    { ...tuning, concurrency: options.workerConcurrency ?? 1 },
   );
+
+  const schedule = () =>
+    registerSchedule(runsQueue, { cron: options.cron, timezone: options.timezone }, retry, logger);
+  const keeper = startRunKeeper({
+    prisma,
+    runsQueue,
+    logger,
+    everyMs: options.heartbeatEveryMs ?? 30_000,
+    restoreSchedule: async () => {
+      if (options.cron === "off" || (await runsQueue.getJobScheduler(SCHEDULER_ID))) return;
+      logger.warn(
+        "the sync schedule is missing after a queue backend problem (its data lost?): registering it again",
+      );
+      await schedule();
+    },
+  });
 
   const logQueueProblem = throttledLog(logger, "warn");
   for (const [label, emitter] of [
@@ -155,10 +174,11 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     ["runs worker", runsWorker],
     ["batches worker", batchesWorker],
   ] as const) {
-    (emitter as unknown as NodeJS.EventEmitter).on("error", (error: Error) =>
+    (emitter as unknown as NodeJS.EventEmitter).on("error", (error: Error) => {
+      keeper.noteBackendTrouble();
       // Keyed by message: an outage reported by every component is logged once.
-      logQueueProblem(error.message, { err: error.message, component: label }, "queue problem"),
-    );
+      logQueueProblem(error.message, { err: error.message, component: label }, "queue problem");
+    });
   }
   batchesWorker.on("stalled", (jobId) =>
     logger.warn({ jobId }, "batch job stalled (its worker stopped): it goes back to the queue"),
@@ -171,7 +191,6 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
       );
     }
   });
-
   runsWorker.on("failed", (job, error) => {
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
@@ -183,269 +202,45 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     );
   });
 
-  let closing: Promise<void> | undefined;
-  /** The processors running in this process, whatever BullMQ can tell while Redis is away. */
+  /** The processors running in this process, whatever the backend can tell during an outage. */
   const inFlight = new Set<Promise<unknown>>();
   function tracked<T>(work: Promise<T>): Promise<T> {
     inFlight.add(work);
-    work.then(
-      () => inFlight.delete(work),
-      () => inFlight.delete(work),
-    );
+    const forget = () => inFlight.delete(work);
+    work.then(forget, forget);
     return work;
   }
 
-  async function processRunsJob(job: Job<FireJobData | FinishJobData>): Promise<FireResult | FinishResult> {
-    if (job.name === FIRE_JOB) return fire(job as Job<FireJobData>);
-    if (job.name === FINISH_JOB) return finish(job as Job<FinishJobData>);
-    throw new UnrecoverableError(`unknown job "${job.name}" in the ${RUNS_QUEUE} queue`);
-  }
-
-  /** A fire: opens a run and queues it as a flow of batches; skipped when a run is going. */
-  async function fire(job: Job<FireJobData>): Promise<FireResult> {
-    const { trigger } = job.data;
-    let run: RunSummary | null;
-    if (job.data.runId === undefined) {
-      try {
-        run = await startRun(deps, trigger, staleRunAfterMs);
-      } catch (error) {
-        if (!(error instanceof RunInProgressError)) throw error;
-        run = await runLeftByThisFire(job, error.runId);
-        if (!run) {
-          logger.warn(
-            {
-              jobId: job.id,
-              trigger,
-              runningRunId: error.runId,
-              runningSince: error.startedAt.toISOString(),
-            },
-            "sync fire skipped: another run is still going",
-          );
-          report(() => metrics.skippedFire?.(), "metrics skippedFire");
-          return { outcome: "skipped", runningRunId: error.runId, reason: error.message };
-        }
-        logger.warn(
-          { jobId: job.id, trigger, runId: run.runId, attempt: job.attemptsStarted },
-          "sync fire delivered again: continuing the run it opened before its worker stopped",
-        );
-      }
-      // A retried fire (its worker died) continues this run instead of being skipped because of it.
-      await job.updateData({ ...job.data, runId: run.runId });
-    } else {
-      run = await findRun(prisma, job.data.runId);
-      if (!run) return { outcome: "planned", runId: job.data.runId, batches: 0 };
-    }
-    const { runId } = run;
-    const existing = await runsQueue.getJob(finishJobId(run));
-    if (existing) return { outcome: "planned", runId, batches: (existing.data as FinishJobData).batches };
-    if (run.status !== "running") return { outcome: "planned", runId, batches: 0 };
-
-    const children = [];
-    let accounts = 0;
-    let afterId: string | null = null;
-    for (let batchIndex = 0; ; batchIndex++) {
-      const ids = await trackedIdsAfter(prisma, afterId, options.batchSize);
-      if (ids.length === 0) break;
-      afterId = ids[ids.length - 1] ?? null;
-      accounts += ids.length;
-      children.push({
-        name: BATCH_JOB,
-        queueName: BATCHES_QUEUE,
-        data: { runId, batchIndex, ids } satisfies BatchJobData,
-        opts: batchJobOptions(run, batchIndex, retry),
-      });
-    }
-    await flows.add({
-      name: FINISH_JOB,
-      queueName: RUNS_QUEUE,
-      data: { runId, batches: children.length } satisfies FinishJobData,
-      opts: finishJobOptions(run, retry),
-      children,
-    });
-    logger.info({ runId, trigger, batches: children.length, accounts }, "sync run queued in batches");
-    return { outcome: "planned", runId, batches: children.length };
-  }
-
-  /**
-   * The run an earlier attempt of this fire opened, when that attempt stopped (its worker killed, or a
-   * database error) after opening the run but before recording its id on the job: the running run is
-   * then one that no flow belongs to. Without this the fire would be skipped because of its own run,
-   * which would stay open, with no batches, until its heartbeat went stale (5 minutes).
-   * Adopting a run that another fire opened at the same moment is harmless: the flow's job ids derive
-   * from the run, so the second add of the same flow adds nothing.
-   */
-  async function runLeftByThisFire(job: Job<FireJobData>, runId: number): Promise<RunSummary | null> {
-    if (job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0) return null;
-    const run = await findRun(prisma, runId);
-    if (run?.status !== "running" || run.trigger !== job.data.trigger) return null;
-    // Opened before this fire was queued (a minute allowed for clocks apart): another fire's run.
-    if (run.startedAt.getTime() < job.timestamp - 60_000) return null;
-    if (await runsQueue.getJob(finishJobId(run))) return null;
-    return run;
-  }
-
-  /** The flow's parent: every batch is done (or failed for good), so the run is closed. */
-  async function finish(job: Job<FinishJobData>): Promise<FinishResult> {
-    const { runId, batches } = job.data;
-    const failures = Object.entries(await job.getIgnoredChildrenFailures());
-    let error: string | null = null;
-    if (failures.length > 0) {
-      const lost = failures
-        .map(([key]) => Number(/batch-(\d+)$/.exec(key)?.[1]))
-        .filter((index) => Number.isInteger(index))
-        .sort((a, b) => a - b);
-      const reason = shorten(oneLine(failures[0]?.[1] ?? "unknown error"), 300);
-      error = `${failures.length} of ${batches} batches failed after every attempt, so their accounts were not synced (batch ${lost.join(", ")}): ${reason}`;
-    }
-    const finished = await completeRun(deps, runId, error);
-    if (finished.closed) {
-      report(() => metrics.observeRun?.(finished.summary), "metrics observeRun");
-      if (options.onRunFinished) {
-        try {
-          await options.onRunFinished(finished.summary);
-        } catch (thrown) {
-          logger.warn({ runId, err: (thrown as Error).message }, "after-run hook failed (notification)");
-        }
-      }
-    }
-    return { runId, status: finished.summary.status };
-  }
-
-  async function processBatch(job: Job<BatchJobData>, token: string | undefined, signal?: AbortSignal) {
-    const { runId, batchIndex, ids } = job.data;
-    const batchLogger = logger.child({ runId, batchIndex, jobId: job.id });
-    batchLogger.debug({ accounts: ids.length, attempt: job.attemptsMade + 1 }, "sync batch started");
-    try {
-      const result = await runBatch(
-        deps,
-        { runId, batchIndex, ids },
-        { concurrency: options.concurrency, ...(signal ? { signal } : {}) },
-      );
-      if (result.status === "written") {
-        report(() => metrics.observeBatch?.(result.counts, result.driftFields), "metrics observeBatch");
-        batchLogger.info(
-          {
-            accounts: result.counts.accountsTotal,
-            changed: result.counts.accountsChanged,
-            failed: result.counts.accountsFailed,
-            drift: result.counts.driftCount,
-          },
-          "sync batch written",
-        );
-      } else {
-        batchLogger.info({ status: result.status }, "sync batch skipped");
-      }
-      return { status: result.status, accounts: result.counts.accountsTotal };
-    } catch (error) {
-      if (error instanceof BatchInterruptedError && token !== undefined) {
-        // Shutdown past its timeout: the batch wrote nothing, so it goes back to the queue as it was,
-        // without spending an attempt, for another worker (or this one, restarted).
-        await job.moveToWait(token);
-        batchLogger.warn("sync batch handed back to the queue: the worker is stopping");
-        throw new WaitingError();
-      }
-      batchLogger.warn(
-        {
-          err: oneLine((error as Error).message),
-          attempt: job.attemptsMade + 1,
-          attempts: job.opts.attempts,
-        },
-        "sync batch attempt failed: retried with backoff",
-      );
-      throw error;
-    }
-  }
-
-  function report(call: () => void, what: string): void {
-    try {
-      call();
-    } catch (error) {
-      logger.warn({ err: (error as Error).message }, `${what} failed`);
-    }
-  }
-
-  // Heartbeat of the run the queue is working on: refreshed by every live worker while the run's
-  // finish job is pending (or while Redis cannot tell), so a run waiting out an outage or retries is
-  // not taken for abandoned; a run whose workers all died, or whose jobs are gone, goes stale.
-  const logHeartbeatProblem = throttledLog(logger, "warn");
-  let beating = false;
-  const keeper = setInterval(() => {
-    if (beating) return;
-    beating = true;
-    keepRunAlive()
-      .catch((error: unknown) =>
-        logHeartbeatProblem("heartbeat", { err: (error as Error).message }, "run heartbeat failed"),
-      )
-      .finally(() => {
-        beating = false;
-      });
-  }, options.heartbeatEveryMs ?? 30_000);
-  keeper.unref();
-
-  async function keepRunAlive(): Promise<void> {
-    const run = await runningRun(prisma);
-    if (!run || run.trigger === "cli") return; // a CLI run beats its own heart
-    let pending = true; // when Redis cannot tell, the run is waiting for it, not abandoned
-    if (connection.status === "ready") {
-      const state = await withTimeout(runsQueue.getJobState(finishJobId(run)), 5_000);
-      if (state !== undefined) pending = PENDING_STATES.has(state);
-    }
-    if (pending) await heartbeat(prisma, run.runId);
-  }
-
-  const schedule = () =>
-    registerSchedule(
-      runsQueue as Queue<FireJobData>,
-      { cron: options.cron, timezone: options.timezone },
-      retry,
-      logger,
-    );
-  // A Redis that comes back without its data (restarted without persistence, a failover to a replica
-  // that lagged) has lost the job scheduler too, and no scheduled run would ever fire again: after a
-  // reconnection the schedule is registered again when it is missing.
-  let scheduleRegistered = false;
-  let reconnecting = false;
-  connection.on("reconnecting", () => {
-    reconnecting = true;
-  });
-  connection.on("ready", () => {
-    if (!reconnecting || !scheduleRegistered || closing !== undefined) return;
-    reconnecting = false;
-    restoreSchedule().catch((error: unknown) =>
-      logQueueProblem(
-        "schedule",
-        { err: (error as Error).message },
-        "could not check the sync schedule after a Redis reconnection",
-      ),
-    );
-  });
-
-  async function restoreSchedule(): Promise<void> {
-    if (options.cron === "off" || (await runsQueue.getJobScheduler(SCHEDULER_ID))) return;
-    logger.warn(
-      "the sync schedule is missing after a Redis reconnection (Redis lost its data?): registering it again",
-    );
-    await schedule();
-  }
-
   const ready = (async () => {
-    for (let attempt = 1; closing === undefined; attempt++) {
+    // The backend may be down when the worker starts: wait for it (a worker waits out outages), but
+    // give up at once when it can never work as configured.
+    for (let attempt = 1; !stopping.signal.aborted; attempt++) {
       try {
+        await backend.verify();
         await schedule();
-        scheduleRegistered = true;
         break;
       } catch (error) {
+        if (error instanceof QueueSchemaError) throw error;
         logger.error(
-          { err: (error as Error).message, attempt },
-          "could not register the sync schedule: retrying",
+          { err: oneLine((error as Error).message), attempt, queues: backend.location },
+          "could not reach the queues to register the sync schedule: retrying",
         );
-        await sleep(Math.min(1_000 * 2 ** attempt, 30_000));
+        await sleep(Math.min(1_000 * 2 ** attempt, 30_000), stopping.signal).catch(() => undefined);
       }
     }
+    if (stopping.signal.aborted) return;
+    for (const worker of [runsWorker, batchesWorker]) {
+      worker
+        .run()
+        .catch((error: unknown) =>
+          logQueueProblem("run", { err: (error as Error).message }, "queue problem"),
+        );
+    }
     await Promise.all([runsWorker.waitUntilReady(), batchesWorker.waitUntilReady()]);
+    if (stopping.signal.aborted) return;
     logger.info(
       {
-        prefix: options.prefix,
+        queues: backend.location,
         cron: options.cron,
         batchSize: options.batchSize,
         workerConcurrency: options.workerConcurrency ?? 1,
@@ -455,9 +250,11 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
   })();
   ready.catch(() => undefined);
 
+  let closing: Promise<void> | undefined;
   async function close(): Promise<void> {
     closing ??= (async () => {
-      clearInterval(keeper);
+      stopping.abort();
+      keeper.stop();
       logger.info(
         { timeoutMs: shutdownTimeoutMs },
         "worker stopping: no new jobs; in-flight jobs may finish",
@@ -470,17 +267,21 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
           logger.error("in-flight jobs did not stop: the stalled-job check will give them to another worker");
         }
       }
-      // The processors are done; BullMQ records their results (which needs Redis) and closes.
-      if (!(await settlesWithin(workersClosed, connection.status === "ready" ? 5_000 : 1_000))) {
+      // The processors are done; BullMQ records their results (which needs the backend) and closes.
+      const reachable = await backend.check().then(
+        () => true,
+        () => false,
+      );
+      if (!(await settlesWithin(workersClosed, reachable ? 5_000 : 1_000))) {
         logger.warn(
-          "Redis did not answer while closing: a job whose result was not recorded runs again elsewhere (its writes are not repeated)",
+          "the queues did not answer while closing: a job whose result was not recorded runs again elsewhere (its writes are not repeated)",
         );
       }
       await settlesWithin(
         Promise.allSettled([runsQueue.close(), batchesQueue.close(), flows.close()]),
         5_000,
       );
-      await closeConnection(connection);
+      await backend.close();
       logger.info("worker stopped");
     })();
     return closing;
@@ -504,11 +305,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
       postgres: async () => {
         await prisma.$queryRaw`SELECT 1`;
       },
-      redis: async () => {
-        if (connection.status !== "ready") throw new Error(`Redis connection is ${connection.status}`);
-        const answer = await withTimeout(connection.ping(), 2_000);
-        if (answer !== "PONG") throw new Error("Redis did not answer PING in time");
-      },
+      queue: () => backend.check(),
     },
     queueDepth: async () => {
       const counts = await batchesQueue.getJobCounts("waiting", "active", "delayed", "prioritized");
@@ -523,37 +320,4 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
       return Object.fromEntries(states.map((state) => [state, (runs[state] ?? 0) + (batches[state] ?? 0)]));
     },
   };
-}
-
-/** The value, or undefined when it takes longer than `ms` (the late settlement is ignored). */
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  work.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), ms);
-    });
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  const done = Symbol("done");
-  return (
-    (await withTimeout(
-      work.then(() => done),
-      ms,
-    )) === done
-  );
-}
-
-/** Error messages (Prisma's span several lines) as one line, for the run's `error` and log lines. */
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
-}
-
-function shorten(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

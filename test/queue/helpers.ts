@@ -1,77 +1,18 @@
-// Shared by the worker's tests: a Redis key prefix of their own, the built CLI as child processes, and
-// in-process workers against the Plugchat simulator.
+// Shared by the worker's tests: a queue prefix of their own, the built CLI as child processes, and
+// in-process workers against the Plugchat simulator (on either queue backend: see backends.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import type { PrismaClient } from "../../src/db/prisma.js";
 import type { Logger } from "../../src/logger.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
+import { createWorkerBackend, type QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { type SyncWorker, type SyncWorkerOptions, startWorker } from "../../src/queue/worker.js";
-
-/** Redis of the tests; database index 0 unless TEST_REDIS_URL says otherwise. */
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 /** A QUEUE_PREFIX of one test file's own, so that files running at once never see each other's jobs. */
 export function uniquePrefix(): string {
   return `plugchat-sync-test-${randomBytes(5).toString("hex")}`;
-}
-
-/** Every key of a prefix, with its type. */
-export async function keysOf(redisUrl: string, prefix: string): Promise<string[]> {
-  const redis = new Redis(redisUrl);
-  try {
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== "0");
-    return keys;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const keys = await keysOf(redisUrl, prefix);
-  if (keys.length === 0) return;
-  const redis = new Redis(redisUrl);
-  try {
-    for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Every string stored under a prefix, whatever the key's type: to look for what must never be there. */
-export async function storedStrings(
-  redisUrl: string,
-  prefix: string,
-): Promise<{ key: string; value: string }[]> {
-  const redis = new Redis(redisUrl);
-  try {
-    const found: { key: string; value: string }[] = [];
-    for (const key of await keysOf(redisUrl, prefix)) {
-      const type = await redis.type(key);
-      let values: string[] = [];
-      if (type === "string") values = [(await redis.get(key)) ?? ""];
-      else if (type === "hash") values = Object.entries(await redis.hgetall(key)).flat();
-      else if (type === "list") values = await redis.lrange(key, 0, -1);
-      else if (type === "set") values = await redis.smembers(key);
-      else if (type === "zset") values = await redis.zrange(key, 0, -1);
-      else if (type === "stream") {
-        const entries = await redis.xrange(key, "-", "+");
-        values = entries.flatMap(([, fields]) => fields);
-      }
-      for (const value of values) found.push({ key, value });
-    }
-    return found;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Polls until `probe` returns something truthy, or fails after `timeoutMs` saying what was awaited. */
@@ -141,7 +82,9 @@ export interface InProcessWorkerSetup {
   logger: Logger;
   simulatorUrl: string;
   token: string;
-  prefix: string;
+  queues: QueueBackendSettings;
+  /** Redis only: the longest wait between two reconnection attempts. */
+  maxReconnectDelayMs?: number;
 }
 
 /** A worker in this process with short timings, against the simulator; close it after the test. */
@@ -162,8 +105,12 @@ export function inProcessWorker(
   return startWorker(
     { prisma: setup.prisma, client, logger: setup.logger },
     {
-      redisUrl: REDIS_URL,
-      prefix: setup.prefix,
+      backend: createWorkerBackend(setup.queues, {
+        logger: setup.logger,
+        ...(setup.maxReconnectDelayMs === undefined
+          ? {}
+          : { maxReconnectDelayMs: setup.maxReconnectDelayMs }),
+      }),
       cron: "off",
       timezone: "UTC",
       batchSize: 2,

@@ -1,9 +1,10 @@
-// The worker in this process, against real Redis, PostgreSQL and the Plugchat simulator.
-import { Queue } from "bullmq";
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+// The worker in this process, against real queues (Redis, or PostgreSQL), PostgreSQL and the Plugchat
+// simulator.
+import type { Queue } from "bullmq";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
+import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import type { SyncWorker, SyncWorkerOptions } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
@@ -11,7 +12,14 @@ import { completeRun, runBatch, runSync, startRun } from "../../src/sync/run-syn
 import { writeBatch } from "../../src/sync/store.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
-import { deleteKeys, inProcessWorker, REDIS_URL, uniquePrefix, waitFor } from "./helpers.js";
+import {
+  deleteQueueData,
+  describeOnEachBackend,
+  inspectionBackend,
+  prepareQueues,
+  testQueueSettings,
+} from "./backends.js";
+import { inProcessWorker, uniquePrefix, waitFor } from "./helpers.js";
 
 const TOKEN = "worker-test-token";
 const ACCOUNTS = 6;
@@ -20,15 +28,15 @@ let simulator: Simulator;
 let database: TestDatabase;
 let prisma: PrismaClient;
 let logs: CapturedLogs;
-let prefix: string;
-let redis: Redis;
+let queues: QueueBackendSettings;
+let inspection: QueueBackend;
 let runsQueue: Queue;
 let batchesQueue: Queue;
 const workers: SyncWorker[] = [];
 
 function worker(options: Partial<SyncWorkerOptions> = {}): SyncWorker {
   const started = inProcessWorker(
-    { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, prefix },
+    { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
     options,
   );
   workers.push(started);
@@ -57,38 +65,39 @@ function client() {
   });
 }
 
-beforeAll(async () => {
-  simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-});
+describeOnEachBackend("the queue worker", (kind) => {
+  beforeAll(async () => {
+    simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
+  });
 
-afterAll(async () => {
-  redis.disconnect();
-  await simulator.close();
-});
+  afterAll(async () => {
+    await simulator.close();
+  });
 
-beforeEach(async () => {
-  prefix = uniquePrefix();
-  runsQueue = new Queue(RUNS_QUEUE, { connection: redis, prefix });
-  batchesQueue = new Queue(BATCHES_QUEUE, { connection: redis, prefix });
-  database = await createMigratedTestDatabase();
-  prisma = createPrismaClient(database.url);
-  logs = captureLogs();
-  simulator.clearFaults();
-  simulator.resetStats();
-  await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
-});
+  beforeEach(async () => {
+    database = await createMigratedTestDatabase();
+    queues = testQueueSettings(kind, database.url, uniquePrefix());
+    await prepareQueues(queues);
+    inspection = inspectionBackend(queues);
+    runsQueue = inspection.queue(RUNS_QUEUE);
+    batchesQueue = inspection.queue(BATCHES_QUEUE);
+    prisma = createPrismaClient(database.url);
+    logs = captureLogs();
+    simulator.clearFaults();
+    simulator.resetStats();
+    await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
+  });
 
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((started) => started.close()));
-  await runsQueue.close();
-  await batchesQueue.close();
-  await deleteKeys(REDIS_URL, prefix);
-  await prisma.$disconnect();
-  await database.drop();
-});
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((started) => started.close()));
+    await runsQueue.close();
+    await batchesQueue.close();
+    await inspection.close();
+    await deleteQueueData(queues);
+    await prisma.$disconnect();
+    await database.drop();
+  });
 
-describe("the queue worker", () => {
   it("runs a manual fire as batch jobs, each written once, and closes the run once", async () => {
     const started = worker();
     await started.ready;

@@ -1,11 +1,12 @@
 import { Command } from "commander";
 import { defaultMigrationsDir, migrate } from "../../db/migrations/index.js";
+import { migrateQueues, queueBackendSettings } from "../../queue/backend/index.js";
 import { commandContext } from "../context.js";
 
 export function migrateCommand(): Command {
   return new Command("migrate")
     .description(
-      "create the database if it does not exist and apply pending migrations (offline; same result as `prisma migrate deploy`)",
+      "create the database if it does not exist and apply pending migrations (offline; same result as `prisma migrate deploy`), and the queue schema when the queues live in PostgreSQL",
     )
     .action(async () => {
       const { config, logger } = commandContext();
@@ -19,5 +20,7 @@ export function migrateCommand(): Command {
           ? `database is up to date: no pending migrations (${result.alreadyApplied.length} already applied)`
           : `applied ${result.applied.length} migration(s): ${result.applied.join(", ")}`;
       process.stdout.write(`${result.databaseCreated ? "created the database; " : ""}${summary}\n`);
+      const queues = await migrateQueues(queueBackendSettings(config));
+      if (queues) process.stdout.write(`${queues}\n`);
     });
 }

@@ -1,6 +1,6 @@
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { withPrisma } from "../../db/prisma.js";
-import { closeConnection, connectProducer } from "../../queue/redis.js";
+import { connectProducerBackend, queueBackendSettings } from "../../queue/backend/index.js";
 import {
   enqueueManualRun,
   liveRunningRun,
@@ -9,6 +9,7 @@ import {
   waitForFire,
   waitForRun,
 } from "../../queue/trigger.js";
+import { parseDuration } from "../../report/since.js";
 import { commandContext } from "../context.js";
 import { formatTime } from "../format.js";
 import { formatSummary } from "./sync.js";
@@ -17,17 +18,24 @@ export function triggerCommand(): Command {
   return new Command("trigger")
     .description("queue a manual sync run now, for the workers (`plugchat-sync worker`) to run")
     .option("--wait", "wait for the run to finish and print its summary")
+    .option(
+      "--timeout <duration>",
+      "with --wait: give up waiting after this long (e.g. 90s, 30m, 2h); the run goes on",
+      parseTimeout,
+    )
     .option("--json", "print as JSON")
     .addHelpText(
       "after",
-      "\nExit status: 0 queued (with --wait: the run succeeded); 1 a run is in progress, Redis is " +
-        "unreachable, or (with --wait) the run ended partial or failed; 2 bad configuration.",
+      "\nExit status: 0 queued (with --wait: the run succeeded); 1 a run is in progress, the queues are " +
+        "unreachable, or (with --wait) the run ended partial or failed, was abandoned, or the timeout " +
+        "passed; 2 bad configuration.",
     )
-    .action(async (options: { wait?: boolean; json?: boolean }) => {
+    .action(async (options: { wait?: boolean; json?: boolean; timeout?: number }) => {
       const { config, logger } = commandContext();
-      // Redis first: when it is down, say so at once, in one line.
-      const redis = await connectProducer(redisUrlOf(config));
-      const producer = openProducer(redis, config.queuePrefix);
+      const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
+      // The queues first: when they are unreachable, say so at once, in one line.
+      const backend = await connectProducerBackend(queueBackendSettings(config), { logger });
+      const producer = openProducer(backend);
       try {
         await withPrisma(config.databaseUrl, async (prisma) => {
           const running = await liveRunningRun(prisma);
@@ -37,12 +45,12 @@ export function triggerCommand(): Command {
               `, ${running.trigger}, started ${formatTime(running.startedAt)}`,
             );
           }
-          const jobId = await enqueueManualRun(producer.queue, redisUrlOf(config));
+          const jobId = await enqueueManualRun(producer);
           const workers = await producer.queue.getWorkersCount().catch(() => undefined);
           if (workers === 0) {
             logger.warn(
               { jobId, queuePrefix: config.queuePrefix },
-              "no worker is connected to this queue: the run starts when `plugchat-sync worker` runs with the same REDIS_URL and QUEUE_PREFIX",
+              `no worker is connected to this queue: the run starts when \`plugchat-sync worker\` runs with ${backend.sharedBy}`,
             );
           }
           if (!options.wait) {
@@ -53,11 +61,12 @@ export function triggerCommand(): Command {
             );
             return;
           }
-          const fired = await waitForFire(producer.queue, jobId, redisUrlOf(config), {
+          const fired = await waitForFire(producer, jobId, {
+            ...(deadline === undefined ? {} : { deadline }),
             onSlow: () =>
               logger.warn(
                 { jobId, queuePrefix: config.queuePrefix },
-                "no worker has taken the manual run yet: is `plugchat-sync worker` running with the same REDIS_URL and QUEUE_PREFIX?",
+                `no worker has taken the manual run yet: is \`plugchat-sync worker\` running with ${backend.sharedBy}?`,
               ),
           });
           if (fired.outcome === "skipped") throw new RunAlreadyGoingError(fired.runningRunId, "");
@@ -65,7 +74,7 @@ export function triggerCommand(): Command {
             { runId: fired.runId, batches: fired.batches },
             "manual run started: waiting for it to finish",
           );
-          const summary = await waitForRun(prisma, fired.runId);
+          const summary = await waitForRun(prisma, fired.runId, deadline === undefined ? {} : { deadline });
           process.stdout.write(
             `${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`,
           );
@@ -75,12 +84,14 @@ export function triggerCommand(): Command {
         });
       } finally {
         await producer.close();
-        await closeConnection(redis);
       }
     });
 }
 
-// Until the PostgreSQL queue backend lands, the worker and trigger still need Redis.
-function redisUrlOf(config: { redisUrl: string | undefined }): string {
-  return config.redisUrl ?? "redis://127.0.0.1:6379";
+function parseTimeout(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) {
+    throw new InvalidArgumentError("expected a duration such as 90s, 30m or 2h");
+  }
+  return ms;
 }

@@ -3,11 +3,11 @@ import { createPrismaClient } from "../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import { notifyRunFinished } from "../../notify/index.js";
 import { createMetrics, startHealthServer } from "../../observability/index.js";
-import { closeConnection, createWorkerConnection } from "../../queue/redis.js";
-import { createRedisRateLimiter } from "../../queue/redis-rate-limiter.js";
+import { createWorkerBackend, queueBackendSettings } from "../../queue/backend/index.js";
 import { startWorker } from "../../queue/worker.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { commandContext } from "../context.js";
+import { exitOnSecondSignal, stopSignal } from "../stop-signal.js";
 
 export function workerCommand(): Command {
   return new Command("worker")
@@ -18,33 +18,25 @@ export function workerCommand(): Command {
       "after",
       "\nServes /healthz, /readyz and /metrics on METRICS_PORT. Stops gracefully on SIGTERM or SIGINT: " +
         "no new jobs, in-flight batches finish within WORKER_SHUTDOWN_TIMEOUT_MS (then go back to the " +
-        "queue), exit 0. A second signal exits at once.",
+        "queue), exit 0. A second signal exits at once. The queues live in PostgreSQL (QUEUE_SCHEMA of " +
+        "DATABASE_URL) unless REDIS_URL or QUEUE_BACKEND=redis says Redis.",
     )
     .action(async () => {
       const { config, logger } = commandContext();
       const stop = stopSignal();
       const stopping = new AbortController();
       const metrics = createMetrics({ logger });
-      // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in Redis.
-      const limiterRedis = createWorkerConnection(redisUrlOf(config), {
-        logger,
-        connectionName: `${config.queuePrefix}:rate-limiter`,
-      });
-      const rateLimiter = createRedisRateLimiter({
-        redis: limiterRedis,
-        key: `${config.queuePrefix}:rate-limit`,
-        maxRps: config.plugchatMaxRps,
-      });
+      const backend = createWorkerBackend(queueBackendSettings(config), { logger });
+      // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in the backend.
       const client = plugchatClientFromConfig(config, logger, {
-        rateLimiter,
+        rateLimiter: backend.rateLimiter(config.plugchatMaxRps),
         onAttempt: (info) => metrics.onAttempt(info),
       });
       const prisma = createPrismaClient(config.databaseUrl);
       const worker = startWorker(
         { prisma, client, logger },
         {
-          redisUrl: redisUrlOf(config),
-          prefix: config.queuePrefix,
+          backend,
           cron: config.syncCron,
           timezone: config.syncTimezone,
           batchSize: config.syncBatchSize,
@@ -67,7 +59,6 @@ export function workerCommand(): Command {
       metrics.setQueueDepthSource(() => worker.jobCounts());
       const release = async () => {
         await worker.close();
-        await closeConnection(limiterRedis);
         await prisma.$disconnect();
       };
 
@@ -90,35 +81,25 @@ export function workerCommand(): Command {
         throw error;
       }
 
-      const signal = await stop;
-      logger.info({ signal }, "signal received: stopping the worker");
-      process.once("SIGTERM", exitNow);
-      process.once("SIGINT", exitNow);
+      // Runs until a stop signal; or stops at once when the worker can never start (the queue schema
+      // is missing: run migrate), with that one line.
+      const outcome = await Promise.race([
+        stop.then((signal) => ({ signal })),
+        worker.ready.then(
+          () => stop.then((signal) => ({ signal })),
+          (error: unknown) => ({ error }),
+        ),
+      ]);
+      if ("error" in outcome) {
+        await release();
+        await health.close();
+        throw outcome.error;
+      }
+      logger.info({ signal: outcome.signal }, "signal received: stopping the worker");
+      exitOnSecondSignal();
       // A notification being sent may finish within the shutdown timeout; past it, it gives up.
       setTimeout(() => stopping.abort(), config.workerShutdownTimeoutMs).unref();
       await release();
       await health.close();
     });
-}
-
-function stopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-      resolve(signal);
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
-}
-
-function exitNow(signal: NodeJS.Signals): void {
-  process.stderr.write(`plugchat-sync: ${signal} again: exiting without waiting for in-flight batches\n`);
-  process.exit(1);
-}
-
-// Until the PostgreSQL queue backend lands, the worker and trigger still need Redis.
-function redisUrlOf(config: { redisUrl: string | undefined }): string {
-  return config.redisUrl ?? "redis://127.0.0.1:6379";
 }

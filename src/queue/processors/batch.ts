@@ -1,0 +1,64 @@
+// One batch of account ids: fetched from Plugchat and written in one transaction (exactly once, by
+// its sync_run_batches row). Handed back to the queue untouched when the worker stops past its timeout.
+import { type Job, WaitingError } from "bullmq";
+import { BatchInterruptedError, runBatch } from "../../sync/run-sync.js";
+import type { BatchJobData } from "../jobs.js";
+import { oneLine, type ProcessorContext, report } from "./context.js";
+
+export interface BatchJobResult {
+  status: string;
+  accounts: number;
+}
+
+export function createBatchProcessor(
+  ctx: ProcessorContext,
+): (job: Job<BatchJobData>, token: string | undefined, signal?: AbortSignal) => Promise<BatchJobResult> {
+  return async function processBatch(job, token, signal) {
+    const { runId, batchIndex, ids } = job.data;
+    const logger = ctx.logger.child({ runId, batchIndex, jobId: job.id });
+    logger.debug({ accounts: ids.length, attempt: job.attemptsMade + 1 }, "sync batch started");
+    try {
+      const result = await runBatch(
+        ctx.deps,
+        { runId, batchIndex, ids },
+        { concurrency: ctx.concurrency, ...(signal ? { signal } : {}) },
+      );
+      if (result.status === "written") {
+        report(
+          logger,
+          () => ctx.metrics.observeBatch?.(result.counts, result.driftFields),
+          "metrics observeBatch",
+        );
+        logger.debug(
+          {
+            accounts: result.counts.accountsTotal,
+            changed: result.counts.accountsChanged,
+            failed: result.counts.accountsFailed,
+            drift: result.counts.driftCount,
+          },
+          "sync batch written",
+        );
+      } else {
+        logger.debug({ status: result.status }, "sync batch skipped");
+      }
+      return { status: result.status, accounts: result.counts.accountsTotal };
+    } catch (error) {
+      if (error instanceof BatchInterruptedError && token !== undefined) {
+        // Shutdown past its timeout: the batch wrote nothing, so it goes back to the queue as it was,
+        // without spending an attempt, for another worker (or this one, restarted).
+        await job.moveToWait(token);
+        logger.warn("sync batch handed back to the queue: the worker is stopping");
+        throw new WaitingError();
+      }
+      logger.warn(
+        {
+          err: oneLine((error as Error).message),
+          attempt: job.attemptsMade + 1,
+          attempts: job.opts.attempts,
+        },
+        "sync batch attempt failed: retried with backoff",
+      );
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,49 @@
+import type { FlowProducer, Queue } from "bullmq";
+import type { Logger } from "../../logger.js";
+import type { SyncDependencies } from "../../sync/run-sync.js";
+import type { RunCounts, RunSummary } from "../../sync/types.js";
+import type { FinishJobData, FireJobData, RetryOptions } from "../jobs.js";
+
+/** What the worker reports to metrics; every method is optional. */
+export interface WorkerMetrics {
+  /** A fire came while a run was going, and was skipped. */
+  skippedFire?(): void;
+  /** A run was closed (once per run). */
+  observeRun?(summary: RunSummary): void;
+  /** A batch was written (once per batch), with the field of each drift row it wrote. */
+  observeBatch?(counts: RunCounts, driftFields: readonly string[]): void;
+}
+
+/** What the job processors of one worker process share. */
+export interface ProcessorContext {
+  deps: SyncDependencies;
+  logger: Logger;
+  runsQueue: Queue<FireJobData | FinishJobData>;
+  flows: FlowProducer;
+  /** The name of a queue of this deployment, as its backend names it (for a flow's jobs). */
+  queueName: (base: string) => string;
+  retry: RetryOptions;
+  batchSize: number;
+  concurrency: number;
+  staleRunAfterMs: number;
+  metrics: WorkerMetrics;
+  onRunFinished?: ((summary: RunSummary) => Promise<void> | void) | undefined;
+}
+
+/** Calls a metrics or hook callback; its failure is logged, never thrown into the job. */
+export function report(logger: Logger, call: () => void, what: string): void {
+  try {
+    call();
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, `${what} failed`);
+  }
+}
+
+/** Error messages (Prisma's span several lines) as one line, for the run's `error` and log lines. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+export function shorten(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}

@@ -1,0 +1,107 @@
+// A fire (from the job scheduler, or `plugchat-sync trigger`): opens a run and queues it as a flow of
+// batch jobs under one "finish" parent; skipped when a run is going.
+import type { Job } from "bullmq";
+import { startRun } from "../../sync/run-sync.js";
+import { findRun, RunInProgressError, trackedIdsAfter } from "../../sync/store.js";
+import type { RunSummary } from "../../sync/types.js";
+import {
+  BATCH_JOB,
+  BATCHES_QUEUE,
+  type BatchJobData,
+  batchJobOptions,
+  FINISH_JOB,
+  type FinishJobData,
+  type FireJobData,
+  type FireResult,
+  finishJobId,
+  finishJobOptions,
+  RUNS_QUEUE,
+} from "../jobs.js";
+import { type ProcessorContext, report } from "./context.js";
+
+export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobData>) => Promise<FireResult> {
+  const { deps, logger, runsQueue } = ctx;
+  const { prisma } = deps;
+
+  return async function fire(job) {
+    const { trigger } = job.data;
+    let run: RunSummary | null;
+    if (job.data.runId === undefined) {
+      try {
+        run = await startRun(deps, trigger, ctx.staleRunAfterMs);
+      } catch (error) {
+        if (!(error instanceof RunInProgressError)) throw error;
+        run = await runLeftByThisFire(job, error.runId);
+        if (!run) {
+          logger.warn(
+            {
+              jobId: job.id,
+              trigger,
+              runningRunId: error.runId,
+              runningSince: error.startedAt.toISOString(),
+            },
+            "sync fire skipped: another run is still going",
+          );
+          report(logger, () => ctx.metrics.skippedFire?.(), "metrics skippedFire");
+          return { outcome: "skipped", runningRunId: error.runId, reason: error.message };
+        }
+        logger.warn(
+          { jobId: job.id, trigger, runId: run.runId, attempt: job.attemptsStarted },
+          "sync fire delivered again: continuing the run it opened before its worker stopped",
+        );
+      }
+      // A retried fire (its worker died) continues this run instead of being skipped because of it.
+      await job.updateData({ ...job.data, runId: run.runId });
+    } else {
+      run = await findRun(prisma, job.data.runId);
+      if (!run) return { outcome: "planned", runId: job.data.runId, batches: 0 };
+    }
+    const { runId } = run;
+    const existing = await runsQueue.getJob(finishJobId(run));
+    if (existing) return { outcome: "planned", runId, batches: (existing.data as FinishJobData).batches };
+    if (run.status !== "running") return { outcome: "planned", runId, batches: 0 };
+
+    const children = [];
+    let accounts = 0;
+    let afterId: string | null = null;
+    for (let batchIndex = 0; ; batchIndex++) {
+      const ids = await trackedIdsAfter(prisma, afterId, ctx.batchSize);
+      if (ids.length === 0) break;
+      afterId = ids[ids.length - 1] ?? null;
+      accounts += ids.length;
+      children.push({
+        name: BATCH_JOB,
+        queueName: ctx.queueName(BATCHES_QUEUE),
+        data: { runId, batchIndex, ids } satisfies BatchJobData,
+        opts: batchJobOptions(run, batchIndex, ctx.retry),
+      });
+    }
+    await ctx.flows.add({
+      name: FINISH_JOB,
+      queueName: ctx.queueName(RUNS_QUEUE),
+      data: { runId, batches: children.length } satisfies FinishJobData,
+      opts: finishJobOptions(run, ctx.retry),
+      children,
+    });
+    logger.info({ runId, trigger, batches: children.length, accounts }, "sync run queued in batches");
+    return { outcome: "planned", runId, batches: children.length };
+  };
+
+  /**
+   * The run an earlier attempt of this fire opened, when that attempt stopped (its worker killed, or a
+   * database error) after opening the run but before recording its id on the job: the running run is
+   * then one that no flow belongs to. Without this the fire would be skipped because of its own run,
+   * which would stay open, with no batches, until its heartbeat went stale (5 minutes).
+   * Adopting a run that another fire opened at the same moment is harmless: the flow's job ids derive
+   * from the run, so the second add of the same flow adds nothing.
+   */
+  async function runLeftByThisFire(job: Job<FireJobData>, runId: number): Promise<RunSummary | null> {
+    if (job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0) return null;
+    const run = await findRun(prisma, runId);
+    if (run?.status !== "running" || run.trigger !== job.data.trigger) return null;
+    // Opened before this fire was queued (a minute allowed for clocks apart): another fire's run.
+    if (run.startedAt.getTime() < job.timestamp - 60_000) return null;
+    if (await runsQueue.getJob(finishJobId(run))) return null;
+    return run;
+  }
+}
