@@ -166,6 +166,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     },
   });
 
+  backend.onConnectionLost(() => keeper.noteBackendTrouble());
   const logQueueProblem = throttledLog(logger, "warn");
   for (const [label, emitter] of [
     ["runs queue", runsQueue],

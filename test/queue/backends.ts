@@ -73,6 +73,43 @@ export async function deleteQueueData(settings: QueueBackendSettings): Promise<v
   }
 }
 
+/**
+ * What a backend restarted without its data looks like to a worker: the deployment's queue data gone
+ * (the schedule with it), every connection to it dropped. Redis: its keys deleted and its clients
+ * killed; PostgreSQL: the queue tables emptied and the other sessions of the database terminated.
+ */
+export async function loseQueueData(settings: QueueBackendSettings): Promise<void> {
+  if (settings.kind === "redis") {
+    await deleteQueueData(settings);
+    const redis = new Redis(settings.redisUrl as string);
+    try {
+      const clients = (await redis.client("LIST")) as string;
+      for (const line of clients.split("\n").filter((entry) => entry.includes(`name=${settings.prefix}:`))) {
+        const id = /\bid=(\d+)/.exec(line)?.[1];
+        if (id) await redis.client("KILL", "ID", id);
+      }
+    } finally {
+      redis.disconnect();
+    }
+    return;
+  }
+  const schema = settings.queueSchema ?? "bullmq";
+  const client = new pg.Client({ connectionString: settings.databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name NOT IN ('migration', 'meta')",
+      [schema],
+    );
+    await client.query(`TRUNCATE ${rows.map((row) => `"${schema}"."${row.table_name}"`).join(", ")}`);
+    await client.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+  } finally {
+    await client.end();
+  }
+}
+
 export async function redisKeys(redisUrl: string, prefix: string): Promise<string[]> {
   const redis = new Redis(redisUrl);
   try {

@@ -6,6 +6,8 @@
 // BullMQ's PostgreSQL backend ignores the key prefix (a Redis notion), so QUEUE_PREFIX goes into the
 // queue names instead: "plugchat-sync/runs". BullMQ refuses ":" in a queue name, and "/" is not
 // allowed in QUEUE_PREFIX, so the mapping is one to one.
+
+import { EventEmitter } from "node:events";
 import {
   assertSchemaCompatibility,
   createPostgresBackend,
@@ -75,7 +77,8 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
     connectionTimeoutMillis: 5_000,
   });
   // Idle connections that drop (a restart) are replaced on the next query; the error is not fatal.
-  ownPool.on("error", () => undefined);
+  const lost = new EventEmitter();
+  ownPool.on("error", () => lost.emit("lost"));
 
   return {
     kind: "postgres",
@@ -109,6 +112,9 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
       } finally {
         client.release();
       }
+    },
+    onConnectionLost: (listener) => {
+      lost.on("lost", listener);
     },
     check: async () => {
       const answered = await withTimeout(ownPool.query("SELECT 1"), 2_000);

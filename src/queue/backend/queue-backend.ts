@@ -32,6 +32,11 @@ export interface QueueBackend {
    * with a connection error when it cannot be reached now.
    */
   verify(): Promise<void>;
+  /**
+   * Calls `listener` whenever a connection of this backend was lost (it reconnects by itself): the
+   * data may have been lost with it (a Redis restarted without persistence).
+   */
+  onConnectionLost(listener: () => void): void;
   /** For /readyz: resolves when the backend answers within a short deadline, rejects saying why. */
   check(): Promise<void>;
   /** The request rate cap shared by every process of the deployment (0 = none). */

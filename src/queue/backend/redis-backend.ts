@@ -69,6 +69,9 @@ function redisBackend(options: RedisBackendOptions, connection: Redis): QueueBac
     worker: (name, processor, tuning) => new Worker(name, processor, { ...tuning, ...base }),
     flowProducer: () => new FlowProducer(base),
     verify: async () => {},
+    onConnectionLost: (listener) => {
+      connection.on("reconnecting", listener);
+    },
     check: async () => {
       if (connection.status !== "ready") throw new Error(`Redis connection is ${connection.status}`);
       const answer = await withTimeout(connection.ping(), 2_000);
