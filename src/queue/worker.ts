@@ -131,6 +131,9 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     maxStalledCount: options.maxStalledCount ?? 3,
+    // After a lost connection, fetching resumes this soon (BullMQ's default is 15 s); reconnection
+    // itself backs off in the backend.
+    runRetryDelay: 1_000,
     // Started once the backend is verified and the schedule registered.
     autorun: false,
   };

@@ -34,6 +34,21 @@ export function testQueueSettings(
   return { kind, prefix, redisUrl: TEST_REDIS_URL, databaseUrl, queueSchema: "bullmq" };
 }
 
+/** The TCP port of the server holding the queues (to put a proxy in front of it). */
+export function queueServerPort(settings: QueueBackendSettings): number {
+  const url = new URL((settings.kind === "redis" ? settings.redisUrl : settings.databaseUrl) as string);
+  return Number(url.port || (settings.kind === "redis" ? 6379 : 5432));
+}
+
+/** The same queues reached through a proxy on `port` of 127.0.0.1. */
+export function queuesThrough(settings: QueueBackendSettings, port: number): QueueBackendSettings {
+  const key = settings.kind === "redis" ? "redisUrl" : "databaseUrl";
+  const url = new URL(settings[key] as string);
+  url.hostname = "127.0.0.1";
+  url.port = String(port);
+  return { ...settings, [key]: url.toString() };
+}
+
 /** What `migrate` does for the queues (on PostgreSQL: the queue schema in the test database). */
 export async function prepareQueues(settings: QueueBackendSettings): Promise<void> {
   await migrateQueues(settings);

@@ -14,7 +14,7 @@ export interface BackendOptions {
   logger: Logger;
   /** Names the process's connections; default host:pid. */
   processName?: string;
-  /** Redis only: the longest wait between two reconnection attempts of a worker. */
+  /** The longest wait between two reconnection attempts of a worker. Default 20 s. */
   maxReconnectDelayMs?: number;
 }
 
@@ -83,12 +83,18 @@ function redisOptions(settings: QueueBackendSettings, options: BackendOptions) {
   };
 }
 
-function postgresOptions(settings: QueueBackendSettings, options: Pick<BackendOptions, "processName">) {
+function postgresOptions(
+  settings: QueueBackendSettings,
+  options: Pick<BackendOptions, "processName" | "maxReconnectDelayMs">,
+) {
   return {
     databaseUrl: required(settings.databaseUrl, "DATABASE_URL"),
     schema: settings.queueSchema ?? "bullmq",
     prefix: settings.prefix,
     processName: options.processName ?? PROCESS_NAME,
+    ...(options.maxReconnectDelayMs === undefined
+      ? {}
+      : { maxReconnectDelayMs: options.maxReconnectDelayMs }),
   };
 }
 

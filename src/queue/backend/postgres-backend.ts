@@ -23,6 +23,8 @@ import pg from "pg";
 import { databaseLocation, describeDatabaseError } from "../../db/connection-errors.js";
 import { UserFacingError } from "../../errors.js";
 import { createPostgresRateLimiter } from "../postgres-rate-limiter.js";
+import { DEFAULT_MAX_RECONNECT_DELAY_MS } from "../redis.js";
+import { createConnectGate, gatedClientClass } from "./connect-backoff.js";
 import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
 import { withTimeout } from "./timeouts.js";
 
@@ -32,6 +34,8 @@ export interface PostgresBackendOptions {
   prefix: string;
   /** Names the process's connections (application_name, as in pg_stat_activity). */
   processName: string;
+  /** Longest wait between two connection attempts after failures. Default 20 s. */
+  maxReconnectDelayMs?: number;
 }
 
 /** The queue schema is missing, too old or too new: the worker or trigger refuses to start. */
@@ -61,8 +65,12 @@ export async function connectPostgresProducerBackend(options: PostgresBackendOpt
 /** The backend; its pools connect on first use, and reconnect after an outage. */
 export function createPostgresQueueBackend(options: PostgresBackendOptions): QueueBackend {
   const { databaseUrl, schema, prefix } = options;
+  const Client = gatedClientClass(
+    createConnectGate(options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS),
+  );
   const connectionFor = (max: number) => ({
     connectionString: databaseUrl,
+    Client,
     schema,
     max,
     application_name: `plugchat-sync ${options.processName}`,
@@ -71,6 +79,7 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
   });
   const ownPool = new pg.Pool({
     connectionString: databaseUrl,
+    Client,
     max: 2,
     application_name: `plugchat-sync ${options.processName} checks`,
     idleTimeoutMillis: 10_000,
