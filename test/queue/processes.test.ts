@@ -1,394 +1,435 @@
 // The worker and the trigger as real processes (the built CLI: `npm run build` first), sharing real
-// Redis and PostgreSQL: what happens when processes start, stop, die and share a run.
+// queues (Redis, or PostgreSQL) and PostgreSQL: what happens when processes start, stop, die and share
+// a run.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Queue } from "bullmq";
-import { Redis } from "ioredis";
+import type { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
+import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
+import { TEST_REDIS_URL } from "../helpers/redis-setup.js";
 import {
-  type CliProcess,
-  deleteKeys,
-  inProcessWorker,
-  keysOf,
-  REDIS_URL,
-  spawnCli,
-  storedStrings,
-  uniquePrefix,
-  waitFor,
-} from "./helpers.js";
+  deleteQueueData,
+  describeOnEachBackend,
+  inspectionBackend,
+  prepareQueues,
+  redisKeys,
+  storedQueueStrings,
+  testQueueSettings,
+} from "./backends.js";
+import { type CliProcess, inProcessWorker, spawnCli, uniquePrefix, waitFor } from "./helpers.js";
 
 const TOKEN = "processes-test-token-3f9c2a";
 const ACCOUNTS = 8;
 // A database index of its own: the worker must honour the one in REDIS_URL.
 const DB_INDEX = 3;
 const redisUrl = (() => {
-  const url = new URL(REDIS_URL);
+  const url = new URL(TEST_REDIS_URL);
   url.pathname = `/${DB_INDEX}`;
   return url.toString();
 })();
-const prefix = uniquePrefix();
 
-let simulator: Simulator;
-let database: TestDatabase;
-let prisma: PrismaClient;
-let redis: Redis;
-let runsQueue: Queue;
-let batchesQueue: Queue;
-const processes: CliProcess[] = [];
+describeOnEachBackend("processes", (kind) => {
+  const prefix = uniquePrefix();
+  let simulator: Simulator;
+  let database: TestDatabase;
+  let prisma: PrismaClient;
+  let queues: QueueBackendSettings;
+  let inspection: QueueBackend;
+  let runsQueue: Queue;
+  let batchesQueue: Queue;
+  const processes: CliProcess[] = [];
 
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    DATABASE_URL: database.url,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    PLUGCHAT_BASE_URL: simulator.url,
-    PLUGCHAT_TOKEN: TOKEN,
-    SYNC_CRON: "off",
-    SYNC_BATCH_SIZE: "2",
-    SYNC_CONCURRENCY: "1",
-    SYNC_MAX_ATTEMPTS: "2",
-    LOG_LEVEL: "info",
-    METRICS_PORT: "0",
-    // Short, and the same for every worker of the file: the stalled-job check runs at most once per
-    // interval for the whole queue, whichever worker runs it.
-    WORKER_LOCK_DURATION_MS: "2000",
-    WORKER_STALLED_INTERVAL_MS: "1000",
-    ...extra,
-  };
-}
-
-function startWorkerProcess(extra: Record<string, string> = {}): CliProcess {
-  const started = spawnCli(["worker"], env(extra));
-  processes.push(started);
-  return started;
-}
-
-async function ready(worker: CliProcess): Promise<void> {
-  await waitFor(
-    `worker ${worker.child.pid} ready`,
-    () => worker.logs().some((line) => line.msg === "worker ready"),
-    15_000,
-  );
-}
-
-async function lastRunId(): Promise<number> {
-  return (await prisma.syncRun.findFirst({ orderBy: { id: "desc" } }))?.id ?? 0;
-}
-
-/** The first run after `afterId`, once closed. */
-async function closedRunAfter(afterId: number, timeoutMs = 30_000) {
-  return waitFor(
-    `a closed run after #${afterId}`,
-    () => prisma.syncRun.findFirst({ where: { id: { gt: afterId }, status: { not: "running" } } }),
-    timeoutMs,
-  );
-}
-
-const finishedLines = (...workers: CliProcess[]) =>
-  workers.flatMap((worker) => worker.logs().filter((line) => line.msg === "sync run finished"));
-
-beforeAll(async () => {
-  simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
-  database = await createMigratedTestDatabase();
-  prisma = createPrismaClient(database.url);
-  await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
-  redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  runsQueue = new Queue(RUNS_QUEUE, { connection: redis, prefix });
-  batchesQueue = new Queue(BATCHES_QUEUE, { connection: redis, prefix });
-});
-
-afterEach(async () => {
-  simulator.clearFaults();
-  for (const started of processes.splice(0)) {
-    if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill("SIGKILL");
-    await started.exited;
+  function env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      DATABASE_URL: database.url,
+      // The PostgreSQL backend is what a deployment without REDIS_URL gets.
+      ...(kind === "redis" ? { REDIS_URL: redisUrl } : { REDIS_URL: "", QUEUE_BACKEND: "" }),
+      QUEUE_PREFIX: prefix,
+      PLUGCHAT_BASE_URL: simulator.url,
+      PLUGCHAT_TOKEN: TOKEN,
+      SYNC_CRON: "off",
+      SYNC_BATCH_SIZE: "2",
+      SYNC_CONCURRENCY: "1",
+      SYNC_MAX_ATTEMPTS: "2",
+      LOG_LEVEL: "debug",
+      METRICS_PORT: "0",
+      // Short, and the same for every worker of the file: the stalled-job check runs at most once per
+      // interval for the whole queue, whichever worker runs it.
+      WORKER_LOCK_DURATION_MS: "2000",
+      WORKER_STALLED_INTERVAL_MS: "1000",
+      ...extra,
+    };
   }
-});
 
-afterAll(async () => {
-  await runsQueue.close();
-  await batchesQueue.close();
-  redis.disconnect();
-  await deleteKeys(redisUrl, prefix);
-  await prisma.$disconnect();
-  await database.drop();
-  await simulator.close();
-});
+  function startWorkerProcess(extra: Record<string, string> = {}): CliProcess {
+    const started = spawnCli(["worker"], env(extra));
+    processes.push(started);
+    return started;
+  }
 
-describe("plugchat-sync trigger", () => {
-  it("--wait --json queues a manual run that a worker runs, and prints its summary; Redis never holds the token", async () => {
-    const logs = captureLogs();
-    const worker = inProcessWorker(
-      { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, prefix },
-      { redisUrl, lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
+  async function ready(worker: CliProcess): Promise<void> {
+    await waitFor(
+      `worker ${worker.child.pid} ready`,
+      () => worker.logs().some((line) => line.msg === "worker ready"),
+      15_000,
     );
-    try {
-      await worker.ready;
-      const before = await lastRunId();
-      const trigger = spawnCli(["trigger", "--wait", "--json"], env());
-      processes.push(trigger);
-      const { code } = await trigger.exited;
+  }
 
-      expect(trigger.stderr()).not.toMatch(/error/);
-      expect(code).toBe(0);
-      const summary = JSON.parse(trigger.stdout());
-      expect(summary).toMatchObject({
-        runId: before + 1,
-        trigger: "manual",
-        status: "succeeded",
-        accountsTotal: ACCOUNTS,
-        accountsChanged: ACCOUNTS,
-      });
-      expect(await prisma.account.count({ where: { lastStatus: "ok" } })).toBe(ACCOUNTS);
-    } finally {
-      await worker.close();
-    }
+  async function lastRunId(): Promise<number> {
+    return (await prisma.syncRun.findFirst({ orderBy: { id: "desc" } }))?.id ?? 0;
+  }
 
-    // Every key is under QUEUE_PREFIX in the database of REDIS_URL, and no value holds the token.
-    const stored = await storedStrings(redisUrl, prefix);
-    expect(stored.length).toBeGreaterThan(0);
-    expect(stored.filter(({ value }) => value.includes(TOKEN))).toEqual([]);
-    expect(stored.some(({ value }) => value.includes("acc-00001"))).toBe(true);
-    expect(await keysOf(REDIS_URL, prefix)).toEqual([]);
+  /** The first run after `afterId`, once closed. */
+  async function closedRunAfter(afterId: number, timeoutMs = 30_000) {
+    return waitFor(
+      `a closed run after #${afterId}`,
+      () => prisma.syncRun.findFirst({ where: { id: { gt: afterId }, status: { not: "running" } } }),
+      timeoutMs,
+    );
+  }
+
+  const finishedLines = (...workers: CliProcess[]) =>
+    workers.flatMap((worker) => worker.logs().filter((line) => line.msg === "sync run finished"));
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
+    database = await createMigratedTestDatabase();
+    prisma = createPrismaClient(database.url);
+    await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
+    queues = { ...testQueueSettings(kind, database.url, prefix), redisUrl };
+    await prepareQueues(queues);
+    inspection = inspectionBackend(queues);
+    runsQueue = inspection.queue(RUNS_QUEUE);
+    batchesQueue = inspection.queue(BATCHES_QUEUE);
   });
 
-  it("says clearly that a run is in progress, and queues nothing", async () => {
-    const running = await prisma.syncRun.create({ data: { trigger: "schedule" } });
-    try {
-      const trigger = spawnCli(["trigger"], env());
-      processes.push(trigger);
-      const { code } = await trigger.exited;
+  afterEach(async () => {
+    simulator.clearFaults();
+    for (const started of processes.splice(0)) {
+      if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill("SIGKILL");
+      await started.exited;
+    }
+  });
 
-      expect(code).toBe(1);
-      expect(trigger.stderr().trim()).toMatch(
-        new RegExp(
-          `^plugchat-sync: error: a sync run is in progress \\(#${running.id}, schedule, started .*\\): no new run was started`,
-        ),
+  afterAll(async () => {
+    await runsQueue.close();
+    await batchesQueue.close();
+    await inspection.close();
+    await deleteQueueData(queues);
+    await prisma.$disconnect();
+    await database.drop();
+    await simulator.close();
+  });
+
+  describe("plugchat-sync trigger", () => {
+    it("--wait --json queues a manual run that a worker runs, and prints its summary; the queues never hold the token", async () => {
+      const logs = captureLogs();
+      const worker = inProcessWorker(
+        { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
+        { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
       );
-      expect(await runsQueue.getJobCounts("waiting", "delayed")).toEqual({ waiting: 0, delayed: 0 });
-    } finally {
-      await prisma.syncRun.update({
-        where: { id: running.id },
-        data: { status: "failed", finishedAt: new Date() },
-      });
-    }
-  });
+      try {
+        await worker.ready;
+        const before = await lastRunId();
+        const trigger = spawnCli(["trigger", "--wait", "--json"], env());
+        processes.push(trigger);
+        const { code } = await trigger.exited;
 
-  it("fails fast with one clear line when Redis is unreachable", async () => {
-    const started = Date.now();
-    const trigger = spawnCli(["trigger", "--wait"], env({ REDIS_URL: "redis://127.0.0.1:1" }));
-    processes.push(trigger);
-    const { code } = await trigger.exited;
+        expect(trigger.stderr()).not.toMatch(/error/);
+        expect(code).toBe(0);
+        const summary = JSON.parse(trigger.stdout());
+        expect(summary).toMatchObject({
+          runId: before + 1,
+          trigger: "manual",
+          status: "succeeded",
+          accountsTotal: ACCOUNTS,
+          accountsChanged: ACCOUNTS,
+        });
+        expect(await prisma.account.count({ where: { lastStatus: "ok" } })).toBe(ACCOUNTS);
+      } finally {
+        await worker.close();
+      }
 
-    expect(code).not.toBe(0);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(trigger.stderr().trim().split("\n")).toEqual([
-      expect.stringMatching(/^plugchat-sync: error: Cannot reach Redis at 127\.0\.0\.1:1: .*ECONNREFUSED/),
-    ]);
-    expect(trigger.stdout()).toBe("");
-  });
-});
-
-describe("plugchat-sync worker", () => {
-  it("shares one run between two processes, holding PLUGCHAT_MAX_RPS for both together, and closes it once", async () => {
-    simulator.setFault({ type: "latency", ms: 30 });
-    const maxRps = 10;
-    const workers = [
-      startWorkerProcess({ PLUGCHAT_MAX_RPS: String(maxRps) }),
-      startWorkerProcess({ PLUGCHAT_MAX_RPS: String(maxRps) }),
-    ];
-    await Promise.all(workers.map(ready));
-    const before = await lastRunId();
-    simulator.resetStats();
-
-    await runsQueue.add(FIRE_JOB, { trigger: "manual" });
-    const run = await closedRunAfter(before);
-
-    expect(run).toMatchObject({ status: "succeeded", accountsTotal: ACCOUNTS, accountsUnchanged: ACCOUNTS });
-    const batches = await prisma.syncRunBatch.findMany({ where: { runId: run.id } });
-    expect(batches).toHaveLength(ACCOUNTS / 2);
-    const writers = new Set(batches.map((batch) => Number(batch.writtenBy.split(":").pop())));
-    expect(writers).toEqual(new Set(workers.map((worker) => worker.child.pid)));
-    for (const worker of workers) {
-      expect(worker.logs().filter((line) => line.msg === "sync batch written").length).toBeGreaterThan(0);
-    }
-    await waitFor("the run's finished line", () => finishedLines(...workers).length > 0, 5_000);
-    expect(finishedLines(...workers)).toHaveLength(1);
-    // Requests of both processes together, 1/PLUGCHAT_MAX_RPS apart: 8 requests take 700 ms at least.
-    // With a cap per process instead, the two would send side by side, in about half that time. (Gaps
-    // between single requests are not compared: arrival times jitter with this busy test process.)
-    const times = simulator
-      .requests()
-      .map((request) => request.at)
-      .sort((a, b) => a - b);
-    expect(times).toHaveLength(ACCOUNTS);
-    const interval = 1000 / maxRps;
-    expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThan((ACCOUNTS - 1) * interval - 100);
-
-    for (const worker of workers) worker.child.kill("SIGTERM");
-    expect(await Promise.all(workers.map((worker) => worker.exited))).toEqual([
-      { code: 0, signal: null },
-      { code: 0, signal: null },
-    ]);
-  });
-
-  it("serves /readyz and /metrics, and POSTs a run that did not succeed to SYNC_NOTIFY_URL", async () => {
-    const received: unknown[] = [];
-    const receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      request.on("end", () => {
-        received.push(JSON.parse(body));
-        response.writeHead(204).end();
-      });
+      // Everything the deployment keeps is in its queues (on Redis: under QUEUE_PREFIX, in the database
+      // of REDIS_URL; on PostgreSQL: nothing in Redis at all), and nothing there holds the token.
+      const stored = await storedQueueStrings(queues);
+      expect(stored.length).toBeGreaterThan(0);
+      expect(stored.filter(({ value }) => value.includes(TOKEN))).toEqual([]);
+      expect(await redisKeys(TEST_REDIS_URL, prefix)).toEqual([]);
     });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    try {
-      const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-      const worker = startWorkerProcess({ PLUGCHAT_TOKEN: "a-revoked-token", SYNC_NOTIFY_URL: hook });
-      await ready(worker);
-      const port = await waitFor(
-        "the health endpoint's port",
-        () => worker.logs().find((line) => line.msg === "health and metrics endpoint listening")?.port,
-      );
+
+    it("says clearly that a run is in progress, and queues nothing", async () => {
+      const running = await prisma.syncRun.create({ data: { trigger: "schedule" } });
+      try {
+        const trigger = spawnCli(["trigger"], env());
+        processes.push(trigger);
+        const { code } = await trigger.exited;
+
+        expect(code).toBe(1);
+        expect(trigger.stderr().trim()).toMatch(
+          new RegExp(
+            `^plugchat-sync: error: a sync run is in progress \\(#${running.id}, schedule, started .*\\): no new run was started`,
+          ),
+        );
+        expect(await runsQueue.getJobCounts("waiting", "delayed")).toEqual({ waiting: 0, delayed: 0 });
+      } finally {
+        await prisma.syncRun.update({
+          where: { id: running.id },
+          data: { status: "failed", finishedAt: new Date() },
+        });
+      }
+    });
+
+    it("fails fast with one clear line when the queues are unreachable", async () => {
+      const started = Date.now();
+      const unreachable: Record<string, string> =
+        kind === "redis"
+          ? { REDIS_URL: "redis://127.0.0.1:1" }
+          : { DATABASE_URL: database.url.replace(/:5432\//, ":1/") };
+      const trigger = spawnCli(["trigger", "--wait"], env(unreachable));
+      processes.push(trigger);
+      const { code } = await trigger.exited;
+
+      expect(code).not.toBe(0);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(trigger.stderr().trim().split("\n")).toEqual([
+        kind === "redis"
+          ? expect.stringMatching(
+              /^plugchat-sync: error: Cannot reach Redis at 127\.0\.0\.1:1: .*ECONNREFUSED/,
+            )
+          : expect.stringMatching(
+              /^plugchat-sync: error: Cannot reach PostgreSQL at 127\.0\.0\.1:1 \(connection refused\)/,
+            ),
+      ]);
+      expect(trigger.stdout()).toBe("");
+    });
+
+    it("--wait gives up with one line when the run is abandoned (no worker reports on it)", async () => {
+      // A run opened by a worker that then went away for good: its heartbeat stops.
+      const abandoned = await prisma.syncRun.create({
+        data: { trigger: "manual", heartbeatAt: new Date(Date.now() - 10 * 60_000) },
+      });
+      try {
+        const { waitForRun } = await import("../../src/queue/trigger.js");
+        await expect(waitForRun(prisma, abandoned.id, { pollMs: 20 })).rejects.toThrow(
+          new RegExp(`^run #${abandoned.id} looks abandoned: no worker has reported on it for 300 s`),
+        );
+      } finally {
+        await prisma.syncRun.update({
+          where: { id: abandoned.id },
+          data: { status: "failed", finishedAt: new Date() },
+        });
+      }
+    });
+  });
+
+  describe("plugchat-sync worker", () => {
+    it("shares one run between two processes, holding PLUGCHAT_MAX_RPS for both together, and closes it once", async () => {
+      simulator.setFault({ type: "latency", ms: 30 });
+      const maxRps = 10;
+      const workers = [
+        startWorkerProcess({ PLUGCHAT_MAX_RPS: String(maxRps) }),
+        startWorkerProcess({ PLUGCHAT_MAX_RPS: String(maxRps) }),
+      ];
+      await Promise.all(workers.map(ready));
       const before = await lastRunId();
+      simulator.resetStats();
 
       await runsQueue.add(FIRE_JOB, { trigger: "manual" });
       const run = await closedRunAfter(before);
-      await waitFor("the notification", () => received.length > 0, 10_000);
 
-      expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/refused the token/) });
-      expect(received).toEqual([
-        expect.objectContaining({
-          event: "sync_run.finished",
-          runId: run.id,
-          status: "failed",
-          trigger: "manual",
-        }),
+      expect(run).toMatchObject({
+        status: "succeeded",
+        accountsTotal: ACCOUNTS,
+        accountsUnchanged: ACCOUNTS,
+      });
+      const batches = await prisma.syncRunBatch.findMany({ where: { runId: run.id } });
+      expect(batches).toHaveLength(ACCOUNTS / 2);
+      const writers = new Set(batches.map((batch) => Number(batch.writtenBy.split(":").pop())));
+      expect(writers).toEqual(new Set(workers.map((worker) => worker.child.pid)));
+      for (const worker of workers) {
+        expect(worker.logs().filter((line) => line.msg === "sync batch written").length).toBeGreaterThan(0);
+      }
+      await waitFor("the run's finished line", () => finishedLines(...workers).length > 0, 5_000);
+      expect(finishedLines(...workers)).toHaveLength(1);
+      // Requests of both processes together, 1/PLUGCHAT_MAX_RPS apart: 8 requests take 700 ms at least.
+      // With a cap per process instead, the two would send side by side, in about half that time. (Gaps
+      // between single requests are not compared: arrival times jitter with this busy test process.)
+      const times = simulator
+        .requests()
+        .map((request) => request.at)
+        .sort((a, b) => a - b);
+      expect(times).toHaveLength(ACCOUNTS);
+      const interval = 1000 / maxRps;
+      expect((times.at(-1) as number) - (times[0] as number)).toBeGreaterThan(
+        (ACCOUNTS - 1) * interval - 100,
+      );
+
+      for (const worker of workers) worker.child.kill("SIGTERM");
+      expect(await Promise.all(workers.map((worker) => worker.exited))).toEqual([
+        { code: 0, signal: null },
+        { code: 0, signal: null },
       ]);
-      const readiness = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect(readiness.status).toBe(200);
-      const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      expect(scrape).toMatch(/^plugchat_sync_runs_total\{status="failed"\} 1$/m);
-      expect(scrape).toMatch(
-        /^plugchat_sync_plugchat_request_duration_seconds_count\{.*status="401".*\} [1-9]/m,
-      );
-      expect(scrape).not.toContain("a-revoked-token");
+    });
+
+    it("serves /readyz and /metrics, and POSTs a run that did not succeed to SYNC_NOTIFY_URL", async () => {
+      const received: unknown[] = [];
+      const receiver = createServer((request, response) => {
+        let body = "";
+        request.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        request.on("end", () => {
+          received.push(JSON.parse(body));
+          response.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+      try {
+        const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+        const worker = startWorkerProcess({ PLUGCHAT_TOKEN: "a-revoked-token", SYNC_NOTIFY_URL: hook });
+        await ready(worker);
+        const port = await waitFor(
+          "the health endpoint's port",
+          () => worker.logs().find((line) => line.msg === "health and metrics endpoint listening")?.port,
+        );
+        const before = await lastRunId();
+
+        await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+        const run = await closedRunAfter(before);
+        await waitFor("the notification", () => received.length > 0, 10_000);
+
+        expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/refused the token/) });
+        expect(received).toEqual([
+          expect.objectContaining({
+            event: "sync_run.finished",
+            runId: run.id,
+            status: "failed",
+            trigger: "manual",
+          }),
+        ]);
+        const readiness = await fetch(`http://127.0.0.1:${port}/readyz`);
+        expect(readiness.status).toBe(200);
+        const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(scrape).toMatch(/^plugchat_sync_runs_total\{status="failed"\} 1$/m);
+        expect(scrape).toMatch(
+          /^plugchat_sync_plugchat_request_duration_seconds_count\{.*status="401".*\} [1-9]/m,
+        );
+        expect(scrape).not.toContain("a-revoked-token");
+        worker.child.kill("SIGTERM");
+        expect(await worker.exited).toEqual({ code: 0, signal: null });
+      } finally {
+        await new Promise((resolve) => receiver.close(resolve));
+      }
+    });
+
+    it("on SIGTERM stops taking jobs, finishes its in-flight batch, closes its connections and exits 0", async () => {
+      simulator.setFault({ type: "latency", ms: 600 });
+      const worker = startWorkerProcess();
+      await ready(worker);
+      const before = await lastRunId();
+
+      await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      const [active] = await waitFor("an active batch", async () => {
+        const jobs = await batchesQueue.getActive();
+        return jobs.length > 0 ? jobs : undefined;
+      });
       worker.child.kill("SIGTERM");
-      expect(await worker.exited).toEqual({ code: 0, signal: null });
-    } finally {
-      await new Promise((resolve) => receiver.close(resolve));
-    }
-  });
+      const exit = await worker.exited;
 
-  it("on SIGTERM stops taking jobs, finishes its in-flight batch, closes its connections and exits 0", async () => {
-    simulator.setFault({ type: "latency", ms: 600 });
-    const worker = startWorkerProcess();
-    await ready(worker);
-    const before = await lastRunId();
-
-    await runsQueue.add(FIRE_JOB, { trigger: "manual" });
-    const [active] = await waitFor("an active batch", async () => {
-      const jobs = await batchesQueue.getActive();
-      return jobs.length > 0 ? jobs : undefined;
-    });
-    worker.child.kill("SIGTERM");
-    const exit = await worker.exited;
-
-    expect(exit).toEqual({ code: 0, signal: null });
-    const runId = before + 1;
-    const written = await prisma.syncRunBatch.findMany({ where: { runId } });
-    expect(written.map((batch) => batch.batchIndex)).toEqual([active?.data.batchIndex]);
-    expect(await batchesQueue.getJobState(active?.id as string)).toBe("completed");
-    expect(await batchesQueue.getWaitingCount()).toBe(ACCOUNTS / 2 - 1);
-    expect(worker.logs().map((line) => line.msg)).toEqual(
-      expect.arrayContaining([
-        "signal received: stopping the worker",
-        "sync batch written",
-        "worker stopped",
-      ]),
-    );
-
-    // The rest of the run waits in the queue for the next worker.
-    simulator.clearFaults();
-    const next = startWorkerProcess();
-    const run = await closedRunAfter(before);
-    expect(run).toMatchObject({ id: runId, status: "succeeded", accountsTotal: ACCOUNTS });
-    next.child.kill("SIGTERM");
-    expect(await next.exited).toEqual({ code: 0, signal: null });
-  });
-
-  it("after SIGKILL of a worker mid-batch, another worker takes the batch over: the run finishes once, no count or drift doubled", async () => {
-    // A baseline, then two fields change on every account: the run must record two drift rows for each.
-    const baseline = captureLogs();
-    const client = createPlugchatClient({
-      baseUrl: simulator.url,
-      token: TOKEN,
-      timeoutMs: 2_000,
-      maxAttempts: 1,
-      maxRps: 0,
-    });
-    await runSync({ prisma, client, logger: baseline.logger }, { trigger: "cli", concurrency: 4 });
-    for (const id of simulator.listIds()) {
-      simulator.setAccount(id, { name: `killed ${id}`, active: !simulator.getAccount(id)?.active });
-    }
-    simulator.setFault({ type: "latency", ms: 400 });
-    const victim = startWorkerProcess();
-    const survivor = startWorkerProcess();
-    await Promise.all([ready(victim), ready(survivor)]);
-    const before = await lastRunId();
-
-    await runsQueue.add(FIRE_JOB, { trigger: "manual" });
-    const taken = await waitFor("a batch taken by the victim", async () => {
-      const jobs = await batchesQueue.getActive();
-      return jobs.find((job) => job.processedBy?.endsWith(`:${victim.child.pid}`));
-    });
-    victim.child.kill("SIGKILL");
-    await victim.exited;
-    const run = await closedRunAfter(before, 20_000);
-
-    expect(run).toMatchObject({
-      status: "succeeded",
-      accountsTotal: ACCOUNTS,
-      accountsChanged: ACCOUNTS,
-      driftCount: ACCOUNTS * 2,
-    });
-    const drift = await prisma.accountDrift.groupBy({
-      by: ["accountId", "field"],
-      where: { syncRunId: run.id },
-      _count: true,
-    });
-    expect(drift).toHaveLength(ACCOUNTS * 2);
-    expect(drift.every((group) => group._count === 1)).toBe(true);
-    const batches = await prisma.syncRunBatch.findMany({
-      where: { runId: run.id },
-      orderBy: { batchIndex: "asc" },
-    });
-    expect(batches.map((batch) => batch.batchIndex)).toEqual([0, 1, 2, 3]);
-    expect(batches.reduce((sum, batch) => sum + batch.accounts, 0)).toBe(ACCOUNTS);
-    expect(batches.find((batch) => batch.batchIndex === taken.data.batchIndex)?.writtenBy).toMatch(
-      new RegExp(`:${survivor.child.pid}$`),
-    );
-    expect(
-      survivor
-        .logs()
-        .some((line) => line.msg === "batch job stalled (its worker stopped): it goes back to the queue"),
-    ).toBe(true);
-    await waitFor("the run's finished line", () => finishedLines(survivor).length > 0, 5_000);
-    expect(finishedLines(victim, survivor)).toHaveLength(1);
-    for (const id of simulator.listIds()) {
-      expect(await prisma.account.findUniqueOrThrow({ where: { id } })).toMatchObject(
-        simulator.getAccount(id) ?? {},
+      expect(exit).toEqual({ code: 0, signal: null });
+      const runId = before + 1;
+      const written = await prisma.syncRunBatch.findMany({ where: { runId } });
+      expect(written.map((batch) => batch.batchIndex)).toEqual([active?.data.batchIndex]);
+      expect(await batchesQueue.getJobState(active?.id as string)).toBe("completed");
+      expect(await batchesQueue.getWaitingCount()).toBe(ACCOUNTS / 2 - 1);
+      expect(worker.logs().map((line) => line.msg)).toEqual(
+        expect.arrayContaining([
+          "signal received: stopping the worker",
+          "sync batch written",
+          "worker stopped",
+        ]),
       );
-    }
+
+      // The rest of the run waits in the queue for the next worker.
+      simulator.clearFaults();
+      const next = startWorkerProcess();
+      const run = await closedRunAfter(before);
+      expect(run).toMatchObject({ id: runId, status: "succeeded", accountsTotal: ACCOUNTS });
+      next.child.kill("SIGTERM");
+      expect(await next.exited).toEqual({ code: 0, signal: null });
+    });
+
+    it("after SIGKILL of a worker mid-batch, another worker takes the batch over: the run finishes once, no count or drift doubled", async () => {
+      // A baseline, then two fields change on every account: the run must record two drift rows for each.
+      const baseline = captureLogs();
+      const client = createPlugchatClient({
+        baseUrl: simulator.url,
+        token: TOKEN,
+        timeoutMs: 2_000,
+        maxAttempts: 1,
+        maxRps: 0,
+      });
+      await runSync({ prisma, client, logger: baseline.logger }, { trigger: "cli", concurrency: 4 });
+      for (const id of simulator.listIds()) {
+        simulator.setAccount(id, { name: `killed ${id}`, active: !simulator.getAccount(id)?.active });
+      }
+      simulator.setFault({ type: "latency", ms: 400 });
+      const victim = startWorkerProcess();
+      const survivor = startWorkerProcess();
+      await Promise.all([ready(victim), ready(survivor)]);
+      const before = await lastRunId();
+
+      await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      const taken = await waitFor("a batch taken by the victim", async () => {
+        const jobs = await batchesQueue.getActive();
+        return jobs.find((job) => job.processedBy?.endsWith(`:${victim.child.pid}`));
+      });
+      victim.child.kill("SIGKILL");
+      await victim.exited;
+      const run = await closedRunAfter(before, 20_000);
+
+      expect(run).toMatchObject({
+        status: "succeeded",
+        accountsTotal: ACCOUNTS,
+        accountsChanged: ACCOUNTS,
+        driftCount: ACCOUNTS * 2,
+      });
+      const drift = await prisma.accountDrift.groupBy({
+        by: ["accountId", "field"],
+        where: { syncRunId: run.id },
+        _count: true,
+      });
+      expect(drift).toHaveLength(ACCOUNTS * 2);
+      expect(drift.every((group) => group._count === 1)).toBe(true);
+      const batches = await prisma.syncRunBatch.findMany({
+        where: { runId: run.id },
+        orderBy: { batchIndex: "asc" },
+      });
+      expect(batches.map((batch) => batch.batchIndex)).toEqual([0, 1, 2, 3]);
+      expect(batches.reduce((sum, batch) => sum + batch.accounts, 0)).toBe(ACCOUNTS);
+      expect(batches.find((batch) => batch.batchIndex === taken.data.batchIndex)?.writtenBy).toMatch(
+        new RegExp(`:${survivor.child.pid}$`),
+      );
+      expect(
+        survivor
+          .logs()
+          .some((line) => line.msg === "batch job stalled (its worker stopped): it goes back to the queue"),
+      ).toBe(true);
+      await waitFor("the run's finished line", () => finishedLines(survivor).length > 0, 5_000);
+      expect(finishedLines(victim, survivor)).toHaveLength(1);
+      for (const id of simulator.listIds()) {
+        expect(await prisma.account.findUniqueOrThrow({ where: { id } })).toMatchObject(
+          simulator.getAccount(id) ?? {},
+        );
+      }
+    });
   });
 });
