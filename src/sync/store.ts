@@ -42,6 +42,10 @@ export async function openRun(
        SET status = 'failed', finished_at = now(),
            error = 'abandoned: its process stopped sending heartbeats (crash or kill)'
      WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})`;
+  // Checked first so that a refused run uses up no run number (reporting users read gaps in
+  // sync_runs.id as missing runs); the unique index still decides between two opening at once.
+  const running = await prisma.syncRun.findFirst({ where: { status: "running" } });
+  if (running) throw new RunInProgressError(running.id, running.startedAt);
   try {
     const run = toSummary(await prisma.syncRun.create({ data: { trigger } }));
     // Batch rows of an earlier run with this id (the runs were truncated with RESTART IDENTITY) would

@@ -3,7 +3,7 @@ import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
-import { RunInProgressError } from "../../src/sync/store.js";
+import { openRun, RunInProgressError } from "../../src/sync/store.js";
 import { createMigratedTestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 
@@ -291,6 +291,20 @@ describe("a sync run", () => {
     expect(refused).toHaveLength(1);
     expect((refused[0] as PromiseRejectedResult).reason).toBeInstanceOf(RunInProgressError);
     expect(await prisma.accountDrift.count()).toBe(1);
+  });
+
+  it("uses up no run number for a run refused because another is running: run ids have no gaps", async () => {
+    const first = await openRun(prisma, "manual", 60_000);
+    for (let i = 0; i < 3; i++) {
+      await expect(openRun(prisma, "schedule", 60_000)).rejects.toBeInstanceOf(RunInProgressError);
+    }
+    await prisma.syncRun.update({
+      where: { id: first.runId },
+      data: { status: "succeeded", finishedAt: new Date() },
+    });
+
+    const next = await openRun(prisma, "schedule", 60_000);
+    expect(next.runId).toBe(first.runId + 1);
   });
 
   it("overlaps batches: the next batch's requests fill the current one's, never more than `concurrency` in all", async () => {
