@@ -68,11 +68,13 @@ export interface RetryOptions {
 export const DEFAULT_RETRY_OPTIONS: RetryOptions = { batchAttempts: 8, retryDelayMs: 5_000 };
 
 // Finished jobs are kept a while for inspection (Bull Board, Taskforce), then trimmed by BullMQ as
-// later jobs finish: by age and by count.
+// later jobs finish: by age and by count. A batch job holds its account ids (about 11.6 KB per 200
+// ids), and its durable record is its sync_run_batches row, so few finished batches are kept: the
+// queues' footprint stays small and flat (a few MB) whatever the schedule, on Redis and PostgreSQL.
 const KEEP_COMPLETED = { age: 7 * DAY_SECONDS, count: 1_000 };
 const KEEP_FAILED = { age: 30 * DAY_SECONDS, count: 1_000 };
-const KEEP_COMPLETED_BATCHES = { age: DAY_SECONDS, count: 10_000 };
-const KEEP_FAILED_BATCHES = { age: 30 * DAY_SECONDS, count: 10_000 };
+export const KEEP_COMPLETED_BATCHES = { age: DAY_SECONDS, count: 50 };
+export const KEEP_FAILED_BATCHES = { age: 7 * DAY_SECONDS, count: 200 };
 
 export function fireJobOptions(retry: RetryOptions): JobsOptions {
   return {

@@ -258,4 +258,20 @@ describeOnEachBackend("the queue worker", (kind) => {
     const run = await closedRun();
     expect(run).toMatchObject({ status: "succeeded", accountsTotal: ACCOUNTS });
   });
+
+  it("keeps few finished batch jobs (their record is sync_run_batches): the queues' footprint stays flat", async () => {
+    const started = worker({ batchSize: 1, concurrency: 2, workerConcurrency: 2 });
+    await started.ready;
+    const runs = 9; // 54 batches: more than the 50 kept
+    for (let index = 0; index < runs; index++) {
+      await fireManualRun();
+      await waitFor(
+        `run ${index + 1} closed`,
+        async () => (await prisma.syncRun.count({ where: { status: { not: "running" } } })) === index + 1,
+      );
+    }
+    expect(await prisma.syncRunBatch.count()).toBe(runs * ACCOUNTS);
+    await waitFor("every batch job done", async () => (await started.queueDepth()) === 0);
+    expect(await batchesQueue.getCompletedCount()).toBe(50);
+  });
 });
