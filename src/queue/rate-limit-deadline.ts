@@ -20,9 +20,6 @@ export function withinDeadline<T>(
   signal: AbortSignal | undefined,
   timeoutError: () => Error,
 ): Promise<T> {
-  // The loser of the race may still settle later: its rejection is expected and must not surface
-  // as an unhandled rejection (which would end the process).
-  work.catch(() => undefined);
   return new Promise<T>((resolve, reject) => {
     const finish = () => {
       clearTimeout(timer);
@@ -37,6 +34,9 @@ export function withinDeadline<T>(
       reject(timeoutError());
     }, timeoutMs);
     signal?.addEventListener("abort", onAbort, { once: true });
+    // Handles `work`'s rejection whenever it comes: when it loses the race and fails later, that is
+    // expected and must not surface as an unhandled rejection (which would end the process); rejecting
+    // a settled promise does nothing.
     work.then(
       (value) => {
         finish();
