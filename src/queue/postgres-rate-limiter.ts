@@ -86,6 +86,18 @@ CREATE UNLOGGED TABLE IF NOT EXISTS ${table} (
 );`);
 }
 
+/**
+ * Whether `createRateLimitTable` ran on this database: for a worker to refuse to start, saying to run
+ * `plugchat-sync migrate`, rather than fail every batch on its first reservation.
+ */
+export async function rateLimitTableExists(
+  client: { query(sql: string, values: unknown[]): Promise<{ rows: { exists: boolean }[] }> },
+  schema: string,
+): Promise<boolean> {
+  const { rows } = await client.query("SELECT to_regclass($1) IS NOT NULL AS exists", [tableOf(schema)]);
+  return rows[0]?.exists === true;
+}
+
 // Microseconds since the epoch, from the database clock at the moment it is evaluated (not the
 // statement's start: a reservation may wait for the row lock).
 const NOW_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";

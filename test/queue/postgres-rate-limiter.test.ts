@@ -12,6 +12,7 @@ import {
   createPostgresRateLimiter,
   createRateLimitTable,
   RATE_LIMIT_TABLE,
+  rateLimitTableExists,
 } from "../../src/queue/postgres-rate-limiter.js";
 import { RateLimiterUnavailableError } from "../../src/queue/rate-limit-deadline.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
@@ -51,6 +52,16 @@ function urlThrough(port: number): string {
   const url = new URL(database.url);
   url.host = `127.0.0.1:${port}`;
   return url.toString();
+}
+
+/**
+ * A pool with `connections` connections open, as a running worker's would be: twelve connections opened
+ * at once (a backend forked for each) would hold up the grants' timers, not the schedule.
+ */
+async function warmPool(connections: number): Promise<pg.Pool> {
+  const pool = connect();
+  await Promise.all(Array.from({ length: connections }, () => pool.query("SELECT 1")));
+  return pool;
 }
 
 function uniqueKey(): string {
@@ -94,8 +105,9 @@ afterAll(async () => {
 describe("createPostgresRateLimiter", () => {
   it("spaces the grants of two pools sharing a key 1/maxRps apart", async () => {
     const key = uniqueKey();
-    const first = createPostgresRateLimiter({ pool: connect(), schema: SCHEMA, key, maxRps: 20 });
-    const second = createPostgresRateLimiter({ pool: connect(), schema: SCHEMA, key, maxRps: 20 });
+    const [firstPool, secondPool] = await Promise.all([warmPool(6), warmPool(6)]);
+    const first = createPostgresRateLimiter({ pool: firstPool, schema: SCHEMA, key, maxRps: 20 });
+    const second = createPostgresRateLimiter({ pool: secondPool, schema: SCHEMA, key, maxRps: 20 });
     const startedAt = performance.now();
     const granted: number[] = [];
     const take = (limiter: typeof first) =>
@@ -137,7 +149,7 @@ describe("createPostgresRateLimiter", () => {
       const output = collect(child.stdout);
       await waitForLine(output, "ready");
 
-      const limiter = createPostgresRateLimiter({ pool: connect(), schema: SCHEMA, key, maxRps: 20 });
+      const limiter = createPostgresRateLimiter({ pool: await warmPool(5), schema: SCHEMA, key, maxRps: 20 });
       child.stdin.write("go\n");
       const mine: number[] = [];
       await Promise.all(Array.from({ length: 5 }, () => limiter.acquire().then(() => mine.push(wallNow()))));
@@ -313,6 +325,7 @@ describe("createPostgresRateLimiter", () => {
         timeoutMs: 10_000,
       });
       const acquired = limiter.acquire();
+      acquired.catch(() => undefined); // asserted below; a failure before then is no unhandled rejection
       // PostgreSQL "comes back" 300 ms later, after refused attempts.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(proxy.attempts()).toBeGreaterThan(1);
@@ -386,6 +399,15 @@ describe("createPostgresRateLimiter", () => {
 });
 
 describe("createRateLimitTable", () => {
+  it("creates the table that rateLimitTableExists looks for", async () => {
+    const schema = `rate_limit_${randomBytes(4).toString("hex")}`;
+    const pool = connect();
+    expect(await rateLimitTableExists(pool, schema)).toBe(false);
+    await createRateLimitTable(pool, schema);
+    expect(await rateLimitTableExists(pool, schema)).toBe(true);
+    expect(await rateLimitTableExists(pool, "public")).toBe(false);
+  });
+
   it("can run again, and from several deploys at once", async () => {
     const schema = `rate_limit_${randomBytes(4).toString("hex")}`;
     const pools = [connect(), connect(), connect(), connect()];
