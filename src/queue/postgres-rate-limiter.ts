@@ -104,8 +104,9 @@ const NOW_US = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint";
 
 /**
  * The reservation: $1 the key, $2 the interval in microseconds. RETURNING sees the updated row, so
- * `next_free_us - $2` is the start of the slot just reserved; its clock reading is taken last, so the
- * wait it gives is never longer than the real one, and the slot never starts later than the grant.
+ * `next_free_us - $2` is the start of the slot just reserved. Its clock reading is the statement's
+ * last, so the wait it returns is measured from a moment before the caller receives it: the caller's
+ * grant never comes before its slot starts.
  */
 function reserveSlotSql(table: string): string {
   return `INSERT INTO ${table} AS slot (key, next_free_us) VALUES ($1, ${NOW_US} + $2::bigint)
@@ -126,6 +127,8 @@ function isTransient(error: unknown): boolean {
   if (!isServerError(error)) return true;
   return error.code.startsWith("08") || ["57P01", "57P02", "57P03", "53300"].includes(error.code);
 }
+
+const closedPool = () => new RateLimiterUnavailableError("the PostgreSQL pool is closed");
 
 const unlimited: RateLimiter = { acquire: async (signal) => signal?.throwIfAborted() };
 
@@ -213,6 +216,7 @@ export function createPostgresRateLimiter(options: PostgresRateLimiterOptions): 
         return await reserveOnce(attempt, deadline);
       } catch (error) {
         if (attempt.settled) return 0;
+        if (pool.ended || pool.ending) throw closedPool();
         if (error instanceof RateLimiterUnavailableError || !isTransient(error)) throw unavailable(error);
         attempt.lastError = error;
         const left = deadline - performance.now();
@@ -226,7 +230,7 @@ export function createPostgresRateLimiter(options: PostgresRateLimiterOptions): 
   return {
     async acquire(signal) {
       signal?.throwIfAborted();
-      if (pool.ended || pool.ending) throw new RateLimiterUnavailableError("the PostgreSQL pool is closed");
+      if (pool.ended || pool.ending) throw closedPool();
       const attempt: Attempt = { settled: false };
       const deadline = performance.now() + timeoutMs;
       let waitMicros: number;

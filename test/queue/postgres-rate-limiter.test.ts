@@ -349,6 +349,22 @@ describe("createPostgresRateLimiter", () => {
     await expect(limiter.acquire()).rejects.toThrow(/PostgreSQL pool is closed/);
   });
 
+  it("stops retrying at once when the pool is closed during an outage", async () => {
+    const pool = connect({}, urlThrough(await closedPort()));
+    const limiter = createPostgresRateLimiter({
+      pool,
+      schema: SCHEMA,
+      key: uniqueKey(),
+      maxRps: 10,
+      timeoutMs: 60_000,
+    });
+    const acquired = limiter.acquire();
+    acquired.catch(() => undefined); // asserted below
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await pool.end();
+    await expect(acquired).rejects.toThrow(/PostgreSQL pool is closed/);
+  });
+
   it.each(["public", "no_such_schema"])(
     "says to run migrate when the table is missing (schema %s)",
     async (schema) => {
