@@ -1,10 +1,14 @@
 // The request rate cap shared by every worker process: one schedule of evenly spaced slots in Redis.
 //
-// Only `import type` here, whole statements: at run time this module needs nothing but sleep.js
-// (a test transpiles it on its own to run it in a second Node process).
+// Only `import type` here, whole statements: at run time this module needs nothing but sleep.js and
+// rate-limit-deadline.js (a test transpiles them on their own to run them in a second Node process).
 import type { Redis } from "ioredis";
 import type { RateLimiter } from "../plugchat/rate-limiter.js";
 import { sleep } from "../plugchat/sleep.js";
+import { RateLimiterUnavailableError, withinDeadline } from "./rate-limit-deadline.js";
+
+// Imported from here before the PostgreSQL limiter existed.
+export { RateLimiterUnavailableError } from "./rate-limit-deadline.js";
 
 export interface RedisRateLimiterOptions {
   /**
@@ -24,16 +28,6 @@ export interface RedisRateLimiterOptions {
 }
 
 export const DEFAULT_REDIS_TIMEOUT_MS = 5000;
-
-/** The limiter could not reserve a slot (Redis unreachable, closed or erroring): the request was not sent. */
-export class RateLimiterUnavailableError extends Error {
-  readonly code = "RATE_LIMITER_UNAVAILABLE";
-
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super(`global rate limiter unavailable: ${reason}; the Plugchat request was not sent`, options);
-    this.name = "RateLimiterUnavailableError";
-  }
-}
 
 // Reserves the next free slot atomically and returns how long to wait for it, in microseconds.
 // Times come from Redis (TIME), so the clocks of the processes do not matter. The key holds the end of
@@ -123,41 +117,4 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
       if (waitMicros > 0) await sleep(waitMicros / 1000, signal);
     },
   };
-}
-
-/** `work`, or a rejection when the deadline passes or the signal aborts, whichever comes first. */
-function withinDeadline<T>(
-  work: Promise<T>,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  timeoutError: () => Error,
-): Promise<T> {
-  // The loser of the race may still settle later: its rejection is expected and must not surface
-  // as an unhandled rejection (which would end the process).
-  work.catch(() => undefined);
-  return new Promise<T>((resolve, reject) => {
-    const finish = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const onAbort = () => {
-      finish();
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      finish();
-      reject(timeoutError());
-    }, timeoutMs);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        finish();
-        resolve(value);
-      },
-      (error: unknown) => {
-        finish();
-        reject(error);
-      },
-    );
-  });
 }

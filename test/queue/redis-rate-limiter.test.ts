@@ -1,15 +1,23 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { connect as connectTcp, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { Redis, type RedisOptions } from "ioredis";
-import ts from "typescript";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRedisRateLimiter, RateLimiterUnavailableError } from "../../src/queue/redis-rate-limiter.js";
+import {
+  closedPort,
+  collect,
+  gaps,
+  LIMITER_RUNTIME_SOURCES,
+  waitForLine,
+  wallNow,
+  writeTranspiledCopies,
+} from "../helpers/rate-limiter-processes.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 // Node timers may fire up to about a millisecond early.
@@ -33,16 +41,6 @@ function uniqueKey(): string {
   const key = `plugchat-sync-test:rate-limit:${randomBytes(6).toString("hex")}`;
   keys.push(key);
   return key;
-}
-
-/** Wall-clock time in fractional milliseconds, comparable between processes of one machine. */
-function wallNow(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-function gaps(times: number[]): number[] {
-  const sorted = [...times].sort((a, b) => a - b);
-  return sorted.slice(1).map((time, i) => time - (sorted[i] as number));
 }
 
 afterEach(async () => {
@@ -228,36 +226,13 @@ describe("createRedisRateLimiter", () => {
   });
 });
 
-/** A local port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /**
  * Writes a plain-JS copy of the limiter (transpiled with TypeScript, as the build would) and a script
  * that uses it from another process: it connects, prints "ready", waits for "go" on stdin, acquires N
  * slots at once and prints their wall-clock grant times as JSON.
  */
 async function buildChildScript(workDir: string): Promise<string> {
-  const sources = ["queue/redis-rate-limiter.ts", "plugchat/sleep.ts"];
-  for (const source of sources) {
-    const text = await readFile(fileURLToPath(new URL(`../../src/${source}`, import.meta.url)), "utf8");
-    const { outputText } = ts.transpileModule(text, {
-      compilerOptions: {
-        module: ts.ModuleKind.ESNext,
-        target: ts.ScriptTarget.ES2022,
-        verbatimModuleSyntax: true,
-      },
-    });
-    const target = join(workDir, source.replace(/\.ts$/, ".js"));
-    await mkdir(join(target, ".."), { recursive: true });
-    await writeFile(target, outputText);
-  }
-  await writeFile(join(workDir, "package.json"), '{ "type": "module" }');
+  await writeTranspiledCopies(workDir, ["queue/redis-rate-limiter.ts", ...LIMITER_RUNTIME_SOURCES]);
   const ioredis = pathToFileURL(createRequire(import.meta.url).resolve("ioredis")).href;
   const script = join(workDir, "child.js");
   await writeFile(
@@ -282,21 +257,4 @@ process.exit(0);
 `,
   );
   return script;
-}
-
-function collect(stream: NodeJS.ReadableStream): { text(): string } {
-  let text = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    text += chunk;
-  });
-  return { text: () => text };
-}
-
-async function waitForLine(output: { text(): string }, line: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!output.text().split("\n").includes(line)) {
-    if (Date.now() > deadline) throw new Error(`the child process never printed "${line}"`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

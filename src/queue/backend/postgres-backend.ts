@@ -22,7 +22,7 @@ import {
 import pg from "pg";
 import { databaseLocation, describeDatabaseError } from "../../db/connection-errors.js";
 import { UserFacingError } from "../../errors.js";
-import { createPostgresRateLimiter } from "../postgres-rate-limiter.js";
+import { createPostgresRateLimiter, rateLimitTableExists } from "../postgres-rate-limiter.js";
 import { DEFAULT_MAX_RECONNECT_DELAY_MS } from "../redis.js";
 import { createConnectGate, gatedClientClass } from "./connect-backoff.js";
 import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
@@ -116,6 +116,7 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
       const client = await ownPool.connect();
       try {
         await assertSchemaCompatibility(client, schema);
+        if (!(await rateLimitTableExists(client, schema))) throw new SchemaMigrationRequiredError(schema);
       } catch (error) {
         throw schemaProblem(error, schema, databaseUrl) ?? error;
       } finally {
