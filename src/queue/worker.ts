@@ -207,7 +207,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     let run: RunSummary | null;
     if (job.data.runId === undefined) {
       try {
-        run = await startRun(deps, trigger, staleRunAfterMs);
+        run = await startRun(deps, trigger, staleRunAfterMs, options.batchSize);
       } catch (error) {
         if (!(error instanceof RunInProgressError)) throw error;
         run = await runLeftByThisFire(job, error.runId);
