@@ -6,6 +6,7 @@ import { createMetrics, startHealthServer } from "../../observability/index.js";
 import { closeConnection, createWorkerConnection } from "../../queue/redis.js";
 import { createRedisRateLimiter } from "../../queue/redis-rate-limiter.js";
 import { startWorker } from "../../queue/worker.js";
+import { statusRoutes } from "../../status/index.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { commandContext } from "../context.js";
 
@@ -78,6 +79,11 @@ export function workerCommand(): Command {
           metrics,
           checks: worker.checks,
           logger,
+          routes: statusRoutes({
+            prisma,
+            jobCounts: () => worker.jobCounts(),
+            password: config.statusPassword,
+          }),
         });
       } catch (error) {
         await release();
