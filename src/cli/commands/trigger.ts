@@ -10,6 +10,7 @@ import {
   waitForRun,
 } from "../../queue/trigger.js";
 import { commandContext } from "../context.js";
+import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
 import { formatSummary } from "./sync.js";
 
@@ -65,7 +66,8 @@ export function triggerCommand(): Command {
             { runId: fired.runId, batches: fired.batches },
             "manual run started: waiting for it to finish",
           );
-          const summary = await waitForRun(prisma, fired.runId);
+          const following = followRun(prisma, fired.runId);
+          const summary = await waitForRun(prisma, fired.runId).finally(following.stop);
           process.stdout.write(
             `${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`,
           );
