@@ -52,6 +52,17 @@ export interface DriftDay {
   accounts: number;
 }
 
+export interface DriftRow {
+  accountId: string;
+  name: string | null;
+  field: string;
+  oldValue: string | null;
+  newValue: string | null;
+  detectedAt: string;
+}
+
+export const RECENT_DRIFT = 20;
+
 export interface FailingAccount {
   accountId: string;
   name: string | null;
@@ -195,6 +206,31 @@ export async function driftByDay(prisma: PrismaClient, days = DRIFT_DAYS): Promi
      WHERE day > (now() AT TIME ZONE 'UTC')::date - ${days}::int
      ORDER BY day, field`;
   return rows;
+}
+
+/** The latest drift rows, newest first: the page's "what changed" list (values can be webhook URLs). */
+export async function recentDrift(prisma: PrismaClient, limit = RECENT_DRIFT): Promise<DriftRow[]> {
+  const rows = await prisma.$queryRaw<
+    {
+      account_id: string;
+      name: string | null;
+      field: string;
+      old_value: string | null;
+      new_value: string | null;
+      detected_at: Date;
+    }[]
+  >`
+    SELECT d.account_id, a.name, d.field, d.old_value, d.new_value, d.detected_at
+      FROM account_drift d LEFT JOIN accounts a ON a.id = d.account_id
+     ORDER BY d.id DESC LIMIT ${limit}`;
+  return rows.map((row) => ({
+    accountId: row.account_id,
+    name: row.name,
+    field: row.field,
+    oldValue: row.old_value,
+    newValue: row.new_value,
+    detectedAt: row.detected_at.toISOString(),
+  }));
 }
 
 export async function accountsPanel(prisma: PrismaClient, limit = LIST_LIMIT): Promise<AccountsPanel> {

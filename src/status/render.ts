@@ -4,12 +4,13 @@
 import { formatDuration } from "../progress/figures.js";
 import { driftChartSvg, legendFields } from "./drift-chart.js";
 import { text, untrusted } from "./html.js";
-import type { AccountsPanel, CurrentRun, DriftDay, RecentRun } from "./queries.js";
+import type { AccountsPanel, CurrentRun, DriftDay, DriftRow, RecentRun } from "./queries.js";
 
 export interface StatusData {
   run: CurrentRun | null;
   runs: RecentRun[];
   drift: DriftDay[];
+  recentDrift: DriftRow[];
   accounts: AccountsPanel;
   /** Job counts by state; null when this process has no queue to ask. */
   queue: Record<string, number> | null;
@@ -38,6 +39,7 @@ ${queuePanel(data.queue)}
 ${accountsSummary(data.accounts)}
 ${recentRunsPanel(data.runs)}
 ${driftPanel(data.drift, now)}
+${recentDriftPanel(data.recentDrift)}
 ${failingPanel(data.accounts)}
 ${missingPanel(data.accounts)}
 </main>
@@ -120,6 +122,18 @@ function driftPanel(drift: readonly DriftDay[], now: Date): string {
 <figure>${driftChartSvg(drift, now)}<figcaption><ul class="legend">${legend.join("")}</ul></figcaption></figure>
 <details><summary>as a table</summary><table><thead><tr><th>day (UTC)</th><th>field</th><th class="n">changes</th><th class="n">accounts</th></tr></thead>
 <tbody>${rows.join("\n") || '<tr><td colspan="4">no drift</td></tr>'}</tbody></table></details></section>`;
+}
+
+function recentDriftPanel(drift: readonly DriftRow[]): string {
+  const rows = drift.map(
+    (
+      row,
+    ) => `<tr><td>${text(formatTime(new Date(row.detectedAt)))}</td><td class="id">${untrusted(row.accountId)}</td>
+<td class="long">${untrusted(row.name)}</td><td>${text(row.field)}</td><td class="long">${untrusted(row.oldValue)}</td><td class="long">${untrusted(row.newValue)}</td></tr>`,
+  );
+  return `<section id="recent-drift" class="wide"><h2>Latest drift</h2>
+<table><thead><tr><th>detected</th><th>account</th><th>name</th><th>field</th><th>was</th><th>is now</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="6">no drift yet</td></tr>'}</tbody></table></section>`;
 }
 
 function failingPanel(accounts: AccountsPanel): string {

@@ -5,7 +5,7 @@ import type { Secret } from "../config/secret.js";
 import type { PrismaClient } from "../db/prisma.js";
 import { decideAccess, REALM } from "./access.js";
 import { STATUS_CSS, STATUS_JS } from "./assets.js";
-import { accountsPanel, currentRun, driftByDay, recentRuns } from "./queries.js";
+import { accountsPanel, currentRun, driftByDay, recentDrift, recentRuns } from "./queries.js";
 import { renderStatusPage } from "./render.js";
 
 /** Job counts by state (waiting, active, failed, ...), as the worker's `jobCounts()` gives them. */
@@ -93,14 +93,19 @@ export function statusRoutes(options: StatusRoutesOptions): StatusRoutes {
     }
     switch (path) {
       case "/": {
-        const [run, runs, drift, accounts, jobs] = await Promise.all([
+        const [run, runs, drift, latest, accounts, jobs] = await Promise.all([
           currentRun(prisma, now()),
           recentRuns(prisma),
           driftByDay(prisma),
+          recentDrift(prisma),
           accountsPanel(prisma),
+          // The page still shows the database's panels when the queue cannot answer.
           queue().catch(() => null),
         ]);
-        const html = renderStatusPage({ run, runs, drift, accounts, queue: jobs }, now());
+        const html = renderStatusPage(
+          { run, runs, drift, recentDrift: latest, accounts, queue: jobs },
+          now(),
+        );
         send(response, 200, "text/html; charset=utf-8", html);
         return true;
       }
@@ -115,7 +120,7 @@ export function statusRoutes(options: StatusRoutesOptions): StatusRoutes {
       case "/api/runs":
         return json(response, { runs: await recentRuns(prisma) });
       case "/api/drift":
-        return json(response, { days: await driftByDay(prisma) });
+        return json(response, { days: await driftByDay(prisma), recent: await recentDrift(prisma) });
       case "/api/accounts":
         return json(response, await accountsPanel(prisma));
       case "/api/queue":
