@@ -15,11 +15,18 @@ export function text(value: string | number | null | undefined): string {
   return String(value).replace(/[&<>"']/g, (char) => ENTITIES[char] ?? char);
 }
 
+/** Characters of an untrusted value shown in a table cell; the whole value is in its tooltip and /api/... */
+export const SHOWN_CHARACTERS = 160;
+
 /**
  * A value the page does not control (a name, an error, a URL) as HTML: escaped and bidi-isolated, so
- * that right-to-left marks in it cannot reorder the text around it.
+ * that right-to-left marks in it cannot reorder the text around it. A long one (a 2,000-character
+ * webhook URL) is cut for the table, with its length said and the whole value in the title.
  */
 export function untrusted(value: string | null | undefined): string {
   if (value === null || value === undefined) return '<span class="none">-</span>';
-  return `<bdi>${text(value)}</bdi>`;
+  const characters = Array.from(value);
+  if (characters.length <= SHOWN_CHARACTERS) return `<bdi>${text(value)}</bdi>`;
+  const shown = characters.slice(0, SHOWN_CHARACTERS).join("");
+  return `<bdi title="${text(value)}">${text(shown)}…</bdi> <span class="none">(${characters.length} characters)</span>`;
 }

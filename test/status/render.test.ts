@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { driftChartSvg, lastDays } from "../../src/status/drift-chart.js";
-import { text, untrusted } from "../../src/status/html.js";
+import { SHOWN_CHARACTERS, text, untrusted } from "../../src/status/html.js";
 import { renderStatusPage, type StatusData } from "../../src/status/render.js";
 
 const HOSTILE = `<script>alert(1)</script>"'><img src=x onerror=alert(2)>\u202Egnp.exe`;
@@ -67,7 +67,8 @@ describe("renderStatusPage", () => {
     expect(html).not.toContain('"><script>');
     expect(html.match(/<script\b/g)).toEqual(["<script"]); // /status.js only
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
-    expect(html).toContain(`<bdi>${text(url)}</bdi>`);
+    expect(html).toContain(`<bdi title="${text(url)}">${text(url.slice(0, SHOWN_CHARACTERS))}…</bdi>`);
+    expect(html).toContain(`(${url.length} characters)`);
     expect(html).not.toMatch(/<[^>]*\son[a-z]+=/i);
     expect(html).not.toMatch(/<[^>]*\sstyle=/i);
   });
