@@ -21,7 +21,7 @@ const NO_LINE = { update: () => undefined, stop: () => undefined };
 export function runProgressLine(stream: NodeJS.WriteStream = process.stderr): ProgressLine {
   const bar = barOn(
     stream,
-    "run #{runId} {bar} {value}/{total} accounts{batches} | {rate}/s | ETA {eta} | changed {changed}, failed {failed}, not found {notFound}",
+    "run #{runId} {bar} {value}/{total} accounts{batches} | {rate}/s | ETA {etaText} | changed {changed}, failed {failed}, not found {notFound}",
   );
   if (!bar) return NO_LINE;
   let started = false;
@@ -35,7 +35,8 @@ export function runProgressLine(stream: NodeJS.WriteStream = process.stderr): Pr
             ? ""
             : ` (batch ${progress.batchesDone}/${Math.max(progress.batchesPlanned, progress.batchesDone)})`,
         rate: figures.accountsPerSecond.toFixed(1),
-        eta: figures.etaSeconds === null ? "-" : formatDuration(figures.etaSeconds),
+        // Not `eta`: cli-progress computes a token of that name itself.
+        etaText: figures.etaSeconds === null ? "-" : formatDuration(figures.etaSeconds),
         changed: progress.changed,
         failed: progress.failed,
         notFound: progress.notFound,
@@ -57,7 +58,7 @@ export function runProgressLine(stream: NodeJS.WriteStream = process.stderr): Pr
 
 /** Items done of a total, with their rate and an ETA (e.g. account ids written by an import). */
 export function countProgressLine(label: string, stream: NodeJS.WriteStream = process.stderr): CountLine {
-  const bar = barOn(stream, `${label} {bar} {value}/{total} | {rate}/s | ETA {eta}`);
+  const bar = barOn(stream, `${label} {bar} {value}/{total} | {rate}/s | ETA {etaText}`);
   if (!bar) return NO_LINE;
   const startedAt = Date.now();
   let started = false;
@@ -67,7 +68,7 @@ export function countProgressLine(label: string, stream: NodeJS.WriteStream = pr
       const rate = seconds > 0 ? done / seconds : 0;
       const payload = {
         rate: rate.toFixed(0),
-        eta: rate > 0 ? formatDuration((total - done) / rate) : "-",
+        etaText: rate > 0 ? formatDuration((total - done) / rate) : "-",
       };
       if (!started) {
         bar.start(total, done, payload);

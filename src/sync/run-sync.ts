@@ -39,6 +39,8 @@ export interface SyncOptions {
   heartbeatEveryMs?: number;
   /** Called once the run is open, then after each written batch (a terminal's progress line). */
   onProgress?: (progress: RunProgress) => void;
+  /** Called once every batch is settled, before the run is closed and its summary line logged. */
+  beforeClose?: () => void;
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -182,6 +184,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     throw thrown;
   } finally {
     clearInterval(beat);
+    options.beforeClose?.();
   }
   return (await completeRun(deps, run.runId)).summary;
 }
