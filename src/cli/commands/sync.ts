@@ -25,6 +25,8 @@ export function syncCommand(): Command {
             concurrency: config.syncConcurrency,
             batchSize: config.syncBatchSize,
             onProgress: (figures) => progress.update(figures),
+            // The run's summary line then starts on a line of its own.
+            beforeClose: () => progress.stop(),
           },
         ),
       ).finally(() => progress.stop());
