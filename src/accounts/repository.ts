@@ -22,6 +22,8 @@ export interface TrackOptions {
   batchSize?: number;
   /** How long the whole transaction may take. Default 10 minutes. */
   timeoutMs?: number;
+  /** Called after each statement with the distinct ids written so far and their total. */
+  onProgress?: (written: number, total: number) => void;
 }
 
 /** Ids refused before anything is written: each one would end up in a URL path. */
@@ -81,6 +83,7 @@ export async function trackAccounts(
         result.added += counts.added;
         result.retracked += counts.retracked;
         result.alreadyTracked += batch.length - counts.added - counts.retracked;
+        options.onProgress?.(start + batch.length, unique.length);
       }
       return result;
     },

@@ -168,6 +168,19 @@ const boolean: Parser<boolean> = (name) =>
     return value;
   });
 
+/** At least 8 characters, no control characters; never echoed. */
+const password: Parser<Secret> = (name) =>
+  z.string().transform((raw, ctx) => {
+    const problem = passwordProblem(raw.trim());
+    if (problem) {
+      ctx.addIssue({ code: "custom", message: `${name} is not a usable password: ${problem}` });
+      return z.NEVER;
+    }
+    return new Secret(raw.trim());
+  });
+
+const filePath: Parser<string> = () => z.string().transform((raw) => raw.trim());
+
 /**
  * Every variable of the configuration, declared once: its name, its default and how it is parsed.
  * The `Config` type, the defaults and the validation all follow from this table.
@@ -235,13 +248,20 @@ export const SETTINGS = {
     "SYNC_NOTIFY_URL",
     url(["https:", "http:"], "https://hooks.example.com/plugchat-sync"),
   ),
+  /**
+   * Opens the worker's status page (`/`) to any client that gives it (HTTP basic auth); unset, the
+   * page answers loopback clients only. STATUS_PASSWORD_FILE reads it from a file instead.
+   */
+  statusPassword: optional("STATUS_PASSWORD", password),
+  statusPasswordFile: optional("STATUS_PASSWORD_FILE", filePath),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;
 type SettingValues = { [K in keyof Settings]: Settings[K] extends Setting<infer T> ? T : never };
 
 /** The validated settings of one process. Read once, frozen. */
-export interface Config extends Omit<SettingValues, "queueBackend" | "logPretty" | "plugchatBaseUrl"> {
+export interface Config
+  extends Omit<SettingValues, "queueBackend" | "logPretty" | "plugchatBaseUrl" | "statusPasswordFile"> {
   /** Without a trailing slash. */
   plugchatBaseUrl: string;
   /** Where the worker's queues live; decided from QUEUE_BACKEND and REDIS_URL. */
@@ -290,11 +310,15 @@ export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {})
       "QUEUE_BACKEND=redis needs REDIS_URL: set it to the Redis of the queues, such as redis://host:6379/0",
     );
   }
-  const token = readToken(env, sources.readFile ?? ((path) => readFileSync(path, "utf8")), problems);
+  const readFile = sources.readFile ?? ((path) => readFileSync(path, "utf8"));
+  const token = readToken(env, readFile, problems);
+  const statusPassword = readStatusPassword(settings, readFile, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const { statusPasswordFile: _file, ...rest } = settings;
   return Object.freeze({
-    ...settings,
+    ...rest,
+    statusPassword,
     plugchatBaseUrl: settings.plugchatBaseUrl.replace(/\/+$/, ""),
     queueBackend: settings.queueBackend ?? (settings.redisUrl === undefined ? "postgres" : "redis"),
     logPretty: settings.logPretty ?? sources.stdoutIsTTY === true,
@@ -343,6 +367,42 @@ function readToken(
     return undefined;
   }
   return checkedToken(contents.trim(), `the file in PLUGCHAT_TOKEN_FILE (${file})`, problems);
+}
+
+/** STATUS_PASSWORD, or the contents of STATUS_PASSWORD_FILE (trimmed), never both. */
+function readStatusPassword(
+  settings: SettingValues,
+  readFile: (path: string) => string,
+  problems: string[],
+): Secret | undefined {
+  const file = settings.statusPasswordFile;
+  if (file === undefined) return settings.statusPassword;
+  if (settings.statusPassword !== undefined) {
+    problems.push("STATUS_PASSWORD and STATUS_PASSWORD_FILE are both set: set only one of them");
+    return undefined;
+  }
+  let contents: string;
+  try {
+    contents = readFile(file).trim();
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    problems.push(
+      `STATUS_PASSWORD_FILE=${quote(file)} cannot be read (${reason}): expected the path of a file holding the status page's password`,
+    );
+    return undefined;
+  }
+  const problem = passwordProblem(contents);
+  if (problem) {
+    problems.push(`the file in STATUS_PASSWORD_FILE (${file}) does not hold a usable password: ${problem}`);
+    return undefined;
+  }
+  return new Secret(contents);
+}
+
+function passwordProblem(password: string): string | undefined {
+  if (password.length < 8) return "expected at least 8 characters";
+  if (/\p{Cc}/u.test(password)) return "expected no control characters (one line, nothing else)";
+  return undefined;
 }
 
 function checkedToken(token: string, source: string, problems: string[]): Secret | undefined {

@@ -1,5 +1,6 @@
 // The worker's health and metrics endpoint, on node:http: /healthz (liveness), /readyz (readiness:
-// the sync database and the queue backend answer) and /metrics (Prometheus text format).
+// the sync database and the queue backend answer) and /metrics (Prometheus text format); `routes` adds
+// the status page.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
@@ -20,6 +21,8 @@ export interface HealthServerOptions {
   logger: Logger;
   /** How long /readyz waits for each check; default 2000 ms. */
   checkTimeoutMs?: number;
+  /** More routes (the status page): true when they answered the request. */
+  routes?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
 }
 
 export interface HealthServer {
@@ -100,6 +103,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         return;
       }
       default:
+        if (await options.routes?.(request, response)) return;
         send(response, 404, "text/plain; charset=utf-8", "not found\n");
     }
   }

@@ -39,7 +39,13 @@ export type AccountOutcome =
   | { kind: "baseline"; id: string; account: PlugchatAccount; changes: FieldChange[] }
   | { kind: "changed"; id: string; account: PlugchatAccount; changes: FieldChange[] }
   | { kind: "unchanged"; id: string }
-  | { kind: "not_found"; id: string; changes: FieldChange[] }
+  | {
+      kind: "not_found";
+      id: string;
+      changes: FieldChange[];
+      /** True on the first 404 of a spell (no `missing_since` yet): the one that is news. */
+      newlyMissing: boolean;
+    }
   | { kind: "failed"; id: string; error: string };
 
 export function asText(value: string | boolean | null): string | null {
@@ -73,5 +79,6 @@ export function outcomeOfNotFound(stored: StoredAccount): AccountOutcome {
     kind: "not_found",
     id: stored.id,
     changes: disappeared ? [{ field: EXISTS_FIELD, from: "true", to: "false" }] : [],
+    newlyMissing: stored.missingSince === null,
   };
 }

@@ -7,6 +7,7 @@ import pLimit, { type LimitFunction } from "p-limit";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
 import { type PlugchatClient, PlugchatError } from "../plugchat/index.js";
+import type { RunProgress } from "../progress/figures.js";
 import type { AccountOutcome } from "./drift.js";
 import {
   batchProgress,
@@ -14,6 +15,7 @@ import {
   finishRun,
   heartbeat,
   openRun,
+  type RunPlan,
   stopRun,
   trackedIdsAfter,
   writeBatch,
@@ -35,6 +37,10 @@ export interface SyncOptions {
   /** A running run whose heartbeat is older than this was abandoned by a crashed process. */
   staleRunAfterMs?: number;
   heartbeatEveryMs?: number;
+  /** Called once the run is open, then after each written batch (a terminal's progress line). */
+  onProgress?: (progress: RunProgress) => void;
+  /** Called once every batch is settled, before the run is closed and its summary line logged. */
+  beforeClose?: () => void;
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -108,7 +114,7 @@ const NO_COUNTS: RunCounts = {
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<RunSummary> {
   const { prisma } = deps;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const run = await startRun(deps, options.trigger, options.staleRunAfterMs);
+  const run = await startRun(deps, options.trigger, options.staleRunAfterMs, batchSize);
 
   const beat = setInterval(() => {
     heartbeat(prisma, run.runId).catch((error: unknown) =>
@@ -126,8 +132,31 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   // transaction, so a batch is still written whole or not at all, and once only.
   const shared: SharedFetch = { limit: pLimit(options.concurrency), stop: new AbortController() };
   const open: Promise<BatchResult>[] = [];
+  const progress: RunProgress = {
+    runId: run.runId,
+    startedAt: run.startedAt,
+    accountsDone: 0,
+    ...run.plan,
+    batchesDone: 0,
+    changed: 0,
+    failed: 0,
+    notFound: 0,
+  };
+  options.onProgress?.({ ...progress });
   const settleOldest = async () => {
     const batch = await open.shift();
+    if (batch?.status === "written") {
+      progress.batchesDone += 1;
+      progress.accountsDone += batch.counts.accountsTotal;
+      progress.changed += batch.counts.accountsChanged;
+      progress.failed += batch.counts.accountsFailed;
+      progress.notFound += batch.counts.accountsNotFound;
+      deps.logger.debug(
+        { runId: run.runId, batches: progress.batchesDone, accounts: batch.counts.accountsTotal },
+        "sync batch written",
+      );
+      options.onProgress?.({ ...progress });
+    }
     // A batch that was not written (run closed or stopped meanwhile), or that stopped the run (token
     // refused), ends the run: the other open batch stops too, and no batch opens after it.
     if (batch && (batch.status !== "written" || batch.abortReason !== null)) shared.stop.abort();
@@ -155,17 +184,22 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     throw thrown;
   } finally {
     clearInterval(beat);
+    options.beforeClose?.();
   }
   return (await completeRun(deps, run.runId)).summary;
 }
 
-/** Opens a run (see `openRun`: one at a time, stale ones closed first) and logs it. */
+/**
+ * Opens a run (see `openRun`: one at a time, stale ones closed first) and logs it. With `batchSize`,
+ * the run records how many batches it plans (its progress shows batches done of that total).
+ */
 export async function startRun(
   deps: SyncDependencies,
   trigger: RunTrigger,
   staleRunAfterMs = DEFAULT_STALE_RUN_AFTER_MS,
-): Promise<RunSummary> {
-  const run = await openRun(deps.prisma, trigger, staleRunAfterMs);
+  batchSize?: number,
+): Promise<RunSummary & { plan: RunPlan }> {
+  const run = await openRun(deps.prisma, trigger, staleRunAfterMs, batchSize);
   deps.logger.info({ runId: run.runId, trigger }, "sync run started");
   return run;
 }
@@ -304,15 +338,30 @@ function shortError(error: unknown): string {
   return message.length > 500 ? `${message.slice(0, 497)}...` : message;
 }
 
+/**
+ * Per-account lines only where there is news, so that a run of 100,000 accounts logs what changed and
+ * not every account: drift at info (one line per field), a failure or a disappearance at warn (once:
+ * an account that stays missing is logged at debug on the next runs), a first fetch at debug.
+ */
 function logOutcomes(logger: Logger, outcomes: readonly AccountOutcome[]): void {
   for (const outcome of outcomes) {
     const accountId = outcome.id;
-    if (outcome.kind === "baseline") logger.info({ accountId }, "account baseline");
-    if (outcome.kind === "changed" || outcome.kind === "not_found") {
+    if (outcome.kind === "baseline") logger.debug({ accountId }, "account baseline");
+    if (outcome.kind === "changed") {
       for (const { field, from, to } of outcome.changes)
         logger.info({ accountId, field, from, to }, "account drift");
     }
-    if (outcome.kind === "not_found") logger.warn({ accountId }, "account not found on Plugchat (404)");
+    if (outcome.kind === "not_found") {
+      const [exists] = outcome.changes;
+      if (exists) {
+        const { field, from, to } = exists;
+        logger.warn({ accountId, field, from, to }, "account disappeared from Plugchat (404)");
+      } else if (outcome.newlyMissing) {
+        logger.warn({ accountId }, "account not found on Plugchat (404): never seen there");
+      } else {
+        logger.debug({ accountId }, "account still not found on Plugchat (404)");
+      }
+    }
     if (outcome.kind === "failed") logger.warn({ accountId, error: outcome.error }, "account sync failed");
   }
 }

@@ -32,11 +32,19 @@ export class RunInProgressError extends UserFacingError {
  * Opens a run, unless one is running. A running run whose heartbeat is older than `staleAfterMs` was
  * left by a crashed process: it is closed as failed first, so a crash never blocks syncing for good.
  */
+export interface RunPlan {
+  /** Tracked accounts when the run opened. */
+  accountsPlanned: number;
+  /** The batches they make, when the batch size was given. */
+  batchesPlanned: number | null;
+}
+
 export async function openRun(
   prisma: PrismaClient,
   trigger: RunTrigger,
   staleAfterMs: number,
-): Promise<RunSummary> {
+  batchSize?: number,
+): Promise<RunSummary & { plan: RunPlan }> {
   await prisma.$executeRaw`
     UPDATE sync_runs
        SET status = 'failed', finished_at = now(),
@@ -47,11 +55,16 @@ export async function openRun(
   const running = await prisma.syncRun.findFirst({ where: { status: "running" } });
   if (running) throw new RunInProgressError(running.id, running.startedAt);
   try {
-    const run = toSummary(await prisma.syncRun.create({ data: { trigger } }));
+    // The run's plan, for its progress: accounts tracked meanwhile change it a little, no more.
+    const accountsPlanned = await prisma.account.count({ where: { tracked: true } });
+    const batchesPlanned = batchSize === undefined ? null : Math.ceil(accountsPlanned / batchSize);
+    const run = toSummary(
+      await prisma.syncRun.create({ data: { trigger, accountsPlanned, batchesPlanned } }),
+    );
     // Batch rows of an earlier run with this id (the runs were truncated with RESTART IDENTITY) would
     // make this run's batches look written already.
     await prisma.$executeRaw`DELETE FROM sync_run_batches WHERE run_id = ${run.runId}`;
-    return run;
+    return { ...run, plan: { accountsPlanned, batchesPlanned } };
   } catch (error) {
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
       const running = await prisma.syncRun.findFirst({ where: { status: "running" } });

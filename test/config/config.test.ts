@@ -268,3 +268,45 @@ describe("the Plugchat token", () => {
     expect(() => requirePlugchatToken(config)).toThrow(/set PLUGCHAT_TOKEN .* or PLUGCHAT_TOKEN_FILE/);
   });
 });
+
+describe("the status page's password", () => {
+  it("is unset by default: the page then answers loopback clients only", () => {
+    expect(parseConfig({}).statusPassword).toBeUndefined();
+  });
+
+  it("comes from STATUS_PASSWORD and is never printed by inspect, JSON or string conversion", () => {
+    const config = parseConfig({ STATUS_PASSWORD: "correct horse battery" });
+    expect(config.statusPassword?.reveal()).toBe("correct horse battery");
+    expect(inspect(config)).not.toContain("correct horse");
+    expect(JSON.stringify(config)).not.toContain("correct horse");
+    expect(config).not.toHaveProperty("statusPasswordFile");
+  });
+
+  it("comes from STATUS_PASSWORD_FILE, trimmed, and an unreadable file is reported with the reason", () => {
+    const config = parseConfig(
+      { STATUS_PASSWORD_FILE: "/run/secrets/status" },
+      { readFile: () => "from-the-file\n" },
+    );
+    expect(config.statusPassword?.reveal()).toBe("from-the-file");
+    const problems = problemsOf({ STATUS_PASSWORD_FILE: "/nope" }, () => {
+      throw Object.assign(new Error("missing"), { code: "EACCES" });
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^STATUS_PASSWORD_FILE="\/nope" cannot be read \(EACCES\)/),
+    ]);
+  });
+
+  it("refuses both sources, a short password and control characters, without echoing the value", () => {
+    expect(problemsOf({ STATUS_PASSWORD: "long enough", STATUS_PASSWORD_FILE: "/x" })).toEqual([
+      expect.stringMatching(/both set/),
+    ]);
+    const short = problemsOf({ STATUS_PASSWORD: "abc1234" });
+    expect(short).toEqual([
+      expect.stringMatching(/^STATUS_PASSWORD is not a usable password: expected at least 8/),
+    ]);
+    expect(short[0]).not.toContain("abc1234");
+    const control = problemsOf({ STATUS_PASSWORD_FILE: "/x" }, () => "two\nlines here");
+    expect(control[0]).toMatch(/does not hold a usable password: expected no control characters/);
+    expect(control[0]).not.toContain("lines here");
+  });
+});

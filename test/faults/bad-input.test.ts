@@ -431,6 +431,16 @@ describe("bad configuration values", () => {
         ["WORKER_STALLED_INTERVAL_MS", { WORKER_STALLED_INTERVAL_MS: "x" }, /WORKER_STALLED_INTERVAL_MS="x"/],
         ["SYNC_NOTIFY_URL over ftp", { SYNC_NOTIFY_URL: "ftp://hooks.example" }, /SYNC_NOTIFY_URL has/],
         [
+          "STATUS_PASSWORD too short",
+          { STATUS_PASSWORD: "short" },
+          /STATUS_PASSWORD is not a usable password/,
+        ],
+        [
+          "STATUS_PASSWORD_FILE missing",
+          { STATUS_PASSWORD_FILE: join(dir, "missing") },
+          /STATUS_PASSWORD_FILE=".*missing" cannot be read \(ENOENT\)/,
+        ],
+        [
           "PLUGCHAT_TOKEN_FILE missing",
           { PLUGCHAT_TOKEN: undefined, PLUGCHAT_TOKEN_FILE: join(dir, "missing") },
           /PLUGCHAT_TOKEN_FILE=".*missing" cannot be read \(ENOENT\)/,

@@ -69,7 +69,7 @@ afterEach(async () => {
 });
 
 describe("a sync run", () => {
-  it("sets a baseline on the first fetch: data stored, status ok, no drift rows, one baseline line each", async () => {
+  it("sets a baseline on the first fetch: data stored, status ok, no drift rows, one debug baseline line each", async () => {
     const summary = await sync();
 
     expect(summary).toMatchObject({
@@ -85,7 +85,9 @@ describe("a sync run", () => {
     expect(row.lastSyncedAt).not.toBeNull();
     expect(row.updatedAt).not.toBeNull();
     expect(await driftRows()).toEqual([]);
-    expect(logs.withMessage("account baseline")).toHaveLength(ACCOUNTS);
+    expect(logs.withMessage("account baseline").map((line) => line.level)).toEqual(
+      Array(ACCOUNTS).fill("debug"),
+    );
     expect(logs.withMessage("sync run finished")).toHaveLength(1);
   });
 
@@ -207,7 +209,14 @@ describe("a sync run", () => {
     const row = await prisma.account.findUniqueOrThrow({ where: { id } });
     expect(row).toMatchObject({ ...remote, lastStatus: "not_found" });
     expect(row.missingSince).not.toBeNull();
-    expect(logs.lines().filter((line) => line.level === "warn" && line.accountId === id)).toHaveLength(2);
+    // Warned once, with its exists drift; the next run's 404 is no news (debug).
+    const warnings = logs.lines().filter((line) => line.level !== "debug" && line.accountId === id);
+    expect(warnings).toEqual([
+      expect.objectContaining({ field: "exists", from: "true", to: "false", runId: gone.runId }),
+    ]);
+    expect(logs.withMessage("account still not found on Plugchat (404)")).toEqual([
+      expect.objectContaining({ accountId: id, level: "debug" }),
+    ]);
 
     simulator.setAccount(id, remote ?? {});
     const back = await sync();

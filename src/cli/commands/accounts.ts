@@ -14,6 +14,10 @@ import { withPrisma } from "../../db/prisma.js";
 import { UserFacingError } from "../../errors.js";
 import { isValidAccountId } from "../../plugchat/account-id.js";
 import { commandContext } from "../context.js";
+import { countProgressLine } from "../progress-line.js";
+
+/** Ids from which `accounts import` shows its progress on a terminal (fewer are written at once). */
+const IMPORT_PROGRESS_FROM = 10_000;
 
 /** How many offending ids or lines a message lists before it only says how many more there are. */
 const MAX_LISTED = 20;
@@ -68,7 +72,15 @@ export function accountsCommand(): Command {
         process.stdout.write(`no account ids in ${label}: nothing to import\n`);
         return;
       }
-      const result = await withPrisma(config.databaseUrl, (prisma) => trackAccounts(prisma, parsed.ids));
+      // A large file takes a while to write: on a terminal, its progress (piped, nothing).
+      const progress =
+        parsed.ids.length >= IMPORT_PROGRESS_FROM ? countProgressLine("import", process.stderr) : undefined;
+      progress?.update(0, new Set(parsed.ids).size);
+      const result = await withPrisma(config.databaseUrl, (prisma) =>
+        trackAccounts(prisma, parsed.ids, {
+          onProgress: (written, total) => progress?.update(written, total),
+        }),
+      ).finally(() => progress?.stop());
       logger.debug(
         { ids: parsed.ids.length, ms: Math.round(performance.now() - startedAt), ...result },
         "imported account ids",

@@ -5,6 +5,7 @@ import { runSync } from "../../sync/run-sync.js";
 import type { RunSummary } from "../../sync/types.js";
 import { commandContext } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
+import { runProgressLine } from "../progress-line.js";
 
 export function syncCommand(): Command {
   return new Command("sync")
@@ -14,12 +15,21 @@ export function syncCommand(): Command {
     .action(async (options: { json?: boolean }) => {
       const { config, logger } = commandContext();
       const client = plugchatClientFromConfig(config, logger);
+      // On a terminal only: piped, stderr keeps nothing but the JSON log lines.
+      const progress = runProgressLine(process.stderr);
       const summary = await withPrisma(config.databaseUrl, (prisma) =>
         runSync(
           { prisma, client, logger },
-          { trigger: "cli", concurrency: config.syncConcurrency, batchSize: config.syncBatchSize },
+          {
+            trigger: "cli",
+            concurrency: config.syncConcurrency,
+            batchSize: config.syncBatchSize,
+            onProgress: (figures) => progress.update(figures),
+            // The run's summary line then starts on a line of its own.
+            beforeClose: () => progress.stop(),
+          },
         ),
-      );
+      ).finally(() => progress.stop());
       process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
       if (summary.status === "failed" && summary.error)
         process.stderr.write(`plugchat-sync: error: ${summary.error}\n`);

@@ -11,6 +11,7 @@ import {
 } from "../../queue/trigger.js";
 import { parseDuration } from "../../report/since.js";
 import { commandContext } from "../context.js";
+import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
 import { formatSummary } from "./sync.js";
 
@@ -74,7 +75,12 @@ export function triggerCommand(): Command {
             { runId: fired.runId, batches: fired.batches },
             "manual run started: waiting for it to finish",
           );
-          const summary = await waitForRun(prisma, fired.runId, deadline === undefined ? {} : { deadline });
+          const following = followRun(prisma, fired.runId);
+          const summary = await waitForRun(
+            prisma,
+            fired.runId,
+            deadline === undefined ? {} : { deadline },
+          ).finally(following.stop);
           process.stdout.write(
             `${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`,
           );

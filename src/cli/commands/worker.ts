@@ -5,6 +5,7 @@ import { notifyRunFinished } from "../../notify/index.js";
 import { createMetrics, startHealthServer } from "../../observability/index.js";
 import { createWorkerBackend, queueBackendSettings } from "../../queue/backend/index.js";
 import { startWorker } from "../../queue/worker.js";
+import { statusRoutes } from "../../status/index.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { commandContext } from "../context.js";
 import { exitOnSecondSignal, stopSignal } from "../stop-signal.js";
@@ -69,6 +70,11 @@ export function workerCommand(): Command {
           metrics,
           checks: worker.checks,
           logger,
+          routes: statusRoutes({
+            prisma,
+            jobCounts: () => worker.jobCounts(),
+            password: config.statusPassword,
+          }),
         });
       } catch (error) {
         await release();

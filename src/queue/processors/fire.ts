@@ -28,7 +28,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
     let run: RunSummary | null;
     if (job.data.runId === undefined) {
       try {
-        run = await startRun(deps, trigger, ctx.staleRunAfterMs);
+        run = await startRun(deps, trigger, ctx.staleRunAfterMs, ctx.batchSize);
       } catch (error) {
         if (!(error instanceof RunInProgressError)) throw error;
         run = await runLeftByThisFire(job, error.runId);

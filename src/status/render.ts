@@ -1,0 +1,175 @@
+// The status page as HTML, from the panels' data: pure. Readable without JavaScript (plain tables,
+// a <meta> refresh inside <noscript>); /status.js only refreshes the figures in place. Every value goes
+// through html.ts; nothing inline runs (see the CSP in routes.ts).
+import { formatDuration } from "../progress/figures.js";
+import { driftChartSvg, legendFields } from "./drift-chart.js";
+import { text, untrusted } from "./html.js";
+import type { AccountsPanel, CurrentRun, DriftDay, DriftRow, RecentRun } from "./queries.js";
+
+export interface StatusData {
+  run: CurrentRun | null;
+  runs: RecentRun[];
+  drift: DriftDay[];
+  recentDrift: DriftRow[];
+  accounts: AccountsPanel;
+  /** Job counts by state; null when this process has no queue to ask. */
+  queue: Record<string, number> | null;
+}
+
+/** Seconds between refreshes of a page without JavaScript. */
+export const NOSCRIPT_REFRESH_SECONDS = 15;
+
+export function renderStatusPage(data: StatusData, now: Date): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<noscript><meta http-equiv="refresh" content="${NOSCRIPT_REFRESH_SECONDS}"></noscript>
+<title>plugchat-sync status</title>
+<link rel="stylesheet" href="/status.css">
+<script src="/status.js" defer></script>
+</head>
+<body>
+<header><h1>plugchat-sync</h1><p class="muted">as of <time id="as-of" datetime="${text(now.toISOString())}">${text(formatTime(now))}</time></p></header>
+<main>
+${currentRunPanel(data.run)}
+${queuePanel(data.queue)}
+${accountsSummary(data.accounts)}
+${recentRunsPanel(data.runs)}
+${driftPanel(data.drift, now)}
+${recentDriftPanel(data.recentDrift)}
+${failingPanel(data.accounts)}
+${missingPanel(data.accounts)}
+</main>
+<footer class="muted">JSON: <a href="/api/run">/api/run</a> · <a href="/api/runs">/api/runs</a> · <a href="/api/drift">/api/drift</a> · <a href="/api/accounts">/api/accounts</a> · <a href="/api/queue">/api/queue</a></footer>
+</body>
+</html>
+`;
+}
+
+export function currentRunPanel(run: CurrentRun | null): string {
+  if (!run) {
+    return `<section id="run" data-run-id=""><h2>Run now</h2><p>No run is going on.</p></section>`;
+  }
+  const planned = run.accountsPlanned ?? run.accountsDone;
+  const percent = run.fraction === null ? null : Math.min(run.fraction, 1) * 100;
+  const progress =
+    percent === null
+      ? ""
+      : `<progress id="run-progress" max="100" value="${percent.toFixed(1)}">${percent.toFixed(0)}%</progress>`;
+  const batches = run.batchesPlanned === null ? "-" : `${run.batchesDone} of ${run.batchesPlanned}`;
+  return `<section id="run" data-run-id="${run.runId}"><h2>Run now: #${run.runId} <span class="tag">${text(run.trigger)}</span></h2>
+${progress}
+<dl class="figures">
+<div><dt>accounts</dt><dd><span data-field="accountsDone">${run.accountsDone}</span> of <span data-field="accountsPlanned">${planned}</span></dd></div>
+<div><dt>batches</dt><dd data-field="batches">${text(batches)}</dd></div>
+<div><dt>rate</dt><dd><span data-field="rate">${run.accountsPerSecond.toFixed(1)}</span> accounts/s</dd></div>
+<div><dt>ETA</dt><dd data-field="eta">${run.etaSeconds === null ? "-" : text(formatDuration(run.etaSeconds))}</dd></div>
+<div><dt>changed</dt><dd data-field="changed">${run.changed}</dd></div>
+<div><dt>failed</dt><dd data-field="failed">${run.failed}</dd></div>
+<div><dt>not found</dt><dd data-field="notFound">${run.notFound}</dd></div>
+<div><dt>drift</dt><dd data-field="driftCount">${run.driftCount}</dd></div>
+</dl>
+<p class="muted">started ${text(formatTime(new Date(run.startedAt)))}, last heartbeat ${text(formatTime(new Date(run.heartbeatAt)))}</p>
+</section>`;
+}
+
+function queuePanel(queue: Record<string, number> | null): string {
+  if (!queue)
+    return `<section id="queue"><h2>Queue</h2><p class="muted">not available in this process</p></section>`;
+  const states = ["waiting", "active", "delayed", "failed"];
+  const cells = states.map(
+    (state) => `<div><dt>${text(state)}</dt><dd data-queue="${text(state)}">${queue[state] ?? 0}</dd></div>`,
+  );
+  return `<section id="queue"><h2>Queue (jobs)</h2><dl class="figures">${cells.join("")}</dl></section>`;
+}
+
+function accountsSummary(accounts: AccountsPanel): string {
+  return `<section id="accounts"><h2>Accounts</h2><dl class="figures">
+<div><dt>tracked</dt><dd id="tracked">${accounts.tracked}</dd></div>
+<div><dt>failing now</dt><dd id="failing-count">${accounts.failing.total}</dd></div>
+<div><dt>missing on Plugchat</dt><dd id="missing-count">${accounts.missing.total}</dd></div>
+</dl></section>`;
+}
+
+function recentRunsPanel(runs: readonly RecentRun[]): string {
+  const rows = runs.map(
+    (run) => `<tr data-run-id="${run.runId}">
+<td>#${run.runId}</td><td>${text(run.trigger)}</td><td><span class="status ${text(run.status)}">${text(run.status)}</span></td>
+<td>${text(formatTime(new Date(run.startedAt)))}</td><td>${run.durationMs === null ? "-" : text(formatDuration(run.durationMs / 1000))}</td>
+<td class="n">${run.accountsTotal}</td><td class="n">${run.changed}</td><td class="n">${run.unchanged}</td><td class="n">${run.notFound}</td><td class="n">${run.failed}</td><td class="n">${run.driftCount}</td>
+<td class="long">${run.error === null ? "" : untrusted(run.error)}</td></tr>`,
+  );
+  return `<section id="runs" class="wide"><h2>Last runs</h2>
+<table><thead><tr><th>run</th><th>trigger</th><th>status</th><th>started</th><th>duration</th><th class="n">total</th><th class="n">changed</th><th class="n">unchanged</th><th class="n">not found</th><th class="n">failed</th><th class="n">drift</th><th>error</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="12">no runs yet</td></tr>'}</tbody></table></section>`;
+}
+
+function driftPanel(drift: readonly DriftDay[], now: Date): string {
+  const legend = legendFields(drift).map(
+    ({ field, colour }) =>
+      `<li><svg width="10" height="10" aria-hidden="true"><rect width="10" height="10" fill="${text(colour)}"/></svg> ${text(field)}</li>`,
+  );
+  const rows = [...drift]
+    .reverse()
+    .map(
+      (row) =>
+        `<tr><td>${text(row.day)}</td><td>${text(row.field)}</td><td class="n">${row.changes}</td><td class="n">${row.accounts}</td></tr>`,
+    );
+  return `<section id="drift" class="wide"><h2>Drift, last 30 days</h2>
+<figure>${driftChartSvg(drift, now)}<figcaption><ul class="legend">${legend.join("")}</ul></figcaption></figure>
+<details><summary>as a table</summary><table><thead><tr><th>day (UTC)</th><th>field</th><th class="n">changes</th><th class="n">accounts</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="4">no drift</td></tr>'}</tbody></table></details></section>`;
+}
+
+function recentDriftPanel(drift: readonly DriftRow[]): string {
+  const rows = drift.map(
+    (
+      row,
+    ) => `<tr><td>${text(formatTime(new Date(row.detectedAt)))}</td><td class="id">${untrusted(row.accountId)}</td>
+<td class="long">${untrusted(row.name)}</td><td>${text(row.field)}</td><td class="long">${untrusted(row.oldValue)}</td><td class="long">${untrusted(row.newValue)}</td></tr>`,
+  );
+  return `<section id="recent-drift" class="wide"><h2>Latest drift</h2>
+<table><thead><tr><th>detected</th><th>account</th><th>name</th><th>field</th><th>was</th><th>is now</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="6">no drift yet</td></tr>'}</tbody></table></section>`;
+}
+
+function failingPanel(accounts: AccountsPanel): string {
+  const rows = accounts.failing.accounts.map(
+    (
+      account,
+    ) => `<tr><td class="id">${untrusted(account.accountId)}</td><td class="long">${untrusted(account.name)}</td>
+<td class="n">${account.consecutiveFailures}</td><td class="long">${untrusted(account.lastError)}</td>
+<td>${account.lastSyncedAt === null ? "never" : text(formatTime(new Date(account.lastSyncedAt)))}</td>
+<td>${account.lastAttemptAt === null ? "-" : text(formatTime(new Date(account.lastAttemptAt)))}</td></tr>`,
+  );
+  return `<section id="failing" class="wide"><h2>Failing now (${accounts.failing.total})</h2>
+<table><thead><tr><th>account</th><th>name</th><th class="n">runs failed in a row</th><th>last error</th><th>failing since (last success)</th><th>last attempt</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="6">none</td></tr>'}</tbody></table>${more(accounts.failing)}</section>`;
+}
+
+function missingPanel(accounts: AccountsPanel): string {
+  const rows = accounts.missing.accounts.map(
+    (
+      account,
+    ) => `<tr><td class="id">${untrusted(account.accountId)}</td><td class="long">${untrusted(account.name)}</td>
+<td>${account.missingSince === null ? "-" : text(formatTime(new Date(account.missingSince)))}</td></tr>`,
+  );
+  return `<section id="missing" class="wide"><h2>Missing on Plugchat (${accounts.missing.total})</h2>
+<table><thead><tr><th>account</th><th>name</th><th>missing since</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="3">none</td></tr>'}</tbody></table>${more(accounts.missing)}</section>`;
+}
+
+function more(list: { total: number; accounts: readonly unknown[] }): string {
+  const hidden = list.total - list.accounts.length;
+  return hidden > 0
+    ? `<p class="muted">and ${hidden} more: see /api/accounts or account_current_state</p>`
+    : "";
+}
+
+/** UTC, to the second: the same moment whoever opens the page. */
+export function formatTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}

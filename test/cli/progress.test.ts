@@ -1,0 +1,169 @@
+// Progress on a terminal: drawn when stderr is one (a real pseudo-terminal, from util-linux's
+// `script`), absent when it is piped, where stderr keeps nothing but JSON log lines.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { followRun } from "../../src/cli/follow-run.js";
+import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { CLI, runCli } from "../helpers/cli.js";
+import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+
+const TOKEN = "progress-test-token";
+const ACCOUNTS = 2_000;
+
+let simulator: Simulator;
+let database: TestDatabase;
+let prisma: PrismaClient;
+let dir: string;
+
+function env(): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    DATABASE_URL: database.url,
+    PLUGCHAT_BASE_URL: simulator.url,
+    PLUGCHAT_TOKEN: TOKEN,
+    SYNC_BATCH_SIZE: "200",
+    SYNC_CONCURRENCY: "16",
+    LOG_LEVEL: "info",
+    LOG_PRETTY: "false",
+  };
+}
+
+/** Runs the built CLI with its stdin, stdout and stderr on a pseudo-terminal; all its output. */
+function onTerminal(args: string[]): Promise<{ code: number; output: string }> {
+  const command = [process.execPath, CLI, ...args].map((word) => `'${word}'`).join(" ");
+  return new Promise((resolve) => {
+    execFile("script", ["-qfec", command, "/dev/null"], { env: env() }, (error, stdout) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout });
+    });
+  });
+}
+
+/** A stream that says it is a terminal, keeping what is drawn on it. */
+function fakeTerminal(): { stream: NodeJS.WriteStream; drawn: () => string } {
+  const stream = new PassThrough() as unknown as NodeJS.WriteStream & PassThrough;
+  let drawn = "";
+  stream.on("data", (chunk: Buffer) => {
+    drawn += chunk.toString("utf8");
+  });
+  Object.assign(stream, {
+    isTTY: true,
+    columns: 160,
+    cursorTo: () => true,
+    clearLine: () => true,
+    moveCursor: () => true,
+  });
+  return { stream, drawn: () => drawn };
+}
+
+beforeAll(async () => {
+  simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
+  database = await createMigratedTestDatabase();
+  prisma = createPrismaClient(database.url);
+  await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
+  dir = mkdtempSync(join(tmpdir(), "plugchat-progress-"));
+});
+
+afterAll(async () => {
+  await prisma.$disconnect();
+  await database.drop();
+  await simulator.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("sync on a terminal", () => {
+  it("draws a progress line with done of total, rate, ETA and outcomes, then prints the summary", async () => {
+    simulator.setFault({ type: "latency", ms: 10 });
+    const { code, output } = await onTerminal(["sync"]);
+    simulator.clearFaults();
+
+    expect(code).toBe(0);
+    expect(output).toMatch(/run #1 .* \d+\/2000 accounts \(batch \d+\/10\) \| [\d.]+\/s \| ETA /);
+    expect(output).toContain("2000/2000 accounts (batch 10/10)");
+    expect(output).toMatch(/changed 2000, failed 0, not found 0/);
+    // Redrawn in place: carriage returns or cursor moves, not one line per update.
+    expect(output.includes("\r") || output.includes("\u001b[")).toBe(true);
+    expect(output).toMatch(/ETA \d+ s/);
+    // The progress line is done before the run's summary: its log line, then the table.
+    expect(output.lastIndexOf("2000/2000 accounts")).toBeLessThan(output.indexOf("sync run finished"));
+    expect(output.indexOf("sync run finished")).toBeLessThan(output.lastIndexOf("succeeded"));
+  });
+
+  it("draws nothing when stderr is piped: every stderr line is a JSON log line", async () => {
+    const { code, stderr, stdout } = await runCli(["sync"], env());
+
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/succeeded/);
+    expect(stderr).not.toMatch(/accounts\/s|ETA/);
+    expect(stderr.includes("\r") || stderr.includes("\u001b[")).toBe(false);
+    const lines = stderr.split("\n").filter((line) => line !== "");
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+});
+
+describe("accounts import of a large file on a terminal", () => {
+  it("draws its progress; piped, prints only its result", async () => {
+    const file = join(dir, "ids.txt");
+    writeFileSync(file, Array.from({ length: 12_000 }, (_, i) => `import-${i}`).join("\n"));
+
+    const terminal = await onTerminal(["accounts", "import", file]);
+    expect(terminal.code).toBe(0);
+    expect(terminal.output).toMatch(/import .* 12000\/12000 \| \d+\/s/);
+
+    const piped = await runCli(["accounts", "import", file], env());
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe("");
+    expect(piped.stdout).toMatch(/^imported .*12000 already tracked/);
+  });
+});
+
+describe("followRun (trigger --wait)", () => {
+  it("draws a run's progress from its row, whoever runs it, until the run is closed", async () => {
+    const run = await prisma.syncRun.create({
+      data: {
+        trigger: "manual",
+        accountsPlanned: 1_000,
+        batchesPlanned: 4,
+        accountsTotal: 250,
+        accountsChanged: 7,
+      },
+    });
+    await prisma.syncRunBatch.create({
+      data: { runId: run.id, batchIndex: 0, accounts: 250, writtenBy: "test" },
+    });
+    const { stream, drawn } = fakeTerminal();
+
+    const following = followRun(prisma, run.id, stream, 20);
+    await expect.poll(drawn).toContain("250/1000 accounts (batch 1/4)");
+    await prisma.syncRun.update({
+      where: { id: run.id },
+      data: { accountsTotal: 1_000, accountsFailed: 2, status: "partial", finishedAt: new Date() },
+    });
+    await expect.poll(drawn, { timeout: 5_000 }).toContain("1000/1000 accounts");
+    await following.stop();
+
+    expect(drawn()).toMatch(/changed 7, failed 2, not found 0/);
+  });
+
+  it("writes nothing, and reads nothing, when the stream is not a terminal", async () => {
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    let written = "";
+    (stream as unknown as PassThrough).on("data", (chunk: Buffer) => {
+      written += chunk.toString();
+    });
+    const failing = new Proxy({} as PrismaClient, {
+      get: () => {
+        throw new Error("followRun queried the database without a terminal");
+      },
+    });
+    const following = followRun(failing, 1, stream, 10);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await following.stop();
+    expect(written).toBe("");
+  });
+});
