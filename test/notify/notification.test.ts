@@ -17,6 +17,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
     accountsFailed: 0,
     accountsNotFound: 0,
     driftCount: 0,
+    accountSource: null,
     ...overrides,
   };
 }

@@ -47,6 +47,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
     accountsFailed: 1,
     accountsNotFound: 1,
     driftCount: 4,
+    accountSource: null,
     ...overrides,
   };
 }
