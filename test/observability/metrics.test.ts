@@ -105,6 +105,36 @@ describe("createMetrics", () => {
     expect(text).toMatch(/^nodejs_heap_size_total_bytes \d/m);
   });
 
+  it("counts what the account source did at the start of each run", async () => {
+    const metrics = createMetrics();
+    const source = {
+      ids: 10,
+      added: 3,
+      retracked: 1,
+      removed: 2,
+      invalid: 4,
+      invalidExamples: [],
+      error: null,
+    };
+    metrics.observeRun(summary({ accountSource: { ...source, outcome: "applied" } }));
+    metrics.observeRun(
+      summary({ accountSource: { ...source, outcome: "refused", added: 0, retracked: 0, removed: 0 } }),
+    );
+    metrics.observeRun(summary());
+    const { text } = await scrape(metrics);
+    expect(text.split("\n")).toEqual(
+      expect.arrayContaining([
+        'plugchat_sync_account_source_total{outcome="applied"} 1',
+        'plugchat_sync_account_source_total{outcome="refused"} 1',
+        'plugchat_sync_account_source_total{outcome="skipped"} 0',
+        'plugchat_sync_account_source_ids_total{change="added"} 3',
+        'plugchat_sync_account_source_ids_total{change="retracked"} 1',
+        'plugchat_sync_account_source_ids_total{change="removed"} 2',
+        'plugchat_sync_account_source_ids_total{change="invalid"} 8',
+      ]),
+    );
+  });
+
   it("adds drift counted by field", async () => {
     const metrics = createMetrics();
     metrics.observeDrift({ onReceiveMessage: 4, name: 1, active: 0 });
