@@ -17,7 +17,7 @@ export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerat
   let connection: mysql.Connection | undefined;
   try {
     connection = mysql.createConnection({
-      uri: url.replace(/^mariadb:/i, "mysql:"),
+      uri: driverUri(url),
       connectTimeout: timeoutMs,
       rowsAsArray: true,
       // Ids in BIGINT or DECIMAL columns stay exact, as text.
@@ -69,4 +69,16 @@ function handshake(connection: mysql.Connection): Promise<void> {
     });
     connection.once("error", reject);
   });
+}
+
+/**
+ * The URL as mysql2 takes it. Its query parameters override the options above, so the one that
+ * would let `COMMIT; DELETE ...` leave the read-only transaction is dropped: one statement only.
+ */
+function driverUri(url: string): string {
+  const parsed = new URL(url.replace(/^mariadb:/i, "mysql:"));
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (name.toLowerCase() === "multiplestatements") parsed.searchParams.delete(name);
+  }
+  return parsed.toString();
 }

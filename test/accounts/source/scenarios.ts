@@ -183,6 +183,11 @@ export function defineSourceScenarios(backend: SourceBackend): void {
     expect(failed.error).toMatch(/^the account source's query failed on .*: check ACCOUNT_SOURCE_QUERY$/);
     const two = await runWith({ query: `${QUERY}; DELETE FROM customers` });
     expect(two.outcome).toBe("skipped");
+    // Not even when the URL asks for several statements (mysql2 reads options from it).
+    const url = new URL(source.url);
+    url.searchParams.set("multipleStatements", "true");
+    const asked = await runWith({ url: url.toString(), query: `COMMIT; DELETE FROM customers; ${QUERY}` });
+    expect(asked.outcome).toBe("skipped");
     expect(await source.storedIds()).toEqual(["acc-1"]);
     expect(await tracking()).toEqual({ "acc-1": true });
   });
