@@ -72,7 +72,7 @@ export async function recordAccountSource(
       sourceRetracked: record.retracked,
       sourceRemoved: record.removed,
       sourceInvalid: record.invalid,
-      sourceInvalidExamples: record.invalidExamples,
+      sourceExamples: record.invalidExamples,
       sourceError: record.error,
       heartbeatAt: new Date(),
     },
@@ -426,7 +426,7 @@ function accountSourceOf(row: SyncRunRow): AccountSourceRecord | null {
     retracked: row.sourceRetracked ?? 0,
     removed: row.sourceRemoved ?? 0,
     invalid: row.sourceInvalid ?? 0,
-    invalidExamples: row.sourceInvalidExamples,
+    invalidExamples: row.sourceExamples,
     error: row.sourceError,
   };
 }
