@@ -150,6 +150,17 @@ const timezone: Parser<string> = (name) =>
     }
   });
 
+// A query is not echoed either: it is the integrator's SQL, and long.
+const sqlQuery: Parser<string> = (name) =>
+  z.string().transform((raw, ctx) => {
+    const query = raw.trim().replace(/;\s*$/, "");
+    if (query.includes("\u0000")) {
+      ctx.addIssue({ code: "custom", message: `${name} holds a NUL character: expected one SQL query` });
+      return z.NEVER;
+    }
+    return query;
+  });
+
 const booleanWords: Record<string, boolean> = {
   true: true,
   "1": true,
@@ -243,6 +254,26 @@ export const SETTINGS = {
   workerLockDurationMs: setting("WORKER_LOCK_DURATION_MS", "30000", integer(1_000, 3_600_000)),
   /** How often workers look for batches whose worker died (stalled jobs). */
   workerStalledIntervalMs: setting("WORKER_STALLED_INTERVAL_MS", "30000", integer(500, 3_600_000)),
+  /**
+   * The integrator's own database, whose ids the tracked set follows at the start of every run
+   * (with ACCOUNT_SOURCE_QUERY; both or neither). Undefined: the tracked set changes only by hand.
+   */
+  accountSourceUrl: optional(
+    "ACCOUNT_SOURCE_URL",
+    url(
+      ["postgresql:", "postgres:", "mysql:", "mariadb:"],
+      "postgresql://user:password@host:5432/crm or mysql://user:password@host:3306/crm",
+    ),
+  ),
+  /** A read-only SQL query whose first column is the account id. */
+  accountSourceQuery: optional("ACCOUNT_SOURCE_QUERY", sqlQuery),
+  /**
+   * The largest share of the tracked ids one reconciliation may untrack; more is refused (an empty
+   * replica, a broken WHERE) and the run goes on with the current set. 1 = no limit, 0 = never untrack.
+   */
+  accountSourceMaxRemoval: setting("ACCOUNT_SOURCE_MAX_REMOVAL", "0.25", decimal(0, 1)),
+  /** How long the source's query may run (statement timeout), and its connection may take to open. */
+  accountSourceTimeoutMs: setting("ACCOUNT_SOURCE_TIMEOUT_MS", "30000", integer(100, 3_600_000)),
   /** Where the worker POSTs a notification after a run that did not succeed; undefined = none. */
   syncNotifyUrl: optional(
     "SYNC_NOTIFY_URL",
@@ -309,6 +340,18 @@ export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {})
     problems.push(
       "QUEUE_BACKEND=redis needs REDIS_URL: set it to the Redis of the queues, such as redis://host:6379/0",
     );
+  }
+  if ((settings.accountSourceUrl === undefined) !== (settings.accountSourceQuery === undefined)) {
+    const [set, unset] =
+      settings.accountSourceQuery === undefined
+        ? ["ACCOUNT_SOURCE_URL", "ACCOUNT_SOURCE_QUERY"]
+        : ["ACCOUNT_SOURCE_QUERY", "ACCOUNT_SOURCE_URL"];
+    // A variable with a bad value is reported already; this is only about one of the two missing.
+    if (nonEmpty(env[unset]) === undefined) {
+      problems.push(
+        `${set} is set but ${unset} is not: set both (the database of your account ids, and the query whose first column is the id), or neither`,
+      );
+    }
   }
   const readFile = sources.readFile ?? ((path) => readFileSync(path, "utf8"));
   const token = readToken(env, readFile, problems);

@@ -1,7 +1,7 @@
 // What is said about a finished run, and when: pure functions, no I/O.
 
-import { summaryCounts } from "../sync/summary-counts.js";
-import type { RunStatus, RunSummary, RunTrigger } from "../sync/types.js";
+import { describeAccountSource, summaryCounts } from "../sync/summary-counts.js";
+import type { AccountSourceRecord, RunStatus, RunSummary, RunTrigger } from "../sync/types.js";
 
 /** Failing accounts listed in one notification, at most. */
 export const MAX_FAILING_ACCOUNTS = 20;
@@ -46,11 +46,17 @@ export interface RunNotification {
   error: string | null;
   /** Fields Plugchat sent that this version does not know. */
   unknownFields: string[];
+  /** What the account source did first (ACCOUNT_SOURCE_URL); null when none is configured. */
+  accountSource: AccountSourceRecord | null;
 }
 
-/** Worth telling someone: something drifted, some accounts failed, or the run failed. */
+/**
+ * Worth telling someone: something drifted, some accounts failed, the run failed, or the account
+ * source could not be followed (refused by the removal limit, or unreadable).
+ */
 export function shouldNotify(summary: RunSummary): boolean {
-  return summary.driftCount > 0 || summary.accountsFailed > 0 || summary.status === "failed";
+  const sourceTrouble = summary.accountSource !== null && summary.accountSource.outcome !== "applied";
+  return summary.driftCount > 0 || summary.accountsFailed > 0 || summary.status === "failed" || sourceTrouble;
 }
 
 export function buildRunNotification(summary: RunSummary, details: NotificationDetails): RunNotification {
@@ -77,6 +83,7 @@ export function buildRunNotification(summary: RunSummary, details: NotificationD
     failingAccountsNotListed: Math.max(0, summary.accountsFailed - failingAccounts.length),
     error: summary.error,
     unknownFields: [...summary.unknownFields].sort(),
+    accountSource: summary.accountSource,
   };
 }
 
@@ -90,5 +97,9 @@ function summaryLine(summary: RunSummary, driftByField: Record<string, number>):
     `${summary.driftCount} drift${fields.length > 0 ? ` (${fields.join(", ")})` : ""}`,
   ];
   const error = summary.error ? `: ${summary.error}` : "";
-  return `plugchat-sync run #${summary.runId} ${summary.status}${error} (${parts.join(", ")})`;
+  const source =
+    summary.accountSource && summary.accountSource.outcome !== "applied"
+      ? `; account source ${describeAccountSource(summary.accountSource)}`
+      : "";
+  return `plugchat-sync run #${summary.runId} ${summary.status}${error} (${parts.join(", ")})${source}`;
 }

@@ -13,7 +13,10 @@ export type QueueDepthSource = () => Promise<Record<string, number>>;
 export interface Metrics {
   /** The registry to scrape: `registry.metrics()` and `registry.contentType`. */
   readonly registry: Registry;
-  /** A run has finished: counts it by status and observes its duration. Not its accounts: see observeBatch. */
+  /**
+   * A run has finished: counts it by status, observes its duration, and counts what its account
+   * source did. Not its accounts: see observeBatch.
+   */
   observeRun(summary: RunSummary): void;
   /**
    * Accounts of one batch by outcome and, when known, one drift event per entry of `driftFields`
@@ -38,6 +41,8 @@ export interface MetricsOptions {
 }
 
 const RUN_STATUSES: readonly RunStatus[] = ["succeeded", "partial", "failed"];
+const SOURCE_OUTCOMES = ["applied", "refused", "skipped"] as const;
+const SOURCE_CHANGES = ["added", "retracked", "removed", "invalid"] as const;
 const OUTCOMES = ["changed", "unchanged", "failed", "not_found"] as const;
 const DRIFT_FIELDS: ReadonlySet<string> = new Set([...SYNCED_FIELDS, EXISTS_FIELD]);
 
@@ -57,6 +62,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: "plugchat_sync_run_duration_seconds",
     help: "Duration of finished sync runs, from start to finish.",
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200],
+    registers: [registry],
+  });
+  const sourceRuns = new Counter({
+    name: "plugchat_sync_account_source_total",
+    help: "Account source reconciliations at the start of a run, by outcome (applied, refused by the removal limit, skipped: source unreachable or query failed).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  const sourceIds = new Counter({
+    name: "plugchat_sync_account_source_ids_total",
+    help: "Ids the account source changed, by change (added, retracked, removed), and values it returned that are not ids (invalid).",
+    labelNames: ["change"] as const,
     registers: [registry],
   });
   const accounts = new Counter({
@@ -114,6 +131,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   // Series that exist from the start at 0, so that rate() and absent() work before the first event.
   for (const status of RUN_STATUSES) runs.inc({ status }, 0);
   for (const outcome of OUTCOMES) accounts.inc({ outcome }, 0);
+  for (const outcome of SOURCE_OUTCOMES) sourceRuns.inc({ outcome }, 0);
+  for (const change of SOURCE_CHANGES) sourceIds.inc({ change }, 0);
 
   return {
     registry,
@@ -121,6 +140,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       runs.inc({ status: summary.status });
       if (summary.finishedAt) {
         runDuration.observe(Math.max(0, summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
+      }
+      const source = summary.accountSource;
+      if (source) {
+        sourceRuns.inc({ outcome: source.outcome });
+        for (const change of SOURCE_CHANGES) sourceIds.inc({ change }, source[change]);
       }
     },
     observeBatch(counts, driftFields = []) {

@@ -1,4 +1,5 @@
 import { formatTable, formatTime } from "../cli/format.js";
+import { describeAccountSource } from "../sync/summary-counts.js";
 import type { RunSummary } from "../sync/types.js";
 import type { DriftEntry } from "./queries.js";
 
@@ -7,8 +8,21 @@ export const DRIFT_LIMIT = 1000;
 
 export function formatRuns(runs: readonly RunSummary[]): string {
   if (runs.length === 0) return "No sync runs yet: run `plugchat-sync sync`.";
-  return `Recent runs\n${formatTable(
-    ["run", "trigger", "status", "started", "seconds", "total", "changed", "not found", "failed", "drift"],
+  const withSource = runs.some((run) => run.accountSource !== null);
+  const table = formatTable(
+    [
+      "run",
+      "trigger",
+      "status",
+      "started",
+      "seconds",
+      "total",
+      "changed",
+      "not found",
+      "failed",
+      "drift",
+      ...(withSource ? ["source"] : []),
+    ],
     runs.map((run) => [
       `#${run.runId}`,
       run.trigger,
@@ -20,8 +34,27 @@ export function formatRuns(runs: readonly RunSummary[]): string {
       String(run.accountsNotFound),
       String(run.accountsFailed),
       String(run.driftCount),
+      ...(withSource ? [sourceCell(run)] : []),
     ]),
-  )}`;
+  );
+  // Why a source was refused or skipped is too long for a cell: one line per such run, below.
+  const notes = runs.flatMap((run) =>
+    run.accountSource && run.accountSource.outcome !== "applied"
+      ? [`#${run.runId} account source ${describeAccountSource(run.accountSource)}`]
+      : run.accountSource && run.accountSource.invalid > 0
+        ? [`#${run.runId} account source: ${describeAccountSource(run.accountSource)}`]
+        : [],
+  );
+  return [`Recent runs\n${table}`, ...notes].join("\n");
+}
+
+/** The source column: `+3 -1` (added and re-tracked, removed), `refused`, `skipped`, or `-` without one. */
+function sourceCell(run: RunSummary): string {
+  const source = run.accountSource;
+  if (!source) return "-";
+  if (source.outcome !== "applied") return source.outcome;
+  const invalid = source.invalid > 0 ? ` (${source.invalid} invalid)` : "";
+  return `+${source.added + source.retracked} -${source.removed}${invalid}`;
 }
 
 export function formatDrift(drift: readonly DriftEntry[], since: Date): string {

@@ -4,10 +4,12 @@
 import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import pLimit, { type LimitFunction } from "p-limit";
+import type { AccountSourceSettings } from "../accounts/source/read-source.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
 import { type PlugchatClient, PlugchatError } from "../plugchat/index.js";
 import type { RunProgress } from "../progress/figures.js";
+import { reconcileAccountSource } from "./account-source-step.js";
 import type { AccountOutcome } from "./drift.js";
 import {
   batchProgress,
@@ -27,6 +29,8 @@ export interface SyncDependencies {
   prisma: PrismaClient;
   client: PlugchatClient;
   logger: Logger;
+  /** ACCOUNT_SOURCE_*: when set, every run first makes the tracked set equal to the source's ids. */
+  accountSource?: AccountSourceSettings | undefined;
 }
 
 export interface SyncOptions {
@@ -190,7 +194,9 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
 }
 
 /**
- * Opens a run (see `openRun`: one at a time, stale ones closed first) and logs it. With `batchSize`,
+ * Opens a run (see `openRun`: one at a time, stale ones closed first) and logs it; then, with an
+ * account source, reconciles the tracked set before any id is read for the run. Opening the run
+ * first means one reconciliation at a time, and none while batches are writing. With `batchSize`,
  * the run records how many batches it plans (its progress shows batches done of that total).
  */
 export async function startRun(
@@ -201,7 +207,9 @@ export async function startRun(
 ): Promise<RunSummary & { plan: RunPlan }> {
   const run = await openRun(deps.prisma, trigger, staleRunAfterMs, batchSize);
   deps.logger.info({ runId: run.runId, trigger }, "sync run started");
-  return run;
+  if (!deps.accountSource) return run;
+  const accountSource = await reconcileAccountSource(deps, run.runId, deps.accountSource);
+  return { ...run, accountSource };
 }
 
 /**
@@ -375,6 +383,7 @@ function logSummary(logger: Logger, summary: RunSummary): void {
       ...summaryCounts(summary),
       durationMs: summary.finishedAt ? summary.finishedAt.getTime() - summary.startedAt.getTime() : null,
       ...(summary.error ? { error: summary.error } : {}),
+      ...(summary.accountSource ? { accountSource: summary.accountSource.outcome } : {}),
     },
     "sync run finished",
   );

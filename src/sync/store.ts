@@ -11,7 +11,7 @@ import {
   outcomeOfNotFound,
   type StoredAccount,
 } from "./drift.js";
-import type { FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js";
+import type { AccountSourceRecord, FetchResult, RunCounts, RunSummary, RunTrigger } from "./types.js";
 
 type Transaction = Prisma.TransactionClient;
 
@@ -72,6 +72,28 @@ export async function openRun(
     }
     throw error;
   }
+}
+
+/** Records on the run's row what the account source did (`sync_runs.source_*`). */
+export async function recordAccountSource(
+  prisma: PrismaClient,
+  runId: number,
+  record: AccountSourceRecord,
+): Promise<void> {
+  await prisma.syncRun.update({
+    where: { id: runId },
+    data: {
+      sourceOutcome: record.outcome,
+      sourceIds: record.ids,
+      sourceAdded: record.added,
+      sourceRetracked: record.retracked,
+      sourceRemoved: record.removed,
+      sourceInvalid: record.invalid,
+      sourceExamples: record.invalidExamples,
+      sourceError: record.error,
+      heartbeatAt: new Date(),
+    },
+  });
 }
 
 export async function heartbeat(prisma: PrismaClient, runId: number): Promise<void> {
@@ -407,5 +429,21 @@ export function toSummary(row: SyncRunRow): RunSummary {
     accountsFailed: row.accountsFailed,
     accountsNotFound: row.accountsNotFound,
     driftCount: row.driftCount,
+    accountSource: accountSourceOf(row),
+  };
+}
+
+function accountSourceOf(row: SyncRunRow): AccountSourceRecord | null {
+  const outcome = row.sourceOutcome as AccountSourceRecord["outcome"] | null;
+  if (outcome === null) return null;
+  return {
+    outcome,
+    ids: row.sourceIds,
+    added: row.sourceAdded ?? 0,
+    retracked: row.sourceRetracked ?? 0,
+    removed: row.sourceRemoved ?? 0,
+    invalid: row.sourceInvalid ?? 0,
+    invalidExamples: row.sourceExamples,
+    error: row.sourceError,
   };
 }

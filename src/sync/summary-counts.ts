@@ -1,4 +1,4 @@
-import type { RunSummary } from "./types.js";
+import type { AccountSourceRecord, RunSummary } from "./types.js";
 
 /** A run's counts under the short names that log lines and notifications share. */
 export function summaryCounts(summary: RunSummary) {
@@ -10,4 +10,13 @@ export function summaryCounts(summary: RunSummary) {
     notFound: summary.accountsNotFound,
     drift: summary.driftCount,
   };
+}
+
+/** What the account source did, in one line: `+3 added, 1 re-tracked, -2 removed, 1 invalid skipped`. */
+export function describeAccountSource(source: AccountSourceRecord): string {
+  if (source.outcome === "skipped") return `skipped: ${source.error ?? "unknown reason"}`;
+  if (source.outcome === "refused") return `refused: ${source.error ?? "removal limit"}`;
+  const invalid =
+    source.invalid > 0 ? `, ${source.invalid} invalid skipped (${source.invalidExamples.join(", ")})` : "";
+  return `${source.ids ?? 0} ids: ${source.added} added, ${source.retracked} re-tracked, ${source.removed} removed${invalid}`;
 }

@@ -41,7 +41,57 @@ describe("parseConfig", () => {
       workerStalledIntervalMs: 30_000,
       syncNotifyUrl: undefined,
       plugchatAllowInsecure: false,
+      accountSourceUrl: undefined,
+      accountSourceQuery: undefined,
+      accountSourceMaxRemoval: 0.25,
+      accountSourceTimeoutMs: 30_000,
     });
+  });
+
+  it("reads the account source: a PostgreSQL, MySQL or MariaDB URL with its query, limit and timeout", () => {
+    for (const url of [
+      "postgresql://u:p@crm/db",
+      "postgres://crm/db",
+      "mysql://u:p@crm:3306/db",
+      "mariadb://crm/db",
+    ]) {
+      expect(
+        parseConfig({ ACCOUNT_SOURCE_URL: url, ACCOUNT_SOURCE_QUERY: "SELECT id FROM c" }).accountSourceUrl,
+      ).toBe(url);
+    }
+    const config = parseConfig({
+      ACCOUNT_SOURCE_URL: "postgresql://crm/db",
+      ACCOUNT_SOURCE_QUERY:
+        "  SELECT plugchat_account_id FROM customers WHERE plugchat_account_id IS NOT NULL; ",
+      ACCOUNT_SOURCE_MAX_REMOVAL: "0.1",
+      ACCOUNT_SOURCE_TIMEOUT_MS: "5000",
+    });
+    expect(config).toMatchObject({
+      accountSourceQuery: "SELECT plugchat_account_id FROM customers WHERE plugchat_account_id IS NOT NULL",
+      accountSourceMaxRemoval: 0.1,
+      accountSourceTimeoutMs: 5000,
+    });
+  });
+
+  it("needs both ACCOUNT_SOURCE_URL and ACCOUNT_SOURCE_QUERY, or neither, without echoing the URL's password", () => {
+    const urlOnly = problemsOf({ ACCOUNT_SOURCE_URL: "mysql://app:hunter2@crm/db" });
+    expect(urlOnly).toEqual([
+      expect.stringMatching(
+        /^ACCOUNT_SOURCE_URL is set but ACCOUNT_SOURCE_QUERY is not: set both .* or neither$/,
+      ),
+    ]);
+    expect(urlOnly.join("\n")).not.toContain("hunter2");
+    expect(problemsOf({ ACCOUNT_SOURCE_QUERY: "SELECT id FROM c" })).toEqual([
+      expect.stringMatching(/^ACCOUNT_SOURCE_QUERY is set but ACCOUNT_SOURCE_URL is not/),
+    ]);
+    const badScheme = problemsOf({
+      ACCOUNT_SOURCE_URL: "mongodb://app:hunter2@crm/db",
+      ACCOUNT_SOURCE_QUERY: "SELECT id FROM c",
+    });
+    expect(badScheme).toEqual([
+      expect.stringMatching(/^ACCOUNT_SOURCE_URL has the scheme "mongodb:": expected postgresql:/),
+    ]);
+    expect(badScheme.join("\n")).not.toContain("hunter2");
   });
 
   it("puts the queues in PostgreSQL unless REDIS_URL is set or QUEUE_BACKEND says otherwise", () => {
@@ -146,6 +196,9 @@ describe("parseConfig", () => {
     ["WORKER_STALLED_INTERVAL_MS", "1.5", /WORKER_STALLED_INTERVAL_MS=.*whole number/],
     ["REDIS_URL", "http://localhost", /REDIS_URL has the scheme "http:"/],
     ["PLUGCHAT_BASE_URL", "not a url", /PLUGCHAT_BASE_URL is not a valid URL/],
+    ["ACCOUNT_SOURCE_MAX_REMOVAL", "1.5", /ACCOUNT_SOURCE_MAX_REMOVAL=.*number from 0 to 1/],
+    ["ACCOUNT_SOURCE_MAX_REMOVAL", "50%", /ACCOUNT_SOURCE_MAX_REMOVAL=.*number from 0 to 1/],
+    ["ACCOUNT_SOURCE_TIMEOUT_MS", "10", /ACCOUNT_SOURCE_TIMEOUT_MS=.*100 to 3600000/],
   ])("rejects %s=%s with a clear line", (name, value, pattern) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

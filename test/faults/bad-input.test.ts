@@ -441,6 +441,22 @@ describe("bad configuration values", () => {
           /STATUS_PASSWORD_FILE=".*missing" cannot be read \(ENOENT\)/,
         ],
         [
+          "ACCOUNT_SOURCE_URL of MongoDB",
+          { ACCOUNT_SOURCE_URL: "mongodb://app:hunter2@crm/x", ACCOUNT_SOURCE_QUERY: "SELECT id FROM c" },
+          /ACCOUNT_SOURCE_URL has the scheme "mongodb:"/,
+        ],
+        [
+          "ACCOUNT_SOURCE_URL without ACCOUNT_SOURCE_QUERY",
+          { ACCOUNT_SOURCE_URL: "mysql://app:hunter2@crm/x" },
+          /ACCOUNT_SOURCE_URL is set but ACCOUNT_SOURCE_QUERY is not/,
+        ],
+        [
+          "ACCOUNT_SOURCE_MAX_REMOVAL",
+          { ACCOUNT_SOURCE_MAX_REMOVAL: "50%" },
+          /ACCOUNT_SOURCE_MAX_REMOVAL="50%"/,
+        ],
+        ["ACCOUNT_SOURCE_TIMEOUT_MS", { ACCOUNT_SOURCE_TIMEOUT_MS: "0" }, /ACCOUNT_SOURCE_TIMEOUT_MS="0"/],
+        [
           "PLUGCHAT_TOKEN_FILE missing",
           { PLUGCHAT_TOKEN: undefined, PLUGCHAT_TOKEN_FILE: join(dir, "missing") },
           /PLUGCHAT_TOKEN_FILE=".*missing" cannot be read \(ENOENT\)/,

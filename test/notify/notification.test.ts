@@ -17,6 +17,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
     accountsFailed: 0,
     accountsNotFound: 0,
     driftCount: 0,
+    accountSource: null,
     ...overrides,
   };
 }
@@ -32,6 +33,33 @@ describe("shouldNotify", () => {
   ] as const)("status $status, drift $driftCount, failed $accountsFailed → $expected", (row) => {
     const { expected, ...overrides } = row;
     expect(shouldNotify(summary(overrides))).toBe(expected);
+  });
+});
+
+describe("shouldNotify and the account source", () => {
+  const source = {
+    ids: 10,
+    added: 0,
+    retracked: 0,
+    removed: 0,
+    invalid: 0,
+    invalidExamples: [],
+    error: null,
+  };
+
+  it("tells of a source refused by the removal limit or skipped, even when the run itself went well", () => {
+    const refusal = "the source would untrack 9 of 10 tracked accounts (90%), above the removal limit of 25%";
+    expect(shouldNotify(summary({ accountSource: { ...source, outcome: "applied", added: 3 } }))).toBe(false);
+    const refused = summary({ accountSource: { ...source, outcome: "refused", error: refusal } });
+    expect(shouldNotify(refused)).toBe(true);
+    expect(
+      shouldNotify(summary({ accountSource: { ...source, outcome: "skipped", ids: null, error: "x" } })),
+    ).toBe(true);
+    const notification = buildRunNotification(refused, { driftByField: {}, failingAccounts: [] });
+    expect(notification.text).toBe(
+      `plugchat-sync run #42 succeeded (100 accounts, 0 changed, 0 failed, 0 not found, 0 drift); account source refused: ${refusal}`,
+    );
+    expect(notification.accountSource).toMatchObject({ outcome: "refused", error: refusal });
   });
 });
 
@@ -72,6 +100,7 @@ describe("buildRunNotification", () => {
       failingAccountsNotListed: 0,
       error: null,
       unknownFields: ["alpha", "zeta"],
+      accountSource: null,
     });
     // What is POSTed is plain JSON: it survives a round trip unchanged.
     expect(JSON.parse(JSON.stringify(notification))).toEqual(notification);

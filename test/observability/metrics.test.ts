@@ -47,6 +47,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
     accountsFailed: 1,
     accountsNotFound: 1,
     driftCount: 4,
+    accountSource: null,
     ...overrides,
   };
 }
@@ -102,6 +103,36 @@ describe("createMetrics", () => {
     // Default process metrics are there too.
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_heap_size_total_bytes \d/m);
+  });
+
+  it("counts what the account source did at the start of each run", async () => {
+    const metrics = createMetrics();
+    const source = {
+      ids: 10,
+      added: 3,
+      retracked: 1,
+      removed: 2,
+      invalid: 4,
+      invalidExamples: [],
+      error: null,
+    };
+    metrics.observeRun(summary({ accountSource: { ...source, outcome: "applied" } }));
+    metrics.observeRun(
+      summary({ accountSource: { ...source, outcome: "refused", added: 0, retracked: 0, removed: 0 } }),
+    );
+    metrics.observeRun(summary());
+    const { text } = await scrape(metrics);
+    expect(text.split("\n")).toEqual(
+      expect.arrayContaining([
+        'plugchat_sync_account_source_total{outcome="applied"} 1',
+        'plugchat_sync_account_source_total{outcome="refused"} 1',
+        'plugchat_sync_account_source_total{outcome="skipped"} 0',
+        'plugchat_sync_account_source_ids_total{change="added"} 3',
+        'plugchat_sync_account_source_ids_total{change="retracked"} 1',
+        'plugchat_sync_account_source_ids_total{change="removed"} 2',
+        'plugchat_sync_account_source_ids_total{change="invalid"} 8',
+      ]),
+    );
   });
 
   it("adds drift counted by field", async () => {

@@ -10,9 +10,13 @@ import {
   trackAccounts,
   untrackAccounts,
 } from "../../accounts/repository.js";
+import { describeSourceLocation } from "../../accounts/source/errors.js";
+import { accountSourceFromConfig, readSourceValues } from "../../accounts/source/read-source.js";
+import { type ReconcileResult, reconcileTrackedIds } from "../../accounts/source/reconcile.js";
 import { withPrisma } from "../../db/prisma.js";
-import { UserFacingError } from "../../errors.js";
+import { ExitCode, UserFacingError } from "../../errors.js";
 import { isValidAccountId } from "../../plugchat/account-id.js";
+import { SOURCE_OVERRIDE_ADVICE } from "../../sync/account-source-step.js";
 import { commandContext } from "../context.js";
 import { countProgressLine } from "../progress-line.js";
 
@@ -48,11 +52,16 @@ export function accountsCommand(): Command {
     .command("import")
     .summary('track the account ids of a file, or of standard input with "-"')
     .description(
-      'track the account ids of a file: one per line, or a CSV with an "accountId" or "id" column; blank lines and # comments are skipped. Nothing is imported if any id is invalid, unless --skip-invalid',
+      'track the account ids of a file: one per line, or a CSV with an "accountId" or "id" column; blank lines and # comments are skipped. Nothing is imported if any id is invalid, unless --skip-invalid. With --replace, the tracked set becomes exactly the file\'s ids: the others are untracked (rows and history kept), within ACCOUNT_SOURCE_MAX_REMOVAL unless --force',
     )
     .argument("<file>", 'the file to read, or "-" for standard input')
     .option("--skip-invalid", "import the valid ids and only warn about the invalid ones")
-    .action(async (file: string, options: { skipInvalid?: boolean }) => {
+    .option("--replace", "make the tracked set equal to the file: untrack every tracked id it does not hold")
+    .option("--force", "with --replace: untrack past the removal limit (ACCOUNT_SOURCE_MAX_REMOVAL)")
+    .action(async (file: string, options: { skipInvalid?: boolean; replace?: boolean; force?: boolean }) => {
+      if (options.force && !options.replace) {
+        throw new UserFacingError("--force goes with --replace: add --replace, or leave --force out");
+      }
       const { config, logger } = commandContext();
       const startedAt = performance.now();
       const parsed = await parseIdFile(readLines(file), { maxInvalidKept: MAX_LISTED });
@@ -67,6 +76,14 @@ export function accountsCommand(): Command {
       }
       for (const line of invalidLines(parsed.invalid, parsed.invalidCount)) {
         process.stderr.write(`plugchat-sync: warning: skipped ${line}\n`);
+      }
+      if (options.replace) {
+        await replaceTracked(parsed.ids, {
+          label,
+          force: options.force === true,
+          skipped: `${parsed.invalidCount} invalid skipped, ${parsed.duplicates} duplicates ignored`,
+        });
+        return;
       }
       if (parsed.ids.length === 0 && parsed.invalidCount === 0) {
         process.stdout.write(`no account ids in ${label}: nothing to import\n`);
@@ -88,6 +105,43 @@ export function accountsCommand(): Command {
       process.stdout.write(
         `imported ${label}: ${describeTrack(result)}, ${parsed.invalidCount} invalid skipped, ${parsed.duplicates} duplicates ignored\n`,
       );
+    });
+
+  const source = accounts
+    .command("source")
+    .description("the account source (ACCOUNT_SOURCE_URL and ACCOUNT_SOURCE_QUERY) that every run follows");
+  source
+    .command("check")
+    .description(
+      "run the source's query and print what a run would change (ids added, re-tracked, untracked, invalid, or a refusal by the removal limit), changing nothing. Exit 0 when a run would apply it, 1 when it would refuse it or the source cannot be read",
+    )
+    .action(async () => {
+      const { config } = commandContext();
+      const settings = accountSourceFromConfig(config);
+      if (!settings) {
+        throw new UserFacingError(
+          "no account source is configured: set ACCOUNT_SOURCE_URL (your database) and ACCOUNT_SOURCE_QUERY (a query whose first column is the account id)",
+          { exitCode: ExitCode.badConfig },
+        );
+      }
+      const result = await withPrisma(config.databaseUrl, (prisma) =>
+        reconcileTrackedIds(
+          prisma,
+          readSourceValues({
+            url: settings.url,
+            query: settings.query,
+            timeoutMs: settings.timeoutMs,
+            pageSize: 5_000,
+          }),
+          {
+            limit: { maxShare: settings.maxRemovalShare, howToOverride: SOURCE_OVERRIDE_ADVICE },
+            dryRun: true,
+            sampleSize: MAX_LISTED,
+          },
+        ),
+      );
+      process.stdout.write(`${describeCheck(describeSourceLocation(settings.url), result)}\n`);
+      if (result.outcome === "refused") process.exitCode = ExitCode.failure;
     });
 
   accounts
@@ -142,6 +196,66 @@ export function accountsCommand(): Command {
     });
 
   return accounts;
+}
+
+/** `accounts import --replace`: the same reconciliation as the account source's, with the file's ids. */
+async function replaceTracked(
+  ids: readonly string[],
+  options: { label: string; force: boolean; skipped: string },
+): Promise<void> {
+  const { config, logger } = commandContext();
+  const result = await withPrisma(config.databaseUrl, (prisma) =>
+    reconcileTrackedIds(prisma, pagesOf(ids, 5_000), {
+      limit: {
+        maxShare: config.accountSourceMaxRemoval,
+        force: options.force,
+        howToOverride: "pass --force if the file is right",
+      },
+    }),
+  );
+  if (result.outcome === "refused")
+    throw new UserFacingError(result.refusal ?? "refused by the removal limit");
+  const { counts } = result;
+  logger.debug({ ...counts }, "replaced the tracked account ids");
+  process.stdout.write(
+    `replaced the tracked accounts with ${options.label}: ${counts.added} added, ${counts.retracked} re-tracked, ${counts.removed} untracked, ${counts.sourceIds - counts.added - counts.retracked} already tracked; ${options.skipped}\n`,
+  );
+  if (accountSourceFromConfig(config)) {
+    process.stderr.write(
+      "plugchat-sync: warning: ACCOUNT_SOURCE_URL is set: the next run makes the tracked accounts equal to the source's ids again\n",
+    );
+  }
+}
+
+function* pagesOf(ids: readonly string[], size: number): Generator<string[]> {
+  for (let start = 0; start < ids.length; start += size) yield ids.slice(start, start + size);
+}
+
+function describeCheck(location: string, result: ReconcileResult): string {
+  const { counts, samples } = result;
+  const lines = [
+    `account source: ${location}`,
+    `${counts.sourceIds} account ids returned (${result.nulls} NULL, ${result.duplicates} duplicates, ${result.invalid} invalid: skipped)`,
+  ];
+  for (const entry of result.invalidExamples) lines.push(`  invalid: ${entry.value} (${entry.reason})`);
+  if (result.invalid > result.invalidExamples.length)
+    lines.push(`  and ${result.invalid - result.invalidExamples.length} more invalid`);
+  const changes = `${counts.added} added, ${counts.retracked} re-tracked, ${counts.removed} untracked, of ${counts.tracked} tracked now`;
+  if (result.outcome === "refused") {
+    lines.push(`a run would change nothing: it would refuse ${changes}`, `  ${result.refusal ?? ""}`);
+  } else {
+    lines.push(`a run would apply: ${changes}`);
+  }
+  const sample = (title: string, ids: readonly string[], total: number) => {
+    if (total === 0) return;
+    const more = total - ids.length;
+    lines.push(`  ${title}: ${ids.join(", ")}${more > 0 ? ` and ${more} more` : ""}`);
+  };
+  sample("added", samples.added, counts.added);
+  sample("re-tracked", samples.retracked, counts.retracked);
+  sample("untracked", samples.removed, counts.removed);
+  lines.push("nothing was changed (check only)");
+  return lines.join("\n");
 }
 
 function describeTrack(result: TrackResult): string {

@@ -1,7 +1,9 @@
 import { Command } from "commander";
+import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { withPrisma } from "../../db/prisma.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { runSync } from "../../sync/run-sync.js";
+import { describeAccountSource } from "../../sync/summary-counts.js";
 import type { RunSummary } from "../../sync/types.js";
 import { commandContext } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
@@ -19,7 +21,7 @@ export function syncCommand(): Command {
       const progress = runProgressLine(process.stderr);
       const summary = await withPrisma(config.databaseUrl, (prisma) =>
         runSync(
-          { prisma, client, logger },
+          { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
           {
             trigger: "cli",
             concurrency: config.syncConcurrency,
@@ -57,6 +59,7 @@ export function formatSummary(summary: RunSummary): string {
     `started ${formatTime(summary.startedAt)}, finished ${formatTime(summary.finishedAt)}`,
     ...(summary.error ? [`error: ${summary.error}`] : []),
     ...(summary.unknownFields.length > 0 ? [`unknown API fields: ${summary.unknownFields.join(", ")}`] : []),
+    ...(summary.accountSource ? [`account source: ${describeAccountSource(summary.accountSource)}`] : []),
   ];
   return [table, ...notes].join("\n");
 }

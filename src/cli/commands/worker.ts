@@ -1,4 +1,5 @@
 import { Command } from "commander";
+import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { createPrismaClient } from "../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import { notifyRunFinished } from "../../notify/index.js";
@@ -35,7 +36,7 @@ export function workerCommand(): Command {
       });
       const prisma = createPrismaClient(config.databaseUrl);
       const worker = startWorker(
-        { prisma, client, logger },
+        { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
         {
           backend,
           cron: config.syncCron,

@@ -1,0 +1,84 @@
+// Reads the account source's first column from MySQL or MariaDB, streamed (the connection pauses
+// while the consumer is busy), in a read-only transaction with a statement timeout, on a connection
+// of its own that is closed after.
+import mysql from "mysql2";
+import { sourceFailure } from "./errors.js";
+import type { SourceReadOptions } from "./read-source.js";
+
+const CODES = {
+  // MariaDB's max_statement_time, MySQL's max_execution_time.
+  timeout: ["ER_STATEMENT_TIMEOUT", 1969, "ER_QUERY_TIMEOUT", 3024],
+  writes: ["ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION", 1792],
+  login: ["ER_ACCESS_DENIED_ERROR", 1045, "ER_BAD_DB_ERROR", 1049, "ER_DBACCESS_DENIED_ERROR", 1044],
+};
+
+export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerator<unknown[]> {
+  const { url, query, timeoutMs, pageSize } = options;
+  let connection: mysql.Connection | undefined;
+  try {
+    connection = mysql.createConnection({
+      uri: driverUri(url),
+      connectTimeout: timeoutMs,
+      rowsAsArray: true,
+      // Ids in BIGINT or DECIMAL columns stay exact, as text.
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      decimalNumbers: false,
+      dateStrings: true,
+      // One statement only: `SELECT 1; DELETE ...` is refused by the server as a syntax error.
+      multipleStatements: false,
+    });
+    await handshake(connection);
+    // An error after the query (the server going away while idle) must not crash the process.
+    connection.on("error", () => undefined);
+    const session = connection.promise();
+    const [versionRows] = await session.query({ sql: "SELECT VERSION()", rowsAsArray: true });
+    const version = String((versionRows as unknown[][])[0]?.[0] ?? "");
+    // MariaDB counts seconds, for every statement; MySQL milliseconds, for SELECTs only.
+    if (/mariadb/i.test(version)) {
+      await session.query(`SET SESSION max_statement_time = ${(timeoutMs / 1000).toFixed(3)}`);
+    } else {
+      await session.query(`SET SESSION max_execution_time = ${Math.floor(timeoutMs)}`);
+    }
+    await session.query("START TRANSACTION READ ONLY");
+    const rows = connection.query(query).stream({ highWaterMark: pageSize });
+    let page: unknown[] = [];
+    for await (const row of rows as AsyncIterable<unknown[]>) {
+      page.push(Array.isArray(row) ? row[0] : undefined);
+      if (page.length >= pageSize) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+    await session.query("ROLLBACK");
+  } catch (error) {
+    throw sourceFailure(error, url, CODES);
+  } finally {
+    connection?.end(() => undefined);
+    connection?.destroy();
+  }
+}
+
+/** Settles once the connection is open; a refused login or an unreachable server rejects it. */
+function handshake(connection: mysql.Connection): Promise<void> {
+  return new Promise((resolve, reject) => {
+    connection.once("connect", () => {
+      connection.off("error", reject);
+      resolve();
+    });
+    connection.once("error", reject);
+  });
+}
+
+/**
+ * The URL as mysql2 takes it. Its query parameters override the options above, so the one that
+ * would let `COMMIT; DELETE ...` leave the read-only transaction is dropped: one statement only.
+ */
+function driverUri(url: string): string {
+  const parsed = new URL(url.replace(/^mariadb:/i, "mysql:"));
+  for (const name of [...parsed.searchParams.keys()]) {
+    if (name.toLowerCase() === "multiplestatements") parsed.searchParams.delete(name);
+  }
+  return parsed.toString();
+}

@@ -1,0 +1,40 @@
+// Reads the account source's first column from PostgreSQL, a page at a time (a cursor), in a
+// read-only transaction with a statement timeout, on a connection of its own that is closed after.
+import pg from "pg";
+import Cursor from "pg-cursor";
+import { sourceFailure } from "./errors.js";
+import type { SourceReadOptions } from "./read-source.js";
+
+const CODES = {
+  timeout: ["57014"], // query_canceled: statement_timeout
+  writes: ["25006"], // read_only_sql_transaction
+  login: ["28P01", "28000", "3D000"],
+};
+
+export async function* readPostgresSource(options: SourceReadOptions): AsyncGenerator<unknown[]> {
+  const { url, query, timeoutMs, pageSize } = options;
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: timeoutMs,
+    application_name: "plugchat-sync account source",
+  });
+  // An error after the query (the server going away while idle) must not crash the process.
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query("BEGIN READ ONLY");
+    await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
+    const cursor = client.query(new Cursor<unknown[]>(query, [], { rowMode: "array" }));
+    for (;;) {
+      const rows = await cursor.read(pageSize);
+      if (rows.length === 0) break;
+      yield rows.map((row) => row[0]);
+    }
+    await cursor.close();
+    await client.query("ROLLBACK");
+  } catch (error) {
+    throw sourceFailure(error, url, CODES);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

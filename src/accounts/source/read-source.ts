@@ -1,0 +1,45 @@
+// The account source: the integrator's own database, read by the driver its URL names.
+import { readMysqlSource } from "./read-mysql.js";
+import { readPostgresSource } from "./read-postgres.js";
+
+/** ACCOUNT_SOURCE_*, as the run and the CLI use them. */
+export interface AccountSourceSettings {
+  url: string;
+  query: string;
+  timeoutMs: number;
+  /** The largest share of the tracked ids a reconciliation may untrack (ACCOUNT_SOURCE_MAX_REMOVAL). */
+  maxRemovalShare: number;
+}
+
+export interface SourceReadOptions {
+  url: string;
+  query: string;
+  /** Statement timeout of the query, and the longest wait for the connection. */
+  timeoutMs: number;
+  /** Values per yielded page. */
+  pageSize: number;
+}
+
+/** The settings of the configured source, or undefined when ACCOUNT_SOURCE_URL is not set. */
+export function accountSourceFromConfig(config: {
+  accountSourceUrl: string | undefined;
+  accountSourceQuery: string | undefined;
+  accountSourceTimeoutMs: number;
+  accountSourceMaxRemoval: number;
+}): AccountSourceSettings | undefined {
+  if (config.accountSourceUrl === undefined || config.accountSourceQuery === undefined) return undefined;
+  return {
+    url: config.accountSourceUrl,
+    query: config.accountSourceQuery,
+    timeoutMs: config.accountSourceTimeoutMs,
+    maxRemovalShare: config.accountSourceMaxRemoval,
+  };
+}
+
+/**
+ * The values of the query's first column, page by page, as the driver gives them (text, numbers,
+ * NULL...): `classifySourceValue` tells ids from the rest. Throws an AccountSourceError.
+ */
+export function readSourceValues(options: SourceReadOptions): AsyncGenerator<unknown[]> {
+  return /^postgres(ql)?:/i.test(options.url) ? readPostgresSource(options) : readMysqlSource(options);
+}

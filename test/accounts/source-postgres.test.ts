@@ -1,0 +1,49 @@
+// The account source scenarios against a PostgreSQL source (a throwaway database of its own).
+import pg from "pg";
+import { describe } from "vitest";
+import { createTestDatabase } from "../helpers/databases.js";
+import { defineSourceScenarios } from "./source/scenarios.js";
+
+async function query(url: string, sql: string, values: unknown[] = []) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql, values);
+  } finally {
+    await client.end();
+  }
+}
+
+describe("an account source in PostgreSQL", () => {
+  defineSourceScenarios({
+    async create() {
+      const database = await createTestDatabase();
+      await query(database.url, "CREATE TABLE customers (id serial PRIMARY KEY, plugchat_account_id text)");
+      return {
+        url: database.url,
+        async setIds(ids) {
+          await query(database.url, "TRUNCATE customers");
+          await query(database.url, "INSERT INTO customers (plugchat_account_id) SELECT unnest($1::text[])", [
+            ids,
+          ]);
+        },
+        async storedIds() {
+          const result = await query(
+            database.url,
+            "SELECT plugchat_account_id AS id FROM customers ORDER BY plugchat_account_id",
+          );
+          return result.rows.map((row: { id: string | null }) => row.id);
+        },
+        drop: () => database.drop(),
+      };
+    },
+    urlWithPassword(url, password) {
+      const parsed = new URL(url);
+      parsed.password = password;
+      return parsed.toString();
+    },
+    unreachableUrl: (port, password) => `postgresql://postgres:${password}@127.0.0.1:${port}/crm`,
+    sleepQuery: (seconds) => `SELECT pg_sleep(${seconds})::text`,
+    writingQuery: "UPDATE customers SET plugchat_account_id = 'hijacked' RETURNING plugchat_account_id",
+  });
+});
