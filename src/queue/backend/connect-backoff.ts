@@ -39,7 +39,7 @@ export function gatedClientClass(gate: ConnectGate): typeof pg.Client {
     // pg.Pool connects with a callback; direct users await the promise.
     override connect(): Promise<pg.Client>;
     override connect(callback: (err: Error) => void): void;
-    override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
+    override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
       const connected = gate.wait().then(() =>
         super.connect().then(
           () => {
@@ -57,6 +57,7 @@ export function gatedClientClass(gate: ConnectGate): typeof pg.Client {
         () => callback(undefined as unknown as Error),
         (error: Error) => callback(error),
       );
+      return undefined;
     }
   };
 }
