@@ -18,6 +18,7 @@ import {
   heartbeat,
   openRun,
   type RunPlan,
+  replanRun,
   stopRun,
   trackedIdsAfter,
   writeBatch,
@@ -209,7 +210,10 @@ export async function startRun(
   deps.logger.info({ runId: run.runId, trigger }, "sync run started");
   if (!deps.accountSource) return run;
   const accountSource = await reconcileAccountSource(deps, run.runId, deps.accountSource);
-  return { ...run, accountSource };
+  // The source may have changed the tracked set the plan was counted from.
+  const plan =
+    accountSource.outcome === "applied" ? await replanRun(deps.prisma, run.runId, batchSize) : run.plan;
+  return { ...run, accountSource, plan };
 }
 
 /**

@@ -96,6 +96,14 @@ export async function recordAccountSource(
   });
 }
 
+/** Counts the run's plan again (after the account source changed the tracked set). */
+export async function replanRun(prisma: PrismaClient, runId: number, batchSize?: number): Promise<RunPlan> {
+  const accountsPlanned = await prisma.account.count({ where: { tracked: true } });
+  const batchesPlanned = batchSize === undefined ? null : Math.ceil(accountsPlanned / batchSize);
+  await prisma.syncRun.update({ where: { id: runId }, data: { accountsPlanned, batchesPlanned } });
+  return { accountsPlanned, batchesPlanned };
+}
+
 export async function heartbeat(prisma: PrismaClient, runId: number): Promise<void> {
   await prisma.$executeRaw`UPDATE sync_runs SET heartbeat_at = now() WHERE id = ${runId} AND status = 'running'`;
 }

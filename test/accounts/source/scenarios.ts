@@ -92,6 +92,8 @@ export function defineSourceScenarios(backend: SourceBackend): void {
   it("tracks new ids, untracks ids no longer returned (row kept) and tracks them again when they come back", async () => {
     await source.setIds(["acc-a", "acc-b", "acc-c", "acc-d"]);
     expect(await runWith()).toMatchObject({ outcome: "applied", ids: 4, added: 4, removed: 0, error: null });
+    // The run's plan (the total of its progress) counts the ids the source just added.
+    expect((await prisma.syncRun.findFirstOrThrow({ orderBy: { id: "desc" } })).accountsPlanned).toBe(4);
 
     await prisma.account.update({ where: { id: "acc-c" }, data: { name: "Loja C" } });
     await source.setIds(["acc-a", "acc-b", "acc-d", "acc-e"]);
