@@ -1,8 +1,11 @@
 // The worker and the trigger as real processes (the built CLI: `npm run build` first), sharing real
 // queues (Redis, or PostgreSQL) and PostgreSQL: what happens when processes start, stop, die and share
 // a run.
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
@@ -93,6 +96,25 @@ describeOnEachBackend("processes", (kind) => {
       () => prisma.syncRun.findFirst({ where: { id: { gt: afterId }, status: { not: "running" } } }),
       timeoutMs,
     );
+  }
+
+  /**
+   * A preload for a child process that says on stderr when the process installs its first SIGTERM
+   * listener: from that moment a SIGTERM must stop the worker gracefully, however far it got.
+   */
+  function sigtermWatcher(): string {
+    const path = join(tmpdir(), `plugchat-sync-sigterm-watch-${process.pid}.cjs`);
+    writeFileSync(
+      path,
+      `const on = process.on;
+process.on = function (event, ...rest) {
+  const result = on.call(this, event, ...rest);
+  if (event === "SIGTERM") process.stderr.write("SIGTERM listener installed\\n");
+  return result;
+};
+`,
+    );
+    return path;
   }
 
   const finishedLines = (...workers: CliProcess[]) =>
@@ -328,6 +350,21 @@ describeOnEachBackend("processes", (kind) => {
       } finally {
         await new Promise((resolve) => receiver.close(resolve));
       }
+    });
+
+    it("signalled while still starting, stops gracefully and exits 0", async () => {
+      const worker = startWorkerProcess({ NODE_OPTIONS: `--require ${sigtermWatcher()}` });
+      // As soon as the process listens for SIGTERM, while the rest of the CLI is still loading and
+      // nothing is logged yet.
+      await waitFor(
+        "a SIGTERM listener",
+        () => worker.stderr().includes("SIGTERM listener installed"),
+        10_000,
+        2,
+      );
+      expect(worker.logs()).toEqual([]);
+      worker.child.kill("SIGTERM");
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
     });
 
     it("on SIGTERM stops taking jobs, finishes its in-flight batch, closes its connections and exits 0", async () => {

@@ -17,6 +17,7 @@ import {
   describeOnEachBackend,
   inspectionBackend,
   prepareQueues,
+  queuesThrough,
   testQueueSettings,
 } from "./backends.js";
 import { inProcessWorker, uniquePrefix, waitFor } from "./helpers.js";
@@ -41,6 +42,11 @@ function worker(options: Partial<SyncWorkerOptions> = {}): SyncWorker {
   );
   workers.push(started);
   return started;
+}
+
+/** The same queues, at a port where nothing listens. */
+function queuesThroughClosedPort(settings: QueueBackendSettings): QueueBackendSettings {
+  return queuesThrough(settings, 1);
 }
 
 async function fireManualRun() {
@@ -273,5 +279,27 @@ describeOnEachBackend("the queue worker", (kind) => {
     expect(await prisma.syncRunBatch.count()).toBe(runs * ACCOUNTS);
     await waitFor("every batch job done", async () => (await started.queueDepth()) === 0);
     expect(await batchesQueue.getCompletedCount()).toBe(50);
+  });
+
+  it("stopped while its queues are unreachable, stops its start-up: never 'worker ready' after 'worker stopped'", async () => {
+    const unreachable = queuesThroughClosedPort(queues);
+    const started = inProcessWorker(
+      {
+        prisma,
+        logger: logs.logger,
+        simulatorUrl: simulator.url,
+        token: TOKEN,
+        queues: unreachable,
+        maxReconnectDelayMs: 100,
+      },
+      {},
+    );
+    // Redis holds the commands until it comes back; PostgreSQL fails them and the start-up retries.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await started.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const messages = logs.lines().map((line) => line.msg);
+    expect(messages).toContain("worker stopped");
+    expect(messages).not.toContain("worker ready");
   });
 });
