@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 import { loadConfig } from "../config/index.js";
+import { closeCommandContext, openedDatabaseUrl } from "./context.js";
 import { reportError } from "./errors.js";
 import { buildProgram } from "./program.js";
 
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
+    await closeCommandContext();
     // Commands report a non-fatal failure (a partial run) through process.exitCode.
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     const report = reportError(error, safeDatabaseUrl());
     for (const line of report.lines) process.stderr.write(`plugchat-sync: error: ${line}\n`);
+    await closeCommandContext().catch(() => undefined);
     return report.exitCode;
   }
 }
@@ -18,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
 // The database URL helps describe connection failures; a config that does not parse has none.
 function safeDatabaseUrl(): string | undefined {
   try {
-    return loadConfig().databaseUrl;
+    return openedDatabaseUrl() ?? loadConfig().databaseUrl;
   } catch {
     return undefined;
   }

@@ -13,7 +13,7 @@ import {
 import { withPrisma } from "../../db/prisma.js";
 import { UserFacingError } from "../../errors.js";
 import { isValidAccountId } from "../../plugchat/account-id.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 
 /** How many offending ids or lines a message lists before it only says how many more there are. */
 const MAX_LISTED = 20;
@@ -35,8 +35,7 @@ export function accountsCommand(): Command {
           `${count(invalid.length, "invalid account id")}, nothing was added: ${listed(invalid.map(quote))} (${ID_RULE})`,
         );
       }
-      const { config } = commandContext();
-      const result = await withPrisma(config.databaseUrl, (prisma) => trackAccounts(prisma, ids));
+      const result = await withPrisma(await commandDatabaseUrl(), (prisma) => trackAccounts(prisma, ids));
       process.stdout.write(`${describeTrack(result)}\n`);
     });
 
@@ -49,7 +48,7 @@ export function accountsCommand(): Command {
     .argument("<file>", 'the file to read, or "-" for standard input')
     .option("--skip-invalid", "import the valid ids and only warn about the invalid ones")
     .action(async (file: string, options: { skipInvalid?: boolean }) => {
-      const { config, logger } = commandContext();
+      const { logger } = commandContext();
       const startedAt = performance.now();
       const parsed = await parseIdFile(readLines(file), { maxInvalidKept: MAX_LISTED });
       const label = describeSource(file);
@@ -68,7 +67,9 @@ export function accountsCommand(): Command {
         process.stdout.write(`no account ids in ${label}: nothing to import\n`);
         return;
       }
-      const result = await withPrisma(config.databaseUrl, (prisma) => trackAccounts(prisma, parsed.ids));
+      const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
+        trackAccounts(prisma, parsed.ids),
+      );
       logger.debug(
         { ids: parsed.ids.length, ms: Math.round(performance.now() - startedAt), ...result },
         "imported account ids",
@@ -87,9 +88,8 @@ export function accountsCommand(): Command {
     .option("--json", "print a JSON array (and nothing else) on stdout")
     .option("--all", "include removed accounts")
     .action(async (options: { status?: AccountStatus; json?: boolean; all?: boolean }) => {
-      const { config } = commandContext();
       watchStdout();
-      await withPrisma(config.databaseUrl, async (prisma) => {
+      await withPrisma(await commandDatabaseUrl(), async (prisma) => {
         const rows = listAccounts(prisma, { status: options.status, includeRemoved: options.all === true });
         try {
           if (options.json) await writeJson(rows);
@@ -115,8 +115,7 @@ export function accountsCommand(): Command {
           `${count(invalid.length, "invalid account id")}, nothing was removed: ${listed(invalid.map(quote))} (${ID_RULE})`,
         );
       }
-      const { config } = commandContext();
-      const result = await withPrisma(config.databaseUrl, (prisma) => untrackAccounts(prisma, ids));
+      const result = await withPrisma(await commandDatabaseUrl(), (prisma) => untrackAccounts(prisma, ids));
       // Not an error: the wanted state (not tracked) holds, and a removal script can be re-run.
       // Unknown ids are still worth a warning, since they are usually typos.
       if (result.unknown.length > 0) {

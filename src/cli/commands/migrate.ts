@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { defaultMigrationsDir, migrate } from "../../db/migrations/index.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 
 export function migrateCommand(): Command {
   return new Command("migrate")
@@ -8,9 +8,9 @@ export function migrateCommand(): Command {
       "create the database if it does not exist and apply pending migrations (offline; same result as `prisma migrate deploy`)",
     )
     .action(async () => {
-      const { config, logger } = commandContext();
+      const { logger } = commandContext();
       const result = await migrate({
-        databaseUrl: config.databaseUrl,
+        databaseUrl: await commandDatabaseUrl({ migrate: false }),
         migrationsDir: defaultMigrationsDir(),
         logger,
       });

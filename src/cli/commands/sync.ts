@@ -3,7 +3,7 @@ import { withPrisma } from "../../db/prisma.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { runSync } from "../../sync/run-sync.js";
 import type { RunSummary } from "../../sync/types.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
 
 export function syncCommand(): Command {
@@ -14,7 +14,7 @@ export function syncCommand(): Command {
     .action(async (options: { json?: boolean }) => {
       const { config, logger } = commandContext();
       const client = plugchatClientFromConfig(config, logger);
-      const summary = await withPrisma(config.databaseUrl, (prisma) =>
+      const summary = await withPrisma(await commandDatabaseUrl(), (prisma) =>
         runSync(
           { prisma, client, logger },
           { trigger: "cli", concurrency: config.syncConcurrency, batchSize: config.syncBatchSize },

@@ -9,7 +9,7 @@ import {
   waitForFire,
   waitForRun,
 } from "../../queue/trigger.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 import { formatTime } from "../format.js";
 import { formatSummary } from "./sync.js";
 
@@ -29,7 +29,7 @@ export function triggerCommand(): Command {
       const redis = await connectProducer(redisUrlOf(config));
       const producer = openProducer(redis, config.queuePrefix);
       try {
-        await withPrisma(config.databaseUrl, async (prisma) => {
+        await withPrisma(await commandDatabaseUrl(), async (prisma) => {
           const running = await liveRunningRun(prisma);
           if (running) {
             throw new RunAlreadyGoingError(

@@ -7,7 +7,7 @@ import { closeConnection, createWorkerConnection } from "../../queue/redis.js";
 import { createRedisRateLimiter } from "../../queue/redis-rate-limiter.js";
 import { startWorker } from "../../queue/worker.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 
 export function workerCommand(): Command {
   return new Command("worker")
@@ -39,7 +39,7 @@ export function workerCommand(): Command {
         rateLimiter,
         onAttempt: (info) => metrics.onAttempt(info),
       });
-      const prisma = createPrismaClient(config.databaseUrl);
+      const prisma = createPrismaClient(await commandDatabaseUrl());
       const worker = startWorker(
         { prisma, client, logger },
         {
