@@ -1,14 +1,16 @@
 // The embedded PostgreSQL as users meet it: real processes of the built CLI (npm run build first),
 // DATABASE_URL unset, each test with a data directory of its own.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, type CliExit, runCli } from "../helpers/cli.js";
 
 const isRoot = process.getuid?.() === 0;
+const run = promisify(execFile);
 let root: string;
 let nextPort = 0;
 
@@ -231,6 +233,28 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
       ),
     ]);
   });
+
+  it.runIf(isRoot)(
+    "says in one line that the disk is full, and leaves no lock behind for the next command",
+    async () => {
+      const disk = await mkdtemp(join(root, "small-disk-"));
+      await chmod(disk, 0o711);
+      // A 12 MB file system: too small for initdb (about 40 MB).
+      await run("mount", ["-t", "tmpfs", "-o", "size=12m,mode=0711", "tmpfs", disk]);
+      try {
+        const place = { dataDir: join(disk, "data"), port: await freePort() };
+        const line = `plugchat-sync: error: the disk holding ${place.dataDir} is full (no space left on device): free some space there, or set PLUGCHAT_SYNC_DATA_DIR to a directory on another disk\n`;
+        expect(await cli(place, ["report"])).toMatchObject({ code: 1, stderr: line });
+        // Not one byte left: even the lock file cannot be written; it must not stay behind, empty,
+        // for the next command to wait on.
+        await run("dd", ["if=/dev/zero", `of=${join(disk, "filler")}`, "bs=1M"]).catch(() => undefined);
+        expect(await cli(place, ["report"])).toMatchObject({ code: 1, stderr: line });
+        expect(await cli(place, ["report"])).toMatchObject({ code: 1, stderr: line });
+      } finally {
+        await run("umount", [disk]);
+      }
+    },
+  );
 
   it("refuses in one line a port in use by another program", async () => {
     const place = await newPlace();
