@@ -1,7 +1,7 @@
 // The embedded PostgreSQL as users meet it: real processes of the built CLI (npm run build first),
 // DATABASE_URL unset, each test with a data directory of its own.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,6 +218,42 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
       expect(exit.stderr).toBe(
         `plugchat-sync: error: the embedded PostgreSQL runs as the user "postgres", which cannot enter ${hidden} (mode 0700): set PLUGCHAT_SYNC_DATA_DIR to a directory it can reach (such as /var/lib/plugchat-sync), or let it through with \`chmod o+x ${hidden}\`\n`,
       );
+    },
+  );
+
+  it.runIf(isRoot)(
+    "as a normal user, keeps the data in ~/.local/share/plugchat-sync and runs the server as that user",
+    async () => {
+      const uid = Number((await run("id", ["-u", "nobody"])).stdout);
+      const gid = Number((await run("id", ["-g", "nobody"])).stdout);
+      const home = await mkdtemp(join(root, "home-"));
+      await chown(home, uid, gid);
+      const port = await freePort();
+      const asUser = (args: string[]) =>
+        run(process.execPath, [CLI, ...args], {
+          uid,
+          gid,
+          env: {
+            PATH: process.env.PATH,
+            HOME: home,
+            PLUGCHAT_SYNC_DB_PORT: String(port),
+            LOG_PRETTY: "false",
+          },
+        });
+      await asUser(["db", "start"]);
+      try {
+        const status = JSON.parse((await asUser(["db", "status", "--json"])).stdout);
+        expect(status).toMatchObject({
+          running: true,
+          port,
+          dataDir: join(home, ".local/share/plugchat-sync"),
+        });
+        const owner = /^Uid:\s+(\d+)/m.exec(await readFile(`/proc/${status.pid}/status`, "utf8"))?.[1];
+        expect(Number(owner)).toBe(uid);
+        expect((await stat(join(status.dataDir, "pg"))).uid).toBe(uid);
+      } finally {
+        await asUser(["db", "stop"]);
+      }
     },
   );
 
