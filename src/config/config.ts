@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import { CronExpressionParser } from "cron-parser";
 import { z } from "zod";
 import { ExitCode, UserFacingError } from "../errors.js";
@@ -119,6 +121,16 @@ const matching =
       return value;
     });
 
+// Resolved against the working directory once, so every process and the server agree on the path.
+const directory: Parser<string> = (name) =>
+  z.string().transform((raw, ctx) => {
+    if (raw.includes("\0")) {
+      ctx.addIssue({ code: "custom", message: `${name} is not a valid path: expected a directory path` });
+      return z.NEVER;
+    }
+    return resolve(raw.trim());
+  });
+
 const cron: Parser<string> = (name) =>
   z.string().transform((raw, ctx) => {
     const expression = raw.trim();
@@ -197,11 +209,18 @@ const filePath: Parser<string> = () => z.string().transform((raw) => raw.trim())
  * The `Config` type, the defaults and the validation all follow from this table.
  */
 export const SETTINGS = {
-  databaseUrl: setting(
+  /**
+   * Undefined when unset: every command then uses the embedded PostgreSQL server of dataDir
+   * (src/db/embedded). A URL that is set is always used as given, never replaced by the embedded one.
+   */
+  databaseUrl: optional(
     "DATABASE_URL",
-    "postgresql://postgres@127.0.0.1:5432/plugchat_sync",
     url(["postgresql:", "postgres:"], "postgresql://user@host:5432/plugchat_sync"),
   ),
+  /** Where the embedded server keeps its data; undefined: the platform's default (see defaultDataDir). */
+  dataDir: optional("PLUGCHAT_SYNC_DATA_DIR", directory),
+  /** The loopback port of the embedded server (fixed, so the URL handed to psql or a BI tool stays put). */
+  embeddedPort: setting("PLUGCHAT_SYNC_DB_PORT", "54329", integer(1, 65_535)),
   /** Undefined when unset: the worker's queues then live in PostgreSQL (see queueBackend). */
   redisUrl: optional("REDIS_URL", url(["redis:", "rediss:"], "redis://host:6379/0")),
   /** QUEUE_BACKEND; when unset, "redis" if REDIS_URL is set, else "postgres" (see parseConfig). */
@@ -292,7 +311,12 @@ type SettingValues = { [K in keyof Settings]: Settings[K] extends Setting<infer 
 
 /** The validated settings of one process. Read once, frozen. */
 export interface Config
-  extends Omit<SettingValues, "queueBackend" | "logPretty" | "plugchatBaseUrl" | "statusPasswordFile"> {
+  extends Omit<
+    SettingValues,
+    "queueBackend" | "logPretty" | "plugchatBaseUrl" | "statusPasswordFile" | "dataDir"
+  > {
+  /** The embedded server's directory: PLUGCHAT_SYNC_DATA_DIR, absolute, or the platform's default. */
+  dataDir: string;
   /** Without a trailing slash. */
   plugchatBaseUrl: string;
   /** Where the worker's queues live; decided from QUEUE_BACKEND and REDIS_URL. */
@@ -310,6 +334,8 @@ export const DEFAULTS: Readonly<Record<string, string>> = Object.fromEntries(
 );
 
 export interface ConfigSources {
+  /** Decides the default data directory; replaceable for tests (default: this process's). */
+  platform?: DataDirPlatform;
   /** Whether stdout is a terminal: decides LOG_PRETTY's default. */
   stdoutIsTTY?: boolean;
   /** Reads PLUGCHAT_TOKEN_FILE; replaceable so parsing stays testable without files. */
@@ -363,6 +389,7 @@ export function parseConfig(env: NodeJS.ProcessEnv, sources: ConfigSources = {})
     ...rest,
     statusPassword,
     plugchatBaseUrl: settings.plugchatBaseUrl.replace(/\/+$/, ""),
+    dataDir: settings.dataDir ?? defaultDataDir(env, sources.platform ?? thisPlatform()),
     queueBackend: settings.queueBackend ?? (settings.redisUrl === undefined ? "postgres" : "redis"),
     logPretty: settings.logPretty ?? sources.stdoutIsTTY === true,
     plugchatToken: token,
@@ -375,6 +402,36 @@ let loaded: Readonly<Config> | undefined;
 export function loadConfig(): Readonly<Config> {
   loaded ??= parseConfig(process.env, { stdoutIsTTY: process.stdout.isTTY === true });
   return loaded;
+}
+
+export interface DataDirPlatform {
+  os: NodeJS.Platform;
+  uid: number | undefined;
+  home: string;
+}
+
+function thisPlatform(): DataDirPlatform {
+  return { os: process.platform, uid: process.getuid?.(), home: homedir() };
+}
+
+/**
+ * Where the embedded server keeps its data when PLUGCHAT_SYNC_DATA_DIR is unset. For root (containers,
+ * CI) /var/lib/plugchat-sync: the server runs as the `postgres` user, which cannot enter root's home
+ * (mode 0700). Otherwise the per-user data directory of the platform: $XDG_DATA_HOME or
+ * ~/.local/share on Linux and the BSDs, ~/Library/Application Support on macOS, %LOCALAPPDATA% on
+ * Windows.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv, platform: DataDirPlatform): string {
+  const app = "plugchat-sync";
+  if (platform.os === "win32") {
+    const local = nonEmpty(env.LOCALAPPDATA);
+    return join(local ?? join(platform.home, "AppData", "Local"), app);
+  }
+  if (platform.uid === 0) return join("/var/lib", app);
+  if (platform.os === "darwin") return join(platform.home, "Library", "Application Support", app);
+  const xdg = nonEmpty(env.XDG_DATA_HOME);
+  // The XDG spec: a relative $XDG_DATA_HOME is invalid and must be ignored.
+  return join(xdg && isAbsolute(xdg) ? xdg : join(platform.home, ".local", "share"), app);
 }
 
 /** The Plugchat token, for commands that call Plugchat; a clear error when it is not configured. */

@@ -1,7 +1,9 @@
 export {
   type Config,
   ConfigError,
+  type DataDirPlatform,
   DEFAULTS,
+  defaultDataDir,
   LOG_LEVELS,
   type LogLevel,
   loadConfig,

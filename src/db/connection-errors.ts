@@ -105,6 +105,12 @@ export function describeDatabaseError(err: unknown, databaseUrl: string): UserFa
         "too many connections",
         "try again later, or lower the connection use of other clients or raise max_connections",
       );
+    case "53100":
+      // disk_full: not a connection failure, but no retry or other server helps either.
+      return new DatabaseConnectionError(
+        `PostgreSQL at ${server} has no disk space left (${failure.detail ?? "disk full"}): free space on the disk of its data directory (for the embedded server, PLUGCHAT_SYNC_DATA_DIR's), then run the command again`,
+        { cause: err },
+      );
     default:
       return undefined;
   }
@@ -125,7 +131,7 @@ const NETWORK_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
 ]);
-const SQLSTATES = new Set(["28P01", "28000", "3D000", "57P03", "53300"]);
+const SQLSTATES = new Set(["28P01", "28000", "3D000", "57P03", "53300", "53100"]);
 const TLS_MESSAGES = new Set([
   "The server does not support SSL connections",
   "There was an error establishing an SSL connection",

@@ -19,17 +19,19 @@ export const DEMO_DATABASE = "plugchat_sync_demo";
 export interface DemoOptions {
   config: Config;
   logger: Logger;
+  /** A URL of the server to use (DATABASE_URL's, or the embedded server's); opened after the checks. */
+  serverUrl: () => Promise<string>;
   print: (line: string) => void;
 }
 
-export async function runDemo({ config, logger, print }: DemoOptions): Promise<void> {
+export async function runDemo({ config, logger, serverUrl, print }: DemoOptions): Promise<void> {
   if (config.plugchatToken) {
     throw new UserFacingError(
       "the demo only talks to its built-in Plugchat simulator, and a Plugchat token is set: unset PLUGCHAT_TOKEN and PLUGCHAT_TOKEN_FILE to run it (use `plugchat-sync sync` for the real API)",
       { exitCode: ExitCode.badConfig },
     );
   }
-  const databaseUrl = demoDatabaseUrl(config.databaseUrl);
+  const databaseUrl = demoDatabaseUrl(await serverUrl());
   const simulator = await startSimulator({
     token: DEMO_TOKEN,
     accounts: DEMO_ACCOUNTS,
@@ -81,9 +83,7 @@ export async function runDemo({ config, logger, print }: DemoOptions): Promise<v
       print(formatRuns(await recentRuns(prisma, 5)));
       print("");
       print(formatDrift(await driftSince(prisma, { since, limit: DRIFT_LIMIT }), since));
-      print(
-        `\nThe data stays in ${DEMO_DATABASE}: try \`psql ${redacted(databaseUrl)} -c 'SELECT * FROM drift_by_day'\`.`,
-      );
+      print(`\nThe data stays in ${DEMO_DATABASE}: try ${psqlHint(config, databaseUrl)}.`);
     });
   } finally {
     await simulator.close();
@@ -108,6 +108,13 @@ async function resetDemoDatabase(databaseUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+// On the embedded server, which stops when the demo ends, the hint keeps it up for psql first.
+function psqlHint(config: Config, databaseUrl: string): string {
+  const query = "-c 'SELECT * FROM drift_by_day'";
+  if (config.databaseUrl !== undefined) return `\`psql ${redacted(databaseUrl)} ${query}\``;
+  return `\`npx plugchat-sync db start && psql "$(npx plugchat-sync db url --database ${DEMO_DATABASE})" ${query}\``;
 }
 
 function redacted(databaseUrl: string): string {

@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { isLoopbackHost } from "../../src/config/config.js";
-import { ConfigError, parseConfig, requirePlugchatToken } from "../../src/config/index.js";
+import { ConfigError, defaultDataDir, parseConfig, requirePlugchatToken } from "../../src/config/index.js";
 
 function problemsOf(env: NodeJS.ProcessEnv, readFile?: (path: string) => string): string[] {
   try {
@@ -18,7 +18,8 @@ describe("parseConfig", () => {
   it("applies the documented defaults to an empty environment", () => {
     const config = parseConfig({});
     expect(config).toMatchObject({
-      databaseUrl: "postgresql://postgres@127.0.0.1:5432/plugchat_sync",
+      databaseUrl: undefined,
+      embeddedPort: 54329,
       redisUrl: undefined,
       queueBackend: "postgres",
       queueSchema: "bullmq",
@@ -92,6 +93,43 @@ describe("parseConfig", () => {
       expect.stringMatching(/^ACCOUNT_SOURCE_URL has the scheme "mongodb:": expected postgresql:/),
     ]);
     expect(badScheme.join("\n")).not.toContain("hunter2");
+  });
+
+  it("uses a DATABASE_URL that is set as given, and has no default for it (the embedded server then)", () => {
+    expect(parseConfig({ DATABASE_URL: " postgresql://app:pw@db.example:6543/x " }).databaseUrl).toBe(
+      "postgresql://app:pw@db.example:6543/x",
+    );
+    expect(parseConfig({ DATABASE_URL: "" }).databaseUrl).toBeUndefined();
+  });
+
+  it("takes PLUGCHAT_SYNC_DATA_DIR as an absolute path, and PLUGCHAT_SYNC_DB_PORT as a port", () => {
+    expect(parseConfig({ PLUGCHAT_SYNC_DATA_DIR: "/srv/plugchat/" }).dataDir).toBe("/srv/plugchat");
+    expect(parseConfig({ PLUGCHAT_SYNC_DATA_DIR: "rel/dir" }).dataDir).toBe(`${process.cwd()}/rel/dir`);
+    expect(parseConfig({ PLUGCHAT_SYNC_DB_PORT: "6000" }).embeddedPort).toBe(6000);
+    expect(problemsOf({ PLUGCHAT_SYNC_DB_PORT: "70000" })).toEqual([
+      'PLUGCHAT_SYNC_DB_PORT="70000" is not valid: expected a whole number from 1 to 65535',
+    ]);
+  });
+
+  it("keeps the embedded server's data where the platform keeps a user's data, and outside root's home for root", () => {
+    const linux = { os: "linux" as const, uid: 1000, home: "/home/ana" };
+    expect(defaultDataDir({}, linux)).toBe("/home/ana/.local/share/plugchat-sync");
+    expect(defaultDataDir({ XDG_DATA_HOME: "/data/ana" }, linux)).toBe("/data/ana/plugchat-sync");
+    // The XDG spec: a relative XDG_DATA_HOME is ignored.
+    expect(defaultDataDir({ XDG_DATA_HOME: "rel" }, linux)).toBe("/home/ana/.local/share/plugchat-sync");
+    // The server runs as `postgres`, which cannot enter /root (0700).
+    expect(defaultDataDir({ XDG_DATA_HOME: "/root/.local/share" }, { ...linux, uid: 0, home: "/root" })).toBe(
+      "/var/lib/plugchat-sync",
+    );
+    expect(defaultDataDir({}, { os: "darwin", uid: 501, home: "/Users/ana" })).toBe(
+      "/Users/ana/Library/Application Support/plugchat-sync",
+    );
+    expect(
+      defaultDataDir(
+        { LOCALAPPDATA: "C:\\Users\\ana\\AppData\\Local" },
+        { os: "win32", uid: undefined, home: "C:\\Users\\ana" },
+      ),
+    ).toContain("plugchat-sync");
   });
 
   it("puts the queues in PostgreSQL unless REDIS_URL is set or QUEUE_BACKEND says otherwise", () => {

@@ -17,7 +17,7 @@ import { withPrisma } from "../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import { isValidAccountId } from "../../plugchat/account-id.js";
 import { SOURCE_OVERRIDE_ADVICE } from "../../sync/account-source-step.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 import { countProgressLine } from "../progress-line.js";
 
 /** Ids from which `accounts import` shows its progress on a terminal (fewer are written at once). */
@@ -43,8 +43,7 @@ export function accountsCommand(): Command {
           `${count(invalid.length, "invalid account id")}, nothing was added: ${listed(invalid.map(quote))} (${ID_RULE})`,
         );
       }
-      const { config } = commandContext();
-      const result = await withPrisma(config.databaseUrl, (prisma) => trackAccounts(prisma, ids));
+      const result = await withPrisma(await commandDatabaseUrl(), (prisma) => trackAccounts(prisma, ids));
       process.stdout.write(`${describeTrack(result)}\n`);
     });
 
@@ -93,7 +92,7 @@ export function accountsCommand(): Command {
       const progress =
         parsed.ids.length >= IMPORT_PROGRESS_FROM ? countProgressLine("import", process.stderr) : undefined;
       progress?.update(0, new Set(parsed.ids).size);
-      const result = await withPrisma(config.databaseUrl, (prisma) =>
+      const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
         trackAccounts(prisma, parsed.ids, {
           onProgress: (written, total) => progress?.update(written, total),
         }),
@@ -124,7 +123,7 @@ export function accountsCommand(): Command {
           { exitCode: ExitCode.badConfig },
         );
       }
-      const result = await withPrisma(config.databaseUrl, (prisma) =>
+      const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
         reconcileTrackedIds(
           prisma,
           readSourceValues({
@@ -153,9 +152,8 @@ export function accountsCommand(): Command {
     .option("--json", "print a JSON array (and nothing else) on stdout")
     .option("--all", "include removed accounts")
     .action(async (options: { status?: AccountStatus; json?: boolean; all?: boolean }) => {
-      const { config } = commandContext();
       watchStdout();
-      await withPrisma(config.databaseUrl, async (prisma) => {
+      await withPrisma(await commandDatabaseUrl(), async (prisma) => {
         const rows = listAccounts(prisma, { status: options.status, includeRemoved: options.all === true });
         try {
           if (options.json) await writeJson(rows);
@@ -181,8 +179,7 @@ export function accountsCommand(): Command {
           `${count(invalid.length, "invalid account id")}, nothing was removed: ${listed(invalid.map(quote))} (${ID_RULE})`,
         );
       }
-      const { config } = commandContext();
-      const result = await withPrisma(config.databaseUrl, (prisma) => untrackAccounts(prisma, ids));
+      const result = await withPrisma(await commandDatabaseUrl(), (prisma) => untrackAccounts(prisma, ids));
       // Not an error: the wanted state (not tracked) holds, and a removal script can be re-run.
       // Unknown ids are still worth a warning, since they are usually typos.
       if (result.unknown.length > 0) {
@@ -204,7 +201,7 @@ async function replaceTracked(
   options: { label: string; force: boolean; skipped: string },
 ): Promise<void> {
   const { config, logger } = commandContext();
-  const result = await withPrisma(config.databaseUrl, (prisma) =>
+  const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
     reconcileTrackedIds(prisma, pagesOf(ids, 5_000), {
       limit: {
         maxShare: config.accountSourceMaxRemoval,

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { defaultMigrationsDir, migrate } from "../../db/migrations/index.js";
 import { migrateQueues, queueBackendSettings } from "../../queue/backend/index.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 
 export function migrateCommand(): Command {
   return new Command("migrate")
@@ -10,8 +10,9 @@ export function migrateCommand(): Command {
     )
     .action(async () => {
       const { config, logger } = commandContext();
+      const databaseUrl = await commandDatabaseUrl({ migrate: false });
       const result = await migrate({
-        databaseUrl: config.databaseUrl,
+        databaseUrl,
         migrationsDir: defaultMigrationsDir(),
         logger,
       });
@@ -20,7 +21,7 @@ export function migrateCommand(): Command {
           ? `database is up to date: no pending migrations (${result.alreadyApplied.length} already applied)`
           : `applied ${result.applied.length} migration(s): ${result.applied.join(", ")}`;
       process.stdout.write(`${result.databaseCreated ? "created the database; " : ""}${summary}\n`);
-      const queues = await migrateQueues(queueBackendSettings(config));
+      const queues = await migrateQueues(queueBackendSettings(config, databaseUrl));
       if (queues) process.stdout.write(`${queues}\n`);
     });
 }

@@ -4,7 +4,7 @@ import { isValidAccountId } from "../../plugchat/index.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../../report/format.js";
 import { driftSince, recentRuns } from "../../report/queries.js";
 import { parseSince } from "../../report/since.js";
-import { commandContext } from "../context.js";
+import { commandDatabaseUrl } from "../context.js";
 
 interface ReportOptions {
   runs: number;
@@ -23,9 +23,8 @@ export function reportCommand(): Command {
     .option("--account <id>", "only the drift of this account (implies --drift)", accountId)
     .option("--json", "print JSON instead of tables")
     .action(async (options: ReportOptions) => {
-      const { config } = commandContext();
       const showDrift = options.drift === true || options.account !== undefined;
-      const { runs, drift } = await withPrisma(config.databaseUrl, async (prisma) => ({
+      const { runs, drift } = await withPrisma(await commandDatabaseUrl(), async (prisma) => ({
         runs: await recentRuns(prisma, options.runs),
         drift: showDrift
           ? await driftSince(prisma, { since: options.since, accountId: options.account, limit: DRIFT_LIMIT })

@@ -5,7 +5,7 @@ import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config
 import { runSync } from "../../sync/run-sync.js";
 import { describeAccountSource } from "../../sync/summary-counts.js";
 import type { RunSummary } from "../../sync/types.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
 import { runProgressLine } from "../progress-line.js";
 
@@ -19,7 +19,7 @@ export function syncCommand(): Command {
       const client = plugchatClientFromConfig(config, logger);
       // On a terminal only: piped, stderr keeps nothing but the JSON log lines.
       const progress = runProgressLine(process.stderr);
-      const summary = await withPrisma(config.databaseUrl, (prisma) =>
+      const summary = await withPrisma(await commandDatabaseUrl(), (prisma) =>
         runSync(
           { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
           {

@@ -10,7 +10,7 @@ import {
   waitForRun,
 } from "../../queue/trigger.js";
 import { parseDuration } from "../../report/since.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
 import { formatSummary } from "./sync.js";
@@ -35,10 +35,11 @@ export function triggerCommand(): Command {
       const { config, logger } = commandContext();
       const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
       // The queues first: when they are unreachable, say so at once, in one line.
-      const backend = await connectProducerBackend(queueBackendSettings(config), { logger });
+      const databaseUrl = await commandDatabaseUrl();
+      const backend = await connectProducerBackend(queueBackendSettings(config, databaseUrl), { logger });
       const producer = openProducer(backend);
       try {
-        await withPrisma(config.databaseUrl, async (prisma) => {
+        await withPrisma(databaseUrl, async (prisma) => {
           const running = await liveRunningRun(prisma);
           if (running) {
             throw new RunAlreadyGoingError(

@@ -8,7 +8,7 @@ import { createWorkerBackend, queueBackendSettings } from "../../queue/backend/i
 import { startWorker } from "../../queue/worker.js";
 import { statusRoutes } from "../../status/index.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
-import { commandContext } from "../context.js";
+import { commandContext, commandDatabaseUrl } from "../context.js";
 import { exitOnSecondSignal, stopSignal } from "../stop-signal.js";
 
 export function workerCommand(): Command {
@@ -28,13 +28,14 @@ export function workerCommand(): Command {
       const stop = stopSignal();
       const stopping = new AbortController();
       const metrics = createMetrics({ logger });
-      const backend = createWorkerBackend(queueBackendSettings(config), { logger });
+      const databaseUrl = await commandDatabaseUrl();
+      const backend = createWorkerBackend(queueBackendSettings(config, databaseUrl), { logger });
       // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in the backend.
       const client = plugchatClientFromConfig(config, logger, {
         rateLimiter: backend.rateLimiter(config.plugchatMaxRps),
         onAttempt: (info) => metrics.onAttempt(info),
       });
-      const prisma = createPrismaClient(config.databaseUrl);
+      const prisma = createPrismaClient(databaseUrl);
       const worker = startWorker(
         { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
         {

@@ -19,10 +19,7 @@ export interface BackendOptions {
 }
 
 /** The queue backend of a configuration. */
-export function queueBackendSettings(
-  config: Readonly<Config>,
-  databaseUrl = config.databaseUrl,
-): QueueBackendSettings {
+export function queueBackendSettings(config: Readonly<Config>, databaseUrl: string): QueueBackendSettings {
   return {
     kind: config.queueBackend,
     prefix: config.queuePrefix,

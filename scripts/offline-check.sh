@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Proof that a machine with Node.js only needs nothing else: inside a network namespace of its own
+# (`unshare -n`, loopback up) neither this machine's PostgreSQL (5432) nor its Redis (6379) can be
+# reached over TCP, and nothing can be downloaded. There, with DATABASE_URL unset and a fresh
+# PLUGCHAT_SYNC_DATA_DIR, the demo runs on the embedded PostgreSQL, and `db url`/`db status` see it.
+#
+# Needs root (for unshare) and `npm ci` done beforehand, outside: npm cannot reach the registry inside.
+#     sudo bash scripts/offline-check.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "offline-check: needs root, for unshare -n" >&2
+  exit 2
+fi
+[ -f dist/cli/main.js ] || npm run build >/dev/null
+
+work="$(mktemp -d)"
+# mktemp makes 0700: under root the embedded server runs as `postgres`, which must pass through.
+chmod 0711 "$work"
+trap 'rm -rf "$work"' EXIT
+
+unshare -n env -u DATABASE_URL -u REDIS_URL -u PLUGCHAT_TOKEN -u PLUGCHAT_TOKEN_FILE \
+  PLUGCHAT_SYNC_DATA_DIR="$work/data" LOG_LEVEL=warn bash -euo pipefail -c '
+    ip link set lo up
+    fail() { echo "offline-check: FAILED: $*" >&2; exit 1; }
+    cli() { node dist/cli/main.js "$@"; }
+
+    # The machine'"'"'s servers are out of reach here: this is a machine with Node.js only.
+    if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then fail "PostgreSQL at 127.0.0.1:5432 answers inside the namespace"; fi
+    if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then fail "Redis at 127.0.0.1:6379 answers inside the namespace"; fi
+    echo "offline-check: no PostgreSQL or Redis reachable; DATABASE_URL unset; data in $PLUGCHAT_SYNC_DATA_DIR"
+
+    cli demo > "$PLUGCHAT_SYNC_DATA_DIR.demo.out" 2> "$PLUGCHAT_SYNC_DATA_DIR.demo.err" \
+      || { cat "$PLUGCHAT_SYNC_DATA_DIR.demo.err" >&2; fail "npm run demo"; }
+    grep -q "Second sync: run #2 succeeded, 4 drift events" "$PLUGCHAT_SYNC_DATA_DIR.demo.out" \
+      || { cat "$PLUGCHAT_SYNC_DATA_DIR.demo.out" >&2; fail "the demo did not show its 4 drift events"; }
+    grep -q "started the embedded PostgreSQL (data in $PLUGCHAT_SYNC_DATA_DIR)" "$PLUGCHAT_SYNC_DATA_DIR.demo.err" \
+      || fail "the demo did not say that it started the embedded PostgreSQL"
+    echo "offline-check: demo ran on the embedded PostgreSQL"
+
+    cli db status | grep -q "^embedded PostgreSQL: not running" || fail "the server outlived the demo"
+    cli db start > /dev/null 2>&1 || fail "db start"
+    url="$(cli db url)"
+    case "$url" in postgresql://postgres:*@127.0.0.1:*/plugchat_sync) ;; *) fail "db url printed \"${url%%:*}:...\"" ;; esac
+    cli db status | grep -q "^embedded PostgreSQL: running" || fail "db status does not say running after db start"
+    node --input-type=module -e "
+      import pg from \"pg\";
+      const client = new pg.Client({ connectionString: process.argv[1].replace(/plugchat_sync\$/, \"plugchat_sync_demo\") });
+      await client.connect();
+      const { rows } = await client.query(\"SELECT count(*)::int AS n FROM account_drift\");
+      await client.end();
+      if (rows[0].n !== 4) { console.error(\"offline-check: FAILED: \" + rows[0].n + \" drift rows in plugchat_sync_demo, not 4\"); process.exit(1); }
+    " "$url"
+    echo "offline-check: db start/url/status: the demo data is there for psql"
+    cli db stop | grep -q "^stopped the embedded PostgreSQL" || fail "db stop"
+    cli db status | grep -q "^embedded PostgreSQL: not running" || fail "db status after db stop"
+    echo "offline-check: passed"
+  '

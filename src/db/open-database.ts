@@ -1,0 +1,63 @@
+// "The database of this process": DATABASE_URL when it is set, used as given (never replaced by the
+// embedded server when it is down); otherwise the embedded server of PLUGCHAT_SYNC_DATA_DIR, started
+// if needed, with the database created and migrated on first use.
+import type { Config } from "../config/index.js";
+import type { Logger } from "../logger.js";
+import { type EmbeddedSession, joinServer, redactedUrl } from "./embedded/index.js";
+import { defaultMigrationsDir, migrate } from "./migrations/index.js";
+
+/** The database of the embedded server that the commands use. */
+export const EMBEDDED_DATABASE = "plugchat_sync";
+
+export interface OpenDatabase {
+  /** The connection URL (with the password, if any: never log it). */
+  url: string;
+  /** The embedded server's session; undefined when DATABASE_URL is set. */
+  embedded: EmbeddedSession | undefined;
+  /** Done with the database: leaves the embedded server (see joinServer). Idempotent. */
+  release(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  logger: Logger;
+  /** Apply pending migrations to the embedded server's database (default true). */
+  migrate?: boolean;
+  /** After the embedded database's migrations: what else lives in it (the queue schema). */
+  migrateMore?: (url: string) => Promise<unknown>;
+  /** Told, in one line, when this process starts the embedded server. */
+  onStarted?: (line: string) => void;
+}
+
+export async function openDatabase(config: Config, options: OpenDatabaseOptions): Promise<OpenDatabase> {
+  if (config.databaseUrl !== undefined) {
+    return { url: config.databaseUrl, embedded: undefined, release: async () => undefined };
+  }
+  const session = await joinServer({ dataDir: config.dataDir, port: config.embeddedPort });
+  const url = session.url(EMBEDDED_DATABASE);
+  try {
+    if (session.started) {
+      options.onStarted?.(
+        `started the embedded PostgreSQL (data in ${config.dataDir}) at ${redactedUrl(url)}; \`plugchat-sync db url\` prints it with the password (DATABASE_URL unset)`,
+      );
+    }
+    if (options.migrate !== false) {
+      // Every command migrates the embedded database (a no-op once done): only news is worth a line.
+      const result = await migrate({
+        databaseUrl: url,
+        migrationsDir: defaultMigrationsDir(),
+        logger: options.logger.child({}, { level: "warn" }),
+      });
+      if (result.applied.length > 0) {
+        options.logger.info(
+          { applied: result.applied, created: result.databaseCreated },
+          `migrated the embedded database ${EMBEDDED_DATABASE}: ${result.applied.length} migration(s) applied`,
+        );
+      }
+      await options.migrateMore?.(url);
+    }
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+  return { url, embedded: session, release: () => session.release() };
+}
