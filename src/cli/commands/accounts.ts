@@ -61,7 +61,7 @@ export function accountsCommand(): Command {
       if (options.force && !options.replace) {
         throw new UserFacingError("--force goes with --replace: add --replace, or leave --force out");
       }
-      const { config, logger } = commandContext();
+      const { logger } = commandContext();
       const startedAt = performance.now();
       const parsed = await parseIdFile(readLines(file), { maxInvalidKept: MAX_LISTED });
       const label = describeSource(file);
