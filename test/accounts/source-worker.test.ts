@@ -1,17 +1,16 @@
-// The worker's runs follow the account source too: the built `worker` process (Redis queue) takes a
+// The worker's runs follow the account source too: the built `worker` process (PostgreSQL queues) takes a
 // `trigger --wait`, and its run starts by reconciling the tracked set, as `sync` does.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { CLI, runCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { prepareQueues, testQueueSettings } from "../queue/backends.js";
 
 const TOKEN = "tok-source-worker-3Lp";
-const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const prefix = `plugchat-sync-test-${randomBytes(5).toString("hex")}`;
 
 let simulator: Simulator;
@@ -25,8 +24,8 @@ function env(): NodeJS.ProcessEnv {
   return {
     ...process.env,
     DATABASE_URL: sync.url,
-    REDIS_URL,
-    QUEUE_BACKEND: "redis",
+    REDIS_URL: "",
+    QUEUE_BACKEND: "",
     QUEUE_PREFIX: prefix,
     PLUGCHAT_BASE_URL: simulator.url,
     PLUGCHAT_TOKEN: TOKEN,
@@ -43,6 +42,7 @@ function env(): NodeJS.ProcessEnv {
 beforeAll(async () => {
   simulator = await startSimulator({ token: TOKEN, accounts: 3 });
   sync = await createMigratedTestDatabase();
+  await prepareQueues(testQueueSettings("postgres", sync.url, prefix));
   prisma = createPrismaClient(sync.url);
   source = await createTestDatabase();
   const client = new pg.Client({ connectionString: source.url });
@@ -58,10 +58,6 @@ afterAll(async () => {
     worker.kill("SIGTERM");
     await exited;
   }
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
   await prisma?.$disconnect();
   await sync?.drop();
   await source?.drop();

@@ -120,7 +120,7 @@ describeOnEachBackend("an outage", (kind) => {
   });
 
   it("survives PostgreSQL going away: failed batch attempts are retried with backoff, the run finishes", async () => {
-    proxy = await startTcpProxy(5432);
+    proxy = await startTcpProxy(Number(new URL(database.url).port || 5432));
     const url = new URL(database.url);
     url.port = String(proxy.port);
     workerPrisma = createPrismaClient(url.toString());

@@ -214,7 +214,7 @@ process.on = function (event, ...rest) {
       const unreachable: Record<string, string> =
         kind === "redis"
           ? { REDIS_URL: "redis://127.0.0.1:1" }
-          : { DATABASE_URL: database.url.replace(/:5432\//, ":1/") };
+          : { DATABASE_URL: withPort(database.url, 1) };
       const trigger = spawnCli(["trigger", "--wait"], env(unreachable));
       processes.push(trigger);
       const { code } = await trigger.exited;

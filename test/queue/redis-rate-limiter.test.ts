@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Redis, type RedisOptions } from "ioredis";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { createRedisRateLimiter, RateLimiterUnavailableError } from "../../src/queue/redis-rate-limiter.js";
 import {
   closedPort,
@@ -52,7 +52,7 @@ afterEach(async () => {
   for (const redis of connections.splice(0)) redis.disconnect();
 });
 
-describe("createRedisRateLimiter", () => {
+describe.skipIf(!inject("redisAvailable"))("createRedisRateLimiter", () => {
   it("spaces the grants of two connections sharing a key 1/maxRps apart", async () => {
     const key = uniqueKey();
     const first = createRedisRateLimiter({ redis: connect(), key, maxRps: 20 });

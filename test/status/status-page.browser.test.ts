@@ -1,6 +1,6 @@
 // The status page in a real browser (Debian's chromium, driven by playwright-core) during a real run:
 // the figures shown are the database's, hostile names stay text, remote clients need the password.
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,7 +44,7 @@ let running: Promise<RunSummary>;
 
 async function chromiumBrowser(): Promise<Browser> {
   return chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     headless: true,
     args: [
       "--no-sandbox",
@@ -93,7 +93,17 @@ async function fieldText(page: Page, selector: string): Promise<string> {
   return ((await page.locator(selector).first().textContent()) ?? "").trim();
 }
 
+// Debian's chromium (`.ci/run` installs it). Without it the page's browser tests are reported as not
+// run; under CI=true that is an error.
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = existsSync(CHROMIUM);
+
 beforeAll(async () => {
+  if (!hasChromium) {
+    if (process.env.CI === "true")
+      throw new Error(`${CHROMIUM} is missing: CI runs every test (apt-get install chromium)`);
+    return;
+  }
   simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
   database = await createMigratedTestDatabase();
   prisma = createPrismaClient(database.url);
@@ -151,7 +161,7 @@ afterAll(async () => {
   await simulator?.close();
 });
 
-describe("the status page in a browser", () => {
+describe.skipIf(!hasChromium)("the status page in a browser", () => {
   it("shows the run going on with the database's figures, the other panels, and no script of a name", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
