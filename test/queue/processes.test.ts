@@ -117,6 +117,13 @@ process.on = function (event, ...rest) {
     return path;
   }
 
+  /** The URL with another port (a closed one, to be refused). */
+  function withPort(url: string, port: number): string {
+    const changed = new URL(url);
+    changed.port = String(port);
+    return changed.toString();
+  }
+
   const finishedLines = (...workers: CliProcess[]) =>
     workers.flatMap((worker) => worker.logs().filter((line) => line.msg === "sync run finished"));
 
