@@ -219,9 +219,7 @@ process.on = function (event, ...rest) {
     it("fails fast with one clear line when the queues are unreachable", async () => {
       const started = Date.now();
       const unreachable: Record<string, string> =
-        kind === "redis"
-          ? { REDIS_URL: "redis://127.0.0.1:1" }
-          : { DATABASE_URL: withPort(database.url, 1) };
+        kind === "redis" ? { REDIS_URL: "redis://127.0.0.1:1" } : { DATABASE_URL: withPort(database.url, 1) };
       const trigger = spawnCli(["trigger", "--wait"], env(unreachable));
       processes.push(trigger);
       const { code } = await trigger.exited;
