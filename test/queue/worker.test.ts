@@ -35,9 +35,9 @@ let runsQueue: Queue;
 let batchesQueue: Queue;
 const workers: SyncWorker[] = [];
 
-function worker(options: Partial<SyncWorkerOptions> = {}): SyncWorker {
+function worker(options: Partial<SyncWorkerOptions> = {}, ofQueues = queues): SyncWorker {
   const started = inProcessWorker(
-    { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
+    { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues: ofQueues },
     options,
   );
   workers.push(started);
@@ -301,5 +301,17 @@ describeOnEachBackend("the queue worker", (kind) => {
     const messages = logs.lines().map((line) => line.msg);
     expect(messages).toContain("worker stopped");
     expect(messages).not.toContain("worker ready");
+  });
+
+  it("keeps two deployments (two QUEUE_PREFIX) apart on one queue store: a worker never takes the other's run", async () => {
+    const other = worker({}, { ...queues, prefix: uniquePrefix() });
+    await other.ready;
+    await fireManualRun();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(await prisma.syncRun.count()).toBe(0);
+
+    const own = worker();
+    await own.ready;
+    expect(await closedRun()).toMatchObject({ status: "succeeded", accountsTotal: ACCOUNTS });
   });
 });
