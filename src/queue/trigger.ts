@@ -89,7 +89,9 @@ export async function waitForFire(
     const job = await producer.call(() => Job.fromId<FireJobData, FireResult>(producer.queue, jobId));
     if (!job) throw new UserFacingError(`the manual run's job ${jobId} disappeared from the queue`);
     const state = await producer.call(() => job.getState());
-    if (state === "completed") return job.returnvalue;
+    // Read again: the job read above may predate its completion, without its return value.
+    if (state === "completed")
+      return (await producer.call(() => Job.fromId(producer.queue, jobId)))?.returnvalue;
     if (state === "failed") {
       throw new UserFacingError(`the manual run could not start: ${job.failedReason}`);
     }

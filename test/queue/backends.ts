@@ -118,7 +118,8 @@ export async function loseQueueData(settings: QueueBackendSettings): Promise<voi
     );
     await client.query(`TRUNCATE ${rows.map((row) => `"${schema}"."${row.table_name}"`).join(", ")}`);
     await client.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+      // Not the test's own inspection connections (processName "test"): only the worker's go down.
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name NOT LIKE 'plugchat-sync test%'",
     );
   } finally {
     await client.end();

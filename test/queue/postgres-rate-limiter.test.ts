@@ -33,7 +33,7 @@ const TIMER_SLACK_MS = 2;
 // Between two consecutive grants, more: a grant whose timer fires late (a busy machine, the whole suite
 // running) comes closer to the next one, and answers from PostgreSQL arrive a little unevenly. Grants of
 // limiters that did not share the schedule would come about 0 ms apart.
-const GAP_SLACK_MS = 15;
+const GAP_SLACK_MS = 30;
 // "Without hanging": an acquire that gives up at its deadline does so within this much more.
 const GIVE_UP_SLACK_MS = 1_000;
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Queue } from "bullmq";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
 import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
@@ -191,7 +191,7 @@ process.on = function (event, ...rest) {
       const stored = await storedQueueStrings(queues);
       expect(stored.length).toBeGreaterThan(0);
       expect(stored.filter(({ value }) => value.includes(TOKEN))).toEqual([]);
-      expect(await redisKeys(TEST_REDIS_URL, prefix)).toEqual([]);
+      if (inject("redisAvailable")) expect(await redisKeys(TEST_REDIS_URL, prefix)).toEqual([]);
     });
 
     it("says clearly that a run is in progress, and queues nothing", async () => {

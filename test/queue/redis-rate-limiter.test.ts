@@ -25,7 +25,7 @@ const TIMER_SLACK_MS = 2;
 // Between two consecutive grants, more: a grant whose timer fires late (a busy machine, the whole suite
 // running) comes closer to the next one, and replies from Redis arrive a little unevenly. Grants of
 // limiters that did not share the schedule would come about 0 ms apart.
-const GAP_SLACK_MS = 15;
+const GAP_SLACK_MS = 30;
 
 const connections: Redis[] = [];
 const keys: string[] = [];
