@@ -29,12 +29,12 @@ export async function measureScaleOut({
     await simulator.setLatency(0);
     workers.push(await startWorkerProcess(env));
     // First run (baselines) without latency, not measured: the measured runs are unchanged ones.
-    await triggeredRun(env, url);
+    await triggeredRun(env, url, ids.length);
     await simulator.setLatency(latencyMs);
-    const one = await triggeredRun(env, url);
+    const one = await triggeredRun(env, url, ids.length);
     progress(`scale-out (${backend}), one worker: ${Math.round(one.accountsPerSec)} accounts/s`);
     workers.push(await startWorkerProcess(env));
-    const two = await triggeredRun(env, url);
+    const two = await triggeredRun(env, url, ids.length);
     progress(`scale-out (${backend}), two workers: ${Math.round(two.accountsPerSec)} accounts/s`);
     return { one, two };
   } finally {

@@ -35,11 +35,11 @@ export async function measureWorkerPath({
     await resetAccounts(url, ids);
     await simulator.setLatency(0);
     workers.push(await startWorkerProcess(env));
-    await triggeredRun(env, url);
+    await triggeredRun(env, url, ids.length);
     await simulator.setLatency(latencyMs);
     const measured = [];
     for (let index = 0; index < runs; index++) {
-      const run = await triggeredRun(env, url);
+      const run = await triggeredRun(env, url, ids.length);
       progress(
         `worker path (${backend}), ${latencyMs} ms, c=${concurrency}, run ${index + 1}/${runs}: ${Math.round(run.accountsPerSec)} accounts/s (${run.seconds.toFixed(2)} s)`,
       );

@@ -91,8 +91,11 @@ export async function stopWorkers(workers) {
   await Promise.all(workers.map((worker) => worker.exited));
 }
 
-/** `plugchat-sync trigger --wait --json`, then the run's rate from its sync_runs row. */
-export async function triggeredRun(env, url) {
+/**
+ * `plugchat-sync trigger --wait --json`, then the run's rate from its sync_runs row; `accounts`, when
+ * given, is how many the run must have synced.
+ */
+export async function triggeredRun(env, url, accounts) {
   const trigger = startCli(["trigger", "--wait", "--json", "--timeout", "10m"], env);
   const { code } = await trigger.exited;
   const summary = JSON.parse(trigger.stdout || "null");
@@ -107,6 +110,9 @@ export async function triggeredRun(env, url) {
     );
     return result.rows;
   });
+  if (accounts !== undefined && row.accounts_total !== accounts) {
+    throw new Error(`run #${summary.runId} synced ${row.accounts_total} accounts, not ${accounts}`);
+  }
   return {
     runId: summary.runId,
     accounts: row.accounts_total,
