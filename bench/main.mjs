@@ -9,10 +9,14 @@
 //   3. what an unchanged run costs the database: rows whose data columns changed, statements sent;
 //   4. peak RSS of a sync process at 10,000 and 100,000 accounts, run with the Docker image's
 //      NODE_OPTIONS (its heap cap), and once each with Node's default heap for comparison;
-//   5. scale-out: one run through one worker process, then through two.
+//   5. the worker path, on each queue backend (Redis, PostgreSQL): runs fired with `trigger --wait`
+//      through one real `worker` process at 50 ms and SYNC_CONCURRENCY=64, against the bound;
+//   6. scale-out, on each queue backend: one run through one worker process, then through two.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
-// --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts), --only throughput,naive,memory,scaleout, --keep-db.
+// --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
+// --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
+// --backends redis,postgres, --only throughput,naive,memory,workerpath,scaleout, --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
@@ -22,6 +26,8 @@ import { checkTargets, humanLines, worstUnchanged } from "./lib/report.mjs";
 import { measureScaleOut } from "./lib/scale-out.mjs";
 import { startSimulatorProcess } from "./lib/simulator.mjs";
 import { BATCH_SIZE, measureThroughput, round } from "./lib/throughput.mjs";
+import { measureWorkerPath } from "./lib/worker-path.mjs";
+import { BACKENDS } from "./lib/workers.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -30,7 +36,10 @@ const { values } = parseArgs({
     "naive-accounts": { type: "string", default: "300" },
     "memory-accounts": { type: "string", default: "10000,100000" },
     "memory-samples": { type: "string", default: "2" },
-    only: { type: "string", default: "throughput,naive,memory,scaleout" },
+    "worker-path-accounts": { type: "string", default: "20000" },
+    "worker-path-runs": { type: "string", default: "2" },
+    backends: { type: "string", default: BACKENDS.join(",") },
+    only: { type: "string", default: "throughput,naive,memory,workerpath,scaleout" },
     "keep-db": { type: "boolean", default: false },
   },
 });
@@ -38,6 +47,12 @@ const n = Number(values.accounts);
 const naiveN = Math.min(n, Number(values["naive-accounts"]));
 const memoryCounts = values["memory-accounts"].split(",").map(Number);
 const only = new Set(values.only.split(","));
+const workerPathN = Number(values["worker-path-accounts"]);
+const backends = values.backends.split(",");
+for (const backend of backends) {
+  if (!BACKENDS.includes(backend))
+    throw new Error(`--backends: "${backend}" is not one of ${BACKENDS.join(", ")}`);
+}
 const SETTINGS = [
   { latencyMs: 0, concurrency: 16 },
   { latencyMs: 0, concurrency: 64 },
@@ -45,9 +60,14 @@ const SETTINGS = [
   { latencyMs: 50, concurrency: 64 },
 ];
 const NAIVE_LATENCY_MS = 50;
+// The worker path at 50 ms and concurrency 64, the throughput's hardest latency-bound setting, with
+// the default SYNC_BATCH_SIZE (500): 20,000 accounts are 40 batch jobs and about 16 s at the bound, so
+// what a run costs besides its batches (the fire job planning it, the finish job closing it, trigger's
+// wait) weighs about 1% and the figure shows the batch jobs themselves.
+const WORKER_PATH = { latencyMs: 50, concurrency: 64, batchSize: 500 };
 // Scale-out at 50 ms and the default SYNC_CONCURRENCY (16): each worker is bound by latency, not by
 // the 2 cores, so the figure shows what a second worker adds.
-const SCALE_OUT = { latencyMs: 50, concurrency: 16 };
+const SCALE_OUT = { latencyMs: 50, concurrency: 16, batchSize: 500 };
 
 const began = Date.now();
 const progress = (line) =>
@@ -55,8 +75,15 @@ const progress = (line) =>
 
 const url = await recreateBenchDatabase();
 const ids = simulatedIds(n);
-const figures = { throughput: [], naive: null, unchangedRun: null, memory: null, scaleOut: null };
-const simulator = await startSimulatorProcess(n);
+const figures = {
+  throughput: [],
+  naive: null,
+  unchangedRun: null,
+  memory: null,
+  workerPath: null,
+  scaleOut: null,
+};
+const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
   if (only.has("throughput")) {
     const measured = await measureThroughput({ url, simulator, ids, settings: SETTINGS, progress });
@@ -80,16 +107,49 @@ try {
     };
     progress(`naive loop: ${figures.naive.accountsPerSec} accounts/s on ${naive.n} accounts`);
   }
+  if (only.has("workerpath")) {
+    figures.workerPath = [];
+    for (const backend of backends) {
+      const { bound, slowest, runs } = await measureWorkerPath({
+        backend,
+        url,
+        simulator,
+        ids: simulatedIds(workerPathN),
+        ...WORKER_PATH,
+        runs: Number(values["worker-path-runs"]),
+        progress,
+      });
+      figures.workerPath.push({
+        backend,
+        workers: 1,
+        latencyMs: WORKER_PATH.latencyMs,
+        concurrency: WORKER_PATH.concurrency,
+        accountsPerSec: round(slowest.accountsPerSec),
+        bound,
+        ratio: round(slowest.accountsPerSec / bound, 3),
+        n: workerPathN,
+        batchSize: WORKER_PATH.batchSize,
+        phase: "unchanged",
+        runs: runs.map((run) => ({
+          accountsPerSec: round(run.accountsPerSec),
+          seconds: round(run.seconds, 2),
+        })),
+      });
+    }
+  }
   if (only.has("scaleout")) {
-    const { one, two } = await measureScaleOut({ url, simulator, ids, ...SCALE_OUT, progress });
-    figures.scaleOut = {
-      ...SCALE_OUT,
-      n,
-      phase: "unchanged",
-      oneWorkerAccountsPerSec: round(one.accountsPerSec),
-      twoWorkersAccountsPerSec: round(two.accountsPerSec),
-      ratio: round(two.accountsPerSec / one.accountsPerSec, 2),
-    };
+    figures.scaleOut = {};
+    for (const backend of backends) {
+      const { one, two } = await measureScaleOut({ backend, url, simulator, ids, ...SCALE_OUT, progress });
+      figures.scaleOut[backend] = {
+        oneWorkerAccountsPerSec: round(one.accountsPerSec),
+        twoWorkersAccountsPerSec: round(two.accountsPerSec),
+        ratio: round(two.accountsPerSec / one.accountsPerSec, 2),
+        ...SCALE_OUT,
+        n,
+        phase: "unchanged",
+      };
+    }
   }
 } finally {
   await simulator.close();
@@ -138,7 +198,14 @@ const result = {
     cpuModel: cpus()[0]?.model ?? null,
     memoryGB: round(totalmem() / 2 ** 30, 1),
   },
-  settings: { accounts: n, batchSize: BATCH_SIZE, naiveAccounts: naiveN, simulator: "separate process" },
+  settings: {
+    accounts: n,
+    batchSize: BATCH_SIZE,
+    naiveAccounts: naiveN,
+    workerPathAccounts: workerPathN,
+    backends,
+    simulator: "separate process",
+  },
   seconds: round((Date.now() - began) / 1000),
 };
 // One line, so that the last line of stdout is the whole object (npm prints its banner before it).

@@ -39,6 +39,19 @@ export function checkTargets(figures) {
     add("peak RSS large / small", memory.ratio, "< 1.5", memory.ratio < 1.5);
     add("peak RSS large (MB)", memory.rss100kMB, "< 300", memory.rss100kMB < 300);
   }
+  const { workerPath, scaleOut } = figures;
+  for (const row of workerPath ?? []) {
+    add(`worker path (${row.backend}) ratio`, row.ratio, ">= 0.95 of the bound", row.ratio >= 0.95);
+  }
+  const onBackend = (backend) => workerPath?.find((row) => row.backend === backend);
+  const [redis, postgres] = [onBackend("redis"), onBackend("postgres")];
+  if (redis && postgres) {
+    const relative = round(postgres.accountsPerSec / redis.accountsPerSec, 3);
+    add("worker path postgres / redis", relative, ">= 0.90", relative >= 0.9);
+  }
+  for (const [backend, figure] of Object.entries(scaleOut ?? {})) {
+    add(`scale-out (${backend}) two / one`, figure.ratio, ">= 1.8", figure.ratio >= 1.8);
+  }
   return targets;
 }
 
@@ -74,9 +87,19 @@ export function humanLines(figures, targets) {
       `peak RSS with Node's default heap (plain node, 1 process each; no target): ${memory.defaultHeap.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.defaultHeap.rss100kMB} MB at ${int(memory.accounts[1])}`,
     );
   }
-  if (scaleOut) {
+  for (const row of figures.workerPath ?? []) {
+    const label = `worker path (${row.backend})`;
     lines.push(
-      `scale-out (unchanged run, ${scaleOut.n} accounts, ${scaleOut.latencyMs} ms, SYNC_CONCURRENCY=${scaleOut.concurrency}): one worker ${int(scaleOut.oneWorkerAccountsPerSec)} accounts/s, two workers ${int(scaleOut.twoWorkersAccountsPerSec)} accounts/s; ratio ${scaleOut.ratio}`,
+      `${label} ratio: one worker process, runs fired by trigger --wait, unchanged run of ${int(row.n)} accounts, ${row.latencyMs} ms, SYNC_CONCURRENCY=${row.concurrency}, SYNC_BATCH_SIZE=${row.batchSize}: ${int(row.accountsPerSec)} accounts/s (slowest of ${row.runs.length} runs: ${row.runs.map((run) => int(run.accountsPerSec)).join(", ")}); bound ${int(row.bound)}, ratio ${row.ratio.toFixed(3)}${verdict(label)}`,
+    );
+  }
+  const relative = targets.find((target) => target.figure === "worker path postgres / redis");
+  if (relative)
+    lines.push(`worker path postgres / redis: ${relative.value.toFixed(3)}${verdict(relative.figure)}`);
+  for (const [backend, figure] of Object.entries(scaleOut ?? {})) {
+    const label = `scale-out (${backend})`;
+    lines.push(
+      `${label} (unchanged run, ${int(figure.n)} accounts, ${figure.latencyMs} ms, SYNC_CONCURRENCY=${figure.concurrency}): one worker ${int(figure.oneWorkerAccountsPerSec)} accounts/s, two workers ${int(figure.twoWorkersAccountsPerSec)} accounts/s; two / one ${figure.ratio}${verdict(label)}`,
     );
   }
   const missed = targets.filter((target) => !target.pass);

@@ -14,7 +14,12 @@
 // schedule upkeep), and the start-up and shutdown below.
 import { type Job, UnrecoverableError } from "bullmq";
 import { sleep } from "../plugchat/sleep.js";
-import { DEFAULT_STALE_RUN_AFTER_MS, PROCESS_NAME, type SyncDependencies } from "../sync/run-sync.js";
+import {
+  createFetchPool,
+  DEFAULT_STALE_RUN_AFTER_MS,
+  PROCESS_NAME,
+  type SyncDependencies,
+} from "../sync/run-sync.js";
 import type { RunSummary } from "../sync/types.js";
 import type { QueueBackend } from "./backend/index.js";
 import { QueueSchemaError } from "./backend/index.js";
@@ -51,9 +56,12 @@ export interface SyncWorkerOptions {
   timezone: string;
   /** Accounts per batch job (SYNC_BATCH_SIZE). */
   batchSize: number;
-  /** Plugchat requests in flight per batch (SYNC_CONCURRENCY). */
+  /** Plugchat requests in flight per batch job being run (SYNC_CONCURRENCY). */
   concurrency: number;
-  /** Batch jobs this process runs at once (WORKER_CONCURRENCY). Default 1. */
+  /**
+   * Batch jobs this process runs at once (WORKER_CONCURRENCY), so `concurrency` times this many
+   * requests in flight. One more job is taken to fill their tails (see the batches worker). Default 1.
+   */
   workerConcurrency?: number;
   /** How long `close` lets in-flight batches finish before handing them back. Default 30 s. */
   shutdownTimeoutMs?: number;
@@ -124,7 +132,16 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
   };
   const fire = createFireProcessor(context);
   const finish = createFinishProcessor(context);
-  const processBatch = createBatchProcessor(context);
+  const workerConcurrency = options.workerConcurrency ?? 1;
+  // Why one batch job more than WORKER_CONCURRENCY, sharing one limit of requests in flight: one job
+  // after another, each would end with a tail where fewer requests are in flight (its last slow
+  // answers), and none would go out while it is written. The extra job's requests queue in the shared
+  // limiter (FIFO) behind the current jobs', fill their tails and keep the limit busy during their
+  // writes, as `runSync` overlaps its batches. Each job still writes in its own transaction, once.
+  const processBatch = createBatchProcessor(
+    context,
+    createFetchPool(options.concurrency * workerConcurrency),
+  );
 
   const tuning = {
     name,
@@ -150,7 +167,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     BATCHES_QUEUE,
     // The third parameter must be declared: BullMQ passes the abort signal only to processors that take it.
     (job, token, signal) => tracked(processBatch(job, token, signal)),
-    { ...tuning, concurrency: options.workerConcurrency ?? 1 },
+    { ...tuning, concurrency: workerConcurrency + 1 },
   );
 
   const schedule = () =>
@@ -247,7 +264,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
         queues: backend.location,
         cron: options.cron,
         batchSize: options.batchSize,
-        workerConcurrency: options.workerConcurrency ?? 1,
+        workerConcurrency,
       },
       "worker ready",
     );

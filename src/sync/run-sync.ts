@@ -71,15 +71,53 @@ export interface BatchOptions {
    * once the write has begun, the batch finishes.
    */
   signal?: AbortSignal;
+  /**
+   * Shared with the other batches this process fetches at once (a worker's overlapping batch jobs):
+   * its limit replaces `concurrency`, and a refused token stops every open batch of the run.
+   */
+  pool?: FetchPool;
 }
 
 /**
- * What the open batches of one `runSync` share: one limiter, so that `concurrency` holds for the run
- * and not per batch, and one stop, so that a refused token stops the requests of every open batch.
+ * What open batches of one run share: one limiter, so that the limit holds for all of them and not per
+ * batch, and one stop, so that a refused token (or, in `runSync`, the end of the run) stops the
+ * requests of every open batch.
  */
 interface SharedFetch {
   limit: LimitFunction;
   stop: AbortController;
+}
+
+/**
+ * Requests in flight shared by every batch of a process: one limiter (p-limit is FIFO, so an older
+ * batch's requests go first and a newer one's fill its tail), and one stop per run for the batches of
+ * that run open at the moment.
+ */
+export interface FetchPool {
+  /** The run's shared fetch for one batch; `release` when the batch is done with it. */
+  open(runId: number): { shared: SharedFetch; release(): void };
+}
+
+export function createFetchPool(requestsInFlight: number): FetchPool {
+  const limit = pLimit(requestsInFlight);
+  // Only runs with a batch open are kept, so the map stays as small as the batches in flight.
+  const runs = new Map<number, { stop: AbortController; batches: number }>();
+  return {
+    open(runId) {
+      const run = runs.get(runId) ?? { stop: new AbortController(), batches: 0 };
+      runs.set(runId, run);
+      run.batches++;
+      let released = false;
+      return {
+        shared: { limit, stop: run.stop },
+        release() {
+          if (released) return;
+          released = true;
+          if (--run.batches === 0) runs.delete(runId);
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -226,10 +264,16 @@ export async function runBatch(
   batch: BatchRef,
   options: BatchOptions,
 ): Promise<BatchResult> {
-  return runBatchWith(deps, batch, options);
+  if (!options.pool) return runBatchWith(deps, batch, options);
+  const { shared, release } = options.pool.open(batch.runId);
+  try {
+    return await runBatchWith(deps, batch, options, shared);
+  } finally {
+    release();
+  }
 }
 
-/** `runBatch`, with the limiter and stop of its run when `runSync` keeps several batches open. */
+/** `runBatch`, with the limiter and stop it shares with the other open batches of its run, if any. */
 async function runBatchWith(
   deps: SyncDependencies,
   batch: BatchRef,
@@ -303,10 +347,17 @@ async function fetchAccounts(
   shared?: SharedFetch,
 ): Promise<{ results: FetchResult[]; abortReason: string | null }> {
   const limit = shared?.limit ?? pLimit(options.concurrency);
-  const stop = shared?.stop ?? new AbortController();
-  const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
+  // Two stops: the run's (shared with its other open batches: a refused token stops them all), and
+  // this batch's own (an infrastructure error fails this batch only; it is retried, the others go on).
+  const runStop = shared?.stop ?? new AbortController();
+  const batchStop = new AbortController();
+  const signal = AbortSignal.any([
+    runStop.signal,
+    batchStop.signal,
+    ...(options.signal ? [options.signal] : []),
+  ]);
   // One signal fans out to every request of the batch: each adds a listener, none of them leaks.
-  setMaxListeners(0, stop.signal, signal);
+  setMaxListeners(0, runStop.signal, signal);
   let abortReason: string | null = null;
   /** An error that is no account's fault (the shared rate limiter unreachable): the batch is retried. */
   let infrastructureError: unknown = null;
@@ -322,12 +373,12 @@ async function fetchAccounts(
           if (error instanceof PlugchatError && error.kind === "not_found") return { id, kind: "not_found" };
           if (error instanceof PlugchatError && error.kind === "unauthorized") {
             abortReason = `${error.message}; the run stopped (every account would fail the same way)`;
-            stop.abort();
+            runStop.abort();
             return null;
           }
           if (isInfrastructureError(error)) {
             infrastructureError ??= error;
-            stop.abort();
+            batchStop.abort();
             return null;
           }
           return { id, kind: "failed", error: shortError(error) };

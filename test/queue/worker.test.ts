@@ -240,7 +240,8 @@ describeOnEachBackend("the queue worker", (kind) => {
 
   it("hands in-flight batches back when the shutdown timeout passes, with no attempt spent; another worker finishes them", async () => {
     simulator.setFault({ type: "latency", ms: 5_000 });
-    const stopping = worker({ shutdownTimeoutMs: 200, workerConcurrency: 2 });
+    // One job running and the next one taken to fill its tail: two in flight.
+    const stopping = worker({ shutdownTimeoutMs: 200, workerConcurrency: 1 });
     await stopping.ready;
     await fireManualRun();
     const active = await waitFor("two active batches", async () => {

@@ -1,7 +1,7 @@
 // One batch of account ids: fetched from Plugchat and written in one transaction (exactly once, by
 // its sync_run_batches row). Handed back to the queue untouched when the worker stops past its timeout.
 import { type Job, WaitingError } from "bullmq";
-import { BatchInterruptedError, runBatch } from "../../sync/run-sync.js";
+import { BatchInterruptedError, type FetchPool, runBatch } from "../../sync/run-sync.js";
 import type { BatchJobData } from "../jobs.js";
 import { oneLine, type ProcessorContext, report } from "./context.js";
 
@@ -10,8 +10,10 @@ export interface BatchJobResult {
   accounts: number;
 }
 
+/** `pool`: the requests in flight shared by the batch jobs this process runs at once. */
 export function createBatchProcessor(
   ctx: ProcessorContext,
+  pool: FetchPool,
 ): (job: Job<BatchJobData>, token: string | undefined, signal?: AbortSignal) => Promise<BatchJobResult> {
   return async function processBatch(job, token, signal) {
     const { runId, batchIndex, ids } = job.data;
@@ -21,7 +23,7 @@ export function createBatchProcessor(
       const result = await runBatch(
         ctx.deps,
         { runId, batchIndex, ids },
-        { concurrency: ctx.concurrency, ...(signal ? { signal } : {}) },
+        { concurrency: ctx.concurrency, pool, ...(signal ? { signal } : {}) },
       );
       if (result.status === "written") {
         report(
