@@ -213,6 +213,22 @@ describe.each(["redis", "postgres"] as const satisfies readonly QueueBackendName
       };
     }
 
+    /** For a run that never closes: each worker's last log lines, and its jobs by state (PostgreSQL). */
+    async function stuckRunReport(): Promise<string> {
+      const lines = fleet.started.map(
+        (worker) =>
+          `${label}: worker ${worker.child.pid}, last log lines:\n${worker.stderr().split("\n").slice(-25).join("\n")}`,
+      );
+      if (kind === "postgres") {
+        const jobs = await query(
+          databaseUrl,
+          "SELECT queue, name, state, count(*)::int AS jobs, max(stalled_count) AS stalled FROM bullmq.job GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        ).catch((error: unknown) => [String(error)]);
+        lines.push(`${label}: queue jobs by state: ${JSON.stringify(jobs)}`);
+      }
+      return `${lines.join("\n")}\n`;
+    }
+
     beforeAll(async () => {
       process.stdout.write(`${label}: FAULT_SEED=${seed}\n`);
       const started = Date.now();
@@ -297,7 +313,10 @@ describe.each(["redis", "postgres"] as const satisfies readonly QueueBackendName
       const restartedAt = new Date();
       await restart();
       tally.faultsInjected++;
-      const run = await closedRun(databaseUrl, faulty.runId, 90_000);
+      const run = await closedRun(databaseUrl, faulty.runId, 90_000).catch(async (error: unknown) => {
+        process.stdout.write(await stuckRunReport());
+        throw error;
+      });
       const after = await batchesWrittenSince(faulty.runId, restartedAt);
       const problems: string[] = [];
       if (run.status === "failed" && mayFail) {
