@@ -54,8 +54,8 @@ const MIN_KILLS = 12;
 const KILLS_PER_RUN = 3;
 /** BullMQ fails a job that stalls more than 3 times (maxStalledCount): a poison batch must not loop. */
 const STALL_BUDGET = 3;
-/** Workers stopped by SIGTERM in the middle of a batch, one per run. */
-const HANDBACKS = 3;
+/** Workers stopped by SIGTERM in the middle of a batch, one per run (few: each run is a long one). */
+const HANDBACKS = 2;
 
 describeOnEachBackend("process faults", (kind: QueueBackendName) => {
   const seed = faultSeed();
@@ -308,9 +308,8 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
     tallied(`worker SIGTERM mid-batch, batch handed back (${kind})`, async (tally) => {
       // BullMQ's moveToWait + WaitingError is the path under test (on PostgreSQL, the similar
       // moveToDelayed + DelayedError has been reported to complete jobs without running them when two
-      // processes share a queue, bullmq issue 4814). Slower requests, so that a batch is still in
-      // flight when the 100 ms shutdown timeout passes.
-      simulator.setFault({ type: "latency", ms: 250 });
+      // processes share a queue, bullmq issue 4814). Slower requests until the stop, so that a batch
+      // is still in flight when the 100 ms shutdown timeout passes.
       const survivor = handbackFleet.start();
       await handbackFleet.ready(survivor);
       const ids = simulator.listIds();
@@ -323,6 +322,7 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
       for (let round = 0; handedBackJobs.length < HANDBACKS && round < HANDBACKS * 2; round++) {
         const victim = handbackFleet.start({ WORKER_SHUTDOWN_TIMEOUT_MS: "100" });
         await handbackFleet.ready(victim);
+        simulator.setFault({ type: "latency", ms: 250 });
         const planned = changes.apply(100 + round, 10);
         const before = await lastRunId(database.url);
         await trigger();
@@ -341,6 +341,8 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
         );
         stops.push(await handbackFleet.stop(victim));
         tally.faultsInjected++;
+        // The rest of the run, the survivor alone, at the usual pace.
+        simulator.setFault({ type: "latency", ms: 150 });
         const handedBack = victim
           .logs()
           .filter(
