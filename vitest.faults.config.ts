@@ -10,7 +10,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 120_000,
-    globalSetup: ["test/faults/global-setup.ts"],
+    // redis-setup: whether a Redis answers for the Redis-backend scenarios (under CI=true it must).
+    globalSetup: ["test/helpers/redis-setup.ts", "test/faults/global-setup.ts"],
     env: { TZ: "UTC" },
   },
 });

@@ -90,8 +90,9 @@ export class WorkerFleet {
 
   constructor(private readonly env: () => Record<string, string>) {}
 
-  start(): CliProcess {
-    const worker = spawnCli(["worker"], this.env());
+  /** A worker with the fleet's environment, `extra` on top of it. */
+  start(extra: Record<string, string> = {}): CliProcess {
+    const worker = spawnCli(["worker"], { ...this.env(), ...extra });
     this.started.push(worker);
     return worker;
   }
@@ -117,6 +118,13 @@ export class WorkerFleet {
     this.#expectedExits.add(worker);
     worker.child.kill("SIGKILL");
     await worker.exited;
+  }
+
+  /** SIGTERM to one worker (a graceful stop: a deploy, a scale-down); its exit. */
+  async stop(worker: CliProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.#expectedExits.add(worker);
+    worker.child.kill("SIGTERM");
+    return worker.exited;
   }
 
   /** Workers that exited without being killed or stopped: crashes. */
