@@ -34,6 +34,12 @@ let inspection: QueueBackend;
 let runsQueue: Queue<FireJobData>;
 let worker: SyncWorker | undefined;
 
+/** The job once completed, read after its completion (a job read before it has no return value). */
+async function completedJob(jobId: string) {
+  await waitFor("the fire completed", async () => (await runsQueue.getJobState(jobId)) === "completed");
+  return runsQueue.getJob(jobId);
+}
+
 describeOnEachBackend("a fire delivered again", (kind) => {
   beforeAll(async () => {
     simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
@@ -102,10 +108,7 @@ describeOnEachBackend("a fire delivered again", (kind) => {
     expect(run).toMatchObject({ status: "succeeded", trigger: "manual", accountsTotal: ACCOUNTS });
     expect(await prisma.syncRun.count()).toBe(1);
     expect(await prisma.syncRunBatch.count({ where: { runId: opened } })).toBe(ACCOUNTS / 2);
-    const done = await waitFor("the fire completed", async () => {
-      const job = await runsQueue.getJob(fire.id as string);
-      return (await job?.getState()) === "completed" ? job : undefined;
-    });
+    const done = await completedJob(fire.id as string);
     expect(done?.returnvalue).toMatchObject({ outcome: "planned", runId: opened });
     expect(
       logs.withMessage("sync fire delivered again: continuing the run it opened before its worker stopped"),
@@ -119,10 +122,7 @@ describeOnEachBackend("a fire delivered again", (kind) => {
       { lockDurationMs: 1_000, stalledIntervalMs: 500 },
     );
     const fire = await runsQueue.add(FIRE_JOB, { trigger: "manual" });
-    const done = await waitFor("the fire completed", async () => {
-      const job = await runsQueue.getJob(fire.id as string);
-      return (await job?.getState()) === "completed" ? job : undefined;
-    });
+    const done = await completedJob(fire.id as string);
 
     expect(done?.returnvalue).toMatchObject({ outcome: "skipped", runningRunId: running.id });
     expect(await prisma.syncRun.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({
