@@ -13,7 +13,9 @@ import {
   type QueueBackend,
   type QueueBackendSettings,
 } from "../../src/queue/backend/index.js";
+import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { TEST_REDIS_URL } from "../helpers/redis-setup.js";
+import { uniquePrefix } from "./helpers.js";
 
 export const BACKEND_KINDS: readonly QueueBackendName[] = ["redis", "postgres"];
 
@@ -47,6 +49,20 @@ export function queuesThrough(settings: QueueBackendSettings, port: number): Que
   url.hostname = "127.0.0.1";
   url.port = String(port);
   return { ...settings, [key]: url.toString() };
+}
+
+/**
+ * A throwaway database with the project's tables and, on PostgreSQL, the queue schema: what
+ * `plugchat-sync migrate` leaves; the queues of a prefix of their own.
+ */
+export async function migratedQueueDatabase(
+  kind: QueueBackendName,
+  prefix = uniquePrefix(),
+): Promise<{ database: TestDatabase; queues: QueueBackendSettings }> {
+  const database = await createMigratedTestDatabase();
+  const queues = testQueueSettings(kind, database.url, prefix);
+  await prepareQueues(queues);
+  return { database, queues };
 }
 
 /** What `migrate` does for the queues (on PostgreSQL: the queue schema in the test database). */

@@ -8,16 +8,15 @@ import { createWorkerBackend, type QueueBackendSettings } from "../../src/queue/
 import { FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import { type SyncWorker, type SyncWorkerOptions, startWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import {
   deleteQueueData,
   describeOnEachBackend,
   inspectionBackend,
-  prepareQueues,
-  testQueueSettings,
+  migratedQueueDatabase,
 } from "./backends.js";
-import { uniquePrefix, waitFor } from "./helpers.js";
+import { waitFor } from "./helpers.js";
 
 const TOKEN = "overlap-test-token";
 const ACCOUNTS = 16;
@@ -93,9 +92,7 @@ describeOnEachBackend("a worker's overlapping batch jobs", (kind) => {
   });
 
   beforeEach(async () => {
-    database = await createMigratedTestDatabase();
-    queues = testQueueSettings(kind, database.url, uniquePrefix());
-    await prepareQueues(queues);
+    ({ database, queues } = await migratedQueueDatabase(kind));
     const inspection = inspectionBackend(queues);
     runsQueue = inspection.queue(RUNS_QUEUE);
     closeInspection = async () => {

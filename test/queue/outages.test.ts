@@ -8,18 +8,17 @@ import type { QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import {
   deleteQueueData,
   describeOnEachBackend,
   inspectionBackend,
-  prepareQueues,
+  migratedQueueDatabase,
   queueServerPort,
   queuesThrough,
-  testQueueSettings,
 } from "./backends.js";
-import { inProcessWorker, startTcpProxy, type TcpProxy, uniquePrefix, waitFor } from "./helpers.js";
+import { inProcessWorker, startTcpProxy, type TcpProxy, waitFor } from "./helpers.js";
 
 const TOKEN = "outage-test-token";
 const ACCOUNTS = 8;
@@ -44,9 +43,7 @@ describeOnEachBackend("an outage", (kind) => {
   });
 
   beforeEach(async () => {
-    database = await createMigratedTestDatabase();
-    queues = testQueueSettings(kind, database.url, uniquePrefix());
-    await prepareQueues(queues);
+    ({ database, queues } = await migratedQueueDatabase(kind));
     prisma = createPrismaClient(database.url);
     logs = captureLogs();
     await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });

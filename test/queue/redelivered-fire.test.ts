@@ -10,17 +10,16 @@ import { FIRE_JOB, type FireJobData, RUNS_QUEUE, SCHEDULER_ID } from "../../src/
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { startRun } from "../../src/sync/run-sync.js";
-import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import {
   deleteQueueData,
   describeOnEachBackend,
   inspectionBackend,
   loseQueueData,
-  prepareQueues,
-  testQueueSettings,
+  migratedQueueDatabase,
 } from "./backends.js";
-import { inProcessWorker, uniquePrefix, waitFor } from "./helpers.js";
+import { inProcessWorker, waitFor } from "./helpers.js";
 
 const TOKEN = "redelivered-fire-test-token";
 const ACCOUNTS = 4;
@@ -50,9 +49,7 @@ describeOnEachBackend("a fire delivered again", (kind) => {
   });
 
   beforeEach(async () => {
-    database = await createMigratedTestDatabase();
-    queues = testQueueSettings(kind, database.url, uniquePrefix());
-    await prepareQueues(queues);
+    ({ database, queues } = await migratedQueueDatabase(kind));
     inspection = inspectionBackend(queues);
     runsQueue = inspection.queue(RUNS_QUEUE);
     prisma = createPrismaClient(database.url);

@@ -10,15 +10,14 @@ import type { SyncWorker, SyncWorkerOptions } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { completeRun, runBatch, runSync, startRun } from "../../src/sync/run-sync.js";
 import { writeBatch } from "../../src/sync/store.js";
-import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import {
   deleteQueueData,
   describeOnEachBackend,
   inspectionBackend,
-  prepareQueues,
+  migratedQueueDatabase,
   queuesThrough,
-  testQueueSettings,
 } from "./backends.js";
 import { inProcessWorker, uniquePrefix, waitFor } from "./helpers.js";
 
@@ -81,9 +80,7 @@ describeOnEachBackend("the queue worker", (kind) => {
   });
 
   beforeEach(async () => {
-    database = await createMigratedTestDatabase();
-    queues = testQueueSettings(kind, database.url, uniquePrefix());
-    await prepareQueues(queues);
+    ({ database, queues } = await migratedQueueDatabase(kind));
     inspection = inspectionBackend(queues);
     runsQueue = inspection.queue(RUNS_QUEUE);
     batchesQueue = inspection.queue(BATCHES_QUEUE);
