@@ -1,16 +1,8 @@
 // The worker path: what one `plugchat-sync worker` process syncs per second, on one queue backend, with
 // runs fired by `plugchat-sync trigger --wait`: the whole way a scheduled run goes (fire job, planning,
 // batch jobs, finish job), against the bound of its concurrency at the simulator's latency.
-import { resetAccounts } from "./database.mjs";
 import { boundOf } from "./throughput.mjs";
-import {
-  deleteQueueData,
-  deploymentEnv,
-  migrateDeployment,
-  startWorkerProcess,
-  stopWorkers,
-  triggeredRun,
-} from "./workers.mjs";
+import { triggeredRun, withWarmDeployment } from "./workers.mjs";
 
 /**
  * One worker, `ids` tracked: a first run at 0 ms (baselines, and the worker's JIT and connections
@@ -28,29 +20,20 @@ export async function measureWorkerPath({
   runs,
   progress,
 }) {
-  const env = deploymentEnv({ backend, url, simulator, concurrency, batchSize });
-  const workers = [];
-  try {
-    await migrateDeployment(env);
-    await resetAccounts(url, ids);
-    await simulator.setLatency(0);
-    workers.push(await startWorkerProcess(env));
-    await triggeredRun(env, url, ids.length);
-    await simulator.setLatency(latencyMs);
-    const measured = [];
-    for (let index = 0; index < runs; index++) {
-      const run = await triggeredRun(env, url, ids.length);
-      progress(
-        `worker path (${backend}), ${latencyMs} ms, c=${concurrency}, run ${index + 1}/${runs}: ${Math.round(run.accountsPerSec)} accounts/s (${run.seconds.toFixed(2)} s)`,
-      );
-      measured.push(run);
-    }
-    const bound = boundOf(latencyMs, concurrency);
-    const slowest = measured.reduce((a, b) => (b.accountsPerSec < a.accountsPerSec ? b : a));
-    return { backend, bound, slowest, runs: measured };
-  } finally {
-    await stopWorkers(workers);
-    await simulator.setLatency(0);
-    await deleteQueueData(env);
-  }
+  return withWarmDeployment(
+    { backend, url, simulator, ids, latencyMs, concurrency, batchSize },
+    async ({ env }) => {
+      const measured = [];
+      for (let index = 0; index < runs; index++) {
+        const run = await triggeredRun(env, url, ids.length);
+        progress(
+          `worker path (${backend}), ${latencyMs} ms, c=${concurrency}, run ${index + 1}/${runs}: ${Math.round(run.accountsPerSec)} accounts/s (${run.seconds.toFixed(2)} s)`,
+        );
+        measured.push(run);
+      }
+      const bound = boundOf(latencyMs, concurrency);
+      const slowest = measured.reduce((a, b) => (b.accountsPerSec < a.accountsPerSec ? b : a));
+      return { backend, bound, slowest, runs: measured };
+    },
+  );
 }

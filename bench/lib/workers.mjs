@@ -1,10 +1,11 @@
 // Real `plugchat-sync worker` processes (the built CLI) on either queue backend, and runs fired through
 // them with `plugchat-sync trigger --wait`. A run's rate comes from its sync_runs row (started_at to
 // finished_at: opened by the fire, closed by the finish job), so planning and queueing count.
+
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { withClient } from "./database.mjs";
+import { resetAccounts, withClient } from "./database.mjs";
 import { BENCH_TOKEN } from "./simulator.mjs";
 
 const CLI = new URL("../../dist/cli/main.js", import.meta.url).pathname;
@@ -134,5 +135,32 @@ export async function deleteQueueData(env) {
     } while (cursor !== "0");
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * A deployment of one backend with one warm worker: migrated, the accounts tracked, a first run
+ * (baselines) without latency and not measured, then the simulator at `latencyMs`. `measure` gets the
+ * environment and the list of worker processes (it may start more); everything is stopped and the
+ * queue data deleted after it, whatever happens.
+ */
+export async function withWarmDeployment(
+  { backend, url, simulator, ids, latencyMs, concurrency, batchSize },
+  measure,
+) {
+  const env = deploymentEnv({ backend, url, simulator, concurrency, batchSize });
+  const workers = [];
+  try {
+    await migrateDeployment(env);
+    await resetAccounts(url, ids);
+    await simulator.setLatency(0);
+    workers.push(await startWorkerProcess(env));
+    await triggeredRun(env, url, ids.length);
+    await simulator.setLatency(latencyMs);
+    return await measure({ env, workers });
+  } finally {
+    await stopWorkers(workers);
+    await simulator.setLatency(0);
+    await deleteQueueData(env);
   }
 }
