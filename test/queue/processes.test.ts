@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
@@ -99,22 +100,32 @@ describeOnEachBackend("processes", (kind) => {
   }
 
   /**
-   * A preload for a child process that says on stderr when the process installs its first SIGTERM
-   * listener: from that moment a SIGTERM must stop the worker gracefully, however far it got.
+   * A preload for a child process that holds the loading of the CLI (main.js importing program.js,
+   * which brings in Prisma and BullMQ) for 2 s, and says so on stderr: a fixed moment while the worker
+   * is still starting, whatever the code does about signals before it.
    */
-  function sigtermWatcher(): string {
-    const path = join(tmpdir(), `plugchat-sync-sigterm-watch-${process.pid}.cjs`);
+  function slowCliLoading(): string {
+    const hooks = join(tmpdir(), `plugchat-sync-slow-loading-${process.pid}.mjs`);
     writeFileSync(
-      path,
-      `const on = process.on;
-process.on = function (event, ...rest) {
-  const result = on.call(this, event, ...rest);
-  if (event === "SIGTERM") process.stderr.write("SIGTERM listener installed\\n");
-  return result;
-};
+      hooks,
+      `import { writeSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  if (specifier === "./program.js" && context.parentURL?.endsWith("/cli/main.js")) {
+    writeSync(2, "loading of the CLI held\\n");
+    await new Promise((done) => setTimeout(done, 2000));
+  }
+  return next(specifier, context);
+}
 `,
     );
-    return path;
+    const preload = join(tmpdir(), `plugchat-sync-slow-loading-${process.pid}-register.mjs`);
+    writeFileSync(
+      preload,
+      `import { register } from "node:module";
+register(${JSON.stringify(pathToFileURL(hooks).href)});
+`,
+    );
+    return preload;
   }
 
   /** The URL with another port (a closed one, to be refused). */
@@ -358,18 +369,18 @@ process.on = function (event, ...rest) {
     });
 
     it("signalled while still starting, stops gracefully and exits 0", async () => {
-      const worker = startWorkerProcess({ NODE_OPTIONS: `--require ${sigtermWatcher()}` });
-      // As soon as the process listens for SIGTERM, while the rest of the CLI is still loading and
-      // nothing is logged yet.
+      const worker = startWorkerProcess({ NODE_OPTIONS: `--import ${slowCliLoading()}` });
+      // While the CLI is still loading: nothing logged yet, no command run.
       await waitFor(
-        "a SIGTERM listener",
-        () => worker.stderr().includes("SIGTERM listener installed"),
+        "the CLI's loading held",
+        () => worker.stderr().includes("loading of the CLI held"),
         10_000,
         2,
       );
       expect(worker.logs()).toEqual([]);
       worker.child.kill("SIGTERM");
       expect(await worker.exited).toEqual({ code: 0, signal: null });
+      expect(worker.logs().map((line) => line.msg)).not.toContain("worker ready");
     });
 
     it("on SIGTERM stops taking jobs, finishes its in-flight batches, closes its connections and exits 0", async () => {
