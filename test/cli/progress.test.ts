@@ -1,6 +1,6 @@
 // Progress on a terminal: drawn when stderr is one (a real pseudo-terminal, from util-linux's
 // `script`), absent when it is piped, where stderr keeps nothing but JSON log lines.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,12 +34,20 @@ function env(): NodeJS.ProcessEnv {
 }
 
 /** Runs the built CLI with its stdin, stdout and stderr on a pseudo-terminal; all its output. */
-function onTerminal(args: string[]): Promise<{ code: number; output: string }> {
+function onTerminal(
+  args: string[],
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; output: string }> {
   const command = [process.execPath, CLI, ...args].map((word) => `'${word}'`).join(" ");
   return new Promise((resolve) => {
-    execFile("script", ["-qfec", command, "/dev/null"], { env: env() }, (error, stdout) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout });
-    });
+    execFile(
+      "script",
+      ["-qfec", command, "/dev/null"],
+      { env: { ...env(), ...extraEnv } },
+      (error, stdout) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout });
+      },
+    );
   });
 }
 
@@ -111,15 +119,56 @@ describe("accounts import of a large file on a terminal", () => {
     const file = join(dir, "ids.txt");
     writeFileSync(file, Array.from({ length: 12_000 }, (_, i) => `import-${i}`).join("\n"));
 
-    const terminal = await onTerminal(["accounts", "import", file]);
-    expect(terminal.code).toBe(0);
-    expect(terminal.output).toMatch(/import .* 12000\/12000 \| \d+\/s/);
+    try {
+      const terminal = await onTerminal(["accounts", "import", file]);
+      expect(terminal.code).toBe(0);
+      expect(terminal.output).toMatch(/import .* 12000\/12000 \| \d+\/s/);
 
-    const piped = await runCli(["accounts", "import", file], env());
-    expect(piped.code).toBe(0);
-    expect(piped.stderr).toBe("");
-    expect(piped.stdout).toMatch(/^imported .*12000 already tracked/);
+      const piped = await runCli(["accounts", "import", file], env());
+      expect(piped.code).toBe(0);
+      expect(piped.stderr).toBe("");
+      expect(piped.stdout).toMatch(/^imported .*12000 already tracked/);
+    } finally {
+      // Ids Plugchat does not know: the runs of the next tests must sync only the simulator's.
+      await prisma.account.deleteMany({ where: { id: { startsWith: "import-" } } });
+    }
   });
+});
+
+describe("trigger --wait on a terminal", () => {
+  it("draws the progress of the run a worker process runs, then prints the run's summary", async () => {
+    // The queues in the same database (no REDIS_URL): migrate gives it the queue schema.
+    const queues = { QUEUE_PREFIX: `progress-${process.pid}`, SYNC_CRON: "off", METRICS_PORT: "0" };
+    expect((await runCli(["migrate"], { ...env(), ...queues })).code).toBe(0);
+    const worker = spawn(process.execPath, [CLI, "worker"], {
+      env: { ...env(), ...queues },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let workerLog = "";
+    worker.stderr.on("data", (chunk: Buffer) => {
+      workerLog += chunk.toString();
+    });
+    const exited = new Promise((resolve) => worker.once("exit", (code) => resolve(code)));
+    try {
+      await expect.poll(() => workerLog, { timeout: 15_000 }).toContain('"worker ready"');
+      // About 4 s of run (2,000 accounts, 16 at a time, 30 ms each): several drawings, a second apart.
+      simulator.setFault({ type: "latency", ms: 30 });
+      const { code, output } = await onTerminal(["trigger", "--wait"], queues);
+      simulator.clearFaults();
+
+      expect(code).toBe(0);
+      expect(output).toMatch(/run #\d+ .* \d+\/2000 accounts \(batch \d+\/10\) \| [\d.]+\/s/);
+      // Drawn while the run was going (fewer than all accounts), and last when it was done.
+      const counts = [...output.matchAll(/(\d+)\/2000 accounts/g)].map((match) => Number(match[1]));
+      expect(counts.some((count) => count < 2000)).toBe(true);
+      expect(counts.at(-1)).toBe(2000);
+      expect(output.lastIndexOf("2000/2000 accounts")).toBeLessThan(output.lastIndexOf("succeeded"));
+    } finally {
+      simulator.clearFaults();
+      worker.kill("SIGTERM");
+      await exited;
+    }
+  }, 60_000);
 });
 
 describe("followRun (trigger --wait)", () => {
