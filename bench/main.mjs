@@ -11,14 +11,17 @@
 //      NODE_OPTIONS (its heap cap), and once each with Node's default heap for comparison;
 //   5. the worker path, on each queue backend (Redis, PostgreSQL): runs fired with `trigger --wait`
 //      through one real `worker` process at 50 ms and SYNC_CONCURRENCY=64, against the bound;
-//   6. scale-out, on each queue backend: one run through one worker process, then through two.
+//   6. scale-out, on each queue backend: one run through one worker process, then through two;
+//   7. the account source at 10,000, 100,000 and 1,000,000 ids: seconds to reconcile, peak RSS.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
-// --backends redis,postgres, --only throughput,naive,memory,workerpath,scaleout, --keep-db.
+// --source-accounts A,B,C (10000,100000,1000000), --backends redis,postgres,
+// --only throughput,naive,memory,workerpath,scaleout,source, --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
+import { measureAccountSource } from "./lib/account-source.mjs";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
 import { deployedNodeOptions, measureMemory, simulatedIds } from "./lib/memory.mjs";
 import { naiveLoop } from "./lib/naive.mjs";
@@ -38,8 +41,9 @@ const { values } = parseArgs({
     "memory-samples": { type: "string", default: "2" },
     "worker-path-accounts": { type: "string", default: "20000" },
     "worker-path-runs": { type: "string", default: "2" },
+    "source-accounts": { type: "string", default: "10000,100000,1000000" },
     backends: { type: "string", default: BACKENDS.join(",") },
-    only: { type: "string", default: "throughput,naive,memory,workerpath,scaleout" },
+    only: { type: "string", default: "throughput,naive,memory,workerpath,scaleout,source" },
     "keep-db": { type: "boolean", default: false },
   },
 });
@@ -82,6 +86,7 @@ const figures = {
   memory: null,
   workerPath: null,
   scaleOut: null,
+  accountSource: null,
 };
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
@@ -179,6 +184,15 @@ if (only.has("memory")) {
       measured: [smallDefault, largeDefault],
     },
   };
+}
+if (only.has("source")) {
+  const counts = values["source-accounts"].split(",").map(Number);
+  figures.accountSource = await measureAccountSource({
+    url,
+    counts,
+    nodeFlags: deployedNodeOptions(),
+    progress,
+  });
 }
 const postgres = await withClient(
   url,

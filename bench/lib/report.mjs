@@ -52,6 +52,16 @@ export function checkTargets(figures) {
   for (const [backend, figure] of Object.entries(scaleOut ?? {})) {
     add(`scale-out (${backend}) two / one`, figure.ratio, ">= 1.8", figure.ratio >= 1.8);
   }
+  const bySize = (sourceIds) => figures.accountSource?.find((row) => row.sourceIds === sourceIds);
+  const [hundredThousand, million] = [bySize(100_000), bySize(1_000_000)];
+  if (hundredThousand) {
+    const seconds = round(hundredThousand.first.seconds, 2);
+    add("account source: 100,000 new ids reconciled (s)", seconds, "< 5", seconds < 5);
+  }
+  if (hundredThousand && million) {
+    const ratio = round(million.peakRssMB / hundredThousand.peakRssMB, 2);
+    add("account source: peak RSS 1,000,000 / 100,000 ids", ratio, "< 1.5", ratio < 1.5);
+  }
   return targets;
 }
 
@@ -101,6 +111,14 @@ export function humanLines(figures, targets) {
     lines.push(
       `${label} (unchanged run, ${int(figure.n)} accounts, ${figure.latencyMs} ms, SYNC_CONCURRENCY=${figure.concurrency}): one worker ${int(figure.oneWorkerAccountsPerSec)} accounts/s, two workers ${int(figure.twoWorkersAccountsPerSec)} accounts/s; two / one ${figure.ratio}${verdict(label)}`,
     );
+  }
+  for (const row of figures.accountSource ?? []) {
+    lines.push(
+      `account source of ${int(row.sourceIds)} ids (a table in PostgreSQL; NODE_OPTIONS as in the Docker image): every id new ${row.first.seconds.toFixed(2)} s, unchanged ${row.unchanged.seconds.toFixed(2)} s, peak RSS ${row.peakRssMB.toFixed(1)} MB`,
+    );
+  }
+  for (const target of targets.filter((one) => one.figure.startsWith("account source"))) {
+    lines.push(`${target.figure}: ${target.value}${verdict(target.figure)}`);
   }
   const missed = targets.filter((target) => !target.pass);
   lines.push(

@@ -1,0 +1,31 @@
+// One process that does nothing but follow an account source, so that its peak RSS is the
+// reconciliation's own: the tracked set made equal to the source's ids twice (first every id is new,
+// then nothing changes), through the same reader and reconciliation a run uses.
+//   node bench/children/account-source.mjs <databaseUrl> <sourceUrl> <query>
+// Prints one JSON line: peak RSS (MB) and each pass's seconds and counts.
+import { readSourceValues } from "../../dist/accounts/source/read-source.js";
+import { reconcileTrackedIds } from "../../dist/accounts/source/reconcile.js";
+import { createPrismaClient } from "../../dist/db/prisma.js";
+
+const [databaseUrl, sourceUrl, query] = process.argv.slice(2);
+// What a run reads per page (src/sync/account-source-step.ts).
+const PAGE_SIZE = 5_000;
+const prisma = createPrismaClient(databaseUrl);
+const passes = [];
+try {
+  for (const phase of ["first", "unchanged"]) {
+    const started = performance.now();
+    const result = await reconcileTrackedIds(
+      prisma,
+      readSourceValues({ url: sourceUrl, query, timeoutMs: 600_000, pageSize: PAGE_SIZE }),
+      { limit: { maxShare: 0.25, howToOverride: "" } },
+    );
+    if (result.outcome !== "applied") throw new Error(`account source bench ${phase}: ${result.refusal}`);
+    passes.push({ phase, seconds: (performance.now() - started) / 1000, counts: result.counts });
+  }
+} finally {
+  await prisma.$disconnect();
+}
+// maxRSS is the peak resident set of this process since it started, in kilobytes.
+const peakRssMB = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`${JSON.stringify({ peakRssMB, passes })}\n`);
