@@ -68,7 +68,9 @@ export interface FailingAccount {
   name: string | null;
   consecutiveFailures: number;
   lastError: string | null;
-  /** The last success: the account has been failing since the next attempt. Null if never. */
+  /** The first failed attempt of the current spell; null if it began before that was recorded. */
+  failingSince: string | null;
+  /** The last success; null if never. */
   lastSyncedAt: string | null;
   lastAttemptAt: string | null;
 }
@@ -245,11 +247,12 @@ export async function accountsPanel(prisma: PrismaClient, limit = LIST_LIMIT): P
       name: string | null;
       consecutive_failures: number;
       last_error: string | null;
+      failing_since: Date | null;
       last_synced_at: Date | null;
       last_attempt_at: Date | null;
     }[]
   >`
-    SELECT id, name, consecutive_failures, last_error, last_synced_at, last_attempt_at
+    SELECT id, name, consecutive_failures, last_error, failing_since, last_synced_at, last_attempt_at
       FROM accounts WHERE tracked AND last_status = 'failed'
      ORDER BY consecutive_failures DESC, id LIMIT ${limit}`;
   const missing = await prisma.$queryRaw<{ id: string; name: string | null; missing_since: Date | null }[]>`
@@ -264,6 +267,7 @@ export async function accountsPanel(prisma: PrismaClient, limit = LIST_LIMIT): P
         name: row.name,
         consecutiveFailures: row.consecutive_failures,
         lastError: row.last_error,
+        failingSince: row.failing_since?.toISOString() ?? null,
         lastSyncedAt: row.last_synced_at?.toISOString() ?? null,
         lastAttemptAt: row.last_attempt_at?.toISOString() ?? null,
       })),

@@ -142,12 +142,13 @@ function failingPanel(accounts: AccountsPanel): string {
       account,
     ) => `<tr><td class="id">${untrusted(account.accountId)}</td><td class="long">${untrusted(account.name)}</td>
 <td class="n">${account.consecutiveFailures}</td><td class="long">${untrusted(account.lastError)}</td>
+<td>${account.failingSince === null ? "unknown" : text(formatTime(new Date(account.failingSince)))}</td>
 <td>${account.lastSyncedAt === null ? "never" : text(formatTime(new Date(account.lastSyncedAt)))}</td>
 <td>${account.lastAttemptAt === null ? "-" : text(formatTime(new Date(account.lastAttemptAt)))}</td></tr>`,
   );
   return `<section id="failing" class="wide"><h2>Failing now (${accounts.failing.total})</h2>
-<table><thead><tr><th>account</th><th>name</th><th class="n">runs failed in a row</th><th>last error</th><th>failing since (last success)</th><th>last attempt</th></tr></thead>
-<tbody>${rows.join("\n") || '<tr><td colspan="6">none</td></tr>'}</tbody></table>${more(accounts.failing)}</section>`;
+<table><thead><tr><th>account</th><th>name</th><th class="n">runs failed in a row</th><th>last error</th><th>failing since</th><th>last success</th><th>last attempt</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="7">none</td></tr>'}</tbody></table>${more(accounts.failing)}</section>`;
 }
 
 function missingPanel(accounts: AccountsPanel): string {

@@ -334,21 +334,22 @@ async function writeStatuses(tx: Transaction, outcomes: readonly AccountOutcome[
     await tx.$executeRaw`
       UPDATE accounts
          SET last_synced_at = now(), last_attempt_at = now(), last_status = 'ok', last_error = NULL,
-             consecutive_failures = 0, missing_since = NULL
+             consecutive_failures = 0, missing_since = NULL, failing_since = NULL
        WHERE id = ANY(${found.map((outcome) => outcome.id)}::text[])`;
   }
   if (notFound.length > 0) {
     await tx.$executeRaw`
       UPDATE accounts
          SET last_attempt_at = now(), last_status = 'not_found', last_error = NULL, consecutive_failures = 0,
-             missing_since = COALESCE(missing_since, now())
+             missing_since = COALESCE(missing_since, now()), failing_since = NULL
        WHERE id = ANY(${notFound.map((outcome) => outcome.id)}::text[])`;
   }
   if (failed.length > 0) {
     await tx.$executeRaw`
       UPDATE accounts AS a
          SET last_attempt_at = now(), last_status = 'failed', last_error = f.error,
-             consecutive_failures = a.consecutive_failures + 1
+             consecutive_failures = a.consecutive_failures + 1,
+             failing_since = COALESCE(a.failing_since, now())
         FROM unnest(${failed.map((outcome) => outcome.id)}::text[], ${failed.map((outcome) => outcome.error)}::text[])
              AS f(id, error)
        WHERE a.id = f.id`;

@@ -374,3 +374,41 @@ describe("connection failures", () => {
     expect((error as Error).message).not.toContain("s3cret");
   });
 });
+
+describe("20261202100000_accounts_failing_since on a database with accounts", () => {
+  const MIGRATION = "20261202100000_accounts_failing_since";
+
+  it("fills failing_since only where it is known (a spell of one failure) and shows it last in the view", async () => {
+    const database = track(await createTestDatabase());
+    const before = await mkdtemp(join(tmpdir(), "plugchat-sync-migrations-"));
+    tempDirs.push(before);
+    await cp(MIGRATIONS_DIR, before, { recursive: true });
+    await rm(join(before, MIGRATION), { recursive: true });
+    await migrate({ databaseUrl: database.url, migrationsDir: before });
+    await query(
+      database.url,
+      `INSERT INTO accounts (id, last_status, consecutive_failures, last_attempt_at) VALUES
+         ('once', 'failed', 1, '2026-12-01 10:00:00+00'),
+         ('thrice', 'failed', 3, '2026-12-01 11:00:00+00'),
+         ('fine', 'ok', 0, '2026-12-01 12:00:00+00')`,
+    );
+
+    await migrate({ databaseUrl: database.url, migrationsDir: MIGRATIONS_DIR });
+
+    const rows = await query<{ id: string; failing_since: Date | null }>(
+      database.url,
+      "SELECT id, failing_since FROM accounts ORDER BY id",
+    );
+    expect(rows).toEqual([
+      { id: "fine", failing_since: null },
+      { id: "once", failing_since: new Date("2026-12-01T10:00:00Z") },
+      { id: "thrice", failing_since: null },
+    ]);
+    const columns = await query<{ column_name: string }>(
+      database.url,
+      `SELECT column_name FROM information_schema.columns
+        WHERE table_name = 'account_current_state' ORDER BY ordinal_position`,
+    );
+    expect(columns.map((column) => column.column_name).slice(-2)).toEqual(["last_drift_at", "failing_since"]);
+  });
+});

@@ -42,6 +42,7 @@ describe("renderStatusPage", () => {
                 name: HOSTILE,
                 consecutiveFailures: 3,
                 lastError: HOSTILE,
+                failingSince: null,
                 lastSyncedAt: null,
                 lastAttemptAt: NOW.toISOString(),
               },
@@ -71,6 +72,43 @@ describe("renderStatusPage", () => {
     expect(html).toContain(`(${url.length} characters)`);
     expect(html).not.toMatch(/<[^>]*\son[a-z]+=/i);
     expect(html).not.toMatch(/<[^>]*\sstyle=/i);
+  });
+
+  it("shows when each failing account's spell began, its last success, and unknown when not recorded", () => {
+    const failingAccount = (accountId: string, failingSince: string | null) => ({
+      accountId,
+      name: null,
+      consecutiveFailures: 2,
+      lastError: "HTTP 500",
+      failingSince,
+      lastSyncedAt: "2026-12-01T08:00:00.000Z",
+      lastAttemptAt: "2026-12-02T11:45:00.000Z",
+    });
+    const html = renderStatusPage(
+      data({
+        accounts: {
+          tracked: 2,
+          failing: {
+            total: 2,
+            accounts: [
+              failingAccount("acc-known", "2026-12-02T11:30:00.000Z"),
+              failingAccount("acc-older", null),
+            ],
+          },
+          missing: { total: 0, accounts: [] },
+        },
+      }),
+      NOW,
+    );
+    const failing = html.slice(html.indexOf('<section id="failing"'), html.indexOf('<section id="missing"'));
+    expect(failing).toContain("<th>failing since</th><th>last success</th><th>last attempt</th>");
+    const known = failing.slice(failing.indexOf("acc-known"), failing.indexOf("acc-older"));
+    expect(known).toMatch(
+      /<td>2026-12-02 11:30:00 UTC<\/td>\n<td>2026-12-01 08:00:00 UTC<\/td>\n<td>2026-12-02 11:45:00 UTC<\/td>/,
+    );
+    expect(failing.slice(failing.indexOf("acc-older"))).toMatch(
+      /<td>unknown<\/td>\n<td>2026-12-01 08:00:00 UTC<\/td>/,
+    );
   });
 
   it("refreshes without JavaScript, and says when no run is going", () => {

@@ -13,6 +13,7 @@ import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/in
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { SHOWN_CHARACTERS } from "../../src/status/html.js";
 import { statusRoutes } from "../../src/status/index.js";
+import { formatTime } from "../../src/status/render.js";
 import { runSync } from "../../src/sync/run-sync.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
@@ -201,6 +202,11 @@ describe.skipIf(!runBrowserTests)("the status page in a browser", () => {
     expect(await fieldText(page, "#failing-count")).toBe(String(failing));
     expect(await fieldText(page, "#missing-count")).toBe(String(missing));
     expect(await page.locator("#failing tbody tr").count()).toBe(failing);
+    const failingRow = await prisma.account.findFirstOrThrow({ where: { lastStatus: "failed" } });
+    expect(failingRow.failingSince).not.toBeNull();
+    expect(await page.locator("#failing tbody tr td").nth(4).textContent()).toBe(
+      formatTime(failingRow.failingSince as Date),
+    );
     expect(await page.locator("#missing tbody tr").count()).toBe(missing);
     expect(await fieldText(page, '[data-queue="waiting"]')).toBe(String(QUEUE.waiting));
     expect(await fieldText(page, '[data-queue="active"]')).toBe(String(QUEUE.active));

@@ -241,6 +241,7 @@ describe("a sync run", () => {
     simulator.setFault({ type: "status", status: 500 }, { accountId: failing });
 
     const first = await sync();
+    const afterFirst = await prisma.account.findUniqueOrThrow({ where: { id: failing } });
     const second = await sync();
 
     expect(first).toMatchObject({ status: "partial", accountsFailed: 1, accountsChanged: 1 });
@@ -252,6 +253,11 @@ describe("a sync run", () => {
       consecutiveFailures: 2,
       lastSyncedAt: kept.lastSyncedAt,
     });
+    // The spell began at the first failed attempt, and the second failure does not move it.
+    expect(afterFirst.failingSince).toEqual(afterFirst.lastAttemptAt);
+    expect(row.failingSince).toEqual(afterFirst.failingSince);
+    expect(row.lastAttemptAt?.getTime()).toBeGreaterThan(afterFirst.failingSince?.getTime() ?? Infinity);
+    expect((await prisma.account.findUniqueOrThrow({ where: { id: other } })).failingSince).toBeNull();
     expect(row.lastError).toMatch(/HTTP 500/);
     expect(row.lastError).not.toContain(TOKEN);
     expect((await prisma.account.findUniqueOrThrow({ where: { id: other } })).name).toBe("seen");
@@ -263,6 +269,7 @@ describe("a sync run", () => {
       lastStatus: "ok",
       consecutiveFailures: 0,
       lastError: null,
+      failingSince: null,
     });
   });
 
