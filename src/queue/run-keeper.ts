@@ -9,10 +9,10 @@
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
+import { throttledLog } from "../observability/throttled-log.js";
 import { heartbeat, runningRun } from "../sync/store.js";
 import { withTimeout } from "./backend/timeouts.js";
 import { type FinishJobData, type FireJobData, finishJobId } from "./jobs.js";
-import { throttledLog } from "./redis.js";
 
 const PENDING_STATES = new Set(["waiting", "waiting-children", "active", "delayed", "prioritized"]);
 

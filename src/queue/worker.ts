@@ -13,6 +13,7 @@
 // This module wires the parts: processors/ (fire, finish, batch), run-keeper.ts (heartbeat and
 // schedule upkeep), and the start-up and shutdown below.
 import { type Job, UnrecoverableError } from "bullmq";
+import { throttledLog } from "../observability/throttled-log.js";
 import { sleep } from "../plugchat/sleep.js";
 import {
   createFetchPool,
@@ -42,7 +43,6 @@ import { createBatchProcessor } from "./processors/batch.js";
 import { oneLine, type ProcessorContext, type WorkerMetrics } from "./processors/context.js";
 import { createFinishProcessor } from "./processors/finish.js";
 import { createFireProcessor } from "./processors/fire.js";
-import { throttledLog } from "./redis.js";
 import { startRunKeeper } from "./run-keeper.js";
 import { registerSchedule } from "./scheduler.js";
 

@@ -13,8 +13,8 @@ import {
   createRateLimitTable,
   RATE_LIMIT_TABLE,
   rateLimitTableExists,
-} from "../../src/queue/postgres-rate-limiter.js";
-import { RateLimiterUnavailableError } from "../../src/queue/rate-limit-deadline.js";
+} from "../../src/queue/backend/postgres-rate-limiter.js";
+import { RateLimiterUnavailableError } from "../../src/queue/backend/rate-limit-deadline.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import {
   closedPort,
@@ -448,7 +448,10 @@ async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<v
  * slots at once and prints their wall-clock grant times as JSON.
  */
 async function buildChildScript(workDir: string): Promise<string> {
-  await writeTranspiledCopies(workDir, ["queue/postgres-rate-limiter.ts", ...LIMITER_RUNTIME_SOURCES]);
+  await writeTranspiledCopies(workDir, [
+    "queue/backend/postgres-rate-limiter.ts",
+    ...LIMITER_RUNTIME_SOURCES,
+  ]);
   const pgModule = pathToFileURL(createRequire(import.meta.url).resolve("pg")).href;
   const script = join(workDir, "child.js");
   await writeFile(
@@ -456,7 +459,7 @@ async function buildChildScript(workDir: string): Promise<string> {
     `
 import { createInterface } from "node:readline";
 import pg from ${JSON.stringify(pgModule)};
-import { createPostgresRateLimiter } from "./queue/postgres-rate-limiter.js";
+import { createPostgresRateLimiter } from "./queue/backend/postgres-rate-limiter.js";
 const [url, schema, key, maxRps, count] = process.argv.slice(2);
 const pool = new pg.Pool({ connectionString: url });
 // Connections open and the code warm before "go", as in the parent: the first grants are not held up

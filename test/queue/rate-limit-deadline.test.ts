@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { RateLimiterUnavailableError, withinDeadline } from "../../src/queue/rate-limit-deadline.js";
+import { RateLimiterUnavailableError, withinDeadline } from "../../src/queue/backend/rate-limit-deadline.js";
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);

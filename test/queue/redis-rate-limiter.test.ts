@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Redis, type RedisOptions } from "ioredis";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { createRedisRateLimiter, RateLimiterUnavailableError } from "../../src/queue/redis-rate-limiter.js";
+import {
+  createRedisRateLimiter,
+  RateLimiterUnavailableError,
+} from "../../src/queue/backend/redis-rate-limiter.js";
 import {
   closedPort,
   collect,
@@ -232,7 +235,7 @@ describe.skipIf(!inject("redisAvailable"))("createRedisRateLimiter", () => {
  * slots at once and prints their wall-clock grant times as JSON.
  */
 async function buildChildScript(workDir: string): Promise<string> {
-  await writeTranspiledCopies(workDir, ["queue/redis-rate-limiter.ts", ...LIMITER_RUNTIME_SOURCES]);
+  await writeTranspiledCopies(workDir, ["queue/backend/redis-rate-limiter.ts", ...LIMITER_RUNTIME_SOURCES]);
   const ioredis = pathToFileURL(createRequire(import.meta.url).resolve("ioredis")).href;
   const script = join(workDir, "child.js");
   await writeFile(
@@ -240,7 +243,7 @@ async function buildChildScript(workDir: string): Promise<string> {
     `
 import { createInterface } from "node:readline";
 import ioredis from ${JSON.stringify(ioredis)};
-import { createRedisRateLimiter } from "./queue/redis-rate-limiter.js";
+import { createRedisRateLimiter } from "./queue/backend/redis-rate-limiter.js";
 const [url, key, maxRps, count] = process.argv.slice(2);
 const redis = new ioredis.Redis(url);
 await redis.ping();

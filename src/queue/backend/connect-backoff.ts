@@ -5,7 +5,7 @@
 // one gate: after a failed connection, the next ones wait (500 ms doubling, capped), like ioredis's
 // reconnection on the Redis backend; queries wait instead of failing in a loop.
 import pg from "pg";
-import { reconnectDelay } from "../redis.js";
+import { reconnectDelay } from "./reconnect-delay.js";
 
 export interface ConnectGate {
   /** Resolves when a new connection may be tried. */

@@ -3,7 +3,7 @@
 // deploys run at once (BullMQ and createRateLimitTable each serialise their DDL with an advisory lock).
 import { runMigrations } from "bullmq";
 import { connect } from "../../db/migrations/database.js";
-import { createRateLimitTable } from "../postgres-rate-limiter.js";
+import { createRateLimitTable } from "./postgres-rate-limiter.js";
 
 export interface QueueSchemaResult {
   schema: string;

@@ -4,15 +4,15 @@ import { FlowProducer, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../../logger.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
+import type { QueueBackend } from "./queue-backend.js";
 import {
   closeConnection,
   connectProducer,
   createWorkerConnection,
   RedisUnreachableError,
   redisLocation,
-} from "../redis.js";
-import { createRedisRateLimiter } from "../redis-rate-limiter.js";
-import type { QueueBackend } from "./queue-backend.js";
+} from "./redis-connection.js";
+import { createRedisRateLimiter } from "./redis-rate-limiter.js";
 import { withTimeout } from "./timeouts.js";
 
 export interface RedisBackendOptions {

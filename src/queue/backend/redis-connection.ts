@@ -2,8 +2,10 @@
 // (no per-command retry limit, capped reconnection backoff), producers fail fast (no offline queue).
 // BullMQ is handed ready-made ioredis clients: its ESM build cannot load ioredis by itself.
 import { Redis } from "ioredis";
-import { UserFacingError } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { UserFacingError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
+import { throttledLog } from "../../observability/throttled-log.js";
+import { DEFAULT_MAX_RECONNECT_DELAY_MS, reconnectDelay } from "./reconnect-delay.js";
 
 /** Redis could not be reached: one line naming the server (never the password) and the reason. */
 export class RedisUnreachableError extends UserFacingError {
@@ -31,14 +33,6 @@ export interface WorkerConnectionOptions {
   connectionName: string;
   /** Longest wait between two reconnection attempts. Default 20 s. */
   maxReconnectDelayMs?: number;
-}
-
-export const DEFAULT_MAX_RECONNECT_DELAY_MS = 20_000;
-
-/** Reconnection delay after `times` failed attempts: 500 ms doubling, capped, with some jitter. */
-export function reconnectDelay(times: number, maxDelayMs = DEFAULT_MAX_RECONNECT_DELAY_MS): number {
-  const base = Math.min(500 * 2 ** Math.min(Math.max(times - 1, 0), 16), maxDelayMs);
-  return Math.round(base * (0.8 + Math.random() * 0.2));
 }
 
 /**
@@ -116,20 +110,4 @@ export async function closeConnection(redis: Redis): Promise<void> {
     // already closing
   }
   redis.disconnect();
-}
-
-/** Logs a message at most once per `everyMs` for each key: outages repeat the same error many times. */
-export function throttledLog(
-  logger: Logger,
-  level: "warn" | "error",
-  everyMs = 30_000,
-): (key: string, fields: Record<string, unknown>, message: string) => void {
-  const lastLogged = new Map<string, number>();
-  return (key, fields, message) => {
-    const now = Date.now();
-    if (now - (lastLogged.get(key) ?? Number.NEGATIVE_INFINITY) < everyMs) return;
-    lastLogged.set(key, now);
-    if (lastLogged.size > 100) lastLogged.clear();
-    logger[level](fields, message);
-  };
 }
