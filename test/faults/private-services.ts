@@ -6,9 +6,10 @@ import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_pro
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { serverBinaries } from "../../src/db/embedded/binaries.js";
 import { waitFor } from "../queue/helpers.js";
 
 const run = promisify(execFile);
@@ -34,8 +35,11 @@ process.once("exit", () => {
   }
 });
 
-/** The directory of PostgreSQL's server binaries (initdb, pg_ctl): PG_BIN_DIR, PATH, or Debian's. */
-function postgresBinDir(): string {
+/**
+ * The directory of PostgreSQL's server binaries (initdb, pg_ctl): PG_BIN_DIR, PATH, Debian's, or
+ * else the embedded PostgreSQL's from npm, so that the suite needs no PostgreSQL server package.
+ */
+async function postgresBinDir(): Promise<string> {
   const candidates: string[] = [];
   if (process.env.PG_BIN_DIR) candidates.push(process.env.PG_BIN_DIR);
   for (const dir of (process.env.PATH ?? "").split(":")) if (dir) candidates.push(dir);
@@ -45,10 +49,12 @@ function postgresBinDir(): string {
       .sort((a, b) => Number(b) - Number(a));
     for (const version of versions) candidates.push(`/usr/lib/postgresql/${version}/bin`);
   }
+  const embedded = await serverBinaries().catch(() => undefined);
+  if (embedded) candidates.push(dirname(embedded.pgCtl));
   const found = candidates.find((dir) => existsSync(join(dir, "initdb")) && existsSync(join(dir, "pg_ctl")));
   if (!found) {
     throw new Error(
-      "initdb and pg_ctl not found (PATH, /usr/lib/postgresql/*/bin): install the PostgreSQL server or set PG_BIN_DIR",
+      "initdb and pg_ctl not found (PG_BIN_DIR, PATH, /usr/lib/postgresql/*/bin, the embedded PostgreSQL): run npm ci, install the PostgreSQL server or set PG_BIN_DIR",
     );
   }
   return found;
@@ -73,7 +79,7 @@ export interface PrivatePostgres {
  * PostgreSQL refuses to run as root: as root, its commands run as the `postgres` user.
  */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const bin = postgresBinDir();
+  const bin = await postgresBinDir();
   const asRoot = process.getuid?.() === 0;
   const dir = mkdtempSync(join(tmpdir(), "plugchat-sync-pg-"));
   const data = join(dir, "data");
