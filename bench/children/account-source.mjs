@@ -6,10 +6,9 @@
 import { readSourceValues } from "../../dist/accounts/source/read-source.js";
 import { reconcileTrackedIds } from "../../dist/accounts/source/reconcile.js";
 import { createPrismaClient } from "../../dist/db/prisma.js";
+import { SOURCE_PAGE_SIZE } from "../../dist/sync/account-source-step.js";
 
 const [databaseUrl, sourceUrl, query] = process.argv.slice(2);
-// What a run reads per page (src/sync/account-source-step.ts).
-const PAGE_SIZE = 5_000;
 const prisma = createPrismaClient(databaseUrl);
 const passes = [];
 try {
@@ -17,7 +16,7 @@ try {
     const started = performance.now();
     const result = await reconcileTrackedIds(
       prisma,
-      readSourceValues({ url: sourceUrl, query, timeoutMs: 600_000, pageSize: PAGE_SIZE }),
+      readSourceValues({ url: sourceUrl, query, timeoutMs: 600_000, pageSize: SOURCE_PAGE_SIZE }),
       { limit: { maxShare: 0.25, howToOverride: "" } },
     );
     if (result.outcome !== "applied") throw new Error(`account source bench ${phase}: ${result.refusal}`);

@@ -1,4 +1,3 @@
-// Outages repeat the same error many times a second: logged once per key and interval instead.
 import type { Logger } from "../logger.js";
 
 /** Logs a message at most once per `everyMs` for each key: outages repeat the same error many times. */

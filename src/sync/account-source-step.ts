@@ -10,7 +10,7 @@ import { heartbeat, recordAccountSource } from "./store.js";
 import type { AccountSourceRecord } from "./types.js";
 
 /** Source values read and written per statement. */
-const PAGE_SIZE = 5_000;
+export const SOURCE_PAGE_SIZE = 5_000;
 
 export const SOURCE_OVERRIDE_ADVICE =
   "raise ACCOUNT_SOURCE_MAX_REMOVAL (up to 1) for one run, or untrack them by hand with `plugchat-sync accounts import --replace <file> --force`";
@@ -40,7 +40,7 @@ export async function reconcileAccountSource(
         url: source.url,
         query: source.query,
         timeoutMs: source.timeoutMs,
-        pageSize: PAGE_SIZE,
+        pageSize: SOURCE_PAGE_SIZE,
       }),
       {
         limit: { maxShare: source.maxRemovalShare, howToOverride: SOURCE_OVERRIDE_ADVICE },

@@ -1,6 +1,6 @@
 // Progress on a terminal: drawn when stderr is one (a real pseudo-terminal, from util-linux's
 // `script`), absent when it is piped, where stderr keeps nothing but JSON log lines.
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { CLI, runCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { spawnCli } from "../queue/helpers.js";
 
 const TOKEN = "progress-test-token";
 const ACCOUNTS = 2_000;
@@ -140,17 +141,15 @@ describe("trigger --wait on a terminal", () => {
     // The queues in the same database (no REDIS_URL): migrate gives it the queue schema.
     const queues = { QUEUE_PREFIX: `progress-${process.pid}`, SYNC_CRON: "off", METRICS_PORT: "0" };
     expect((await runCli(["migrate"], { ...env(), ...queues })).code).toBe(0);
-    const worker = spawn(process.execPath, [CLI, "worker"], {
-      env: { ...env(), ...queues },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let workerLog = "";
-    worker.stderr.on("data", (chunk: Buffer) => {
-      workerLog += chunk.toString();
-    });
-    const exited = new Promise((resolve) => worker.once("exit", (code) => resolve(code)));
+    // Nothing of this process's environment chooses Redis for the worker.
+    const worker = spawnCli(["worker"], { ...env(), ...queues, REDIS_URL: "", QUEUE_BACKEND: "" } as Record<
+      string,
+      string
+    >);
     try {
-      await expect.poll(() => workerLog, { timeout: 15_000 }).toContain('"worker ready"');
+      await expect
+        .poll(() => worker.logs().some((line) => line.msg === "worker ready"), { timeout: 15_000 })
+        .toBe(true);
       // About 4 s of run (2,000 accounts, 16 at a time, 30 ms each): several drawings, a second apart.
       simulator.setFault({ type: "latency", ms: 30 });
       const { code, output } = await onTerminal(["trigger", "--wait"], queues);
@@ -165,8 +164,8 @@ describe("trigger --wait on a terminal", () => {
       expect(output.lastIndexOf("2000/2000 accounts")).toBeLessThan(output.lastIndexOf("succeeded"));
     } finally {
       simulator.clearFaults();
-      worker.kill("SIGTERM");
-      await exited;
+      worker.child.kill("SIGTERM");
+      await worker.exited;
     }
   }, 60_000);
 });
