@@ -6,7 +6,7 @@ import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, createTestDatabase, type TestDatabase } from "../helpers/databases.js";
-import { closedPort } from "./source/scenarios.js";
+import { closedPort } from "../helpers/free-port.js";
 
 const TOKEN = "tok-source-cli-5x9Q";
 const PASSWORD = "srcpw-Hk27mv";

@@ -8,17 +8,16 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI, type CliExit, runCli } from "../helpers/cli.js";
+import { freePort } from "../helpers/free-port.js";
 
 const isRoot = process.getuid?.() === 0;
 const run = promisify(execFile);
 let root: string;
-let nextPort = 0;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "plugchat-embedded-"));
   // mkdtemp makes 0700: under root the server's user (postgres) must be able to pass through.
   await chmod(root, 0o711);
-  nextPort = await freePort();
 });
 
 afterAll(async () => {
@@ -318,16 +317,6 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
     await expect(stat(place.dataDir)).rejects.toMatchObject({ code: "ENOENT" });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = await listen(0);
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  // Ports handed out in turn, so two tests never get the same one back from the kernel.
-  nextPort = Math.max(nextPort + 1, address.port);
-  return nextPort;
-}
 
 function listen(port: number): Promise<Server> {
   const server = createServer();

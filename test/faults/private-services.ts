@@ -4,25 +4,15 @@
 // process exits.
 import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { serverBinaries } from "../../src/db/embedded/binaries.js";
+import { freePort } from "../helpers/free-port.js";
 import { waitFor } from "../queue/helpers.js";
 
 const run = promisify(execFile);
-
-/** A free TCP port on 127.0.0.1 (free when asked: good enough for a server started right after). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 const cleanups = new Set<() => void>();
 process.once("exit", () => {

@@ -4,11 +4,11 @@
 // TEST_DATABASE_ADMIN_URL. With CI=true a missing server is an error: CI must never pass on a fallback
 // that hides a broken service.
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { joinServer, redactedUrl } from "../../src/db/embedded/index.js";
+import { freePort } from "./free-port.js";
 
 export const DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 
@@ -42,13 +42,4 @@ async function unreachable(url: string): Promise<string | undefined> {
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no free port");
-  return address.port;
 }

@@ -1,7 +1,6 @@
 // Shared by the tests of the global rate limiters (Redis, PostgreSQL): a second Node process using a
 // plain-JS copy of a limiter, and the timing arithmetic of their assertions.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
@@ -45,15 +44,6 @@ export async function waitForLine(output: { text(): string }, line: string): Pro
     if (Date.now() > deadline) throw new Error(`the child process never printed "${line}"`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** A local port with nothing listening on it. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Wall-clock time in fractional milliseconds, comparable between processes of one machine. */

@@ -1,9 +1,9 @@
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { type HealthServerOptions, startHealthServer } from "../../src/observability/http-server.js";
 import { createMetrics } from "../../src/observability/metrics.js";
+import { closedPort } from "../helpers/free-port.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -166,11 +166,3 @@ describe("startHealthServer", () => {
     await expect(fetch(`http://127.0.0.1:${server.port}/healthz`)).rejects.toThrow();
   });
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -16,8 +16,8 @@ import {
 } from "../../src/queue/backend/postgres-rate-limiter.js";
 import { RateLimiterUnavailableError } from "../../src/queue/backend/rate-limit-deadline.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { closedPort } from "../helpers/free-port.js";
 import {
-  closedPort,
   collect,
   gaps,
   LIMITER_RUNTIME_SOURCES,

@@ -12,8 +12,8 @@ import {
   createRedisRateLimiter,
   RateLimiterUnavailableError,
 } from "../../src/queue/backend/redis-rate-limiter.js";
+import { closedPort } from "../helpers/free-port.js";
 import {
-  closedPort,
   collect,
   gaps,
   LIMITER_RUNTIME_SOURCES,

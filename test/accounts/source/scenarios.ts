@@ -1,6 +1,5 @@
 // What every account source must do, whatever its database: the same scenarios run against the real
 // PostgreSQL (source-postgres.test.ts) and the real MariaDB (source-mariadb.test.ts).
-import { createServer } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import type { AccountSourceSettings } from "../../../src/accounts/source/read-source.js";
 import { createPrismaClient, type PrismaClient } from "../../../src/db/prisma.js";
@@ -8,6 +7,7 @@ import { createPlugchatClient } from "../../../src/plugchat/index.js";
 import { completeRun, startRun } from "../../../src/sync/run-sync.js";
 import type { AccountSourceRecord } from "../../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../../helpers/databases.js";
+import { closedPort } from "../../helpers/free-port.js";
 import { type CapturedLogs, captureLogs } from "../../helpers/logs.js";
 
 /** A throwaway database of the integrator's, with a `customers` table. */
@@ -219,18 +219,5 @@ export function defineSourceScenarios(backend: SourceBackend): void {
     if (record.outcome === "skipped") expect(record.error).toMatch(/refused the connection/);
     expect(logs.text()).not.toContain(PASSWORD);
     expect(JSON.stringify(await prisma.syncRun.findMany())).not.toContain(PASSWORD);
-  });
-}
-
-/** A local port where nothing listens (bound, then released). */
-export async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
