@@ -5,7 +5,7 @@ import { runProgress } from "../status/queries.js";
 import { runProgressLine } from "./progress-line.js";
 
 export interface RunFollower {
-  /** Stops following and leaves the last drawing; call it before printing the summary. */
+  /** Draws the run as it stands now, then stops following; call it before printing the summary. */
   stop(): Promise<void>;
 }
 
@@ -20,9 +20,10 @@ export function followRun(
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> = Promise.resolve();
+  // A failed read only skips a drawing: following is a courtesy, the wait itself reports errors.
+  const read = () => runProgress(prisma, runId).catch(() => null);
   const poll = async () => {
-    // A failed read only skips a drawing: following is a courtesy, the wait itself reports errors.
-    const found = await runProgress(prisma, runId).catch(() => null);
+    const found = await read();
     if (stopped || !found) return;
     line.update(found.progress);
     if (found.status !== "running") return;
@@ -37,6 +38,9 @@ export function followRun(
       stopped = true;
       clearTimeout(timer);
       await polling;
+      // The wait ends when the run closes, up to a poll after the last drawing: draw the closed run.
+      const closed = await read();
+      if (closed) line.update(closed.progress);
       line.stop();
     },
   };

@@ -198,6 +198,24 @@ describe("followRun (trigger --wait)", () => {
     expect(drawn()).toMatch(/changed 7, failed 2, not found 0/);
   });
 
+  it("draws the closed run when stopped, even between two polls", async () => {
+    const run = await prisma.syncRun.create({
+      data: { trigger: "manual", accountsPlanned: 400, batchesPlanned: 2, accountsTotal: 200 },
+    });
+    const { stream, drawn } = fakeTerminal();
+
+    // A poll every minute: only the first drawing and the one stop() makes can happen.
+    const following = followRun(prisma, run.id, stream, 60_000);
+    await expect.poll(drawn).toContain("200/400 accounts");
+    await prisma.syncRun.update({
+      where: { id: run.id },
+      data: { accountsTotal: 400, status: "succeeded", finishedAt: new Date() },
+    });
+    await following.stop();
+
+    expect(drawn()).toContain("400/400 accounts");
+  });
+
   it("writes nothing, and reads nothing, when the stream is not a terminal", async () => {
     const stream = new PassThrough() as unknown as NodeJS.WriteStream;
     let written = "";
