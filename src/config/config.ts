@@ -254,7 +254,11 @@ export const SETTINGS = {
   logLevel: setting("LOG_LEVEL", "info", oneOf(LOG_LEVELS)),
   /** Undefined when unset: pretty when stdout is a terminal (see parseConfig). */
   logPretty: optional("LOG_PRETTY", boolean),
-  metricsPort: setting("METRICS_PORT", "9464", integer(0, 65_535)),
+  /**
+   * Undefined when unset: the worker then serves on DEFAULT_METRICS_PORT, or on a free port when another
+   * process of the machine (a second worker) holds that one. A port that is set is used or refused.
+   */
+  metricsPort: optional("METRICS_PORT", integer(0, 65_535)),
   /**
    * Names the queues of a deployment, so that deployments can share one Redis or one queue schema.
    * No spaces or glob characters (Redis keys are scanned with `prefix:*`); braces allowed for a Redis

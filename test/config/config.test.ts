@@ -34,7 +34,7 @@ describe("parseConfig", () => {
       syncMaxAttempts: 5,
       logLevel: "info",
       logPretty: false,
-      metricsPort: 9464,
+      metricsPort: undefined,
       queuePrefix: "plugchat-sync",
       workerConcurrency: 1,
       workerShutdownTimeoutMs: 30_000,

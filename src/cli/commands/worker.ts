@@ -2,8 +2,9 @@ import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { createPrismaClient } from "../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
 import { notifyRunFinished } from "../../notify/index.js";
-import { createMetrics, startHealthServer } from "../../observability/index.js";
+import { createMetrics, type HealthServer, startHealthServer } from "../../observability/index.js";
 import { createWorkerBackend, queueBackendSettings } from "../../queue/backend/index.js";
 import { startWorker } from "../../queue/worker.js";
 import { statusRoutes } from "../../status/index.js";
@@ -18,7 +19,7 @@ export function workerCommand(): Command {
     )
     .addHelpText(
       "after",
-      "\nServes /healthz, /readyz and /metrics on METRICS_PORT. Stops gracefully on SIGTERM or SIGINT: " +
+      "\nServes /healthz, /readyz, /metrics and the status page on METRICS_PORT (unset: 9464, or a free port when that one is taken). Stops gracefully on SIGTERM or SIGINT: " +
         "no new jobs, in-flight batches finish within WORKER_SHUTDOWN_TIMEOUT_MS (then go back to the " +
         "queue), exit 0. A second signal exits at once. The queues live in PostgreSQL (QUEUE_SCHEMA of " +
         "DATABASE_URL) unless REDIS_URL or QUEUE_BACKEND=redis says Redis.",
@@ -65,27 +66,23 @@ export function workerCommand(): Command {
         await prisma.$disconnect();
       };
 
-      let health: Awaited<ReturnType<typeof startHealthServer>>;
+      let health: HealthServer;
       try {
-        health = await startHealthServer({
-          port: config.metricsPort,
-          metrics,
-          checks: worker.checks,
-          logger,
-          routes: statusRoutes({
-            prisma,
-            jobCounts: () => worker.jobCounts(),
-            password: config.statusPassword,
+        health = await listenForHealth({ port: config.metricsPort, logger }, (port) =>
+          startHealthServer({
+            port,
+            metrics,
+            checks: worker.checks,
+            logger,
+            routes: statusRoutes({
+              prisma,
+              jobCounts: () => worker.jobCounts(),
+              password: config.statusPassword,
+            }),
           }),
-        });
+        );
       } catch (error) {
         await release();
-        if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-          throw new UserFacingError(
-            `METRICS_PORT ${config.metricsPort} is in use: give each worker process of a machine its own METRICS_PORT (0 picks a free one)`,
-            { exitCode: ExitCode.badConfig },
-          );
-        }
         throw error;
       }
 
@@ -110,4 +107,36 @@ export function workerCommand(): Command {
       await release();
       await health.close();
     });
+}
+
+/** The port of the health endpoint when METRICS_PORT is unset (Prometheus' registry entry for exporters). */
+export const DEFAULT_METRICS_PORT = 9464;
+
+/**
+ * Starts the health server on METRICS_PORT. Unset, it is DEFAULT_METRICS_PORT, or any free port when
+ * another process of this machine (typically a second worker) holds that one: a new user's second
+ * worker should just run. A port that was set is the operator's choice, so a busy one is refused.
+ */
+export async function listenForHealth(
+  options: { port: number | undefined; defaultPort?: number; logger: Logger },
+  listen: (port: number) => Promise<HealthServer>,
+): Promise<HealthServer> {
+  const { port, defaultPort = DEFAULT_METRICS_PORT, logger } = options;
+  try {
+    return await listen(port ?? defaultPort);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    if (port !== undefined) {
+      throw new UserFacingError(
+        `METRICS_PORT ${port} is in use: give each worker process of a machine its own METRICS_PORT (0 picks a free one)`,
+        { exitCode: ExitCode.badConfig },
+      );
+    }
+  }
+  const server = await listen(0);
+  logger.warn(
+    { defaultPort, port: server.port },
+    `port ${defaultPort} is in use (another worker of this machine?): health, metrics and the status page are on port ${server.port}; set METRICS_PORT to choose`,
+  );
+  return server;
 }
