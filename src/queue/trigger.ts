@@ -59,6 +59,39 @@ export async function liveRunningRun(prisma: PrismaClient, now = Date.now()): Pr
   return run;
 }
 
+export interface IdleWaitOptions {
+  pollMs?: number;
+  /** Gives up (a UserFacingError) when a run is still going by then; default: never. */
+  deadline?: number;
+  /** Called once for each run waited for. */
+  onWaiting?: (run: RunningRun) => void;
+}
+
+/**
+ * Waits until no live run is going, so that a manual run queued next is not skipped by the workers.
+ * A run that goes stale meanwhile counts as ended: the next run closes it.
+ */
+export async function waitUntilNoRunGoing(
+  prisma: PrismaClient,
+  options: IdleWaitOptions = {},
+): Promise<void> {
+  let announced: number | undefined;
+  for (;;) {
+    const running = await liveRunningRun(prisma);
+    if (!running) return;
+    if (announced !== running.runId) {
+      announced = running.runId;
+      options.onWaiting?.(running);
+    }
+    if (options.deadline !== undefined && Date.now() > options.deadline) {
+      throw new UserFacingError(
+        `run #${running.runId} was still going at the --timeout: no manual run was started; follow it with plugchat-sync report --runs 1`,
+      );
+    }
+    await sleep(options.pollMs ?? 500);
+  }
+}
+
 /** Queues a manual fire; a worker opens the run when it takes it. Returns the job id. */
 export async function enqueueManualRun(producer: Producer): Promise<string> {
   const job = await producer.call(() =>
@@ -105,6 +138,37 @@ export async function waitForFire(
       );
     }
     await sleep(options.pollMs ?? 200);
+  }
+}
+
+export interface ManualRunOptions extends WaitOptions {
+  /** Called once for each run in progress that the manual run waits for. */
+  onWaiting?: (run: RunningRun) => void;
+  /** Called with the job id each time a manual fire is queued. */
+  onQueued?: (jobId: string) => Promise<void> | void;
+}
+
+/**
+ * Starts a manual run after any run in progress, and returns it once a worker has opened it. Another
+ * run can open between the look and a worker taking the fire (a scheduled one): the fire is then
+ * skipped, and the manual run waits for that run too, so it reads Plugchat after the request.
+ */
+export async function startManualRunWhenIdle(
+  prisma: PrismaClient,
+  producer: Producer,
+  options: ManualRunOptions = {},
+): Promise<{ runId: number; batches: number }> {
+  const { onWaiting, onQueued, ...waitOptions } = options;
+  for (;;) {
+    await waitUntilNoRunGoing(prisma, {
+      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
+      ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
+      ...(onWaiting ? { onWaiting } : {}),
+    });
+    const jobId = await enqueueManualRun(producer);
+    await onQueued?.(jobId);
+    const fired = await waitForFire(producer, jobId, waitOptions);
+    if (fired.outcome === "planned") return fired;
   }
 }
 

@@ -11,8 +11,15 @@ import type { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
-import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
+import { sleep } from "../../src/plugchat/sleep.js";
+import {
+  connectProducerBackend,
+  type QueueBackend,
+  type QueueBackendSettings,
+} from "../../src/queue/backend/index.js";
 import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
+import { openProducer, startManualRunWhenIdle, waitForRun } from "../../src/queue/trigger.js";
+import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
@@ -227,6 +234,131 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       }
     });
 
+    it("--wait starts the manual run after the run in progress has finished, not beside it", async () => {
+      const inProgress = await prisma.syncRun.create({ data: { trigger: "schedule" } });
+      const logs = captureLogs();
+      const worker = inProcessWorker(
+        { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
+        { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
+      );
+      try {
+        await worker.ready;
+        const trigger = spawnCli(["trigger", "--wait", "--json"], env());
+        processes.push(trigger);
+        await waitFor(
+          "the trigger waiting for the run in progress",
+          () =>
+            trigger
+              .logs()
+              .some(
+                (line) =>
+                  line.msg === "a sync run is in progress: the manual run starts when it has finished" &&
+                  line.runId === inProgress.id,
+              ),
+          15_000,
+        );
+        await sleep(1_000);
+        expect(await lastRunId()).toBe(inProgress.id);
+        expect(trigger.child.exitCode).toBeNull();
+
+        await prisma.syncRun.update({
+          where: { id: inProgress.id },
+          data: { status: "failed", finishedAt: new Date() },
+        });
+        const { code } = await trigger.exited;
+
+        expect(code).toBe(0);
+        expect(JSON.parse(trigger.stdout())).toMatchObject({
+          runId: inProgress.id + 1,
+          trigger: "manual",
+          status: "succeeded",
+          accountsTotal: ACCOUNTS,
+        });
+        expect(logs.withMessage("sync fire skipped: another run is still going")).toEqual([]);
+      } finally {
+        await worker.close();
+        await prisma.syncRun.updateMany({
+          where: { id: inProgress.id, status: "running" },
+          data: { status: "failed", finishedAt: new Date() },
+        });
+      }
+    });
+
+    it("--wait --timeout gives up in one line when the run in progress outlasts it, and queues nothing", async () => {
+      const inProgress = await prisma.syncRun.create({ data: { trigger: "schedule" } });
+      try {
+        const trigger = spawnCli(["trigger", "--wait", "--timeout", "1s"], env());
+        processes.push(trigger);
+        const { code } = await trigger.exited;
+
+        expect(code).toBe(1);
+        expect(trigger.stderr().trim().split("\n").at(-1)).toBe(
+          `plugchat-sync: error: run #${inProgress.id} was still going at the --timeout: no manual run was started; follow it with plugchat-sync report --runs 1`,
+        );
+        expect(trigger.stdout()).toBe("");
+        expect(await runsQueue.getJobCounts("waiting", "delayed")).toEqual({ waiting: 0, delayed: 0 });
+      } finally {
+        await prisma.syncRun.update({
+          where: { id: inProgress.id },
+          data: { status: "failed", finishedAt: new Date() },
+        });
+      }
+    });
+
+    it("a manual run overtaken by a run that opened first is queued again once that run has finished", async () => {
+      const logs = captureLogs();
+      const producer = openProducer(await connectProducerBackend(queues, { logger: logs.logger }));
+      let worker: SyncWorker | undefined;
+      let overtaking: { id: number } | undefined;
+      const queued: string[] = [];
+      const waitedFor: number[] = [];
+      let overtakingClosed: Promise<unknown> | undefined;
+      try {
+        const started = await startManualRunWhenIdle(prisma, producer, {
+          pollMs: 50,
+          // The first fire is queued while no worker runs; a scheduled run opens before a worker
+          // takes it, so the worker skips it.
+          onQueued: async (jobId) => {
+            queued.push(jobId);
+            if (queued.length > 1) return;
+            overtaking = await prisma.syncRun.create({ data: { trigger: "schedule" } });
+            worker = inProcessWorker(
+              { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
+              { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
+            );
+            await worker.ready;
+          },
+          // The overtaking run finishes a little later.
+          onWaiting: (running) => {
+            waitedFor.push(running.runId);
+            overtakingClosed = sleep(300).then(() =>
+              prisma.syncRun.update({
+                where: { id: running.runId },
+                data: { status: "failed", finishedAt: new Date() },
+              }),
+            );
+          },
+        });
+        await overtakingClosed;
+
+        expect(queued).toHaveLength(2);
+        expect(waitedFor).toEqual([overtaking?.id]);
+        expect(logs.withMessage("sync fire skipped: another run is still going")).toHaveLength(1);
+        expect(started.runId).toBeGreaterThan(overtaking?.id ?? Number.POSITIVE_INFINITY);
+        const run = await waitForRun(prisma, started.runId, { pollMs: 50 });
+        expect(run).toMatchObject({ trigger: "manual", status: "succeeded", accountsTotal: ACCOUNTS });
+      } finally {
+        await worker?.close();
+        await producer.close();
+        if (overtaking) {
+          await prisma.syncRun.updateMany({
+            where: { id: overtaking.id, status: "running" },
+            data: { status: "failed", finishedAt: new Date() },
+          });
+        }
+      }
+    });
+
     it("fails fast with one clear line when the queues are unreachable", async () => {
       const started = Date.now();
       const unreachable: Record<string, string> =
@@ -255,7 +387,6 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         data: { trigger: "manual", heartbeatAt: new Date(Date.now() - 10 * 60_000) },
       });
       try {
-        const { waitForRun } = await import("../../src/queue/trigger.js");
         await expect(waitForRun(prisma, abandoned.id, { pollMs: 20 })).rejects.toThrow(
           new RegExp(`^run #${abandoned.id} looks abandoned: no worker has reported on it for 300 s`),
         );

@@ -6,7 +6,7 @@ import {
   liveRunningRun,
   openProducer,
   RunAlreadyGoingError,
-  waitForFire,
+  startManualRunWhenIdle,
   waitForRun,
 } from "../../queue/trigger.js";
 import { parseDuration } from "../../report/since.js";
@@ -21,13 +21,14 @@ export function triggerCommand(): Command {
     .option("--wait", "wait for the run to finish and print its summary")
     .option(
       "--timeout <duration>",
-      "with --wait: give up waiting after this long (e.g. 90s, 30m, 2h); the run goes on",
+      "with --wait: give up waiting after this long (e.g. 90s, 30m, 2h); a run that started goes on",
       parseTimeout,
     )
     .option("--json", "print as JSON")
     .addHelpText(
       "after",
-      "\nExit status: 0 queued (with --wait: the run succeeded); 1 a run is in progress, the queues are " +
+      "\nWith --wait, a run in progress is waited for and the manual run starts after it.\n" +
+        "Exit status: 0 queued (with --wait: the run succeeded); 1 (without --wait) a run is in progress, the queues are " +
         "unreachable, or (with --wait) the run ended partial or failed, was abandoned, or the timeout " +
         "passed; 2 bad configuration.",
     )
@@ -40,22 +41,29 @@ export function triggerCommand(): Command {
       const producer = openProducer(backend);
       try {
         await withPrisma(databaseUrl, async (prisma) => {
-          const running = await liveRunningRun(prisma);
-          if (running) {
-            throw new RunAlreadyGoingError(
-              running.runId,
-              `, ${running.trigger}, started ${formatTime(running.startedAt)}`,
-            );
-          }
-          const jobId = await enqueueManualRun(producer);
-          const workers = await producer.queue.getWorkersCount().catch(() => undefined);
-          if (workers === 0) {
-            logger.warn(
-              { jobId, queuePrefix: config.queuePrefix },
-              `no worker is connected to this queue: the run starts when \`plugchat-sync worker\` runs with ${backend.sharedBy}`,
-            );
-          }
+          // Said once: a waiting manual run may be queued again after a run that opened first.
+          let workersCounted = false;
+          const warnWhenNoWorker = async (jobId: string) => {
+            if (workersCounted) return;
+            workersCounted = true;
+            const workers = await producer.queue.getWorkersCount().catch(() => undefined);
+            if (workers === 0) {
+              logger.warn(
+                { jobId, queuePrefix: config.queuePrefix },
+                `no worker is connected to this queue: the run starts when \`plugchat-sync worker\` runs with ${backend.sharedBy}`,
+              );
+            }
+          };
           if (!options.wait) {
+            const running = await liveRunningRun(prisma);
+            if (running) {
+              throw new RunAlreadyGoingError(
+                running.runId,
+                `, ${running.trigger}, started ${formatTime(running.startedAt)}`,
+              );
+            }
+            const jobId = await enqueueManualRun(producer);
+            await warnWhenNoWorker(jobId);
             process.stdout.write(
               options.json
                 ? `${JSON.stringify({ queued: true, jobId })}\n`
@@ -63,15 +71,21 @@ export function triggerCommand(): Command {
             );
             return;
           }
-          const fired = await waitForFire(producer, jobId, {
+          // With --wait the manual run starts after a run in progress, so that it reads Plugchat now.
+          const fired = await startManualRunWhenIdle(prisma, producer, {
             ...(deadline === undefined ? {} : { deadline }),
+            onWaiting: (running) =>
+              logger.info(
+                { runId: running.runId, trigger: running.trigger },
+                "a sync run is in progress: the manual run starts when it has finished",
+              ),
+            onQueued: warnWhenNoWorker,
             onSlow: () =>
               logger.warn(
-                { jobId, queuePrefix: config.queuePrefix },
+                { queuePrefix: config.queuePrefix },
                 `no worker has taken the manual run yet: is \`plugchat-sync worker\` running with ${backend.sharedBy}?`,
               ),
           });
-          if (fired.outcome === "skipped") throw new RunAlreadyGoingError(fired.runningRunId, "");
           logger.info(
             { runId: fired.runId, batches: fired.batches },
             "manual run started: waiting for it to finish",
