@@ -23,7 +23,7 @@ import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
-import { captureLogs } from "../helpers/logs.js";
+import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { TEST_REDIS_URL } from "../helpers/redis-setup.js";
 import {
   deleteQueueData,
@@ -95,6 +95,22 @@ describeOnEachBackend("processes", (kind) => {
 
   async function lastRunId(): Promise<number> {
     return (await prisma.syncRun.findFirst({ orderBy: { id: "desc" } }))?.id ?? 0;
+  }
+
+  /** A worker in this test process, on the file's queues. */
+  function workerHere(logger: CapturedLogs["logger"]): SyncWorker {
+    return inProcessWorker(
+      { prisma, logger, simulatorUrl: simulator.url, token: TOKEN, queues },
+      { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
+    );
+  }
+
+  /** Closes a run a test opened by hand, unless something closed it already. */
+  async function closeRun(runId: number): Promise<void> {
+    await prisma.syncRun.updateMany({
+      where: { id: runId, status: "running" },
+      data: { status: "failed", finishedAt: new Date() },
+    });
   }
 
   /** The first run after `afterId`, once closed. */
@@ -178,10 +194,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
   describe("plugchat-sync trigger", () => {
     it("--wait --json queues a manual run that a worker runs, and prints its summary; the queues never hold the token", async () => {
       const logs = captureLogs();
-      const worker = inProcessWorker(
-        { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
-        { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
-      );
+      const worker = workerHere(logs.logger);
       try {
         await worker.ready;
         const before = await lastRunId();
@@ -227,20 +240,14 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         );
         expect(await runsQueue.getJobCounts("waiting", "delayed")).toEqual({ waiting: 0, delayed: 0 });
       } finally {
-        await prisma.syncRun.update({
-          where: { id: running.id },
-          data: { status: "failed", finishedAt: new Date() },
-        });
+        await closeRun(running.id);
       }
     });
 
     it("--wait starts the manual run after the run in progress has finished, not beside it", async () => {
       const inProgress = await prisma.syncRun.create({ data: { trigger: "schedule" } });
       const logs = captureLogs();
-      const worker = inProcessWorker(
-        { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
-        { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
-      );
+      const worker = workerHere(logs.logger);
       try {
         await worker.ready;
         const trigger = spawnCli(["trigger", "--wait", "--json"], env());
@@ -261,10 +268,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         expect(await lastRunId()).toBe(inProgress.id);
         expect(trigger.child.exitCode).toBeNull();
 
-        await prisma.syncRun.update({
-          where: { id: inProgress.id },
-          data: { status: "failed", finishedAt: new Date() },
-        });
+        await closeRun(inProgress.id);
         const { code } = await trigger.exited;
 
         expect(code).toBe(0);
@@ -277,10 +281,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         expect(logs.withMessage("sync fire skipped: another run is still going")).toEqual([]);
       } finally {
         await worker.close();
-        await prisma.syncRun.updateMany({
-          where: { id: inProgress.id, status: "running" },
-          data: { status: "failed", finishedAt: new Date() },
-        });
+        await closeRun(inProgress.id);
       }
     });
 
@@ -298,10 +299,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         expect(trigger.stdout()).toBe("");
         expect(await runsQueue.getJobCounts("waiting", "delayed")).toEqual({ waiting: 0, delayed: 0 });
       } finally {
-        await prisma.syncRun.update({
-          where: { id: inProgress.id },
-          data: { status: "failed", finishedAt: new Date() },
-        });
+        await closeRun(inProgress.id);
       }
     });
 
@@ -322,21 +320,13 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
             queued.push(jobId);
             if (queued.length > 1) return;
             overtaking = await prisma.syncRun.create({ data: { trigger: "schedule" } });
-            worker = inProcessWorker(
-              { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
-              { lockDurationMs: 2_000, stalledIntervalMs: 1_000 },
-            );
+            worker = workerHere(logs.logger);
             await worker.ready;
           },
           // The overtaking run finishes a little later.
           onWaiting: (running) => {
             waitedFor.push(running.runId);
-            overtakingClosed = sleep(300).then(() =>
-              prisma.syncRun.update({
-                where: { id: running.runId },
-                data: { status: "failed", finishedAt: new Date() },
-              }),
-            );
+            overtakingClosed = sleep(300).then(() => closeRun(running.runId));
           },
         });
         await overtakingClosed;
@@ -350,12 +340,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       } finally {
         await worker?.close();
         await producer.close();
-        if (overtaking) {
-          await prisma.syncRun.updateMany({
-            where: { id: overtaking.id, status: "running" },
-            data: { status: "failed", finishedAt: new Date() },
-          });
-        }
+        if (overtaking) await closeRun(overtaking.id);
       }
     });
 
@@ -391,10 +376,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
           new RegExp(`^run #${abandoned.id} looks abandoned: no worker has reported on it for 300 s`),
         );
       } finally {
-        await prisma.syncRun.update({
-          where: { id: abandoned.id },
-          data: { status: "failed", finishedAt: new Date() },
-        });
+        await closeRun(abandoned.id);
       }
     });
   });
