@@ -9,6 +9,9 @@ import { Secret } from "./secret.js";
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** The worker's health port when METRICS_PORT is unset (Prometheus' registry entry for exporters). */
+export const DEFAULT_METRICS_PORT = 9464;
+
 export const QUEUE_BACKENDS = ["postgres", "redis"] as const;
 export type QueueBackendName = (typeof QUEUE_BACKENDS)[number];
 

@@ -2,6 +2,7 @@ export {
   type Config,
   ConfigError,
   type DataDirPlatform,
+  DEFAULT_METRICS_PORT,
   DEFAULTS,
   defaultDataDir,
   LOG_LEVELS,

@@ -141,9 +141,7 @@ export async function waitForFire(
   }
 }
 
-export interface ManualRunOptions extends WaitOptions {
-  /** Called once for each run in progress that the manual run waits for. */
-  onWaiting?: (run: RunningRun) => void;
+export interface ManualRunOptions extends WaitOptions, IdleWaitOptions {
   /** Called with the job id each time a manual fire is queued. */
   onQueued?: (jobId: string) => Promise<void> | void;
 }
@@ -158,16 +156,11 @@ export async function startManualRunWhenIdle(
   producer: Producer,
   options: ManualRunOptions = {},
 ): Promise<{ runId: number; batches: number }> {
-  const { onWaiting, onQueued, ...waitOptions } = options;
   for (;;) {
-    await waitUntilNoRunGoing(prisma, {
-      ...(options.deadline === undefined ? {} : { deadline: options.deadline }),
-      ...(options.pollMs === undefined ? {} : { pollMs: options.pollMs }),
-      ...(onWaiting ? { onWaiting } : {}),
-    });
+    await waitUntilNoRunGoing(prisma, options);
     const jobId = await enqueueManualRun(producer);
-    await onQueued?.(jobId);
-    const fired = await waitForFire(producer, jobId, waitOptions);
+    await options.onQueued?.(jobId);
+    const fired = await waitForFire(producer, jobId, options);
     if (fired.outcome === "planned") return fired;
   }
 }

@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
+import { DEFAULT_METRICS_PORT } from "../../config/index.js";
 import { createPrismaClient } from "../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
@@ -108,9 +109,6 @@ export function workerCommand(): Command {
       await health.close();
     });
 }
-
-/** The port of the health endpoint when METRICS_PORT is unset (Prometheus' registry entry for exporters). */
-export const DEFAULT_METRICS_PORT = 9464;
 
 /**
  * Starts the health server on METRICS_PORT. Unset, it is DEFAULT_METRICS_PORT, or any free port when
