@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "./metrics.js";
-import { redactUrlCredentials } from "./redact.js";
+import { redactUrlCredentials } from "../lib/redact.js";
 
 /** A dependency check: resolves when the dependency answers. Its error is logged, never served. */
 export type ReadinessCheck = () => Promise<void>;

@@ -24,7 +24,7 @@ import {
 import type { RunSummary } from "../sync/types.js";
 import type { QueueBackend } from "./backend/index.js";
 import { QueueSchemaError } from "./backend/index.js";
-import { settlesWithin } from "./backend/timeouts.js";
+import { settlesWithin } from "../lib/timeout.js";
 import {
   BATCHES_QUEUE,
   type BatchJobData,

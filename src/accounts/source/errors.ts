@@ -1,6 +1,6 @@
 // Why the account source could not be read, in one line that never holds its password.
 import { UserFacingError } from "../../errors.js";
-import { redactUrlCredentials } from "../../observability/redact.js";
+import { redactUrlCredentials } from "../../lib/redact.js";
 
 /** What went wrong, for the run's row and the metrics: a small fixed set. */
 export type SourceFailureKind = "unreachable" | "timeout" | "writes" | "query_failed";

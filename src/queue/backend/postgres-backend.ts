@@ -26,7 +26,7 @@ import { createConnectGate, gatedClientClass } from "./connect-backoff.js";
 import { createPostgresRateLimiter, rateLimitTableExists } from "./postgres-rate-limiter.js";
 import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
 import { DEFAULT_MAX_RECONNECT_DELAY_MS } from "./reconnect-delay.js";
-import { withTimeout } from "./timeouts.js";
+import { withTimeout } from "../../lib/timeout.js";
 
 export interface PostgresBackendOptions {
   databaseUrl: string;

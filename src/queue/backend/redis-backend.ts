@@ -13,7 +13,7 @@ import {
   redisLocation,
 } from "./redis-connection.js";
 import { createRedisRateLimiter } from "./redis-rate-limiter.js";
-import { withTimeout } from "./timeouts.js";
+import { withTimeout } from "../../lib/timeout.js";
 
 export interface RedisBackendOptions {
   redisUrl: string;

@@ -17,8 +17,21 @@ export async function settlesWithin(work: Promise<unknown>, ms: number): Promise
   const done = Symbol("done");
   return (
     (await withTimeout(
-      work.then(() => done),
+      work.then(
+        () => done,
+        () => done,
+      ),
       ms,
     )) === done
   );
+}
+
+/** The value, or a rejection saying "no answer within `ms` ms" when it takes longer. */
+export async function rejectAfter<T>(work: Promise<T>, ms: number): Promise<T> {
+  const settled = await withTimeout(
+    work.then((value) => ({ value })),
+    ms,
+  );
+  if (settled === undefined) throw new Error(`no answer within ${ms} ms`);
+  return settled.value;
 }
