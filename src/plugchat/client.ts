@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import pRetry, { AbortError } from "p-retry";
+import { sleep } from "../lib/sleep.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { assertValidAccountId } from "./account-id.js";
@@ -15,7 +16,6 @@ import {
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import { type PlugchatAccount, parseAccountBody } from "./response.js";
 import { DEFAULT_RETRY_POLICY, decideRetry, type RetryPolicy } from "./retry-policy.js";
-import { sleep } from "./sleep.js";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** An error body is read (so that its keep-alive connection is reused) only when it says it is this small. */
