@@ -11,6 +11,11 @@ describe("truncate", () => {
     expect(truncate("abcdefg", 6)).toHaveLength(6);
   });
 
+  it("never cuts a character in two halves", () => {
+    expect(truncate("ab😀cd", 4)).toBe("ab…");
+    expect(truncate("abc😀d", 4)).toBe("abc…");
+  });
+
   it("quotes a cut value as JSON", () => {
     expect(quoted('say "hi"')).toBe('"say \\"hi\\""');
     expect(quoted("x".repeat(100), 10)).toBe(`"${"x".repeat(9)}…"`);
