@@ -6,7 +6,7 @@ import type { Logger } from "../logger.js";
 import type { AttemptVerdict, FetchedAccount } from "./attempt-verdict.js";
 import { PlugchatUnavailableError } from "./errors.js";
 
-export interface RetryLoopOptions {
+interface RetryLoopOptions {
   accountId: string;
   /** Attempts in total, the first one included. */
   maxAttempts: number;
