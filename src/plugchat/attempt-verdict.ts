@@ -9,7 +9,7 @@ import {
 } from "./errors.js";
 import type { AttemptResult } from "./http-request.js";
 import { type PlugchatAccount, parseAccountBody } from "./response.js";
-import { decideRetry, type RetryPolicy } from "./retry-policy.js";
+import { type AttemptFailure, decideRetry, type RetryDecision, type RetryPolicy } from "./retry-policy.js";
 
 export interface FetchedAccount {
   account: PlugchatAccount;
@@ -53,16 +53,10 @@ export function judgeAttempt(result: AttemptResult, context: AttemptContext): At
       return failed(new PlugchatInvalidResponseError({ accountId, status, attempts, problem }));
     }
     case "network": {
-      const decision = decideRetry(
-        { code: result.code },
-        attempts,
-        context.policy,
-        context.nowMs,
-        context.random,
-      );
-      if (decision.retry)
-        return { type: "retry", status: null, code: result.code, delayMs: decision.delayMs };
-      return failed(new PlugchatUnavailableError({ accountId, status: null, code: result.code, attempts }));
+      const { code } = result;
+      const decision = retryDecision({ code }, context);
+      if (decision.retry) return { type: "retry", status: null, code, delayMs: decision.delayMs };
+      return failed(new PlugchatUnavailableError({ accountId, status: null, code, attempts }));
     }
     case "status":
       return judgeStatus(result.status, result.retryAfter, context);
@@ -72,19 +66,18 @@ export function judgeAttempt(result: AttemptResult, context: AttemptContext): At
 /** An answer that is neither a success nor a redirect. */
 function judgeStatus(status: number, retryAfter: string | null, context: AttemptContext): AttemptVerdict {
   const { accountId, attempt: attempts } = context;
-  if (status === 401 || status === 403)
+  if (status === 401 || status === 403) {
     return failed(new PlugchatUnauthorizedError(accountId, status, attempts));
+  }
   if (status === 404) return failed(new PlugchatNotFoundError(accountId, attempts));
-  const decision = decideRetry(
-    { status, retryAfter },
-    attempts,
-    context.policy,
-    context.nowMs,
-    context.random,
-  );
+  const decision = retryDecision({ status, retryAfter }, context);
   if (decision.retry) return { type: "retry", status, code: null, delayMs: decision.delayMs };
   const problem = `unexpected HTTP ${status}`;
   return failed(new PlugchatInvalidResponseError({ accountId, status, attempts, problem }));
+}
+
+function retryDecision(failure: AttemptFailure, context: AttemptContext): RetryDecision {
+  return decideRetry(failure, context.attempt, context.policy, context.nowMs, context.random);
 }
 
 function failed(error: PlugchatError): AttemptVerdict {
