@@ -1,4 +1,8 @@
 import { ExitCode, UserFacingError } from "../errors.js";
+import { quoted } from "../lib/text.js";
+
+/** Longest invalid id quoted back, "…" included: 40 of its characters. */
+const SHOWN_ID_LENGTH = 41;
 
 /** Lets callers branch on a failure without importing every class. */
 export type PlugchatErrorKind =
@@ -110,6 +114,5 @@ export class PlugchatInvalidAccountIdError extends PlugchatError {
 // Invalid ids come from files and command lines: keep the message on one short line whatever they hold.
 function quote(value: unknown): string {
   if (typeof value !== "string") return `(${value === null ? "null" : typeof value})`;
-  const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-  return JSON.stringify(shown);
+  return quoted(value, SHOWN_ID_LENGTH);
 }

@@ -1,5 +1,6 @@
 export { assertValidAccountId, isValidAccountId } from "./account-id.js";
-export type { AttemptInfo, FetchedAccount, PlugchatClient, PlugchatClientOptions } from "./client.js";
+export type { FetchedAccount } from "./attempt-verdict.js";
+export type { AttemptInfo, PlugchatClient, PlugchatClientOptions } from "./client.js";
 export { createPlugchatClient } from "./client.js";
 export {
   PlugchatError,

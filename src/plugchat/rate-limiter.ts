@@ -1,4 +1,4 @@
-import { sleep } from "./sleep.js";
+import { sleep } from "../lib/sleep.js";
 
 /**
  * Grants permission to send one request. The client calls `acquire` before every HTTP request,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { truncate } from "../lib/text.js";
 
 /** One account as `GET /integrator/account/{id}/` describes it. */
 export interface PlugchatAccount {
@@ -52,9 +53,9 @@ const accountSchema = z.object({
   onMessageStatus: text(MAX_WEBHOOK_LENGTH).nullable(),
 }) satisfies z.ZodType<PlugchatAccount>;
 
-export const ACCOUNT_FIELDS: readonly string[] = Object.keys(accountSchema.shape);
+const ACCOUNT_FIELDS: readonly string[] = Object.keys(accountSchema.shape);
 
-export type ParsedAccount =
+type ParsedAccount =
   | { ok: true; account: PlugchatAccount; unknownFields: string[] }
   | { ok: false; problem: string; field: string | null };
 
@@ -93,7 +94,7 @@ export function parseAccountBody(body: Uint8Array): ParsedAccount {
 }
 
 /** Why a string cannot be stored as it is, or undefined when it can. */
-export function textProblem(value: string, max: number): string | undefined {
+function textProblem(value: string, max: number): string | undefined {
   if (value.includes("\u0000")) return "contains a NUL character (U+0000), which cannot be stored";
   if (/\p{Cs}/u.test(value)) return "is not valid Unicode (it holds an unpaired surrogate)";
   // Code points: never more than UTF-16 units, so only a long string needs counting.
@@ -137,12 +138,8 @@ function describeIssue(issue: z.core.$ZodIssue, record: Record<string, unknown>)
  */
 function printableFieldName(name: string): string {
   if (name.length <= MAX_UNKNOWN_FIELD_NAME_LENGTH && /^[\p{L}\p{N}\p{M}_$.-]+$/u.test(name)) return name;
-  // JSON.stringify escapes control characters and unpaired surrogates; cut by code points, so that
-  // no pair is split into a new unpaired surrogate.
-  const escaped = [...JSON.stringify(name)];
-  return escaped.length <= MAX_UNKNOWN_FIELD_NAME_LENGTH
-    ? escaped.join("")
-    : `${escaped.slice(0, MAX_UNKNOWN_FIELD_NAME_LENGTH - 1).join("")}…`;
+  // JSON.stringify escapes control characters and unpaired surrogates.
+  return truncate(JSON.stringify(name), MAX_UNKNOWN_FIELD_NAME_LENGTH);
 }
 
 function typeName(value: unknown): string {

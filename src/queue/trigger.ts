@@ -3,7 +3,7 @@
 import { Job, type Queue } from "bullmq";
 import type { PrismaClient } from "../db/prisma.js";
 import { UserFacingError } from "../errors.js";
-import { sleep } from "../plugchat/sleep.js";
+import { sleep } from "../lib/sleep.js";
 import { DEFAULT_STALE_RUN_AFTER_MS } from "../sync/run-sync.js";
 import { findRun, type RunningRun, runningRun } from "../sync/store.js";
 import type { RunSummary } from "../sync/types.js";

@@ -13,8 +13,9 @@
 // This module wires the parts: processors/ (fire, finish, batch), run-keeper.ts (heartbeat and
 // schedule upkeep), and the start-up and shutdown below.
 import { type Job, UnrecoverableError } from "bullmq";
+import { sleep } from "../lib/sleep.js";
+import { settlesWithin } from "../lib/timeout.js";
 import { throttledLog } from "../observability/throttled-log.js";
-import { sleep } from "../plugchat/sleep.js";
 import {
   createFetchPool,
   DEFAULT_STALE_RUN_AFTER_MS,
@@ -24,7 +25,6 @@ import {
 import type { RunSummary } from "../sync/types.js";
 import type { QueueBackend } from "./backend/index.js";
 import { QueueSchemaError } from "./backend/index.js";
-import { settlesWithin } from "../lib/timeout.js";
 import {
   BATCHES_QUEUE,
   type BatchJobData,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { redactUrlCredentials, safeHost, urlWithoutPassword } from "../../src/lib/redact.js";
+import { sleep } from "../../src/lib/sleep.js";
 import { quoted, truncate } from "../../src/lib/text.js";
 import { rejectAfter, settlesWithin, withTimeout } from "../../src/lib/timeout.js";
 
@@ -8,6 +9,11 @@ describe("truncate", () => {
     expect(truncate("abcdef", 6)).toBe("abcdef");
     expect(truncate("abcdefg", 6)).toBe("abcde…");
     expect(truncate("abcdefg", 6)).toHaveLength(6);
+  });
+
+  it("never cuts a character in two halves", () => {
+    expect(truncate("ab😀cd", 4)).toBe("ab…");
+    expect(truncate("abc😀d", 4)).toBe("abc…");
   });
 
   it("quotes a cut value as JSON", () => {
@@ -49,5 +55,21 @@ describe("timeouts", () => {
   it("rejectAfter gives the value in time, even undefined, and rejects when late", async () => {
     expect(await rejectAfter(Promise.resolve(undefined), 1_000)).toBeUndefined();
     await expect(rejectAfter(never, 5)).rejects.toThrow("no answer within 5 ms");
+  });
+});
+
+describe("sleep", () => {
+  it("resolves once the time has passed", async () => {
+    await expect(sleep(5)).resolves.toBeUndefined();
+    await expect(sleep(5, new AbortController().signal)).resolves.toBeUndefined();
+  });
+
+  it("rejects with the signal's own reason, whether it aborts before or during the wait", async () => {
+    const reason = new Error("run cancelled");
+    await expect(sleep(10_000, AbortSignal.abort(reason))).rejects.toBe(reason);
+    const controller = new AbortController();
+    const waiting = sleep(10_000, controller.signal);
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
   });
 });

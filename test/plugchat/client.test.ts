@@ -499,6 +499,11 @@ describe("the token stays secret", () => {
       }
     }
   });
+  it("is not in the client object, however it is printed", () => {
+    const printed = client();
+    expect(inspect(printed, { depth: Number.POSITIVE_INFINITY, showHidden: true })).not.toContain(TOKEN);
+    expect(JSON.stringify(printed)).not.toContain(TOKEN);
+  });
 });
 
 describe("options", () => {

@@ -198,6 +198,11 @@ describe("unknown fields", () => {
     });
   });
 
+  it("never shortens a name in the middle of a character such as an emoji", () => {
+    const parsed = parseAccountBody(bytes({ ...account, [`${"k".repeat(61)}😀${"k".repeat(10)}`]: 1 }));
+    expect(parsed).toEqual({ ok: true, account, unknownFields: [`"${"k".repeat(61)}…`] });
+  });
+
   it(`reports at most ${MAX_UNKNOWN_FIELDS} of them`, () => {
     const extra = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`extra${i}`, i]));
     const parsed = parseAccountBody(bytes({ ...account, ...extra }));

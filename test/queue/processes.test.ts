@@ -10,8 +10,8 @@ import { pathToFileURL } from "node:url";
 import type { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { sleep } from "../../src/lib/sleep.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
-import { sleep } from "../../src/plugchat/sleep.js";
 import {
   connectProducerBackend,
   type QueueBackend,

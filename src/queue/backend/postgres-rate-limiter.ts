@@ -23,8 +23,8 @@
 // Only `import type` here, whole statements: at run time this module needs nothing but sleep.js and
 // rate-limit-deadline.js (a test transpiles them on their own to run them in a second Node process).
 import type { Pool, PoolClient, QueryConfig, QueryResult } from "pg";
+import { sleep } from "../../lib/sleep.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
-import { sleep } from "../../plugchat/sleep.js";
 import { RateLimiterUnavailableError, withinDeadline } from "./rate-limit-deadline.js";
 
 export interface PostgresRateLimiterOptions {

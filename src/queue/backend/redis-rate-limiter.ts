@@ -3,8 +3,8 @@
 // Only `import type` here, whole statements: at run time this module needs nothing but sleep.js and
 // rate-limit-deadline.js (a test transpiles them on their own to run them in a second Node process).
 import type { Redis } from "ioredis";
+import { sleep } from "../../lib/sleep.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
-import { sleep } from "../../plugchat/sleep.js";
 import { RateLimiterUnavailableError, withinDeadline } from "./rate-limit-deadline.js";
 
 // Imported from here before the PostgreSQL limiter existed.

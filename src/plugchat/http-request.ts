@@ -1,0 +1,155 @@
+// One HTTP attempt at an account: a GET under its own timeout, same-origin redirects followed, the
+// body read up to a cap. It says how the attempt ended; judging that is attempt-verdict.ts's job.
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { readBodyUpTo } from "./body.js";
+import type { RateLimiter } from "./rate-limiter.js";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+/** An error body is read (so that its keep-alive connection is reused) only when it says it is this small. */
+const MAX_DISCARDED_BODY_BYTES = 64 * 1024;
+const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** How one attempt ended, before it is judged. */
+export type AttemptResult =
+  | { type: "body"; status: number; body: Uint8Array }
+  | { type: "status"; status: number; retryAfter: string | null }
+  | { type: "network"; code: string }
+  | { type: "refused"; status: number; problem: string };
+
+export interface RequestSettings {
+  /** Sent with every request, redirects included; they hold the token. */
+  headers: Readonly<Record<string, string>>;
+  /** Limit of the whole attempt: redirects, their rate limiter waits and the body included. */
+  timeoutMs: number;
+  /** Asked before following each redirect; the permission for the first request is the caller's to get. */
+  rateLimiter: RateLimiter;
+}
+
+/** The request or its response failed on the network (reset, refused, aborted...): never a bug of ours. */
+class NetworkFailure extends Error {
+  constructor(readonly code: string) {
+    super(`network failure ${code}`);
+  }
+}
+
+/**
+ * Sends one attempt. A network failure, a timeout (`TIMEOUT`) or the caller's abort (`ABORTED`) resolve
+ * as a "network" result; only a bug, or a rate limiter that fails, rejects.
+ */
+export async function requestOnce(
+  url: URL,
+  settings: RequestSettings,
+  callerSignal?: AbortSignal,
+): Promise<AttemptResult> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error("Plugchat attempt timed out")), settings.timeoutMs);
+  const forwardAbort = () => deadline.abort(callerSignal?.reason);
+  callerSignal?.addEventListener("abort", forwardAbort, { once: true });
+  try {
+    return await followRedirects(url, settings, deadline.signal);
+  } catch (error) {
+    if (deadline.signal.aborted)
+      return { type: "network", code: callerSignal?.aborted ? "ABORTED" : "TIMEOUT" };
+    if (error instanceof NetworkFailure) return { type: "network", code: error.code };
+    // Anything else is a bug and must not be retried.
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    callerSignal?.removeEventListener("abort", forwardAbort);
+  }
+}
+
+/** Sends the request, following same-origin redirects only, and reads a successful body. */
+async function followRedirects(
+  url: URL,
+  settings: RequestSettings,
+  signal: AbortSignal,
+): Promise<AttemptResult> {
+  let target = url;
+  for (let redirects = 0; ; redirects++) {
+    // node:http does not follow redirects: a redirect to any host would carry our headers.
+    const response = await send(target, settings.headers, signal);
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) return await readBody(response, status);
+    discard(response);
+    const redirect = judgeRedirect(status, response.headers.location, target, url.origin, redirects);
+    if (redirect === null)
+      return { type: "status", status, retryAfter: headerValue(response, "retry-after") };
+    if ("refuse" in redirect) return { type: "refused", status, problem: redirect.refuse };
+    await settings.rateLimiter.acquire(signal);
+    target = redirect.follow;
+  }
+}
+
+/**
+ * Whether an answer is a redirect to follow (`follow`), one to refuse (`refuse`, why), or no redirect
+ * at all (null). Only the origin the token was meant for may be redirected to.
+ */
+export function judgeRedirect(
+  status: number,
+  location: string | undefined,
+  from: URL,
+  allowedOrigin: string,
+  redirectsSoFar: number,
+): { follow: URL } | { refuse: string } | null {
+  if (!REDIRECT_STATUSES.has(status) || location === undefined) return null;
+  if (!URL.canParse(location, from.href)) return { refuse: "redirect to an invalid URL" };
+  const next = new URL(location, from);
+  if (next.origin !== allowedOrigin) {
+    return { refuse: `redirect to ${next.origin} not followed: the token must not leave ${allowedOrigin}` };
+  }
+  if (redirectsSoFar === MAX_REDIRECTS) return { refuse: "too many redirects" };
+  return { follow: next };
+}
+
+/**
+ * One GET, resolved with the response once its head has come. Why node:http and not fetch: fetch
+ * (undici, with its web streams, Request, Response and Headers objects) allocated several times more
+ * per request, which at thousands of requests a second grew the V8 heap, and the sync's peak RSS,
+ * by about 90 MB, and cost CPU (docs/benchmarks.md). Node's global agent keeps connections alive
+ * between requests, and lets them go before the server's announced keep-alive timeout.
+ */
+function send(
+  target: URL,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const request = (target.protocol === "https:" ? httpsRequest : httpRequest)(
+      target,
+      { method: "GET", headers, signal },
+      resolve,
+    );
+    // `on`, not `once`: the socket can fail again after the response came (a reset mid-body).
+    request.on("error", (error) => reject(new NetworkFailure(networkCode(error))));
+    request.end();
+  });
+}
+
+async function readBody(response: IncomingMessage, status: number): Promise<AttemptResult> {
+  const body = await readBodyUpTo(response, MAX_BODY_BYTES).catch((error: unknown) => {
+    throw new NetworkFailure(networkCode(error));
+  });
+  if (body === null) return { type: "refused", status, problem: "the body is larger than 1 MiB" };
+  return { type: "body", status, body };
+}
+
+function networkCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "NETWORK_ERROR";
+}
+
+/** Lets go of an answer whose body is not wanted: drained when small (the connection is reused), else cut. */
+function discard(response: IncomingMessage): void {
+  response.on("error", () => undefined);
+  const length = Number(response.headers["content-length"]);
+  if (length <= MAX_DISCARDED_BODY_BYTES) response.resume();
+  else response.destroy();
+}
+
+function headerValue(response: IncomingMessage, name: string): string | null {
+  const value = response.headers[name];
+  return (Array.isArray(value) ? value.join(", ") : value) ?? null;
+}
