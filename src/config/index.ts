@@ -1,17 +1,11 @@
 export {
   type Config,
-  ConfigError,
-  type DataDirPlatform,
   DEFAULT_METRICS_PORT,
-  DEFAULTS,
-  defaultDataDir,
-  LOG_LEVELS,
-  type LogLevel,
   loadConfig,
   parseConfig,
-  QUEUE_BACKENDS,
-  type QueueBackendName,
   requirePlugchatToken,
-  SETTINGS,
 } from "./config.js";
+export { type DataDirPlatform, defaultDataDir } from "./data-dir.js";
+export { LOG_LEVELS, type LogLevel, QUEUE_BACKENDS, type QueueBackendName } from "./environment.js";
+export { ConfigError } from "./problems.js";
 export { Secret } from "./secret.js";

@@ -1,8 +1,8 @@
 // Who may see the status page: it shows customer names and webhook URLs. Pure, so that every case is
 // tested without a network.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { isLoopbackHost } from "../config/config.js";
 import type { Secret } from "../config/secret.js";
+import { isLoopbackHost } from "../lib/loopback.js";
 
 export interface AccessRequest {
   /** The TCP peer (`socket.remoteAddress`), never a header: headers can be forged. */
