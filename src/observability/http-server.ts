@@ -7,8 +7,6 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "./metrics.js";
 import { Readiness, type ReadinessCheck } from "./readiness.js";
 
-export type { ReadinessCheck } from "./readiness.js";
-
 export interface HealthServerOptions {
   /** 0 picks a free port (tests); the chosen one is returned. */
   port: number;

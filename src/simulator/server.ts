@@ -20,8 +20,6 @@ import {
 } from "./faults.js";
 import { RequestLog, type SimulatorRequest } from "./request-log.js";
 
-export type { SimulatorRequest } from "./request-log.js";
-
 export interface SimulatorOptions {
   /** The token clients must send as `Authorization: Bearer <token>`. */
   token: string;
@@ -65,27 +63,12 @@ const ACCOUNT_PATH = /^\/integrator\/account\/([^/]+)\/?$/;
 
 /** A Plugchat stand-in on loopback: `GET /integrator/account/{id}/` with faults on demand. */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
-  const accounts =
-    typeof options.accounts === "object"
-      ? new Map(Object.entries(options.accounts).map(([id, account]) => [id, { ...account }]))
-      : simulatedAccounts(options.accounts ?? 0);
-  const simulator = new PlugchatSimulator(options.token, accounts, options.recordRequests ?? true);
-  const { server, address } = await startHttpServer({
-    router: simulator.router(),
-    port: options.port ?? 0,
-    host: options.host ?? "127.0.0.1",
-    notFound: json(404, { error: "not found" }),
-    failed: json(500, { error: "simulator failure" }),
-    onRequest: (request) => simulator.log(request),
-  });
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  simulator.listening(server, `http://${host}:${address.port}`, address.port);
+  const simulator = new PlugchatSimulator(options);
+  await simulator.listen(options.port ?? 0, options.host ?? "127.0.0.1");
   return simulator;
 }
 
 class PlugchatSimulator implements Simulator {
-  url = "";
-  port = 0;
   readonly #token: string;
   readonly #accounts: Map<string, PlugchatAccount>;
   readonly #faults = new FaultTable();
@@ -93,16 +76,29 @@ class PlugchatSimulator implements Simulator {
   /** Stops the latency faults' waits when the simulator closes. */
   readonly #closing = new AbortController();
   #server: Server | undefined;
+  #url = "";
+  #port = 0;
   #closed: Promise<void> | undefined;
 
-  constructor(token: string, accounts: Map<string, PlugchatAccount>, recordRequests: boolean) {
-    this.#token = token;
-    this.#accounts = accounts;
-    this.#requests = new RequestLog(recordRequests);
+  constructor(options: SimulatorOptions) {
+    this.#token = options.token;
+    this.#accounts =
+      typeof options.accounts === "object"
+        ? new Map(Object.entries(options.accounts).map(([id, account]) => [id, { ...account }]))
+        : simulatedAccounts(options.accounts ?? 0);
+    this.#requests = new RequestLog(options.recordRequests ?? true);
   }
 
-  router(): Router {
-    return new Router({ methodNotAllowed: json(405, { error: "method not allowed" }) }).on(
+  get url(): string {
+    return this.#url;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  async listen(port: number, host: string): Promise<void> {
+    const router = new Router({ methodNotAllowed: json(405, { error: "method not allowed" }) }).on(
       (path) => {
         const accountId = accountIdFromPath(path);
         return accountId === null ? null : [accountId];
@@ -110,17 +106,21 @@ class PlugchatSimulator implements Simulator {
       (request, response, [accountId]) => this.#answer(request, response, accountId as string),
       ["GET"],
     );
-  }
-
-  log(request: IncomingMessage): void {
-    const path = pathOf(request);
-    this.#requests.add(request, path, accountIdFromPath(path));
-  }
-
-  listening(server: Server, url: string, port: number): void {
+    const { server, address } = await startHttpServer({
+      router,
+      port,
+      host,
+      notFound: json(404, { error: "not found" }),
+      failed: json(500, { error: "simulator failure" }),
+      // Every request counts, those refused before any route included.
+      onRequest: (request) => {
+        const path = pathOf(request);
+        this.#requests.add(request, path, accountIdFromPath(path));
+      },
+    });
     this.#server = server;
-    this.url = url;
-    this.port = port;
+    this.#port = address.port;
+    this.#url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
   }
 
   /** The checks a real Plugchat makes, then the fault this request gets, if any. */
