@@ -53,11 +53,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
 class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
-  readonly #series = registerSeries(this.registry);
+  readonly #series: ReturnType<typeof registerSeries>;
   #queueDepthSource: QueueDepthSource | null = null;
 
   constructor(options: MetricsOptions) {
+    // In this order, the scrape lists the process's series first, as it always has.
     collectDefaultMetrics({ register: this.registry });
+    this.#series = registerSeries(this.registry);
     registerQueueDepth(this.registry, {
       source: () => this.#queueDepthSource,
       timeoutMs: options.queueDepthTimeoutMs ?? 2000,
