@@ -1,14 +1,11 @@
-// The worker's health and metrics endpoint, on node:http: /healthz (liveness), /readyz (readiness:
-// the sync database and the queue backend answer) and /metrics (Prometheus text format); `routes` adds
-// the status page.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+// The worker's health and metrics endpoint: /healthz (liveness), /readyz (readiness: the sync
+// database and the queue backend answer) and /metrics (Prometheus text format); `routes` adds the
+// status page.
+import { json, plainText, Router } from "../lib/http/router.js";
+import { startHttpServer } from "../lib/http/server.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "./metrics.js";
-import { redactUrlCredentials } from "../lib/redact.js";
-
-/** A dependency check: resolves when the dependency answers. Its error is logged, never served. */
-export type ReadinessCheck = () => Promise<void>;
+import { Readiness, type ReadinessCheck } from "./readiness.js";
 
 export interface HealthServerOptions {
   /** 0 picks a free port (tests); the chosen one is returned. */
@@ -21,8 +18,8 @@ export interface HealthServerOptions {
   logger: Logger;
   /** How long /readyz waits for each check; default 2000 ms. */
   checkTimeoutMs?: number;
-  /** More routes (the status page): true when they answered the request. */
-  routes?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+  /** More routes (the status page), for the paths this server does not have. */
+  routes?: Router;
 }
 
 export interface HealthServer {
@@ -30,104 +27,46 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-type CheckResult = "ok" | "failed" | "timeout";
-
-export const DEFAULT_CHECK_TIMEOUT_MS = 2000;
-
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
-  const { metrics, checks, logger } = options;
-  const checkTimeoutMs = options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
-  // Failures are logged when a dependency goes down and when it comes back, not at every probe.
-  const lastResults = new Map<string, CheckResult>();
-
-  async function readiness(): Promise<{ ready: boolean; body: Record<string, unknown> }> {
-    const names = Object.keys(checks);
-    const results = await Promise.all(names.map((name) => runCheck(name, checks[name] as ReadinessCheck)));
-    const byName = Object.fromEntries(names.map((name, i) => [name, results[i] as CheckResult]));
-    const failed = names.filter((name) => byName[name] !== "ok");
-    return failed.length === 0
-      ? { ready: true, body: { status: "ready", checks: byName } }
-      : { ready: false, body: { status: "not ready", checks: byName, failed } };
-  }
-
-  async function runCheck(name: string, check: ReadinessCheck): Promise<CheckResult> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), checkTimeoutMs);
+  const { logger } = options;
+  const readiness = new Readiness(options.checks, options.checkTimeoutMs ?? 2000, logger);
+  const router = new Router({
+    headers: { "cache-control": "no-store" },
+    methods: ["GET", "HEAD"],
+    methodNotAllowed: plainText(405, "method not allowed\n"),
+  })
+    .on("/healthz", () => plainText(200, "ok\n"))
+    .on("/readyz", async () => {
+      const { ready, body } = await readiness.check();
+      return json(ready ? 200 : 503, body, {
+        headers: { "content-type": "application/json" },
+        newline: true,
+      });
+    })
+    .on("/metrics", async () => {
+      const { registry } = options.metrics;
+      return {
+        status: 200,
+        headers: { "content-type": registry.contentType },
+        body: await registry.metrics(),
+      };
     });
-    let problem: unknown;
-    const attempt = Promise.resolve()
-      .then(check)
-      .then(
-        () => "ok" as const,
-        (error: unknown) => {
-          problem = error;
-          return "failed" as const;
-        },
-      );
-    const result = await Promise.race([attempt, timedOut]);
-    clearTimeout(timer);
-    const previous = lastResults.get(name);
-    lastResults.set(name, result);
-    if (result !== "ok" && previous !== result) {
-      const reason =
-        result === "timeout"
-          ? `no answer within ${checkTimeoutMs} ms`
-          : redactUrlCredentials(describe(problem));
-      logger.warn({ dependency: name, reason }, "readiness check failed");
-    } else if (result === "ok" && previous !== undefined && previous !== "ok") {
-      logger.info({ dependency: name }, "readiness check passes again");
-    }
-    return result;
-  }
+  if (options.routes) router.fallBackTo(options.routes);
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      response.setHeader("Allow", "GET, HEAD");
-      send(response, 405, "text/plain; charset=utf-8", "method not allowed\n");
-      return;
-    }
-    switch (path) {
-      case "/healthz":
-        send(response, 200, "text/plain; charset=utf-8", "ok\n");
-        return;
-      case "/readyz": {
-        const { ready, body } = await readiness();
-        send(response, ready ? 200 : 503, "application/json", `${JSON.stringify(body)}\n`);
-        return;
-      }
-      case "/metrics": {
-        const text = await metrics.registry.metrics();
-        send(response, 200, metrics.registry.contentType, text);
-        return;
-      }
-      default:
-        if (await options.routes?.(request, response)) return;
-        send(response, 404, "text/plain; charset=utf-8", "not found\n");
-    }
-  }
-
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      logger.error({ err: error, path: request.url }, "health server request failed");
-      if (!response.headersSent) send(response, 500, "text/plain; charset=utf-8", "internal error\n");
-      else response.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host ?? "0.0.0.0", () => {
-      server.off("error", reject);
-      resolve();
-    });
+  const { server, address } = await startHttpServer({
+    router,
+    port: options.port,
+    host: options.host ?? "0.0.0.0",
+    notFound: plainText(404, "not found\n"),
+    failed: plainText(500, "internal error\n"),
+    onError: (error, request) =>
+      logger.error({ err: error, path: request.url }, "health server request failed"),
   });
   server.on("error", (error) => logger.error({ err: error }, "health server error"));
-  const { port } = server.address() as AddressInfo;
-  logger.info({ port }, "health and metrics endpoint listening");
+  logger.info({ port: address.port }, "health and metrics endpoint listening");
 
   return {
-    port,
+    port: address.port,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -135,23 +74,4 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         server.closeIdleConnections();
       }),
   };
-}
-
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  response.writeHead(status, {
-    "Content-Type": contentType,
-    "Content-Length": Buffer.byteLength(body),
-    "Cache-Control": "no-store",
-  });
-  response.end(body);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === "string" && !error.message.includes(code)
-      ? `${code}: ${error.message}`
-      : error.message;
-  }
-  return String(error);
 }

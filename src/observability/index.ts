@@ -1,8 +1,2 @@
-export {
-  DEFAULT_CHECK_TIMEOUT_MS,
-  type HealthServer,
-  type HealthServerOptions,
-  type ReadinessCheck,
-  startHealthServer,
-} from "./http-server.js";
-export { createMetrics, type Metrics, type MetricsOptions, type QueueDepthSource } from "./metrics.js";
+export { type HealthServer, startHealthServer } from "./http-server.js";
+export { createMetrics } from "./metrics.js";

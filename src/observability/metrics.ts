@@ -2,6 +2,7 @@
 // Label values come from small fixed sets only (statuses, outcomes, field names, HTTP statuses and
 // error codes), never from account ids or messages, so the number of series stays bounded.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { rejectAfter } from "../lib/timeout.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { AttemptInfo } from "../plugchat/index.js";
 import { EXISTS_FIELD, SYNCED_FIELDS } from "../sync/drift.js";
@@ -27,7 +28,7 @@ export interface Metrics {
   observeDrift(driftByField: Readonly<Record<string, number>>): void;
   /** Plug straight into the Plugchat client's `onAttempt` (a bound function). */
   onAttempt(info: AttemptInfo): void;
-  /** A scheduled fire was skipped because a run was still going. */
+  /** A scheduled run was skipped because the previous one was still going. */
   skippedFire(): void;
   /** Where `plugchat_sync_queue_jobs` is read from at each scrape; null to stop. */
   setQueueDepthSource(source: QueueDepthSource | null): void;
@@ -47,11 +48,70 @@ const OUTCOMES = ["changed", "unchanged", "failed", "not_found"] as const;
 const DRIFT_FIELDS: ReadonlySet<string> = new Set([...SYNCED_FIELDS, EXISTS_FIELD]);
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
-  const logger = options.logger ?? silentLogger;
-  const queueDepthTimeoutMs = options.queueDepthTimeoutMs ?? 2000;
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  return new PrometheusMetrics(options);
+}
 
+class PrometheusMetrics implements Metrics {
+  readonly registry = new Registry();
+  readonly #series: ReturnType<typeof registerSeries>;
+  #queueDepthSource: QueueDepthSource | null = null;
+
+  constructor(options: MetricsOptions) {
+    // In this order, the scrape lists the process's series first, as it always has.
+    collectDefaultMetrics({ register: this.registry });
+    this.#series = registerSeries(this.registry);
+    registerQueueDepth(this.registry, {
+      source: () => this.#queueDepthSource,
+      timeoutMs: options.queueDepthTimeoutMs ?? 2000,
+      logger: options.logger ?? silentLogger,
+    });
+  }
+
+  observeRun(summary: RunSummary): void {
+    const { runs, runDuration, sourceRuns, sourceIds } = this.#series;
+    runs.inc({ status: summary.status });
+    if (summary.finishedAt) {
+      runDuration.observe(Math.max(0, summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
+    }
+    const source = summary.accountSource;
+    if (source) {
+      sourceRuns.inc({ outcome: source.outcome });
+      for (const change of SOURCE_CHANGES) sourceIds.inc({ change }, source[change]);
+    }
+  }
+
+  observeBatch(counts: RunCounts, driftFields: readonly string[] = []): void {
+    const { accounts, drift } = this.#series;
+    accounts.inc({ outcome: "changed" }, counts.accountsChanged);
+    accounts.inc({ outcome: "unchanged" }, counts.accountsUnchanged);
+    accounts.inc({ outcome: "failed" }, counts.accountsFailed);
+    accounts.inc({ outcome: "not_found" }, counts.accountsNotFound);
+    for (const field of driftFields) drift.inc({ field: fieldLabel(field) });
+  }
+
+  observeDrift(driftByField: Readonly<Record<string, number>>): void {
+    for (const [field, count] of Object.entries(driftByField)) {
+      if (count > 0) this.#series.drift.inc({ field: fieldLabel(field) }, count);
+    }
+  }
+
+  readonly onAttempt = (info: AttemptInfo): void => {
+    const status = statusLabel(info);
+    this.#series.requestDuration.observe({ status }, Math.max(0, info.durationMs) / 1000);
+    if (info.attempt > 1) this.#series.retries.inc({ status });
+  };
+
+  skippedFire(): void {
+    this.#series.skippedFires.inc();
+  }
+
+  setQueueDepthSource(source: QueueDepthSource | null): void {
+    this.#queueDepthSource = source;
+  }
+}
+
+/** The worker's series in `registry`; those with a fixed set of labels start at 0 for each. */
+function registerSeries(registry: Registry) {
   const runs = new Counter({
     name: "plugchat_sync_runs_total",
     help: "Sync runs finished, by final status (succeeded, partial, failed).",
@@ -106,8 +166,29 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: "Scheduled fires skipped because a run was still going.",
     registers: [registry],
   });
+  // Series that exist from the start at 0, so that rate() and absent() work before the first event.
+  for (const status of RUN_STATUSES) runs.inc({ status }, 0);
+  for (const outcome of OUTCOMES) accounts.inc({ outcome }, 0);
+  for (const outcome of SOURCE_OUTCOMES) sourceRuns.inc({ outcome }, 0);
+  for (const change of SOURCE_CHANGES) sourceIds.inc({ change }, 0);
+  return {
+    runs,
+    runDuration,
+    sourceRuns,
+    sourceIds,
+    accounts,
+    drift,
+    requestDuration,
+    retries,
+    skippedFires,
+  };
+}
 
-  let queueDepthSource: QueueDepthSource | null = null;
+/** `plugchat_sync_queue_jobs`, read from the current source at each scrape. */
+function registerQueueDepth(
+  registry: Registry,
+  options: { source: () => QueueDepthSource | null; timeoutMs: number; logger: Logger },
+): void {
   new Gauge({
     name: "plugchat_sync_queue_jobs",
     help: "Jobs in the sync queue, by state (waiting, active, delayed, failed).",
@@ -116,65 +197,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     async collect() {
       // No stale values: a scrape shows the current depths or none at all.
       this.reset();
-      if (!queueDepthSource) return;
+      const source = options.source();
+      if (!source) return;
       try {
-        const depths = await withTimeout(queueDepthSource(), queueDepthTimeoutMs);
+        const depths = await rejectAfter(source(), options.timeoutMs);
         for (const [state, count] of Object.entries(depths)) {
           if (/^[a-z][a-z-]{0,31}$/.test(state) && Number.isFinite(count)) this.set({ state }, count);
         }
       } catch (error) {
-        logger.debug({ err: error }, "queue depth unavailable for metrics");
+        options.logger.debug({ err: error }, "queue depth unavailable for metrics");
       }
     },
   });
-
-  // Series that exist from the start at 0, so that rate() and absent() work before the first event.
-  for (const status of RUN_STATUSES) runs.inc({ status }, 0);
-  for (const outcome of OUTCOMES) accounts.inc({ outcome }, 0);
-  for (const outcome of SOURCE_OUTCOMES) sourceRuns.inc({ outcome }, 0);
-  for (const change of SOURCE_CHANGES) sourceIds.inc({ change }, 0);
-
-  return {
-    registry,
-    observeRun(summary) {
-      runs.inc({ status: summary.status });
-      if (summary.finishedAt) {
-        runDuration.observe(Math.max(0, summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000);
-      }
-      const source = summary.accountSource;
-      if (source) {
-        sourceRuns.inc({ outcome: source.outcome });
-        for (const change of SOURCE_CHANGES) sourceIds.inc({ change }, source[change]);
-      }
-    },
-    observeBatch(counts, driftFields = []) {
-      accounts.inc({ outcome: "changed" }, counts.accountsChanged);
-      accounts.inc({ outcome: "unchanged" }, counts.accountsUnchanged);
-      accounts.inc({ outcome: "failed" }, counts.accountsFailed);
-      accounts.inc({ outcome: "not_found" }, counts.accountsNotFound);
-      for (const field of driftFields) drift.inc({ field: fieldLabel(field) });
-    },
-    observeDrift(driftByField) {
-      for (const [field, count] of Object.entries(driftByField)) {
-        if (count > 0) drift.inc({ field: fieldLabel(field) }, count);
-      }
-    },
-    onAttempt(info) {
-      const status = statusLabel(info);
-      requestDuration.observe({ status }, Math.max(0, info.durationMs) / 1000);
-      if (info.attempt > 1) retries.inc({ status });
-    },
-    skippedFire() {
-      skippedFires.inc();
-    },
-    setQueueDepthSource(source) {
-      queueDepthSource = source;
-    },
-  };
 }
 
 /** The HTTP status, or the error code of an attempt without an answer; anything odd becomes "other". */
-export function statusLabel(info: Pick<AttemptInfo, "status" | "code">): string {
+function statusLabel(info: Pick<AttemptInfo, "status" | "code">): string {
   if (info.status !== null) {
     return Number.isInteger(info.status) && info.status >= 100 && info.status <= 599
       ? String(info.status)
@@ -185,12 +223,4 @@ export function statusLabel(info: Pick<AttemptInfo, "status" | "code">): string 
 
 function fieldLabel(field: string): string {
   return DRIFT_FIELDS.has(field) ? field : "other";
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  work.catch(() => undefined);
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    work.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
 }

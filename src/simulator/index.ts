@@ -7,4 +7,5 @@ export {
   type SimulatorFault,
   type SimulatorFaultType,
 } from "./faults.js";
-export { type Simulator, type SimulatorOptions, type SimulatorRequest, startSimulator } from "./server.js";
+export type { SimulatorRequest } from "./request-log.js";
+export { type Simulator, type SimulatorOptions, startSimulator } from "./server.js";

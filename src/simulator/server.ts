@@ -1,7 +1,16 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Answer, json, pathOf, Router } from "../lib/http/router.js";
+import { startHttpServer } from "../lib/http/server.js";
 import type { PlugchatAccount } from "../plugchat/index.js";
 import { blankAccount, simulatedAccounts } from "./accounts.js";
+import {
+  accountAnswer,
+  bodyFaultAnswer,
+  redirectFaultAnswer,
+  sendOversized,
+  statusFaultAnswer,
+} from "./answers.js";
 import {
   type FaultScope,
   FaultTable,
@@ -9,6 +18,7 @@ import {
   type SimulatorFault,
   type SimulatorFaultType,
 } from "./faults.js";
+import { RequestLog, type SimulatorRequest } from "./request-log.js";
 
 export interface SimulatorOptions {
   /** The token clients must send as `Authorization: Bearer <token>`. */
@@ -23,19 +33,6 @@ export interface SimulatorOptions {
    * off so memory stays flat; counts are kept either way.
    */
   recordRequests?: boolean;
-}
-
-export interface SimulatorRequest {
-  /** The decoded id from the path, or null when the path is not an account's. */
-  accountId: string | null;
-  method: string;
-  path: string;
-  /** `performance.now()` when the request arrived: compare with other requests of the same process. */
-  at: number;
-  /** Lowercased names, as the client sent them. */
-  headers: Record<string, string>;
-  /** The fault this request got, or null. */
-  fault: SimulatorFault | null;
 }
 
 export interface Simulator {
@@ -66,152 +63,166 @@ const ACCOUNT_PATH = /^\/integrator\/account\/([^/]+)\/?$/;
 
 /** A Plugchat stand-in on loopback: `GET /integrator/account/{id}/` with faults on demand. */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
-  const accounts =
-    typeof options.accounts === "object"
-      ? new Map(Object.entries(options.accounts).map(([id, account]) => [id, { ...account }]))
-      : simulatedAccounts(options.accounts ?? 0);
-  const faults = new FaultTable();
-  const recordRequests = options.recordRequests ?? true;
-  let records: SimulatorRequest[] = [];
-  let counts = new Map<string | null, number>();
-  let injected: Partial<Record<SimulatorFaultType, number>> = {};
-  const timers = new Set<NodeJS.Timeout>();
+  const simulator = new PlugchatSimulator(options);
+  await simulator.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+  return simulator;
+}
 
-  function pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
+class PlugchatSimulator implements Simulator {
+  readonly #token: string;
+  readonly #accounts: Map<string, PlugchatAccount>;
+  readonly #faults = new FaultTable();
+  readonly #requests: RequestLog;
+  /** Stops the latency faults' waits when the simulator closes. */
+  readonly #closing = new AbortController();
+  #server: Server | undefined;
+  #url = "";
+  #port = 0;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: SimulatorOptions) {
+    this.#token = options.token;
+    this.#accounts =
+      typeof options.accounts === "object"
+        ? new Map(Object.entries(options.accounts).map(([id, account]) => [id, { ...account }]))
+        : simulatedAccounts(options.accounts ?? 0);
+    this.#requests = new RequestLog(options.recordRequests ?? true);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", "http://simulator").pathname;
-    const accountId = accountIdFromPath(path);
-    const method = req.method ?? "GET";
-    counts.set(accountId, (counts.get(accountId) ?? 0) + 1);
-    const record: SimulatorRequest = {
-      accountId,
-      method,
-      path,
-      at: performance.now(),
-      headers: flatten(req),
-      fault: null,
-    };
-    if (recordRequests) records.push(record);
+  get url(): string {
+    return this.#url;
+  }
 
-    if (accountId === null) return sendJson(res, 404, { error: "not found" });
-    if (method !== "GET") return sendJson(res, 405, { error: "method not allowed" }, { allow: "GET" });
-    if (req.headers.authorization !== `Bearer ${options.token}`) {
-      return sendJson(res, 401, { error: "unauthorized" }, { "www-authenticate": "Bearer" });
-    }
-    if (!req.headers["content-type"]) return sendJson(res, 415, { error: "missing Content-Type" });
+  get port(): number {
+    return this.#port;
+  }
 
-    const fault = faults.take(accountId);
-    if (fault !== undefined) {
-      record.fault = fault;
-      injected[fault.type] = (injected[fault.type] ?? 0) + 1;
+  async listen(port: number, host: string): Promise<void> {
+    const router = new Router({ methodNotAllowed: json(405, { error: "method not allowed" }) }).on(
+      (path) => {
+        const accountId = accountIdFromPath(path);
+        return accountId === null ? null : [accountId];
+      },
+      (request, response, [accountId]) => this.#answer(request, response, accountId as string),
+      ["GET"],
+    );
+    const { server, address } = await startHttpServer({
+      router,
+      port,
+      host,
+      notFound: json(404, { error: "not found" }),
+      failed: json(500, { error: "simulator failure" }),
+      // Every request counts, those refused before any route included.
+      onRequest: (request) => {
+        const path = pathOf(request);
+        this.#requests.add(request, path, accountIdFromPath(path));
+      },
+    });
+    this.#server = server;
+    this.#port = address.port;
+    this.#url = `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  /** The checks a real Plugchat makes, then the fault this request gets, if any. */
+  async #answer(
+    request: IncomingMessage,
+    response: ServerResponse,
+    accountId: string,
+  ): Promise<Answer | undefined> {
+    if (request.headers.authorization !== `Bearer ${this.#token}`) {
+      return json(401, { error: "unauthorized" }, { headers: { "www-authenticate": "Bearer" } });
     }
+    if (!request.headers["content-type"]) return json(415, { error: "missing Content-Type" });
+    const fault = this.#faults.take(accountId);
+    if (fault !== undefined) this.#requests.addFault(request, fault);
     switch (fault?.type) {
       case "body":
-        return sendBytes(res, fault.status ?? 200, fault.body, fault.contentType);
+        return bodyFaultAnswer(fault);
       case "status":
-        return sendFaultStatus(res, fault);
+        return statusFaultAnswer(fault);
       case "hang":
-        return;
+        return undefined;
       case "reset":
-        req.socket.resetAndDestroy();
-        return;
+        request.socket.resetAndDestroy();
+        return undefined;
       case "redirect":
-        res.writeHead(fault.status ?? 302, { location: fault.location }).end();
-        return;
+        return redirectFaultAnswer(fault);
       case "latency":
-        await pause(fault.ms);
+        // Closing drops the connection: nothing is left to answer.
+        if (!(await this.#wait(fault.ms))) return undefined;
         break;
     }
-    const account = accounts.get(accountId);
-    if (account === undefined) return sendJson(res, 404, { error: "account not found" });
-    switch (fault?.type) {
-      case "malformedJson":
-        // Cut before the closing brace, as a truncated answer would be.
-        return sendRaw(res, 200, JSON.stringify(account).slice(0, -1));
-      case "wrongType":
-        return sendJson(res, 200, { ...account, [fault.field]: fault.value });
-      case "missingField": {
-        const { [fault.field]: _dropped, ...rest } = account as unknown as Record<string, unknown>;
-        return sendJson(res, 200, rest);
-      }
-      case "extraFields":
-        return sendJson(res, 200, { ...account, ...fault.fields });
-      case "oversized":
-        return sendOversized(res, account, fault.bytes ?? 2 * 1024 * 1024, fault.declareLength ?? false);
+    const account = this.#accounts.get(accountId);
+    if (account === undefined) return json(404, { error: "account not found" });
+    if (fault?.type === "oversized") {
+      await sendOversized(response, account, fault);
+      return undefined;
     }
-    return sendJson(res, 200, account);
+    return accountAnswer(account, fault);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) sendJson(res, 500, { error: "simulator failure" });
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
+  /** True after `ms`, false when the simulator closes first. */
+  #wait(ms: number): Promise<boolean> {
+    return sleep(ms, true, { signal: this.#closing.signal }).catch(() => false);
+  }
 
-  return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
-    setAccount(id, account) {
-      const merged = { ...(accounts.get(id) ?? blankAccount(id)), ...account };
-      accounts.set(id, merged);
-      return { ...merged };
-    },
-    deleteAccount: (id) => accounts.delete(id),
-    getAccount(id) {
-      const account = accounts.get(id);
-      return account === undefined ? undefined : { ...account };
-    },
-    listIds: () => [...accounts.keys()].sort(),
-    setFault: (fault, scope) => faults.add(fault, scope),
-    setRandomFaults: (random) => faults.setRandom(random),
-    clearFaults: () => faults.clear(),
-    faultsInjected() {
-      const byType = { ...injected };
-      const total = Object.values(byType).reduce((sum, count) => sum + count, 0);
-      return { total, byType };
-    },
-    requestCount(accountId) {
-      if (accountId !== undefined) return counts.get(accountId) ?? 0;
-      let total = 0;
-      for (const count of counts.values()) total += count;
-      return total;
-    },
-    requests: () => records.map((record) => ({ ...record, headers: { ...record.headers } })),
-    resetStats() {
-      records = [];
-      counts = new Map();
-      injected = {};
-    },
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
-    },
-  };
+  setAccount(id: string, account: Partial<PlugchatAccount>): PlugchatAccount {
+    const merged = { ...(this.#accounts.get(id) ?? blankAccount(id)), ...account };
+    this.#accounts.set(id, merged);
+    return { ...merged };
+  }
+
+  deleteAccount(id: string): boolean {
+    return this.#accounts.delete(id);
+  }
+
+  getAccount(id: string): PlugchatAccount | undefined {
+    const account = this.#accounts.get(id);
+    return account === undefined ? undefined : { ...account };
+  }
+
+  listIds(): string[] {
+    return [...this.#accounts.keys()].sort();
+  }
+
+  setFault(fault: SimulatorFault, scope?: FaultScope): void {
+    this.#faults.add(fault, scope);
+  }
+
+  setRandomFaults(faults: RandomFaults | undefined): void {
+    this.#faults.setRandom(faults);
+  }
+
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
+  faultsInjected(): { total: number; byType: Partial<Record<SimulatorFaultType, number>> } {
+    return this.#requests.faultsInjected();
+  }
+
+  requestCount(accountId?: string): number {
+    return this.#requests.requestCount(accountId);
+  }
+
+  requests(): SimulatorRequest[] {
+    return this.#requests.requests();
+  }
+
+  resetStats(): void {
+    this.#requests.reset();
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      this.#closing.abort();
+      const server = this.#server;
+      if (server === undefined) return resolve();
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    return this.#closed;
+  }
 }
 
 function accountIdFromPath(path: string): string | null {
@@ -222,86 +233,4 @@ function accountIdFromPath(path: string): string | null {
   } catch {
     return null;
   }
-}
-
-function flatten(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-  }
-  return headers;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  sendRaw(res, status, JSON.stringify(body), headers);
-}
-
-function sendRaw(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
-  res
-    .writeHead(status, {
-      "content-type": "application/json; charset=utf-8",
-      "content-length": Buffer.byteLength(body),
-      ...headers,
-    })
-    .end(body);
-}
-
-function sendBytes(
-  res: ServerResponse,
-  status: number,
-  body: string | Uint8Array,
-  contentType = "application/json; charset=utf-8",
-): void {
-  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-  res.writeHead(status, { "content-type": contentType, "content-length": bytes.byteLength }).end(bytes);
-}
-
-function sendFaultStatus(res: ServerResponse, fault: Extract<SimulatorFault, { type: "status" }>): void {
-  const headers = { ...fault.headers };
-  if (fault.retryAfter !== undefined) {
-    headers["retry-after"] =
-      fault.retryAfter instanceof Date ? fault.retryAfter.toUTCString() : String(fault.retryAfter);
-  }
-  if (typeof fault.body === "string") {
-    sendRaw(res, fault.status, fault.body, { "content-type": "text/plain; charset=utf-8", ...headers });
-  } else {
-    sendJson(res, fault.status, fault.body ?? { error: `simulated HTTP ${fault.status}` }, headers);
-  }
-}
-
-/** A valid account behind a padding field, written as fast as the client reads and no faster. */
-async function sendOversized(
-  res: ServerResponse,
-  account: PlugchatAccount,
-  bytes: number,
-  declareLength: boolean,
-): Promise<void> {
-  const head = '{"padding":"';
-  const tail = `",${JSON.stringify(account).slice(1)}`;
-  let padding = Math.max(0, bytes - head.length - Buffer.byteLength(tail));
-  const headers: Record<string, string | number> = { "content-type": "application/json; charset=utf-8" };
-  if (declareLength && Number.isFinite(bytes)) {
-    headers["content-length"] = head.length + padding + Buffer.byteLength(tail);
-  }
-  res.writeHead(200, headers);
-  res.write(head);
-  const chunk = Buffer.alloc(64 * 1024, "x");
-  while (padding > 0 && !res.destroyed) {
-    const piece = padding >= chunk.length ? chunk : chunk.subarray(0, padding);
-    padding -= piece.length;
-    if (!res.write(piece)) await drainedOrClosed(res);
-  }
-  if (!res.destroyed) res.end(tail);
-}
-
-function drainedOrClosed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }

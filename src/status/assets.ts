@@ -1,5 +1,6 @@
 // The page's stylesheet and script, served by the same server (the CSP allows 'self' only, nothing
 // inline). The script is optional: without it the page still reads, and refreshes by <meta>.
+import { formatDuration } from "../progress/figures.js";
 
 export const STATUS_CSS = `
 :root { color-scheme: light; font-family: system-ui, sans-serif; color: #222; background: #fafafa; }
@@ -45,13 +46,10 @@ export const STATUS_JS = `"use strict";
     var element = document.querySelector(selector);
     if (element) element.textContent = String(value);
   }
+  // The server's own formatDuration, so that the ETA reads the same before and after a refresh.
+  ${formatDuration.toString()}
   function eta(seconds) {
-    if (seconds === null) return "-";
-    var s = Math.max(Math.round(seconds), 0);
-    if (s < 60) return s + " s";
-    var m = Math.floor(s / 60);
-    if (m < 60) return m + " min " + String(s % 60).padStart(2, "0") + " s";
-    return Math.floor(m / 60) + " h " + String(m % 60).padStart(2, "0") + " min";
+    return seconds === null ? "-" : formatDuration(seconds);
   }
   function refresh() {
     var section = document.getElementById("run");

@@ -23,7 +23,7 @@ const WIDTH = 760;
 const HEIGHT = 240;
 const MARGIN = { top: 16, right: 12, bottom: 28, left: 44 };
 
-export function colourOf(field: string): string {
+function colourOf(field: string): string {
   const index = FIELDS.indexOf(field);
   return index === -1 ? OTHER_COLOUR : (COLOURS[index] ?? OTHER_COLOUR);
 }

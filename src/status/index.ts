@@ -1,2 +1,1 @@
-export { type AccessDecision, decideAccess, isLoopbackAddress } from "./access.js";
-export { type JobCounts, type StatusRoutes, statusRoutes } from "./routes.js";
+export { statusRoutes } from "./routes.js";

@@ -17,7 +17,7 @@ export interface StatusData {
 }
 
 /** Seconds between refreshes of a page without JavaScript. */
-export const NOSCRIPT_REFRESH_SECONDS = 15;
+const NOSCRIPT_REFRESH_SECONDS = 15;
 
 export function renderStatusPage(data: StatusData, now: Date): string {
   return `<!doctype html>
@@ -49,7 +49,7 @@ ${missingPanel(data.accounts)}
 `;
 }
 
-export function currentRunPanel(run: CurrentRun | null): string {
+function currentRunPanel(run: CurrentRun | null): string {
   if (!run) {
     return `<section id="run" data-run-id=""><h2>Run now</h2><p>No run is going on.</p></section>`;
   }

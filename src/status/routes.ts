@@ -1,15 +1,16 @@
 // The status page's routes on the worker's HTTP server: `/`, its stylesheet and script, and one JSON
 // endpoint per panel. Read-only (the server answers GET and HEAD only), behind `decideAccess`.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Secret } from "../config/secret.js";
 import type { PrismaClient } from "../db/prisma.js";
+import { type Answer, type Handler, json, plainText, Router } from "../lib/http/router.js";
 import { decideAccess, REALM } from "./access.js";
 import { STATUS_CSS, STATUS_JS } from "./assets.js";
 import { accountsPanel, currentRun, driftByDay, recentDrift, recentRuns } from "./queries.js";
 import { renderStatusPage } from "./render.js";
 
 /** Job counts by state (waiting, active, failed, ...), as the worker's `jobCounts()` gives them. */
-export type JobCounts = () => Promise<Record<string, number>>;
+type JobCounts = () => Promise<Record<string, number>>;
 
 export interface StatusRoutesOptions {
   prisma: PrismaClient;
@@ -21,25 +22,11 @@ export interface StatusRoutesOptions {
   now?: () => Date;
 }
 
-/** Handles a request when its path is the status page's; false leaves it to the server's other routes. */
-export type StatusRoutes = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
-
-const PATHS = new Set([
-  "/",
-  "/status.css",
-  "/status.js",
-  "/api/run",
-  "/api/runs",
-  "/api/drift",
-  "/api/accounts",
-  "/api/queue",
-]);
-
 /**
  * Nothing but this origin's own stylesheet, script, fetches and inline SVG: no inline script or
  * style, no frames, no forms, no base tag, so an escaping mistake still could not run anything.
  */
-export const CONTENT_SECURITY_POLICY = [
+const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
@@ -59,40 +46,20 @@ const SECURITY_HEADERS = {
   "Cache-Control": "no-store",
 };
 
-export function statusRoutes(options: StatusRoutesOptions): StatusRoutes {
+/** The page's routes, for the server's router to fall back to; each one behind `decideAccess`. */
+export function statusRoutes(options: StatusRoutesOptions): Router {
   const { prisma } = options;
   const now = options.now ?? (() => new Date());
   const queue = async () => (options.jobCounts ? await options.jobCounts() : null);
+  const guarded =
+    (answer: () => Promise<Answer> | Answer): Handler =>
+    (request) =>
+      refusal(request, options.password) ?? answer();
 
-  return async (request, response) => {
-    const path = new URL(request.url ?? "/", "http://localhost").pathname;
-    if (!PATHS.has(path)) return false;
-    const decision = decideAccess(
-      {
-        remoteAddress: request.socket.remoteAddress,
-        host: request.headers.host,
-        authorization: request.headers.authorization,
-      },
-      options.password,
-    );
-    if (decision.kind === "ask_password") {
-      send(
-        response,
-        401,
-        "text/plain; charset=utf-8",
-        "the status page needs its password (STATUS_PASSWORD)\n",
-        {
-          "WWW-Authenticate": `Basic realm="${REALM}", charset="UTF-8"`,
-        },
-      );
-      return true;
-    }
-    if (decision.kind === "refuse") {
-      send(response, 403, "text/plain; charset=utf-8", `${decision.reason}\n`);
-      return true;
-    }
-    switch (path) {
-      case "/": {
+  return new Router({ headers: SECURITY_HEADERS })
+    .on(
+      "/",
+      guarded(async () => {
         const [run, runs, drift, latest, accounts, jobs] = await Promise.all([
           currentRun(prisma, now()),
           recentRuns(prisma),
@@ -102,52 +69,63 @@ export function statusRoutes(options: StatusRoutesOptions): StatusRoutes {
           // The page still shows the database's panels when the queue cannot answer.
           queue().catch(() => null),
         ]);
-        const html = renderStatusPage(
-          { run, runs, drift, recentDrift: latest, accounts, queue: jobs },
-          now(),
-        );
-        send(response, 200, "text/html; charset=utf-8", html);
-        return true;
-      }
-      case "/status.css":
-        send(response, 200, "text/css; charset=utf-8", STATUS_CSS);
-        return true;
-      case "/status.js":
-        send(response, 200, "text/javascript; charset=utf-8", STATUS_JS);
-        return true;
-      case "/api/run":
-        return json(response, { run: await currentRun(prisma, now()) });
-      case "/api/runs":
-        return json(response, { runs: await recentRuns(prisma) });
-      case "/api/drift":
-        return json(response, { days: await driftByDay(prisma), recent: await recentDrift(prisma) });
-      case "/api/accounts":
-        return json(response, await accountsPanel(prisma));
-      case "/api/queue":
-        return json(response, { queue: await queue() });
-      default:
-        return false;
-    }
-  };
+        const data = { run, runs, drift, recentDrift: latest, accounts, queue: jobs };
+        return page("text/html; charset=utf-8", renderStatusPage(data, now()));
+      }),
+    )
+    .on(
+      "/status.css",
+      guarded(() => page("text/css; charset=utf-8", STATUS_CSS)),
+    )
+    .on(
+      "/status.js",
+      guarded(() => page("text/javascript; charset=utf-8", STATUS_JS)),
+    )
+    .on(
+      "/api/run",
+      guarded(async () => jsonLine({ run: await currentRun(prisma, now()) })),
+    )
+    .on(
+      "/api/runs",
+      guarded(async () => jsonLine({ runs: await recentRuns(prisma) })),
+    )
+    .on(
+      "/api/drift",
+      guarded(async () => jsonLine({ days: await driftByDay(prisma), recent: await recentDrift(prisma) })),
+    )
+    .on(
+      "/api/accounts",
+      guarded(async () => jsonLine(await accountsPanel(prisma))),
+    )
+    .on(
+      "/api/queue",
+      guarded(async () => jsonLine({ queue: await queue() })),
+    );
 }
 
-function json(response: ServerResponse, body: unknown): true {
-  send(response, 200, "application/json; charset=utf-8", `${JSON.stringify(body)}\n`);
-  return true;
+/** The answer that keeps a client out (a password to give, or a refusal), or undefined to let it in. */
+function refusal(request: IncomingMessage, password: Secret | undefined): Answer | undefined {
+  const decision = decideAccess(
+    {
+      remoteAddress: request.socket.remoteAddress,
+      host: request.headers.host,
+      authorization: request.headers.authorization,
+    },
+    password,
+  );
+  if (decision.kind === "ask_password") {
+    return plainText(401, "the status page needs its password (STATUS_PASSWORD)\n", {
+      "WWW-Authenticate": `Basic realm="${REALM}", charset="UTF-8"`,
+    });
+  }
+  if (decision.kind === "refuse") return plainText(403, `${decision.reason}\n`);
+  return undefined;
 }
 
-function send(
-  response: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers: Record<string, string> = {},
-): void {
-  response.writeHead(status, {
-    ...SECURITY_HEADERS,
-    ...headers,
-    "Content-Type": contentType,
-    "Content-Length": Buffer.byteLength(body),
-  });
-  response.end(body);
+function page(contentType: string, body: string): Answer {
+  return { status: 200, headers: { "content-type": contentType }, body };
+}
+
+function jsonLine(value: unknown): Answer {
+  return json(200, value, { newline: true });
 }
