@@ -25,8 +25,9 @@ import type { QueueBackendName } from "../../src/config/index.js";
 import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { RUNS_QUEUE, SCHEDULER_ID } from "../../src/queue/jobs.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { type CliProcess, inheritedEnv, spawnCli } from "../helpers/cli.js";
 import { inspectionBackend, loseQueueData, storedQueueStrings } from "../queue/backends.js";
-import { type CliProcess, spawnCli, uniquePrefix, waitFor } from "../queue/helpers.js";
+import { uniquePrefix, waitFor } from "../queue/helpers.js";
 import {
   type PrivatePostgres,
   type PrivateRedis,
@@ -111,7 +112,7 @@ describe.each(["redis", "postgres"] as const satisfies readonly QueueBackendName
     }
 
     async function cli(args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-      const started = spawnCli(args, env());
+      const started = spawnCli(args, inheritedEnv(env()));
       commands.push(started);
       const { code } = await started.exited;
       return { code, stdout: started.stdout(), output: started.stdout() + started.stderr() };

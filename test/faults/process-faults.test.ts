@@ -11,6 +11,7 @@ import type { QueueBackendName } from "../../src/config/index.js";
 import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { BATCHES_QUEUE, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { type CliProcess, inheritedEnv, spawnCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import {
   deleteQueueData,
@@ -20,7 +21,7 @@ import {
   storedQueueStrings,
   testQueueSettings,
 } from "../queue/backends.js";
-import { type CliProcess, spawnCli, uniquePrefix, waitFor } from "../queue/helpers.js";
+import { uniquePrefix, waitFor } from "../queue/helpers.js";
 import {
   compareWithPlugchat,
   duplicateDriftRows,
@@ -174,7 +175,7 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
   }
 
   async function trigger(): Promise<void> {
-    const started = spawnCli(["trigger"], env());
+    const started = spawnCli(["trigger"], inheritedEnv(env()));
     triggers.push(started);
     const { code } = await started.exited;
     if (code !== 0) throw new Error(`plugchat-sync trigger exited ${code}: ${started.stderr()}`);

@@ -4,7 +4,8 @@
 import pg from "pg";
 import type { PlugchatAccount } from "../../src/plugchat/index.js";
 import type { Simulator } from "../../src/simulator/index.js";
-import { type CliProcess, spawnCli, waitFor } from "../queue/helpers.js";
+import { type CliProcess, inheritedEnv, spawnCli } from "../helpers/cli.js";
+import { waitFor } from "../queue/helpers.js";
 import { type FaultResult, recordFaultResult, recordOutput } from "./support.js";
 
 /**
@@ -92,7 +93,7 @@ export class WorkerFleet {
 
   /** A worker with the fleet's environment, `extra` on top of it. */
   start(extra: Record<string, string> = {}): CliProcess {
-    const worker = spawnCli(["worker"], { ...this.env(), ...extra });
+    const worker = spawnCli(["worker"], inheritedEnv({ ...this.env(), ...extra }));
     this.started.push(worker);
     return worker;
   }
