@@ -15,6 +15,7 @@ import {
 } from "../../src/plugchat/index.js";
 import { MAX_WEBHOOK_LENGTH } from "../../src/plugchat/response.js";
 import { simulatedAccount, startSimulator } from "../../src/simulator/index.js";
+import { rejectionOf } from "../helpers/throws.js";
 import {
   compareWithPlugchat,
   duplicateDriftRows,
@@ -287,14 +288,11 @@ describe("account ids", () => {
         ),
       );
       for (const [label, id] of BAD_IDS) {
-        const refused = await trackAccounts(h.prisma, ["acc-00002", id]).catch((error: unknown) => error);
+        const refused = await rejectionOf(trackAccounts(h.prisma, ["acc-00002", id]));
         recordError(`ids: trackAccounts ${label}`, refused);
         if (!(refused instanceof InvalidAccountIdsError))
           problems.push(`trackAccounts ${label}: not refused`);
-        const fetched = await h
-          .client()
-          .getAccount(id)
-          .catch((error: unknown) => error);
+        const fetched = await rejectionOf(h.client().getAccount(id));
         if (!(fetched instanceof PlugchatInvalidAccountIdError))
           problems.push(`getAccount ${label}: not refused`);
       }
