@@ -6,8 +6,15 @@ export default defineConfig({
     // The fault suite has its own config and command (npm run test:faults).
     exclude: ["test/faults/**", "**/node_modules/**"],
     environment: "node",
-    // The PostgreSQL of TEST_DATABASE_ADMIN_URL, or an embedded one when none answers (and CI is not set).
-    globalSetup: ["test/helpers/database-server.ts", "test/helpers/redis-setup.ts"],
+    // In order: refuse a build older than src/; the PostgreSQL of TEST_DATABASE_ADMIN_URL, or an
+    // embedded one when none answers (and CI is not set); the migrated database that test databases
+    // are copied from; whether a Redis answers.
+    globalSetup: [
+      "test/helpers/fresh-build.ts",
+      "test/helpers/database-server.ts",
+      "test/helpers/database-template.ts",
+      "test/helpers/redis-setup.ts",
+    ],
     // Integration tests talk to the real Postgres and Redis; give slow machines room.
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -10,8 +10,15 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 120_000,
-    // redis-setup: whether a Redis answers for the Redis-backend scenarios (under CI=true it must).
-    globalSetup: ["test/helpers/redis-setup.ts", "test/faults/global-setup.ts"],
+    // fresh-build: refuse a build older than src/ (the scenarios run the built CLI); database-template:
+    // the migrated database that test databases are copied from; redis-setup: whether a Redis answers
+    // for the Redis-backend scenarios (under CI=true it must).
+    globalSetup: [
+      "test/helpers/fresh-build.ts",
+      "test/helpers/database-template.ts",
+      "test/helpers/redis-setup.ts",
+      "test/faults/global-setup.ts",
+    ],
     env: { TZ: "UTC" },
   },
 });

@@ -7,24 +7,16 @@ import { readSourceValues } from "../../dist/accounts/source/read-source.js";
 import { reconcileTrackedIds } from "../../dist/accounts/source/reconcile.js";
 import { createPrismaClient } from "../../dist/db/prisma.js";
 import { SOURCE_PAGE_SIZE } from "../../dist/sync/account-source-step.js";
+import { printTimedPasses } from "../lib/peak-rss.mjs";
 
 const [databaseUrl, sourceUrl, query] = process.argv.slice(2);
 const prisma = createPrismaClient(databaseUrl);
-const passes = [];
-try {
-  for (const phase of ["first", "unchanged"]) {
-    const started = performance.now();
-    const result = await reconcileTrackedIds(
-      prisma,
-      readSourceValues({ url: sourceUrl, query, timeoutMs: 600_000, pageSize: SOURCE_PAGE_SIZE }),
-      { limit: { maxShare: 0.25, howToOverride: "" } },
-    );
-    if (result.outcome !== "applied") throw new Error(`account source bench ${phase}: ${result.refusal}`);
-    passes.push({ phase, seconds: (performance.now() - started) / 1000, counts: result.counts });
-  }
-} finally {
-  await prisma.$disconnect();
-}
-// maxRSS is the peak resident set of this process since it started, in kilobytes.
-const peakRssMB = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(`${JSON.stringify({ peakRssMB, passes })}\n`);
+await printTimedPasses(prisma, "passes", ["first", "unchanged"], async (phase) => {
+  const result = await reconcileTrackedIds(
+    prisma,
+    readSourceValues({ url: sourceUrl, query, timeoutMs: 600_000, pageSize: SOURCE_PAGE_SIZE }),
+    { limit: { maxShare: 0.25, howToOverride: "" } },
+  );
+  if (result.outcome !== "applied") throw new Error(`account source bench ${phase}: ${result.refusal}`);
+  return { counts: result.counts };
+});

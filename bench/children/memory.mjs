@@ -6,6 +6,7 @@ import { createPrismaClient } from "../../dist/db/prisma.js";
 import { createLogger } from "../../dist/logger.js";
 import { createPlugchatClient } from "../../dist/plugchat/index.js";
 import { runSync } from "../../dist/sync/run-sync.js";
+import { printTimedPasses } from "../lib/peak-rss.mjs";
 
 const [databaseUrl, simulatorUrl, concurrency] = process.argv.slice(2);
 const logger = createLogger({ level: "warn", pretty: false });
@@ -18,21 +19,12 @@ const client = createPlugchatClient({
   logger,
 });
 const prisma = createPrismaClient(databaseUrl);
-const runs = [];
-try {
-  for (const phase of ["baseline", "unchanged"]) {
-    const started = performance.now();
-    const summary = await runSync(
-      { prisma, client, logger },
-      { trigger: "cli", concurrency: Number(concurrency), batchSize: 500 },
-    );
-    if (summary.status !== "succeeded")
-      throw new Error(`memory bench run ${phase}: ${JSON.stringify(summary)}`);
-    runs.push({ phase, accounts: summary.accountsTotal, seconds: (performance.now() - started) / 1000 });
-  }
-} finally {
-  await prisma.$disconnect();
-}
-// maxRSS is the peak resident set of this process since it started, in kilobytes.
-const peakRssMB = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(`${JSON.stringify({ peakRssMB, runs })}\n`);
+await printTimedPasses(prisma, "runs", ["baseline", "unchanged"], async (phase) => {
+  const summary = await runSync(
+    { prisma, client, logger },
+    { trigger: "cli", concurrency: Number(concurrency), batchSize: 500 },
+  );
+  if (summary.status !== "succeeded")
+    throw new Error(`memory bench run ${phase}: ${JSON.stringify(summary)}`);
+  return { accounts: summary.accountsTotal };
+});

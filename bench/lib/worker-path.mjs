@@ -9,31 +9,19 @@ import { triggeredRun, withWarmDeployment } from "./workers.mjs";
  * warmed up), not measured; then `runs` unchanged runs at `latencyMs`, each measured. The slowest one
  * is the figure (a run on a busy machine can only be slowed down, never sped up, by the noise).
  */
-export async function measureWorkerPath({
-  backend,
-  url,
-  simulator,
-  ids,
-  latencyMs,
-  concurrency,
-  batchSize,
-  runs,
-  progress,
-}) {
-  return withWarmDeployment(
-    { backend, url, simulator, ids, latencyMs, concurrency, batchSize },
-    async ({ env }) => {
-      const measured = [];
-      for (let index = 0; index < runs; index++) {
-        const run = await triggeredRun(env, url, ids.length);
-        progress(
-          `worker path (${backend}), ${latencyMs} ms, c=${concurrency}, run ${index + 1}/${runs}: ${Math.round(run.accountsPerSec)} accounts/s (${run.seconds.toFixed(2)} s)`,
-        );
-        measured.push(run);
-      }
-      const bound = boundOf(latencyMs, concurrency);
-      const slowest = measured.reduce((a, b) => (b.accountsPerSec < a.accountsPerSec ? b : a));
-      return { backend, bound, slowest, runs: measured };
-    },
-  );
+export async function measureWorkerPath({ runs, progress, ...deployment }) {
+  const { backend, url, ids, latencyMs, concurrency } = deployment;
+  return withWarmDeployment(deployment, async ({ env }) => {
+    const measured = [];
+    for (let index = 0; index < runs; index++) {
+      const run = await triggeredRun(env, url, ids.length);
+      progress(
+        `worker path (${backend}), ${latencyMs} ms, c=${concurrency}, run ${index + 1}/${runs}: ${Math.round(run.accountsPerSec)} accounts/s (${run.seconds.toFixed(2)} s)`,
+      );
+      measured.push(run);
+    }
+    const bound = boundOf(latencyMs, concurrency);
+    const slowest = measured.reduce((a, b) => (b.accountsPerSec < a.accountsPerSec ? b : a));
+    return { backend, bound, slowest, runs: measured };
+  });
 }

@@ -1,41 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
-import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { runCli } from "../helpers/cli.js";
-import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { describe, expect, it } from "vitest";
+import { inheritedEnv, runCli } from "../helpers/cli.js";
+import { useSimulatorWithDatabase } from "../helpers/simulator-database.js";
 
 const TOKEN = "cli-test-token";
 
-let simulator: Simulator;
-let database: TestDatabase;
-let prisma: PrismaClient;
+const setup = useSimulatorWithDatabase({ token: TOKEN, accounts: 5 });
 
 /** Runs the built CLI as a user would; resolves with its exit code and output whatever the code. */
 function cli(args: string[], env: Record<string, string> = {}) {
-  return runCli(args, {
-    ...process.env,
-    DATABASE_URL: database.url,
-    PLUGCHAT_BASE_URL: simulator.url,
-    PLUGCHAT_TOKEN: TOKEN,
-    SYNC_MAX_ATTEMPTS: "2",
-    LOG_LEVEL: "warn",
-    LOG_PRETTY: "false",
-    ...env,
-  });
+  return runCli(
+    args,
+    inheritedEnv({
+      DATABASE_URL: setup.database.url,
+      PLUGCHAT_BASE_URL: setup.simulator.url,
+      PLUGCHAT_TOKEN: TOKEN,
+      SYNC_MAX_ATTEMPTS: "2",
+      LOG_LEVEL: "warn",
+      ...env,
+    }),
+  );
 }
-
-beforeAll(async () => {
-  simulator = await startSimulator({ token: TOKEN, accounts: 5 });
-  database = await createMigratedTestDatabase();
-  prisma = createPrismaClient(database.url);
-  await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
-});
-
-afterAll(async () => {
-  await prisma.$disconnect();
-  await database.drop();
-  await simulator.close();
-});
 
 describe("plugchat-sync sync and report", () => {
   it("sync exits 0 with a JSON summary, then report shows exactly the changes made in Plugchat", async () => {
@@ -43,9 +27,12 @@ describe("plugchat-sync sync and report", () => {
     expect(first.code).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ status: "succeeded", accountsTotal: 5, driftCount: 0 });
 
-    const [renamed, gone] = simulator.listIds() as [string, string];
-    simulator.setAccount(renamed, { name: "Nome Novo", onMessageStatus: "https://hooks.example/status" });
-    simulator.deleteAccount(gone);
+    const [renamed, gone] = setup.simulator.listIds() as [string, string];
+    setup.simulator.setAccount(renamed, {
+      name: "Nome Novo",
+      onMessageStatus: "https://hooks.example/status",
+    });
+    setup.simulator.deleteAccount(gone);
     const second = await cli(["sync"]);
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/succeeded/);
@@ -69,26 +56,29 @@ describe("plugchat-sync sync and report", () => {
     expect(table.stdout).toContain("Nome Novo");
     expect(table.stdout).not.toContain(gone);
 
-    const byDay = await prisma.$queryRaw<{ field: string; changes: number }[]>`
+    const byDay = await setup.prisma.$queryRaw<{ field: string; changes: number }[]>`
       SELECT field, changes FROM drift_by_day ORDER BY field`;
     expect(byDay).toEqual([
       { field: "exists", changes: 1 },
       { field: "name", changes: 1 },
       { field: "onMessageStatus", changes: 1 },
     ]);
-    const current = await prisma.$queryRaw<{ account_id: string }[]>`
+    const current = await setup.prisma.$queryRaw<{ account_id: string }[]>`
       SELECT account_id FROM account_current_state WHERE last_status = 'not_found'`;
     expect(current).toEqual([{ account_id: gone }]);
   });
 
   it("sync exits 1 when some accounts fail after retries", async () => {
-    simulator.setFault({ type: "status", status: 503 }, { accountId: simulator.listIds()[2] as string });
+    setup.simulator.setFault(
+      { type: "status", status: 503 },
+      { accountId: setup.simulator.listIds()[2] as string },
+    );
     try {
       const result = await cli(["sync", "--json"]);
       expect(result.code).toBe(1);
       expect(JSON.parse(result.stdout)).toMatchObject({ status: "partial", accountsFailed: 1 });
     } finally {
-      simulator.clearFaults();
+      setup.simulator.clearFaults();
     }
   });
 

@@ -16,7 +16,7 @@ import {
   startSimulator,
 } from "../../src/simulator/index.js";
 import { SYNCED_FIELDS } from "../../src/sync/drift.js";
-import { duplicateDriftRows, FAULT_TOKEN, recordFaultResult } from "./support.js";
+import { FAULT_TOKEN, recordFaultResult, recordScenarioResult } from "./support.js";
 import { differingFields, linesOf, readStoredAccounts, runCli, syncHarness } from "./sync-harness.js";
 
 /** The malformed bodies are drawn from this seed: the same 1,000 on every run unless FAULT_SEED is set. */
@@ -316,14 +316,12 @@ describe(`bad input (seed ${SEED})`, () => {
           problems.push(`${c.id} (${c.kind}): error is not one short line`);
         }
       }
-      const duplicates = await duplicateDriftRows(h.db.url);
-      recordFaultResult({
+      const duplicates = await recordScenarioResult(h.db.url, {
         scenario: "1,000 malformed Plugchat answers",
         faultsInjected: injected,
         runs: 2,
         accountsChecked: 2 * CASES,
         mismatches: problems.length,
-        duplicateDriftRows: duplicates,
       });
 
       expect(problems.slice(0, 20)).toEqual([]);
@@ -517,13 +515,12 @@ describe("bad configuration values", () => {
       });
       const runs = await h.prisma.syncRun.count();
       const touched = await h.prisma.account.count({ where: { NOT: { lastStatus: "pending" } } });
-      recordFaultResult({
+      await recordScenarioResult(h.db.url, {
         scenario: "bad configuration values",
         faultsInjected: cases.length,
         runs: cases.length,
         accountsChecked: simulator.listIds().length,
         mismatches: touched,
-        duplicateDriftRows: await duplicateDriftRows(h.db.url),
       });
 
       expect(wrong).toEqual([]);

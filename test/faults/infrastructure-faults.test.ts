@@ -25,8 +25,9 @@ import type { QueueBackendName } from "../../src/config/index.js";
 import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { RUNS_QUEUE, SCHEDULER_ID } from "../../src/queue/jobs.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { type CliProcess, inheritedEnv, spawnCli } from "../helpers/cli.js";
 import { inspectionBackend, loseQueueData, storedQueueStrings } from "../queue/backends.js";
-import { type CliProcess, spawnCli, uniquePrefix, waitFor } from "../queue/helpers.js";
+import { uniquePrefix, waitFor } from "../queue/helpers.js";
 import {
   type PrivatePostgres,
   type PrivateRedis,
@@ -56,6 +57,7 @@ import {
   seededRandom,
   tallied,
   WorkerFleet,
+  workerEnv,
   writtenBatches,
 } from "./worker-harness.js";
 
@@ -91,27 +93,19 @@ describe.each(["redis", "postgres"] as const satisfies readonly QueueBackendName
     const commands: CliProcess[] = [];
 
     function env(): Record<string, string> {
-      return {
-        DATABASE_URL: databaseUrl,
-        // On PostgreSQL: what a deployment with no REDIS_URL gets (QUEUE_BACKEND unset).
-        ...(redisServer ? { REDIS_URL: redisServer.url } : { REDIS_URL: "", QUEUE_BACKEND: "" }),
-        QUEUE_PREFIX: prefix,
-        PLUGCHAT_BASE_URL: simulator.url,
-        PLUGCHAT_TOKEN: FAULT_TOKEN,
-        SYNC_CRON: CRON,
-        SYNC_BATCH_SIZE: String(BATCH_SIZE),
-        SYNC_CONCURRENCY: "1",
-        SYNC_MAX_ATTEMPTS: "3",
-        LOG_LEVEL: "info",
-        METRICS_PORT: "0",
-        WORKER_LOCK_DURATION_MS: "2000",
-        WORKER_STALLED_INTERVAL_MS: "1000",
-        WORKER_SHUTDOWN_TIMEOUT_MS: "10000",
-      };
+      return workerEnv({
+        databaseUrl,
+        redisUrl: redisServer?.url,
+        queuePrefix: prefix,
+        plugchatUrl: simulator.url,
+        cron: CRON,
+        batchSize: BATCH_SIZE,
+        concurrency: 1,
+      });
     }
 
     async function cli(args: string[]): Promise<{ code: number | null; stdout: string; output: string }> {
-      const started = spawnCli(args, env());
+      const started = spawnCli(args, inheritedEnv(env()));
       commands.push(started);
       const { code } = await started.exited;
       return { code, stdout: started.stdout(), output: started.stdout() + started.stderr() };

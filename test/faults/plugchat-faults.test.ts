@@ -11,7 +11,7 @@ import {
   simulatedAccountId,
   startSimulator,
 } from "../../src/simulator/index.js";
-import { compareWithPlugchat, duplicateDriftRows, FAULT_TOKEN, recordFaultResult } from "./support.js";
+import { compareWithPlugchat, FAULT_TOKEN, recordScenarioResult } from "./support.js";
 import { differingFields, readStoredAccounts, syncHarness } from "./sync-harness.js";
 
 /** Random faults and the choice of failing accounts follow this seed: FAULT_SEED=<n> replays a run. */
@@ -69,15 +69,13 @@ describe(`Plugchat faults (seed ${SEED}: FAULT_SEED=${SEED} replays them)`, () =
 
       const injected = simulator.faultsInjected();
       const requests = simulator.requestCount();
-      const duplicates = await duplicateDriftRows(h.db.url);
       const mismatches = [...firstMismatches, ...secondMismatches];
-      recordFaultResult({
+      const duplicates = await recordScenarioResult(h.db.url, {
         scenario: "30% transient Plugchat errors",
         faultsInjected: injected.total,
         runs: 2,
         accountsChecked: 2 * ACCOUNTS,
         mismatches: mismatches.length,
-        duplicateDriftRows: duplicates,
       });
 
       expect(mismatches.slice(0, 5)).toEqual([]);
@@ -149,15 +147,13 @@ describe(`Plugchat faults (seed ${SEED}: FAULT_SEED=${SEED} replays them)`, () =
         ...failed.filter((id) => !doomedSet.has(id)),
         ...doomed.filter((id) => stored.get(id)?.status !== "failed"),
       ];
-      const duplicates = await duplicateDriftRows(h.db.url);
       const mismatches = baselineMismatches.length + healthyMismatches.length + keptMismatches.length;
-      recordFaultResult({
+      const duplicates = await recordScenarioResult(h.db.url, {
         scenario: "1% permanent Plugchat errors",
         faultsInjected: simulator.faultsInjected().total,
         runs: 2,
         accountsChecked: 2 * ACCOUNTS,
         mismatches: mismatches + wrongFailures.length,
-        duplicateDriftRows: duplicates,
       });
 
       expect(wrongFailures).toEqual([]);
@@ -221,14 +217,12 @@ describe(`Plugchat faults (seed ${SEED}: FAULT_SEED=${SEED} replays them)`, () =
         if (gap > waitMs + 1_000) late.push(`${request.accountId}: ${gap.toFixed(0)} ms`);
       });
       const mismatches = await compareWithPlugchat(h.db.url, tracked, (id) => simulator.getAccount(id));
-      const duplicates = await duplicateDriftRows(h.db.url);
-      recordFaultResult({
+      const duplicates = await recordScenarioResult(h.db.url, {
         scenario: "429/503 burst with Retry-After",
         faultsInjected: simulator.faultsInjected().total,
         runs: 1,
         accountsChecked: tracked.length,
         mismatches: mismatches.length + early.length,
-        duplicateDriftRows: duplicates,
       });
 
       expect(early).toEqual([]);

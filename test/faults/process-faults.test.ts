@@ -11,6 +11,7 @@ import type { QueueBackendName } from "../../src/config/index.js";
 import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { BATCHES_QUEUE, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { type CliProcess, inheritedEnv, spawnCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import {
   deleteQueueData,
@@ -20,11 +21,12 @@ import {
   storedQueueStrings,
   testQueueSettings,
 } from "../queue/backends.js";
-import { type CliProcess, spawnCli, uniquePrefix, waitFor } from "../queue/helpers.js";
+import { uniquePrefix, waitFor } from "../queue/helpers.js";
 import {
   compareWithPlugchat,
   duplicateDriftRows,
   FAULT_TOKEN,
+  type FaultResult,
   recordDatabase,
   recordOutput,
 } from "./support.js";
@@ -41,6 +43,7 @@ import {
   seededRandom,
   tallied,
   WorkerFleet,
+  workerEnv,
 } from "./worker-harness.js";
 
 const ACCOUNTS = 48;
@@ -75,24 +78,15 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
   const triggers: CliProcess[] = [];
 
   function env(): Record<string, string> {
-    return {
-      DATABASE_URL: database.url,
-      // The PostgreSQL backend is what a deployment without REDIS_URL gets.
-      ...(kind === "redis" ? { REDIS_URL: queues.redisUrl as string } : { REDIS_URL: "", QUEUE_BACKEND: "" }),
-      QUEUE_PREFIX: prefix,
-      PLUGCHAT_BASE_URL: simulator.url,
-      PLUGCHAT_TOKEN: FAULT_TOKEN,
-      SYNC_CRON: "off",
-      SYNC_BATCH_SIZE: String(BATCH_SIZE),
-      SYNC_CONCURRENCY: "2",
-      SYNC_MAX_ATTEMPTS: "3",
-      LOG_LEVEL: "info",
-      METRICS_PORT: "0",
-      // A killed worker's batch goes to another after about 2 s (lock) + 2 × 1 s (stalled checks).
-      WORKER_LOCK_DURATION_MS: "2000",
-      WORKER_STALLED_INTERVAL_MS: "1000",
-      WORKER_SHUTDOWN_TIMEOUT_MS: "10000",
-    };
+    return workerEnv({
+      databaseUrl: database.url,
+      redisUrl: kind === "redis" ? (queues.redisUrl as string) : undefined,
+      queuePrefix: prefix,
+      plugchatUrl: simulator.url,
+      cron: "off",
+      batchSize: BATCH_SIZE,
+      concurrency: 2,
+    });
   }
 
   beforeAll(async () => {
@@ -174,10 +168,40 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
   }
 
   async function trigger(): Promise<void> {
-    const started = spawnCli(["trigger"], env());
+    const started = spawnCli(["trigger"], inheritedEnv(env()));
     triggers.push(started);
     const { code } = await started.exited;
     if (code !== 0) throw new Error(`plugchat-sync trigger exited ${code}: ${started.stderr()}`);
+  }
+
+  /**
+   * Waits for run `runId` to close, counts it in `tally`, and adds to `problems` what is wrong: an
+   * account that differs from Plugchat's, or a run that did not write what `planned` says.
+   */
+  async function checkClosedRun(
+    runId: number,
+    planned: { drift: DriftRow[]; changedAccounts: number },
+    timeoutMs: number,
+    tally: FaultResult,
+    problems: string[],
+  ): Promise<void> {
+    const run = await closedRun(database.url, runId, timeoutMs);
+    const found = await compareWithPlugchat(database.url, simulator.listIds(), (id) =>
+      simulator.getAccount(id),
+    );
+    tally.runs++;
+    tally.accountsChecked += ACCOUNTS;
+    tally.mismatches += found.length;
+    problems.push(
+      ...found.map((mismatch) => `run #${run.id}: ${JSON.stringify(mismatch)}`),
+      ...(await runProblems(database.url, {
+        runId,
+        accounts: ACCOUNTS,
+        batches: BATCHES,
+        changedAccounts: planned.changedAccounts,
+        drift: planned.drift,
+      })),
+    );
   }
 
   it(`SIGKILL of worker processes at random moments: at least ${MIN_KILLS} kills over at least ${MIN_RUNS} runs`, () =>
@@ -185,12 +209,9 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
       for (let i = 0; i < WORKERS; i++) fleet.start();
       await Promise.all(fleet.started.map((worker) => fleet.ready(worker)));
 
-      const ids = simulator.listIds();
       const killedDuring: Record<string, number> = {};
       const problems: string[] = [];
       let kills = 0;
-      let runs = 0;
-      let mismatches = 0;
 
       /** SIGKILL, then a replacement at once (ready before anything else happens). */
       async function kill(victim: CliProcess, moment: string): Promise<void> {
@@ -201,10 +222,12 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
         await fleet.ready(fleet.start());
       }
 
-      while (runs < MIN_RUNS || (kills < MIN_KILLS && runs < MAX_RUNS)) {
+      while (tally.runs < MIN_RUNS || (kills < MIN_KILLS && tally.runs < MAX_RUNS)) {
         // The first run sets the baseline (no drift); each later one follows fresh changes on Plugchat.
         const planned =
-          runs === 0 ? { drift: [] as DriftRow[], changedAccounts: ACCOUNTS } : changes.apply(runs, 10);
+          tally.runs === 0
+            ? { drift: [] as DriftRow[], changedAccounts: ACCOUNTS }
+            : changes.apply(tally.runs, 10);
         const before = await lastRunId(database.url);
         // Now and then the first kill goes for the worker that takes the fire (while it opens the run and
         // queues its batches) and the last one for the worker closing the run; the others come at random
@@ -240,21 +263,7 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
           await kill(victim, held.length === 0 ? "idle" : held.map((job) => job.name).join("+"));
         }
 
-        const run = await closedRun(database.url, runId, 90_000);
-        runs++;
-        const found = await compareWithPlugchat(database.url, ids, (id) => simulator.getAccount(id));
-        mismatches += found.length;
-        Object.assign(tally, { runs, accountsChecked: runs * ACCOUNTS, mismatches });
-        problems.push(
-          ...found.map((mismatch) => `run #${run.id}: ${JSON.stringify(mismatch)}`),
-          ...(await runProblems(database.url, {
-            runId,
-            accounts: ACCOUNTS,
-            batches: BATCHES,
-            changedAccounts: planned.changedAccounts,
-            drift: planned.drift,
-          })),
-        );
+        await checkClosedRun(runId, planned, 90_000, tally, problems);
       }
 
       const duplicates = await duplicateDriftRows(database.url);
@@ -268,15 +277,15 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
         "batch job stalled (its worker stopped): it goes back to the queue",
       ).length;
       process.stdout.write(
-        `process faults (${kind}): seed ${seed}, ${kills} kills over ${runs} runs; killed while holding: ${JSON.stringify(killedDuring)}; ` +
+        `process faults (${kind}): seed ${seed}, ${kills} kills over ${tally.runs} runs; killed while holding: ${JSON.stringify(killedDuring)}; ` +
           `batches taken over: ${takenOver}; fires continuing their run: ${adopted}\n`,
       );
 
-      expect(mismatches).toBe(0);
+      expect(tally.mismatches).toBe(0);
       expect(duplicates).toBe(0);
       expect(problems).toEqual([]);
       expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
-      expect(runs).toBeGreaterThanOrEqual(MIN_RUNS);
+      expect(tally.runs).toBeGreaterThanOrEqual(MIN_RUNS);
       // Most kills hit a worker in the middle of a job, or the test proves little.
       expect(kills - (killedDuring.idle ?? 0)).toBeGreaterThanOrEqual(kills / 2);
 
@@ -312,11 +321,8 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
       // is still in flight when the 100 ms shutdown timeout passes.
       const survivor = handbackFleet.start();
       await handbackFleet.ready(survivor);
-      const ids = simulator.listIds();
       const problems: string[] = [];
       const handedBackJobs: { runId: number; jobId: string; batchIndex: number }[] = [];
-      let runs = 0;
-      let mismatches = 0;
       const stops: { code: number | null; signal: NodeJS.Signals | null }[] = [];
 
       for (let round = 0; handedBackJobs.length < HANDBACKS && round < HANDBACKS * 2; round++) {
@@ -349,21 +355,7 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
             (line) => line.msg === "sync batch handed back to the queue: the worker is stopping",
           ).length;
 
-        const run = await closedRun(database.url, runId, 60_000);
-        runs++;
-        const found = await compareWithPlugchat(database.url, ids, (id) => simulator.getAccount(id));
-        mismatches += found.length;
-        Object.assign(tally, { runs, accountsChecked: runs * ACCOUNTS, mismatches });
-        problems.push(
-          ...found.map((mismatch) => `run #${run.id}: ${JSON.stringify(mismatch)}`),
-          ...(await runProblems(database.url, {
-            runId,
-            accounts: ACCOUNTS,
-            batches: BATCHES,
-            changedAccounts: planned.changedAccounts,
-            drift: planned.drift,
-          })),
-        );
+        await checkClosedRun(runId, planned, 60_000, tally, problems);
         // A batch it handed back was written by the survivor (the victim wrote none after its stop).
         if (handedBack > 0) {
           for (const job of held) {
@@ -403,7 +395,7 @@ describeOnEachBackend("process faults", (kind: QueueBackendName) => {
         `process faults (${kind}): ${tally.faultsInjected} SIGTERMs mid-batch, ${handedBackJobs.length} batches handed back and written by the other worker\n`,
       );
 
-      expect(mismatches).toBe(0);
+      expect(tally.mismatches).toBe(0);
       expect(duplicates).toBe(0);
       expect(problems).toEqual([]);
       expect(handedBackJobs.length).toBeGreaterThanOrEqual(HANDBACKS);

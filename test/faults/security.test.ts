@@ -15,13 +15,8 @@ import {
 } from "../../src/plugchat/index.js";
 import { MAX_WEBHOOK_LENGTH } from "../../src/plugchat/response.js";
 import { simulatedAccount, startSimulator } from "../../src/simulator/index.js";
-import {
-  compareWithPlugchat,
-  duplicateDriftRows,
-  FAULT_TOKEN,
-  recordDatabase,
-  recordFaultResult,
-} from "./support.js";
+import { rejectionOf } from "../helpers/throws.js";
+import { compareWithPlugchat, FAULT_TOKEN, recordDatabase, recordScenarioResult } from "./support.js";
 import { readStoredAccounts, recordError, runCli, syncHarness } from "./sync-harness.js";
 
 let dir: string;
@@ -102,13 +97,12 @@ describe("the token", () => {
       const leaks = texts.filter((text) => text.includes(FAULT_TOKEN)).length;
       const healthy = ids.slice(9);
       const mismatches = await compareWithPlugchat(h.db.url, healthy, (id) => simulator.getAccount(id));
-      recordFaultResult({
+      await recordScenarioResult(h.db.url, {
         scenario: "token never printed",
         faultsInjected: faults + 1,
         runs: 3,
         accountsChecked: healthy.length,
         mismatches: mismatches.length + leaks,
-        duplicateDriftRows: await duplicateDriftRows(h.db.url),
       });
 
       expect(leaks).toBe(0);
@@ -207,13 +201,12 @@ describe("a plain http:// base URL", () => {
       const ids = simulator.listIds();
       const mismatches = await compareWithPlugchat(h.db.url, ids, (id) => simulator.getAccount(id));
       const runs = loopbackRuns.length + (external ? 1 : 0);
-      recordFaultResult({
+      await recordScenarioResult(h.db.url, {
         scenario: "plain http base URL",
         faultsInjected: refused.length + (external ? 1 : 0),
         runs,
         accountsChecked: ids.length,
         mismatches: mismatches.length + wrong.length,
-        duplicateDriftRows: await duplicateDriftRows(h.db.url),
       });
 
       expect(wrong).toEqual([]);
@@ -287,14 +280,11 @@ describe("account ids", () => {
         ),
       );
       for (const [label, id] of BAD_IDS) {
-        const refused = await trackAccounts(h.prisma, ["acc-00002", id]).catch((error: unknown) => error);
+        const refused = await rejectionOf(trackAccounts(h.prisma, ["acc-00002", id]));
         recordError(`ids: trackAccounts ${label}`, refused);
         if (!(refused instanceof InvalidAccountIdsError))
           problems.push(`trackAccounts ${label}: not refused`);
-        const fetched = await h
-          .client()
-          .getAccount(id)
-          .catch((error: unknown) => error);
+        const fetched = await rejectionOf(h.client().getAccount(id));
         if (!(fetched instanceof PlugchatInvalidAccountIdError))
           problems.push(`getAccount ${label}: not refused`);
       }
@@ -315,13 +305,12 @@ describe("account ids", () => {
         (path) => !valid.some((id) => path === `/integrator/account/${id}/`),
       ).length;
       const mismatches = await compareWithPlugchat(h.db.url, valid, (id) => simulator.getAccount(id));
-      recordFaultResult({
+      await recordScenarioResult(h.db.url, {
         scenario: "invalid account ids",
         faultsInjected: BAD_IDS.length * 5,
         runs: 1,
         accountsChecked: valid.length,
         mismatches: mismatches.length + strayRequests + problems.length,
-        duplicateDriftRows: await duplicateDriftRows(h.db.url),
       });
 
       expect(problems).toEqual([]);
@@ -401,13 +390,12 @@ describe("webhook values", () => {
         SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'
           AND tablename IN ('accounts', 'sync_runs', 'account_drift', 'sync_run_batches')`;
       const keptWrong = before && over?.account.onReceiveMessage !== before.onReceiveMessage ? 1 : 0;
-      recordFaultResult({
+      await recordScenarioResult(h.db.url, {
         scenario: "webhook values verbatim and capped",
         faultsInjected: HOSTILE.length + 1,
         runs: 2,
         accountsChecked: 2 * ids.length,
         mismatches: firstMismatches.length + secondMismatches.length + driftWrong.length + keptWrong,
-        duplicateDriftRows: await duplicateDriftRows(h.db.url),
       });
 
       expect(firstMismatches).toEqual([]);
@@ -498,13 +486,12 @@ describe("a redirect to another host", () => {
       });
       const others = ids.filter((id) => !redirected.has(id));
       const mismatches = await compareWithPlugchat(h.db.url, others, (id) => simulator.getAccount(id));
-      recordFaultResult({
+      await recordScenarioResult(h.db.url, {
         scenario: "redirect to another host",
         faultsInjected: simulator.faultsInjected().total,
         runs: 1,
         accountsChecked: ids.length,
         mismatches: mismatches.length + wrong.length + received.length,
-        duplicateDriftRows: await duplicateDriftRows(h.db.url),
       });
 
       expect(received).toEqual([]);

@@ -43,6 +43,19 @@ export function recordFaultResult(result: FaultResult): void {
 }
 
 /**
+ * Adds the line of a scenario that ran on `databaseUrl` to the summary table, with the drift rows it
+ * recorded twice counted there, and returns that count. Call it before asserting, as above.
+ */
+export async function recordScenarioResult(
+  databaseUrl: string,
+  result: Omit<FaultResult, "duplicateDriftRows">,
+): Promise<number> {
+  const duplicates = await duplicateDriftRows(databaseUrl);
+  recordFaultResult({ ...result, duplicateDriftRows: duplicates });
+  return duplicates;
+}
+
+/**
  * Keeps text the project produced (log lines, CLI output, error messages, stored rows) for the
  * final search for the token. `source` says where it came from, for the failure message.
  */

@@ -4,8 +4,9 @@
 import pg from "pg";
 import type { PlugchatAccount } from "../../src/plugchat/index.js";
 import type { Simulator } from "../../src/simulator/index.js";
-import { type CliProcess, spawnCli, waitFor } from "../queue/helpers.js";
-import { type FaultResult, recordFaultResult, recordOutput } from "./support.js";
+import { type CliProcess, inheritedEnv, spawnCli } from "../helpers/cli.js";
+import { waitFor } from "../queue/helpers.js";
+import { FAULT_TOKEN, type FaultResult, recordFaultResult, recordOutput } from "./support.js";
 
 /**
  * Runs a scenario with its line of the summary table, which it fills in as it goes; the line is
@@ -77,6 +78,40 @@ export function seededRandom(seed: number): Random {
   };
 }
 
+export interface WorkerSettings {
+  databaseUrl: string;
+  /** Unset: the queues in PostgreSQL, as a deployment with no REDIS_URL gets them. */
+  redisUrl: string | undefined;
+  queuePrefix: string;
+  plugchatUrl: string;
+  cron: string;
+  batchSize: number;
+  concurrency: number;
+}
+
+/**
+ * The environment of a scenario's worker processes and commands. A killed worker's batch goes to
+ * another after about 2 s (lock) + 2 × 1 s (stalled checks); a stopped one has 10 s to finish.
+ */
+export function workerEnv(settings: WorkerSettings): Record<string, string> {
+  return {
+    DATABASE_URL: settings.databaseUrl,
+    ...(settings.redisUrl ? { REDIS_URL: settings.redisUrl } : { REDIS_URL: "", QUEUE_BACKEND: "" }),
+    QUEUE_PREFIX: settings.queuePrefix,
+    PLUGCHAT_BASE_URL: settings.plugchatUrl,
+    PLUGCHAT_TOKEN: FAULT_TOKEN,
+    SYNC_CRON: settings.cron,
+    SYNC_BATCH_SIZE: String(settings.batchSize),
+    SYNC_CONCURRENCY: String(settings.concurrency),
+    SYNC_MAX_ATTEMPTS: "3",
+    LOG_LEVEL: "info",
+    METRICS_PORT: "0",
+    WORKER_LOCK_DURATION_MS: "2000",
+    WORKER_STALLED_INTERVAL_MS: "1000",
+    WORKER_SHUTDOWN_TIMEOUT_MS: "10000",
+  };
+}
+
 const isRunning = (process: CliProcess) =>
   process.child.exitCode === null && process.child.signalCode === null;
 
@@ -92,7 +127,7 @@ export class WorkerFleet {
 
   /** A worker with the fleet's environment, `extra` on top of it. */
   start(extra: Record<string, string> = {}): CliProcess {
-    const worker = spawnCli(["worker"], { ...this.env(), ...extra });
+    const worker = spawnCli(["worker"], inheritedEnv({ ...this.env(), ...extra }));
     this.started.push(worker);
     return worker;
   }

@@ -1,11 +1,21 @@
 // Throwaway PostgreSQL databases for tests, named plugchat_sync_test_<random>: never plugchat_sync.
 // The server is the one of TEST_DATABASE_ADMIN_URL (default: local postgres, trust auth).
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { inject } from "vitest";
 import { defaultMigrationsDir, migrate } from "../../src/db/migrations/index.js";
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const PREFIX = "plugchat_sync_test_";
+/** Postgres refuses to copy a database while any session is connected to it. */
+const OBJECT_IN_USE = "55006";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The database of this test run that migrated databases are copied from (database-template.ts). */
+    migratedTemplate: string | undefined;
+  }
+}
 
 export interface TestDatabase {
   /** Connection URL of the database (same server and credentials as the admin URL). */
@@ -15,13 +25,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Read on each use: the global setup may set it (to an embedded server) after this module loaded. */
+export function adminUrl(): string {
+  return process.env.TEST_DATABASE_ADMIN_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+}
+
 /**
  * A name and URL for a database that does not exist yet (to test code that creates it).
  * Call drop() afterwards all the same.
  */
-export function reserveTestDatabase(): TestDatabase {
-  const name = `${PREFIX}${randomBytes(6).toString("hex")}`;
-  const url = new URL(ADMIN_URL);
+export function reserveTestDatabase(kind = ""): TestDatabase {
+  // Random, so that runs sharing the server (other work trees) never meet.
+  const name = `${PREFIX}${kind}${randomBytes(6).toString("hex")}`;
+  const url = new URL(adminUrl());
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
@@ -37,15 +53,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return database;
 }
 
-/** A new database with the project's migrations applied (prisma/migrations). */
+/**
+ * A new database with the project's migrations applied (prisma/migrations): a copy of the test run's
+ * migrated template when there is one, else migrated here from scratch.
+ */
 export async function createMigratedTestDatabase(): Promise<TestDatabase> {
+  const template = inject("migratedTemplate");
+  if (template !== undefined) {
+    const database = reserveTestDatabase();
+    await copyDatabase(template, database.name);
+    return database;
+  }
   const database = await createTestDatabase();
   try {
-    await migrate({
-      databaseUrl: database.url,
-      migrationsDir: defaultMigrationsDir(),
-      createDatabase: false,
-    });
+    await migrateFromScratch(database.url);
   } catch (err) {
     await database.drop();
     throw err;
@@ -53,9 +74,29 @@ export async function createMigratedTestDatabase(): Promise<TestDatabase> {
   return database;
 }
 
+export function migrateFromScratch(databaseUrl: string): Promise<unknown> {
+  return migrate({ databaseUrl, migrationsDir: defaultMigrationsDir(), createDatabase: false });
+}
+
+/**
+ * CREATE DATABASE ... TEMPLATE. Copies made at the same time do not disturb each other, but one made
+ * while a session is connected to the template fails (autovacuum may visit it): tried again then.
+ */
+async function copyDatabase(template: string, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== OBJECT_IN_USE || attempt === 20) throw err;
+      await sleep(100 * attempt);
+    }
+  }
+}
+
 /** Runs one statement on the admin database, on a connection of its own. */
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
+export async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
     await client.query(sql);

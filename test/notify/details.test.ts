@@ -1,5 +1,3 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { untrackAccounts } from "../../src/accounts/repository.js";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
@@ -12,6 +10,7 @@ import { runSync } from "../../src/sync/run-sync.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
+import { useWebhookReceivers } from "../helpers/webhook-receiver.js";
 
 const TOKEN = "notify-test-token";
 
@@ -19,7 +18,7 @@ let database: TestDatabase;
 let prisma: PrismaClient;
 let simulator: Simulator;
 let logs: CapturedLogs;
-const servers: Server[] = [];
+const startReceiver = useWebhookReceivers();
 
 beforeEach(async () => {
   database = await createMigratedTestDatabase();
@@ -28,7 +27,6 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
   await simulator?.close();
   await prisma.$disconnect();
   await database.drop();
@@ -102,12 +100,11 @@ describe("notifyRunFinished", () => {
     simulator.setAccount(a, { name: "Renamed" });
     simulator.setFault(unavailable, { accountId: c });
     const summary = await sync();
-    const received: RunNotification[] = [];
-    const url = await receiver((body) => received.push(JSON.parse(body) as RunNotification));
+    const { url, received } = await startReceiver();
 
     expect(await notifyRunFinished(summary, { url, prisma, logger: logs.logger })).toBe(true);
 
-    expect(received).toEqual([
+    expect(received.map(({ body }) => JSON.parse(body) as RunNotification)).toEqual([
       expect.objectContaining({
         runId: summary.runId,
         status: "partial",
@@ -123,8 +120,7 @@ describe("notifyRunFinished", () => {
   it("sends nothing for a quiet run or without a URL", async () => {
     await setUp(2);
     const quiet = await sync(); // a baseline: no drift, no failure
-    const received: string[] = [];
-    const url = await receiver((body) => received.push(body));
+    const { url, received } = await startReceiver();
     expect(await notifyRunFinished(quiet, { url, prisma, logger: logs.logger })).toBe(false);
     expect(
       await notifyRunFinished(
@@ -135,20 +131,3 @@ describe("notifyRunFinished", () => {
     expect(received).toEqual([]);
   });
 });
-
-async function receiver(onBody: (body: string) => void): Promise<string> {
-  const server = createServer((request, response) => {
-    let body = "";
-    request.setEncoding("utf8");
-    request.on("data", (chunk: string) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      onBody(body);
-      response.end();
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-}

@@ -1,26 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildRunNotification, shouldNotify } from "../../src/notify/notification.js";
-import type { RunSummary } from "../../src/sync/types.js";
-
-function summary(overrides: Partial<RunSummary> = {}): RunSummary {
-  return {
-    runId: 42,
-    trigger: "schedule",
-    status: "succeeded",
-    startedAt: new Date("2026-01-05T10:00:00.000Z"),
-    finishedAt: new Date("2026-01-05T10:02:03.500Z"),
-    error: null,
-    unknownFields: [],
-    accountsTotal: 100,
-    accountsChanged: 0,
-    accountsUnchanged: 100,
-    accountsFailed: 0,
-    accountsNotFound: 0,
-    driftCount: 0,
-    accountSource: null,
-    ...overrides,
-  };
-}
+import { accountSourceRecord, runSummary as summary } from "../helpers/run-summary.js";
 
 describe("shouldNotify", () => {
   it.each([
@@ -37,23 +17,17 @@ describe("shouldNotify", () => {
 });
 
 describe("shouldNotify and the account source", () => {
-  const source = {
-    ids: 10,
-    added: 0,
-    retracked: 0,
-    removed: 0,
-    invalid: 0,
-    invalidExamples: [],
-    error: null,
-  };
-
   it("tells of a source refused by the removal limit or skipped, even when the run itself went well", () => {
     const refusal = "the source would untrack 9 of 10 tracked accounts (90%), above the removal limit of 25%";
-    expect(shouldNotify(summary({ accountSource: { ...source, outcome: "applied", added: 3 } }))).toBe(false);
-    const refused = summary({ accountSource: { ...source, outcome: "refused", error: refusal } });
+    expect(
+      shouldNotify(summary({ accountSource: accountSourceRecord({ outcome: "applied", added: 3 }) })),
+    ).toBe(false);
+    const refused = summary({ accountSource: accountSourceRecord({ outcome: "refused", error: refusal }) });
     expect(shouldNotify(refused)).toBe(true);
     expect(
-      shouldNotify(summary({ accountSource: { ...source, outcome: "skipped", ids: null, error: "x" } })),
+      shouldNotify(
+        summary({ accountSource: accountSourceRecord({ outcome: "skipped", ids: null, error: "x" }) }),
+      ),
     ).toBe(true);
     const notification = buildRunNotification(refused, { driftByField: {}, failingAccounts: [] });
     expect(notification.text).toBe(

@@ -1,60 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendNotification } from "../../src/notify/send.js";
 import { PACKAGE_VERSION } from "../../src/version.js";
 import { captureLogs } from "../helpers/logs.js";
-
-interface Received {
-  method: string;
-  url: string;
-  headers: IncomingMessage["headers"];
-  body: string;
-}
-
-interface Receiver {
-  url: string;
-  port: number;
-  received: Received[];
-}
-
-const servers: Server[] = [];
-
-afterEach(async () => {
-  for (const server of servers.splice(0)) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
+import { type ReceivedRequest, status, useWebhookReceivers } from "../helpers/webhook-receiver.js";
 
 /** A real local webhook receiver; `answer` decides each response from the number of the request (1, 2...). */
-async function startReceiver(
-  answer: (n: number, response: ServerResponse) => void = (_, r) => r.end(),
-): Promise<Receiver> {
-  const received: Received[] = [];
-  const server = createServer((request, response) => {
-    let body = "";
-    request.setEncoding("utf8");
-    request.on("data", (chunk: string) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      received.push({ method: request.method ?? "", url: request.url ?? "", headers: request.headers, body });
-      answer(received.length, response);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/hooks/sync`, port, received };
-}
-
-function status(code: number) {
-  return (_: number, response: ServerResponse) => {
-    response.statusCode = code;
-    response.end();
-  };
-}
+const startReceiver = useWebhookReceivers();
 
 const payload = { event: "sync_run.finished", runId: 9, status: "partial", counts: { failed: 1 } };
 
@@ -64,7 +15,7 @@ describe("sendNotification", () => {
     const logs = captureLogs();
     expect(await sendNotification(receiver.url, payload, { logger: logs.logger })).toBe(true);
     expect(receiver.received).toHaveLength(1);
-    const [request] = receiver.received as [Received];
+    const [request] = receiver.received as [ReceivedRequest];
     expect(request.method).toBe("POST");
     expect(request.url).toBe("/hooks/sync");
     expect(request.headers["content-type"]).toBe("application/json");
@@ -122,15 +73,14 @@ describe("sendNotification", () => {
     const receiver = await startReceiver();
     const url = receiver.url.replace("http://", "http://notify:p%40ss@");
     expect(await sendNotification(url, payload, { logger: captureLogs().logger })).toBe(true);
-    const [request] = receiver.received as [Received];
+    const [request] = receiver.received as [ReceivedRequest];
     expect(request.headers.authorization).toBe(`Basic ${Buffer.from("notify:p@ss").toString("base64")}`);
     expect(request.url).toBe("/hooks/sync");
   });
 
   it("never throws when nothing listens, and logs one warn line with the host only, never the password", async () => {
     const receiver = await startReceiver();
-    const [server] = servers.splice(0) as [Server];
-    await new Promise((resolve) => server.close(resolve)); // nothing listens on that port any more
+    await receiver.close(); // nothing listens on that port any more
     const logs = captureLogs();
     const url = `http://hooks:s3cret-pass@127.0.0.1:${receiver.port}/hooks/sync?token=query-secret`;
 

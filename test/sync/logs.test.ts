@@ -1,36 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { describe, expect, it } from "vitest";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
-import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-sync.js";
-import { createMigratedTestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
+import { useSimulatorWithDatabase } from "../helpers/simulator-database.js";
 
-// What a person reading the logs at LOG_LEVEL=info sees: news, not every account.
+// What a person reading the logs at LOG_LEVEL=info sees: a run's start and end and what went wrong,
+// not a line per account.
 const TOKEN = "logs-test-token";
 const ACCOUNTS = 1_000;
 const BATCH_SIZE = 100;
 
-let simulator: Simulator;
-let database: { url: string; drop(): Promise<void> };
-let prisma: PrismaClient;
-
-beforeAll(async () => {
-  simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
-  database = await createMigratedTestDatabase();
-  prisma = createPrismaClient(database.url);
-  await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
-});
-
-afterAll(async () => {
-  await prisma.$disconnect();
-  await database.drop();
-  await simulator.close();
-});
+const setup = useSimulatorWithDatabase({ token: TOKEN, accounts: ACCOUNTS });
 
 function syncLoggingTo(logs: CapturedLogs) {
   const client = createPlugchatClient({
-    baseUrl: simulator.url,
+    baseUrl: setup.simulator.url,
     token: TOKEN,
     timeoutMs: 2_000,
     maxAttempts: 1,
@@ -38,7 +22,7 @@ function syncLoggingTo(logs: CapturedLogs) {
     logger: logs.logger,
   });
   return runSync(
-    { prisma, client, logger: logs.logger },
+    { prisma: setup.prisma, client, logger: logs.logger },
     { trigger: "cli", concurrency: 16, batchSize: BATCH_SIZE },
   );
 }
@@ -55,9 +39,9 @@ describe("logs at info", () => {
   });
 
   it("warn once about an account that disappears, and not again while it stays missing", async () => {
-    const [gone, renamed] = simulator.listIds() as [string, string];
-    simulator.deleteAccount(gone);
-    simulator.setAccount(renamed, { name: "Renamed" });
+    const [gone, renamed] = setup.simulator.listIds() as [string, string];
+    setup.simulator.deleteAccount(gone);
+    setup.simulator.setAccount(renamed, { name: "Renamed" });
     const first = captureLogs("info");
     await syncLoggingTo(first);
     const second = captureLogs("info");
@@ -82,7 +66,7 @@ describe("logs at info", () => {
   });
 
   it("warn once about an id Plugchat never knew, then keep quiet about it", async () => {
-    await prisma.account.create({ data: { id: "never-on-plugchat" } });
+    await setup.prisma.account.create({ data: { id: "never-on-plugchat" } });
     const first = captureLogs("info");
     await syncLoggingTo(first);
     const second = captureLogs("debug");
