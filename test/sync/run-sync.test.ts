@@ -2,8 +2,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { runSync } from "../../src/sync/run-sync.js";
-import { openRun, RunInProgressError } from "../../src/sync/store.js";
+import { RunInProgressError } from "../../src/sync/errors.js";
+import { runSync } from "../../src/sync/run-in-process.js";
+import { openRun } from "../../src/sync/run-lifecycle.js";
 import { createMigratedTestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 
