@@ -375,6 +375,23 @@ describe("a sync run", () => {
     expect(simulator.requestCount(fifth)).toBe(0);
     expect(simulator.requestCount(sixth)).toBe(0);
     expect(await prisma.account.count({ where: { lastStatus: "pending" } })).toBe(ACCOUNTS);
+    // The reason is the run's stop reason, and its error for reporting, as both columns say.
+    const row = await prisma.syncRun.findUniqueOrThrow({ where: { id: summary.runId } });
+    expect(row.stopReason).toMatch(/refused the token \(HTTP 401\).*; the run stopped/);
+    expect(row.error).toBe(row.stopReason);
+  });
+
+  it("records no stop reason for a run that was not stopped, even one that failed", async () => {
+    const abandoned = await prisma.syncRun.create({
+      data: { trigger: "schedule", heartbeatAt: new Date(Date.now() - 60 * 60_000) },
+    });
+    const summary = await sync({ staleRunAfterMs: 60_000 });
+
+    const rows = await prisma.syncRun.findMany({ orderBy: { id: "asc" } });
+    expect(rows.map((row) => [row.id, row.status, row.stopReason])).toEqual([
+      [abandoned.id, "failed", null],
+      [summary.runId, "succeeded", null],
+    ]);
   });
 
   it("closes a run left running by a dead process once its heartbeat is stale, then runs", async () => {
