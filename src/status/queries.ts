@@ -10,9 +10,9 @@ import { progressFigures, type RunProgress } from "../progress/figures.js";
 export type { DriftDay } from "../db/sql/drift.js";
 
 /** Rows a list panel shows at most; its `total` tells how many there are. */
-export const LIST_LIMIT = 100;
-export const RECENT_RUNS = 20;
-export const DRIFT_DAYS = 30;
+const LIST_LIMIT = 100;
+const RECENT_RUNS = 20;
+const DRIFT_DAYS = 30;
 
 export interface CurrentRun {
   runId: number;
@@ -59,7 +59,7 @@ export interface DriftRow {
   detectedAt: string;
 }
 
-export const RECENT_DRIFT = 20;
+const RECENT_DRIFT = 20;
 
 export interface FailingAccount {
   accountId: string;

@@ -48,7 +48,7 @@ export type AccountOutcome =
     }
   | { kind: "failed"; id: string; error: string };
 
-export function asText(value: string | boolean | null): string | null {
+function asText(value: string | boolean | null): string | null {
   return value === null ? null : String(value);
 }
 

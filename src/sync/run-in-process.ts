@@ -24,7 +24,7 @@ export interface SyncOptions {
   beforeClose?: () => void;
 }
 
-export const DEFAULT_BATCH_SIZE = 500;
+const DEFAULT_BATCH_SIZE = 500;
 
 /** Runs one complete sync in this process and returns the closed run. */
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<RunSummary> {

@@ -12,7 +12,7 @@ export interface SyncDependencies {
   accountSource?: AccountSourceSettings | undefined;
 }
 
-export const RUN_TRIGGERS = ["schedule", "manual", "cli"] as const;
+const RUN_TRIGGERS = ["schedule", "manual", "cli"] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 export type RunStatus = "running" | "succeeded" | "partial" | "failed";

@@ -21,7 +21,9 @@
 //
 // Read by the status page (status-page.ts, runs.recentRuns, runs.runProgressRow, drift.driftByDay,
 // drift.recentDrift), `report` (runs.recentRuns, drift.driftSince) and notifications
-// (drift.driftCountsByField, accounts.failedInRun).
+// (drift.driftCountsByField, accounts.failedInRun). `plugchat-sync accounts` writes the tracked set with
+// accounts.trackIds and accounts.untrackIds and lists it with accounts.accountsPage; the demo drops its
+// own database with databases.dropDatabaseIfExists. (The queue's tables are not here: src/queue.)
 import type { Prisma } from "../../generated/prisma/client.js";
 
 /** The Prisma client or a transaction of it: every function here runs in either. */
