@@ -68,29 +68,12 @@ export async function reconcileTrackedIds(
     async (tx) => {
       await lockReconciliation(tx);
       await createSourceIdsTable(tx);
-      let nulls = 0;
-      let duplicates = 0;
-      let invalid = 0;
-      const invalidExamples: InvalidSourceValue[] = [];
-      for await (const page of pages) {
-        const ids: string[] = [];
-        for (const value of page) {
-          const classified = classifySourceValue(value);
-          if (classified.kind === "id") ids.push(classified.id);
-          else if (classified.kind === "null") nulls += 1;
-          else {
-            invalid += 1;
-            if (invalidExamples.length < MAX_INVALID_NAMED) invalidExamples.push(classified.invalid);
-          }
-        }
-        if (ids.length === 0) continue;
-        duplicates += ids.length - (await insertSourceIds(tx, ids));
-      }
+      const loaded = await loadSourceIds(tx, pages);
       await analyzeSourceIds(tx);
       const counts = await countSourceChanges(tx);
       const samples = await sampleChanges(tx, counts, sampleSize);
       const decision = decideReconciliation(counts, options.limit);
-      const result = { counts, nulls, duplicates, invalid, invalidExamples, samples };
+      const result = { counts, ...loaded, samples };
       if (decision.kind === "refused")
         return { ...result, outcome: "refused" as const, refusal: decision.reason };
       if (options.dryRun) return { ...result, outcome: "dry_run" as const, refusal: null };
@@ -122,4 +105,27 @@ async function sampleChanges(
     retracked: await sample("retracked"),
     removed: await sample("removed"),
   };
+}
+
+/** Writes the valid ids of every page into the temporary table, counting what was left out and why. */
+async function loadSourceIds(
+  tx: Db,
+  pages: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>,
+): Promise<Pick<ReconcileResult, "nulls" | "duplicates" | "invalid" | "invalidExamples">> {
+  const loaded = { nulls: 0, duplicates: 0, invalid: 0, invalidExamples: [] as InvalidSourceValue[] };
+  for await (const page of pages) {
+    const ids: string[] = [];
+    for (const value of page) {
+      const classified = classifySourceValue(value);
+      if (classified.kind === "id") ids.push(classified.id);
+      else if (classified.kind === "null") loaded.nulls += 1;
+      else {
+        loaded.invalid += 1;
+        if (loaded.invalidExamples.length < MAX_INVALID_NAMED)
+          loaded.invalidExamples.push(classified.invalid);
+      }
+    }
+    if (ids.length > 0) loaded.duplicates += ids.length - (await insertSourceIds(tx, ids));
+  }
+  return loaded;
 }
