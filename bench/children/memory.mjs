@@ -5,7 +5,7 @@
 import { createPrismaClient } from "../../dist/db/prisma.js";
 import { createLogger } from "../../dist/logger.js";
 import { createPlugchatClient } from "../../dist/plugchat/index.js";
-import { runSync } from "../../dist/sync/run-sync.js";
+import { runSync } from "../../dist/sync/run-in-process.js";
 import { printTimedPasses } from "../lib/peak-rss.mjs";
 
 const [databaseUrl, simulatorUrl, concurrency] = process.argv.slice(2);

@@ -3,7 +3,7 @@
 // say what they cost the database: statements sent, rows updated, data columns rewritten.
 import { createLogger } from "../../dist/logger.js";
 import { createPlugchatClient } from "../../dist/plugchat/index.js";
-import { runSync } from "../../dist/sync/run-sync.js";
+import { runSync } from "../../dist/sync/run-in-process.js";
 import {
   accountsTuplesUpdated,
   countingPrisma,

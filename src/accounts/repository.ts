@@ -1,7 +1,10 @@
-// The SQL behind `plugchat-sync accounts`. Writes are set-based (one statement per batch of ids,
-// whatever its size) so that importing 100,000 ids takes a few round trips, not 100,000.
+// What `plugchat-sync accounts` does to the tracked set: checks, batching and transactions around the
+// statements of src/db/sql/accounts.ts. Writes are set-based (one statement per batch of ids, whatever
+// its size) so that importing 100,000 ids takes a few round trips, not 100,000.
 import type { PrismaClient } from "../db/prisma.js";
+import { accountsPage, trackIds, untrackIds } from "../db/sql/accounts.js";
 import { UserFacingError } from "../errors.js";
+import { quoted } from "../lib/text.js";
 import { isValidAccountId } from "../plugchat/account-id.js";
 
 export const ACCOUNT_STATUSES = ["pending", "ok", "not_found", "failed"] as const;
@@ -31,9 +34,7 @@ export class InvalidAccountIdsError extends UserFacingError {
   readonly invalid: readonly string[];
 
   constructor(invalid: readonly string[]) {
-    const shown = invalid
-      .slice(0, 5)
-      .map((id) => JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id));
+    const shown = invalid.slice(0, 5).map((id) => quoted(id, 41));
     const more = invalid.length > 5 ? ` and ${invalid.length - 5} more` : "";
     super(
       `${invalid.length} invalid account id${invalid.length === 1 ? "" : "s"}, nothing was added: ${shown.join(", ")}${more} (an account id is 1 to 128 ASCII letters, digits, "-" or "_")`,
@@ -64,22 +65,7 @@ export async function trackAccounts(
     async (tx) => {
       for (let start = 0; start < unique.length; start += batchSize) {
         const batch = unique.slice(start, start + batchSize);
-        // Not `ON CONFLICT DO UPDATE`: that locks every conflicting row until commit, tracked ones
-        // included, so a long import would block (or deadlock with) a sync writing those accounts.
-        // DO NOTHING takes no row lock, and the UPDATE locks only the removed rows it re-tracks.
-        // Both parts see the same snapshot, so a removed row is re-tracked and not counted as added.
-        const rows = await tx.$queryRaw<{ added: number; retracked: number }[]>`
-          WITH input AS (SELECT DISTINCT unnest(${batch}::text[]) AS id),
-               retracked AS (
-                 UPDATE accounts AS a SET tracked = true
-                   FROM input WHERE a.id = input.id AND NOT a.tracked
-                 RETURNING a.id),
-               added AS (
-                 INSERT INTO accounts (id) SELECT id FROM input ORDER BY id
-                 ON CONFLICT (id) DO NOTHING
-                 RETURNING id)
-          SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM retracked)::int AS retracked`;
-        const counts = rows[0] ?? { added: 0, retracked: 0 };
+        const counts = await trackIds(tx, batch);
         result.added += counts.added;
         result.retracked += counts.retracked;
         result.alreadyTracked += batch.length - counts.added - counts.retracked;
@@ -108,22 +94,7 @@ export async function untrackAccounts(prisma: PrismaClient, ids: readonly string
   const result: UntrackResult = { removed: [], alreadyRemoved: [], unknown: [] };
   const unique = [...new Set(ids)];
   if (unique.length === 0) return result;
-  // The join on `accounts` sees the rows as they were before the UPDATE (same snapshot), which is
-  // what tells "already removed" apart from "never there".
-  const rows = await prisma.$queryRaw<{ id: string; outcome: "removed" | "already_removed" | "unknown" }[]>`
-    WITH input AS (SELECT DISTINCT unnest(${unique}::text[]) AS id),
-         removed AS (
-           UPDATE accounts AS a SET tracked = false
-             FROM input WHERE a.id = input.id AND a.tracked
-           RETURNING a.id)
-    SELECT input.id,
-           CASE WHEN removed.id IS NOT NULL THEN 'removed'
-                WHEN accounts.id IS NOT NULL THEN 'already_removed'
-                ELSE 'unknown' END AS outcome
-      FROM input
-      LEFT JOIN removed ON removed.id = input.id
-      LEFT JOIN accounts ON accounts.id = input.id
-     ORDER BY input.id`;
+  const rows = await untrackIds(prisma, unique);
   for (const row of rows) {
     if (row.outcome === "removed") result.removed.push(row.id);
     else if (row.outcome === "already_removed") result.alreadyRemoved.push(row.id);
@@ -166,28 +137,11 @@ export async function* listAccounts(
   const pageSize = options.pageSize ?? 1_000;
   let afterId: string | undefined;
   for (;;) {
-    const page = await prisma.account.findMany({
-      where: {
-        ...(options.includeRemoved ? {} : { tracked: true }),
-        ...(options.status === undefined ? {} : { lastStatus: options.status }),
-        ...(afterId === undefined ? {} : { id: { gt: afterId } }),
-      },
-      select: {
-        id: true,
-        tracked: true,
-        lastStatus: true,
-        name: true,
-        active: true,
-        externalId: true,
-        lastSyncedAt: true,
-        lastAttemptAt: true,
-        consecutiveFailures: true,
-        lastError: true,
-        missingSince: true,
-        addedAt: true,
-      },
-      orderBy: { id: "asc" },
-      take: pageSize,
+    const page = await accountsPage(prisma, {
+      status: options.status,
+      includeRemoved: options.includeRemoved,
+      afterId,
+      pageSize,
     });
     for (const row of page) {
       yield {

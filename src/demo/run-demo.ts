@@ -4,13 +4,15 @@ import { trackAccounts } from "../accounts/repository.js";
 import type { Config } from "../config/index.js";
 import { defaultMigrationsDir, migrate } from "../db/migrations/index.js";
 import { withPrisma } from "../db/prisma.js";
+import { dropDatabaseIfExists } from "../db/sql/databases.js";
+import { driftSince } from "../db/sql/drift.js";
+import { recentRuns } from "../db/sql/runs.js";
 import { ExitCode, UserFacingError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { createPlugchatClient } from "../plugchat/index.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../report/format.js";
-import { driftSince, recentRuns } from "../report/queries.js";
 import { startSimulator } from "../simulator/index.js";
-import { runSync } from "../sync/run-sync.js";
+import { runSync } from "../sync/run-in-process.js";
 
 const DEMO_TOKEN = "demo-token";
 const DEMO_ACCOUNTS = 30;
@@ -104,7 +106,7 @@ async function resetDemoDatabase(databaseUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    await client.query(`DROP DATABASE IF EXISTS "${DEMO_DATABASE}" WITH (FORCE)`);
+    await dropDatabaseIfExists(client, DEMO_DATABASE);
   } finally {
     await client.end();
   }

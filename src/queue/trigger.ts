@@ -2,10 +2,10 @@
 // it to its run's end. Fails fast when the queue backend is down (a producer backend does not wait).
 import { Job, type Queue } from "bullmq";
 import type { PrismaClient } from "../db/prisma.js";
+import { findRun, type RunningRun, runningRun } from "../db/sql/runs.js";
 import { UserFacingError } from "../errors.js";
 import { sleep } from "../lib/sleep.js";
-import { DEFAULT_STALE_RUN_AFTER_MS } from "../sync/run-sync.js";
-import { findRun, type RunningRun, runningRun } from "../sync/store.js";
+import { DEFAULT_STALE_RUN_AFTER_MS } from "../sync/run-lifecycle.js";
 import type { RunSummary } from "../sync/types.js";
 import type { QueueBackend } from "./backend/index.js";
 import {

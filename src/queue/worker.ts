@@ -16,13 +16,10 @@ import { type Job, UnrecoverableError } from "bullmq";
 import { sleep } from "../lib/sleep.js";
 import { settlesWithin } from "../lib/timeout.js";
 import { throttledLog } from "../observability/throttled-log.js";
-import {
-  createFetchPool,
-  DEFAULT_STALE_RUN_AFTER_MS,
-  PROCESS_NAME,
-  type SyncDependencies,
-} from "../sync/run-sync.js";
-import type { RunSummary } from "../sync/types.js";
+import { PROCESS_NAME } from "../sync/batch.js";
+import { DEFAULT_STALE_RUN_AFTER_MS } from "../sync/run-lifecycle.js";
+import { SharedFetchLimit } from "../sync/shared-fetch-limit.js";
+import type { RunSummary, SyncDependencies } from "../sync/types.js";
 import type { QueueBackend } from "./backend/index.js";
 import { QueueSchemaError } from "./backend/index.js";
 import {
@@ -140,7 +137,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
   // writes, as `runSync` overlaps its batches. Each job still writes in its own transaction, once.
   const processBatch = createBatchProcessor(
     context,
-    createFetchPool(options.concurrency * workerConcurrency),
+    new SharedFetchLimit(options.concurrency * workerConcurrency),
   );
 
   const tuning = {

@@ -1,7 +1,7 @@
 import { formatTable, formatTime } from "../cli/format.js";
+import type { DriftEntry } from "../db/sql/drift.js";
 import { describeAccountSource } from "../sync/summary-counts.js";
 import type { RunSummary } from "../sync/types.js";
-import type { DriftEntry } from "./queries.js";
 
 /** The most drift rows a report shows; narrower filters show the rest. */
 export const DRIFT_LIMIT = 1000;

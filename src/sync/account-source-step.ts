@@ -5,8 +5,8 @@ import { AccountSourceError, scrubSourceSecrets } from "../accounts/source/error
 import { type AccountSourceSettings, readSourceValues } from "../accounts/source/read-source.js";
 import { type ReconcileResult, reconcileTrackedIds } from "../accounts/source/reconcile.js";
 import type { PrismaClient } from "../db/prisma.js";
+import { heartbeat, recordAccountSource } from "../db/sql/runs.js";
 import type { Logger } from "../logger.js";
-import { heartbeat, recordAccountSource } from "./store.js";
 import type { AccountSourceRecord } from "./types.js";
 
 /** Source values read and written per statement. */

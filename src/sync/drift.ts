@@ -43,12 +43,12 @@ export type AccountOutcome =
       kind: "not_found";
       id: string;
       changes: FieldChange[];
-      /** True on the first 404 of a spell (no `missing_since` yet): the one that is news. */
+      /** True on the first 404 of a spell (no `missing_since` yet): the one worth a warning. */
       newlyMissing: boolean;
     }
   | { kind: "failed"; id: string; error: string };
 
-export function asText(value: string | boolean | null): string | null {
+function asText(value: string | boolean | null): string | null {
   return value === null ? null : String(value);
 }
 

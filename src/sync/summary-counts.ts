@@ -1,6 +1,6 @@
-import type { AccountSourceRecord, RunSummary } from "./types.js";
+import type { AccountSourceRecord, RunCounts, RunSummary } from "./types.js";
 
-/** A run's counts under the short names that log lines and notifications share. */
+/** A run's counts under the short names that log lines and notifications share (their public fields). */
 export function summaryCounts(summary: RunSummary) {
   return {
     total: summary.accountsTotal,
@@ -19,4 +19,25 @@ export function describeAccountSource(source: AccountSourceRecord): string {
   const invalid =
     source.invalid > 0 ? `, ${source.invalid} invalid skipped (${source.invalidExamples.join(", ")})` : "";
   return `${source.ids ?? 0} ids: ${source.added} added, ${source.retracked} re-tracked, ${source.removed} removed${invalid}`;
+}
+
+/** The counts of a batch or run that wrote nothing. */
+export const NO_COUNTS: RunCounts = {
+  accountsTotal: 0,
+  accountsChanged: 0,
+  accountsUnchanged: 0,
+  accountsFailed: 0,
+  accountsNotFound: 0,
+  driftCount: 0,
+};
+
+export function addCounts(a: RunCounts, b: RunCounts): RunCounts {
+  return {
+    accountsTotal: a.accountsTotal + b.accountsTotal,
+    accountsChanged: a.accountsChanged + b.accountsChanged,
+    accountsUnchanged: a.accountsUnchanged + b.accountsUnchanged,
+    accountsFailed: a.accountsFailed + b.accountsFailed,
+    accountsNotFound: a.accountsNotFound + b.accountsNotFound,
+    driftCount: a.driftCount + b.driftCount,
+  };
 }

@@ -1,6 +1,18 @@
-import type { PlugchatAccount } from "../plugchat/index.js";
+import type { AccountSourceSettings } from "../accounts/source/read-source.js";
+import type { PrismaClient } from "../db/prisma.js";
+import type { Logger } from "../logger.js";
+import type { PlugchatAccount, PlugchatClient } from "../plugchat/index.js";
 
-export const RUN_TRIGGERS = ["schedule", "manual", "cli"] as const;
+/** What every step of a run works with. */
+export interface SyncDependencies {
+  prisma: PrismaClient;
+  client: PlugchatClient;
+  logger: Logger;
+  /** ACCOUNT_SOURCE_*: when set, every run first makes the tracked set equal to the source's ids. */
+  accountSource?: AccountSourceSettings | undefined;
+}
+
+const RUN_TRIGGERS = ["schedule", "manual", "cli"] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
 export type RunStatus = "running" | "succeeded" | "partial" | "failed";
@@ -11,6 +23,10 @@ export type FetchResult =
   | { id: string; kind: "not_found" }
   | { id: string; kind: "failed"; error: string };
 
+/**
+ * A run's counts. The one vocabulary used inside the project; log lines, notifications and the status
+ * page's JSON show them under their own short names (see summary-counts.ts and status/queries.ts).
+ */
 export interface RunCounts {
   accountsTotal: number;
   accountsChanged: number;
@@ -18,6 +34,14 @@ export interface RunCounts {
   accountsFailed: number;
   accountsNotFound: number;
   driftCount: number;
+}
+
+/** What a run plans to do when it opens, for its progress. */
+export interface RunPlan {
+  /** Tracked accounts when the run opened. */
+  accountsPlanned: number;
+  /** The batches they make, when the batch size was given. */
+  batchesPlanned: number | null;
 }
 
 /** What the account source did at the start of a run (`sync_runs.source_*`). */

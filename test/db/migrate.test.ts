@@ -412,3 +412,49 @@ describe("20261202100000_accounts_failing_since on a database with accounts", ()
     expect(columns.map((column) => column.column_name).slice(-2)).toEqual(["last_drift_at", "failing_since"]);
   });
 });
+
+describe("20261210000000_sync_runs_stop_reason on a database with runs", () => {
+  const MIGRATION = "20261210000000_sync_runs_stop_reason";
+  const REFUSED =
+    "Plugchat refused the token (HTTP 401) for account acc-00001: check PLUGCHAT_TOKEN; the run stopped (every account would fail the same way)";
+
+  it("fills stop_reason for the runs a batch stopped, running or closed, and leaves error as it was", async () => {
+    const database = track(await createTestDatabase());
+    const before = await mkdtemp(join(tmpdir(), "plugchat-sync-migrations-"));
+    tempDirs.push(before);
+    await cp(MIGRATIONS_DIR, before, { recursive: true });
+    await rm(join(before, MIGRATION), { recursive: true });
+    await migrate({ databaseUrl: database.url, migrationsDir: before });
+    await query(
+      database.url,
+      `INSERT INTO sync_runs (id, trigger, status, error) VALUES
+         (1, 'cli', 'succeeded', NULL),
+         (2, 'schedule', 'failed', $1),
+         (3, 'schedule', 'failed', 'abandoned: its process stopped sending heartbeats (crash or kill)'),
+         (4, 'manual', 'failed', '1 of 3 batches failed after every attempt, so their accounts were not synced (batch 2): boom'),
+         (5, 'cli', 'partial', NULL),
+         (6, 'schedule', 'running', $1)`,
+      [REFUSED],
+    );
+    const errorsBefore = await query<{ id: number; error: string | null }>(
+      database.url,
+      "SELECT id, error FROM sync_runs ORDER BY id",
+    );
+
+    await migrate({ databaseUrl: database.url, migrationsDir: MIGRATIONS_DIR });
+
+    const rows = await query<{ id: number; error: string | null; stop_reason: string | null }>(
+      database.url,
+      "SELECT id, error, stop_reason FROM sync_runs ORDER BY id",
+    );
+    expect(rows.map(({ id, error }) => ({ id, error }))).toEqual(errorsBefore);
+    expect(rows.map(({ id, stop_reason }) => [id, stop_reason])).toEqual([
+      [1, null],
+      [2, REFUSED],
+      [3, null],
+      [4, null],
+      [5, null],
+      [6, REFUSED],
+    ]);
+  });
+});

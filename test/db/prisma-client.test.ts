@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { defaultMigrationsDir, migrate } from "../../src/db/migrations/index.js";
 import { withPrisma } from "../../src/db/prisma.js";
-import { trackedIdsAfter } from "../../src/sync/store.js";
+import { trackedIdsAfter } from "../../src/db/sql/accounts.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
 
 let database: TestDatabase;

@@ -13,7 +13,7 @@ import {
   type PlugchatClientOptions,
 } from "../../src/plugchat/index.js";
 import type { Simulator } from "../../src/simulator/index.js";
-import { runSync } from "../../src/sync/run-sync.js";
+import { runSync } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { type CliExit, runCli as runBuiltCli } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";

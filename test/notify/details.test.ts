@@ -6,7 +6,7 @@ import type { RunNotification } from "../../src/notify/notification.js";
 import { notifyRunFinished } from "../../src/notify/notify-run.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { runSync } from "../../src/sync/run-sync.js";
+import { runSync } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";

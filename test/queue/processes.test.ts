@@ -21,7 +21,7 @@ import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import { openProducer, startManualRunWhenIdle, waitForRun } from "../../src/queue/trigger.js";
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { runSync } from "../../src/sync/run-sync.js";
+import { runSync } from "../../src/sync/run-in-process.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { TEST_REDIS_URL } from "../helpers/redis-setup.js";

@@ -9,7 +9,7 @@ import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend
 import { FIRE_JOB, type FireJobData, RUNS_QUEUE, SCHEDULER_ID } from "../../src/queue/jobs.js";
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { startRun } from "../../src/sync/run-sync.js";
+import { startRun } from "../../src/sync/run-lifecycle.js";
 import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import {

@@ -8,8 +8,10 @@ import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend
 import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import type { SyncWorker, SyncWorkerOptions } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { completeRun, runBatch, runSync, startRun } from "../../src/sync/run-sync.js";
-import { writeBatch } from "../../src/sync/store.js";
+import { runBatch } from "../../src/sync/batch.js";
+import { runSync } from "../../src/sync/run-in-process.js";
+import { completeRun, startRun } from "../../src/sync/run-lifecycle.js";
+import { writeBatch } from "../../src/sync/write-batch.js";
 import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import {

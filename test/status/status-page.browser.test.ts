@@ -14,7 +14,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { SHOWN_CHARACTERS } from "../../src/status/html.js";
 import { statusRoutes } from "../../src/status/index.js";
 import { formatTime } from "../../src/status/render.js";
-import { runSync } from "../../src/sync/run-sync.js";
+import { runSync } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, it } from "vitest";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
-import { runSync } from "../../src/sync/run-sync.js";
+import { runSync } from "../../src/sync/run-in-process.js";
 import { inheritedEnv, spawnCli } from "../helpers/cli.js";
 import { captureLogs } from "../helpers/logs.js";
 import { useSimulatorWithDatabase } from "../helpers/simulator-database.js";

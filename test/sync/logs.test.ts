@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
-import { runSync } from "../../src/sync/run-sync.js";
+import { runSync } from "../../src/sync/run-in-process.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { useSimulatorWithDatabase } from "../helpers/simulator-database.js";
 

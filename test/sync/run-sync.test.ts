@@ -2,8 +2,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { runSync } from "../../src/sync/run-sync.js";
-import { openRun, RunInProgressError } from "../../src/sync/store.js";
+import { RunInProgressError } from "../../src/sync/errors.js";
+import { runSync } from "../../src/sync/run-in-process.js";
+import { openRun } from "../../src/sync/run-lifecycle.js";
 import { createMigratedTestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 
@@ -374,6 +375,23 @@ describe("a sync run", () => {
     expect(simulator.requestCount(fifth)).toBe(0);
     expect(simulator.requestCount(sixth)).toBe(0);
     expect(await prisma.account.count({ where: { lastStatus: "pending" } })).toBe(ACCOUNTS);
+    // The reason is the run's stop reason, and its error for reporting, as both columns say.
+    const row = await prisma.syncRun.findUniqueOrThrow({ where: { id: summary.runId } });
+    expect(row.stopReason).toMatch(/refused the token \(HTTP 401\).*; the run stopped/);
+    expect(row.error).toBe(row.stopReason);
+  });
+
+  it("records no stop reason for a run that was not stopped, even one that failed", async () => {
+    const abandoned = await prisma.syncRun.create({
+      data: { trigger: "schedule", heartbeatAt: new Date(Date.now() - 60 * 60_000) },
+    });
+    const summary = await sync({ staleRunAfterMs: 60_000 });
+
+    const rows = await prisma.syncRun.findMany({ orderBy: { id: "asc" } });
+    expect(rows.map((row) => [row.id, row.status, row.stopReason])).toEqual([
+      [abandoned.id, "failed", null],
+      [summary.runId, "succeeded", null],
+    ]);
   });
 
   it("closes a run left running by a dead process once its heartbeat is stale, then runs", async () => {

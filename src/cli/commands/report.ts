@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from "commander";
 import { withPrisma } from "../../db/prisma.js";
+import { driftSince } from "../../db/sql/drift.js";
+import { recentRuns } from "../../db/sql/runs.js";
 import { isValidAccountId } from "../../plugchat/index.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../../report/format.js";
-import { driftSince, recentRuns } from "../../report/queries.js";
 import { parseSince } from "../../report/since.js";
 import { commandDatabaseUrl } from "../context.js";
 

@@ -2,7 +2,7 @@ import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { withPrisma } from "../../db/prisma.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
-import { runSync } from "../../sync/run-sync.js";
+import { runSync } from "../../sync/run-in-process.js";
 import { describeAccountSource } from "../../sync/summary-counts.js";
 import type { RunSummary } from "../../sync/types.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";

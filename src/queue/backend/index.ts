@@ -1,7 +1,7 @@
 // The one place where the queue backend is chosen (QUEUE_BACKEND, or REDIS_URL's presence).
 import type { Config } from "../../config/index.js";
 import type { Logger } from "../../logger.js";
-import { PROCESS_NAME } from "../../sync/run-sync.js";
+import { PROCESS_NAME } from "../../sync/batch.js";
 import { connectPostgresProducerBackend, createPostgresQueueBackend } from "./postgres-backend.js";
 import type { QueueBackend, QueueBackendSettings } from "./queue-backend.js";
 import { migrateQueueSchema } from "./queue-schema.js";

@@ -1,7 +1,9 @@
 // One batch of account ids: fetched from Plugchat and written in one transaction (exactly once, by
 // its sync_run_batches row). Handed back to the queue untouched when the worker stops past its timeout.
 import { type Job, WaitingError } from "bullmq";
-import { BatchInterruptedError, type FetchPool, runBatch } from "../../sync/run-sync.js";
+import { runBatch } from "../../sync/batch.js";
+import { BatchInterruptedError } from "../../sync/errors.js";
+import type { SharedFetchLimit } from "../../sync/shared-fetch-limit.js";
 import type { BatchJobData } from "../jobs.js";
 import { oneLine, type ProcessorContext, report } from "./context.js";
 
@@ -10,10 +12,10 @@ export interface BatchJobResult {
   accounts: number;
 }
 
-/** `pool`: the requests in flight shared by the batch jobs this process runs at once. */
+/** `sharedLimit`: the requests in flight shared by the batch jobs this process runs at once. */
 export function createBatchProcessor(
   ctx: ProcessorContext,
-  pool: FetchPool,
+  sharedLimit: SharedFetchLimit,
 ): (job: Job<BatchJobData>, token: string | undefined, signal?: AbortSignal) => Promise<BatchJobResult> {
   return async function processBatch(job, token, signal) {
     const { runId, batchIndex, ids } = job.data;
@@ -23,7 +25,7 @@ export function createBatchProcessor(
       const result = await runBatch(
         ctx.deps,
         { runId, batchIndex, ids },
-        { concurrency: ctx.concurrency, pool, ...(signal ? { signal } : {}) },
+        { concurrency: ctx.concurrency, sharedLimit, ...(signal ? { signal } : {}) },
       );
       if (result.status === "written") {
         report(

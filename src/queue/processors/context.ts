@@ -1,7 +1,6 @@
 import type { FlowProducer, Queue } from "bullmq";
 import type { Logger } from "../../logger.js";
-import type { SyncDependencies } from "../../sync/run-sync.js";
-import type { RunCounts, RunSummary } from "../../sync/types.js";
+import type { RunCounts, RunSummary, SyncDependencies } from "../../sync/types.js";
 import type { FinishJobData, FireJobData, RetryOptions } from "../jobs.js";
 
 /** What the worker reports to metrics; every method is optional. */

@@ -1,6 +1,6 @@
 // The flow's parent: every batch is done (or failed for good), so the run is closed, once.
 import type { Job } from "bullmq";
-import { completeRun } from "../../sync/run-sync.js";
+import { completeRun } from "../../sync/run-lifecycle.js";
 import type { FinishJobData, FinishResult } from "../jobs.js";
 import { oneLine, type ProcessorContext, report, shorten } from "./context.js";
 

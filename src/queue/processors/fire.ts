@@ -1,8 +1,10 @@
 // A fire (from the job scheduler, or `plugchat-sync trigger`): opens a run and queues it as a flow of
 // batch jobs under one "finish" parent; skipped when a run is going.
 import type { Job } from "bullmq";
-import { startRun } from "../../sync/run-sync.js";
-import { findRun, RunInProgressError, trackedIdsAfter } from "../../sync/store.js";
+import { trackedIdsAfter } from "../../db/sql/accounts.js";
+import { findRun } from "../../db/sql/runs.js";
+import { RunInProgressError } from "../../sync/errors.js";
+import { startRun } from "../../sync/run-lifecycle.js";
 import type { RunSummary } from "../../sync/types.js";
 import {
   BATCH_JOB,

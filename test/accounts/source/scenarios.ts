@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import type { AccountSourceSettings } from "../../../src/accounts/source/read-source.js";
 import { createPrismaClient, type PrismaClient } from "../../../src/db/prisma.js";
 import { createPlugchatClient } from "../../../src/plugchat/index.js";
-import { completeRun, startRun } from "../../../src/sync/run-sync.js";
+import { completeRun, startRun } from "../../../src/sync/run-lifecycle.js";
 import type { AccountSourceRecord } from "../../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../../helpers/databases.js";
 import { closedPort } from "../../helpers/free-port.js";

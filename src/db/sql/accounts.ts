@@ -1,0 +1,229 @@
+// accounts: one row per tracked (or once tracked) Plugchat account, its synced data and its status.
+// Writes are set-based (unnest arrays): one statement per batch of ids, whatever its size.
+import type { PlugchatAccount } from "../../plugchat/index.js";
+import type { StoredAccount } from "../../sync/drift.js";
+import type { Db } from "./index.js";
+
+export async function countTrackedAccounts(db: Db): Promise<number> {
+  return db.account.count({ where: { tracked: true } });
+}
+
+/** One page of tracked account ids after `afterId`, in id order (keyset pagination). */
+export async function trackedIdsAfter(db: Db, afterId: string | null, limit: number): Promise<string[]> {
+  const rows = await db.account.findMany({
+    where: { tracked: true, ...(afterId === null ? {} : { id: { gt: afterId } }) },
+    select: { id: true },
+    orderBy: { id: "asc" },
+    take: limit,
+  });
+  return rows.map((row) => row.id);
+}
+
+interface StoredRow {
+  id: string;
+  external_id: string | null;
+  name: string | null;
+  active: boolean | null;
+  on_start_attendance: string | null;
+  on_finish_attendance: string | null;
+  on_receive_message: string | null;
+  on_sending_message: string | null;
+  on_message_status: string | null;
+  last_synced_at: Date | null;
+  missing_since: Date | null;
+}
+
+/**
+ * Reads and locks the accounts' rows until the transaction ends, in id order so that two writers of
+ * overlapping batches cannot deadlock. Ids with no row are left out.
+ */
+export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<string, StoredAccount>> {
+  const rows = await db.$queryRaw<StoredRow[]>`
+    SELECT id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
+           on_sending_message, on_message_status, last_synced_at, missing_since
+      FROM accounts WHERE id = ANY(${[...ids]}::text[]) ORDER BY id FOR UPDATE`;
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      {
+        id: row.id,
+        lastSyncedAt: row.last_synced_at,
+        missingSince: row.missing_since,
+        values: {
+          externalId: row.external_id,
+          name: row.name,
+          active: row.active,
+          onStartAttendance: row.on_start_attendance,
+          onFinishAttendance: row.on_finish_attendance,
+          onReceiveMessage: row.on_receive_message,
+          onSendingMessage: row.on_sending_message,
+          onMessageStatus: row.on_message_status,
+        },
+      },
+    ]),
+  );
+}
+
+export type SyncedRow = { id: string } & PlugchatAccount;
+
+/** The synced data columns of the given accounts. */
+export async function writeSyncedData(db: Db, rows: readonly SyncedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const column = <K extends keyof SyncedRow>(key: K) => rows.map((row) => row[key]);
+  await db.$executeRaw`
+    UPDATE accounts AS a
+       SET external_id = i.external_id, name = i.name, active = i.active,
+           on_start_attendance = i.on_start_attendance, on_finish_attendance = i.on_finish_attendance,
+           on_receive_message = i.on_receive_message, on_sending_message = i.on_sending_message,
+           on_message_status = i.on_message_status, updated_at = now()
+      FROM unnest(${column("id")}::text[], ${column("externalId")}::text[], ${column("name")}::text[],
+                  ${column("active")}::boolean[], ${column("onStartAttendance")}::text[],
+                  ${column("onFinishAttendance")}::text[], ${column("onReceiveMessage")}::text[],
+                  ${column("onSendingMessage")}::text[], ${column("onMessageStatus")}::text[])
+           AS i(id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
+                on_sending_message, on_message_status)
+     WHERE a.id = i.id`;
+}
+
+/** Status columns of accounts Plugchat answered for: synced now, no failure, not missing. */
+export async function markFound(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.$executeRaw`
+    UPDATE accounts
+       SET last_synced_at = now(), last_attempt_at = now(), last_status = 'ok', last_error = NULL,
+           consecutive_failures = 0, missing_since = NULL, failing_since = NULL
+     WHERE id = ANY(${[...ids]}::text[])`;
+}
+
+/** Status columns of accounts Plugchat answered 404 for: missing since their first 404. */
+export async function markNotFound(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.$executeRaw`
+    UPDATE accounts
+       SET last_attempt_at = now(), last_status = 'not_found', last_error = NULL, consecutive_failures = 0,
+           missing_since = COALESCE(missing_since, now()), failing_since = NULL
+     WHERE id = ANY(${[...ids]}::text[])`;
+}
+
+/** Status columns of accounts whose fetch failed: one failure more, failing since the first. */
+export async function markFailed(db: Db, failures: readonly { id: string; error: string }[]): Promise<void> {
+  if (failures.length === 0) return;
+  await db.$executeRaw`
+    UPDATE accounts AS a
+       SET last_attempt_at = now(), last_status = 'failed', last_error = f.error,
+           consecutive_failures = a.consecutive_failures + 1,
+           failing_since = COALESCE(a.failing_since, now())
+      FROM unnest(${failures.map((failure) => failure.id)}::text[],
+                  ${failures.map((failure) => failure.error)}::text[]) AS f(id, error)
+     WHERE a.id = f.id`;
+}
+
+/**
+ * Tracks the ids: new rows added, removed rows tracked again, tracked rows left untouched.
+ *
+ * Not `ON CONFLICT DO UPDATE`: that locks every conflicting row until commit, tracked ones included,
+ * so a long import would block (or deadlock with) a sync writing those accounts. DO NOTHING takes no
+ * row lock, and the UPDATE locks only the removed rows it tracks again. Both parts see the same
+ * snapshot, so a row tracked again is not counted as added.
+ */
+export async function trackIds(
+  db: Db,
+  ids: readonly string[],
+): Promise<{ added: number; retracked: number }> {
+  const [row] = await db.$queryRaw<{ added: number; retracked: number }[]>`
+    WITH input AS (SELECT DISTINCT unnest(${[...ids]}::text[]) AS id),
+         retracked AS (
+           UPDATE accounts AS a SET tracked = true
+             FROM input WHERE a.id = input.id AND NOT a.tracked
+           RETURNING a.id),
+         added AS (
+           INSERT INTO accounts (id) SELECT id FROM input ORDER BY id
+           ON CONFLICT (id) DO NOTHING
+           RETURNING id)
+    SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM retracked)::int AS retracked`;
+  return row ?? { added: 0, retracked: 0 };
+}
+
+export type UntrackOutcome = "removed" | "already_removed" | "unknown";
+
+/**
+ * Stops tracking the ids (`tracked = false`, nothing deleted) and tells, for each distinct id in id
+ * order, what happened. The join on `accounts` sees the rows as they were before the UPDATE (same
+ * snapshot), which is what tells "already removed" apart from "never there".
+ */
+export async function untrackIds(
+  db: Db,
+  ids: readonly string[],
+): Promise<{ id: string; outcome: UntrackOutcome }[]> {
+  return db.$queryRaw<{ id: string; outcome: UntrackOutcome }[]>`
+    WITH input AS (SELECT DISTINCT unnest(${[...ids]}::text[]) AS id),
+         removed AS (
+           UPDATE accounts AS a SET tracked = false
+             FROM input WHERE a.id = input.id AND a.tracked
+           RETURNING a.id)
+    SELECT input.id,
+           CASE WHEN removed.id IS NOT NULL THEN 'removed'
+                WHEN accounts.id IS NOT NULL THEN 'already_removed'
+                ELSE 'unknown' END AS outcome
+      FROM input
+      LEFT JOIN removed ON removed.id = input.id
+      LEFT JOIN accounts ON accounts.id = input.id
+     ORDER BY input.id`;
+}
+
+export interface AccountsPageFilter {
+  /** Only accounts with this `last_status`. */
+  status?: string | undefined;
+  /** Include removed accounts (`tracked = false`). */
+  includeRemoved?: boolean | undefined;
+  afterId?: string | undefined;
+  pageSize: number;
+}
+
+/** One page of accounts in id order after `afterId` (keyset on id: an index range scan at any depth). */
+export async function accountsPage(db: Db, filter: AccountsPageFilter) {
+  return db.account.findMany({
+    where: {
+      ...(filter.includeRemoved ? {} : { tracked: true }),
+      ...(filter.status === undefined ? {} : { lastStatus: filter.status }),
+      ...(filter.afterId === undefined ? {} : { id: { gt: filter.afterId } }),
+    },
+    select: {
+      id: true,
+      tracked: true,
+      lastStatus: true,
+      name: true,
+      active: true,
+      externalId: true,
+      lastSyncedAt: true,
+      lastAttemptAt: true,
+      consecutiveFailures: true,
+      lastError: true,
+      missingSince: true,
+      addedAt: true,
+    },
+    orderBy: { id: "asc" },
+    take: filter.pageSize,
+  });
+}
+
+/**
+ * The first `limit` accounts (by id) that failed in run `runId`. The table keeps only each account's
+ * latest attempt, so "failed in it" is `last_status = 'failed'` with that attempt made while the run
+ * was going (runs never overlap): exact for the latest run; for an older run, accounts attempted
+ * again since are missing.
+ */
+export async function failedInRun(
+  db: Db,
+  runId: number,
+  limit: number,
+): Promise<{ id: string; last_error: string | null }[]> {
+  return db.$queryRaw<{ id: string; last_error: string | null }[]>`
+    SELECT a.id, a.last_error
+      FROM accounts a
+      JOIN sync_runs r ON r.id = ${runId}
+     WHERE a.last_status = 'failed'
+       AND a.last_attempt_at BETWEEN r.started_at AND COALESCE(r.finished_at, now())
+     ORDER BY a.id
+     LIMIT ${limit}`;
+}

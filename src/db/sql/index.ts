@@ -1,0 +1,30 @@
+// The SQL of the reporting database, one module per group of tables, one function per statement (or per
+// small read). Every function takes the database first (the Prisma client, or the transaction it runs
+// in), then its arguments, and returns plain values. The policy around the statements (what to run,
+// in which transaction, what to do with the result) stays with the step that runs them.
+//
+// What a run writes, step by step:
+// 1. Open (sync/run-lifecycle.ts `openRun`): runs.closeAbandonedRuns, runs.runningRun,
+//    accounts.countTrackedAccounts, runs.insertRun, batches.deleteRunBatches.
+// 2. The account source, when one is set (accounts/source/reconcile.ts, one transaction):
+//    source.lockReconciliation, source.createSourceIdsTable, source.insertSourceIds,
+//    source.analyzeSourceIds, source.countSourceChanges, source.sampleSourceChanges, then, unless
+//    refused, source.addSourceIds, source.retrackSourceIds, source.untrackMissingIds. The run's row
+//    then gets runs.recordAccountSource and, when the tracked set changed, runs.updateRunPlan.
+// 3. Batches: accounts.trackedIdsAfter cuts the tracked ids into batches; each batch reads
+//    batches.batchState, then writes in one transaction (sync/write-batch.ts): runs.lockRunStatus,
+//    batches.claimBatch, accounts.lockAccounts, accounts.writeSyncedData, accounts.markFound,
+//    accounts.markNotFound, accounts.markFailed, drift.insertDrift, runs.addBatchCounts,
+//    batches.setBatchTotals. A refused token records runs.recordStopReason, which stops the other
+//    batches. Meanwhile runs.heartbeat keeps the run from looking abandoned.
+// 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, then runs.findRun for the summary.
+//
+// Read by the status page (status-page.ts, runs.recentRuns, runs.runProgressRow, drift.driftByDay,
+// drift.recentDrift), `report` (runs.recentRuns, drift.driftSince) and notifications
+// (drift.driftCountsByField, accounts.failedInRun). `plugchat-sync accounts` writes the tracked set with
+// accounts.trackIds and accounts.untrackIds and lists it with accounts.accountsPage; the demo drops its
+// own database with databases.dropDatabaseIfExists. (The queue's tables are not here: src/queue.)
+import type { Prisma } from "../../generated/prisma/client.js";
+
+/** The Prisma client or a transaction of it: every function here runs in either. */
+export type Db = Prisma.TransactionClient;

@@ -1,0 +1,206 @@
+// sync_runs: one row per run, opened, counted batch by batch, and closed once.
+import type { SyncRun } from "../../generated/prisma/client.js";
+import type {
+  AccountSourceRecord,
+  RunCounts,
+  RunPlan,
+  RunStatus,
+  RunSummary,
+  RunTrigger,
+} from "../../sync/types.js";
+import type { Db } from "./index.js";
+
+/** Closes as failed every running run whose heartbeat is older than `staleAfterMs`: its process died. */
+export async function closeAbandonedRuns(db: Db, staleAfterMs: number): Promise<void> {
+  await db.$executeRaw`
+    UPDATE sync_runs
+       SET status = 'failed', finished_at = now(),
+           error = 'abandoned: its process stopped sending heartbeats (crash or kill)'
+     WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})`;
+}
+
+/** A new running run; the unique index on running runs refuses a second one (Prisma error P2002). */
+export async function insertRun(db: Db, trigger: RunTrigger, plan: RunPlan): Promise<RunSummary> {
+  return toSummary(await db.syncRun.create({ data: { trigger, ...plan } }));
+}
+
+export async function updateRunPlan(db: Db, runId: number, plan: RunPlan): Promise<void> {
+  await db.syncRun.update({ where: { id: runId }, data: { ...plan } });
+}
+
+/** Records on the run's row what the account source did (`sync_runs.source_*`). */
+export async function recordAccountSource(db: Db, runId: number, record: AccountSourceRecord): Promise<void> {
+  await db.syncRun.update({
+    where: { id: runId },
+    data: {
+      sourceOutcome: record.outcome,
+      sourceIds: record.ids,
+      sourceAdded: record.added,
+      sourceRetracked: record.retracked,
+      sourceRemoved: record.removed,
+      sourceInvalid: record.invalid,
+      sourceExamples: record.invalidExamples,
+      sourceError: record.error,
+      heartbeatAt: new Date(),
+    },
+  });
+}
+
+export async function heartbeat(db: Db, runId: number): Promise<void> {
+  await db.$executeRaw`UPDATE sync_runs SET heartbeat_at = now() WHERE id = ${runId} AND status = 'running'`;
+}
+
+export interface RunningRun {
+  runId: number;
+  trigger: RunTrigger;
+  startedAt: Date;
+  heartbeatAt: Date;
+}
+
+/** The running run, if any (there is at most one per database). */
+export async function runningRun(db: Db): Promise<RunningRun | null> {
+  const row = await db.syncRun.findFirst({ where: { status: "running" } });
+  return row
+    ? {
+        runId: row.id,
+        trigger: row.trigger as RunTrigger,
+        startedAt: row.startedAt,
+        heartbeatAt: row.heartbeatAt,
+      }
+    : null;
+}
+
+/** A run as it is now, or null when there is no such run. */
+export async function findRun(db: Db, runId: number): Promise<RunSummary | null> {
+  const row = await db.syncRun.findUnique({ where: { id: runId } });
+  return row ? toSummary(row) : null;
+}
+
+/** The latest runs, newest first. */
+export async function recentRuns(db: Db, limit: number): Promise<RunSummary[]> {
+  const rows = await db.syncRun.findMany({ orderBy: { id: "desc" }, take: limit });
+  return rows.map(toSummary);
+}
+
+/**
+ * Records why a running run must stop (a refused token), unless a reason is recorded already: its
+ * other batches read `stop_reason` and skip. `error` gets the reason too, at once, for reporting.
+ */
+export async function recordStopReason(db: Db, runId: number, reason: string): Promise<void> {
+  await db.$executeRaw`
+    UPDATE sync_runs SET stop_reason = ${reason}, error = COALESCE(error, ${reason}), heartbeat_at = now()
+     WHERE id = ${runId} AND status = 'running' AND stop_reason IS NULL`;
+}
+
+/**
+ * Locks the run's row for the rest of the transaction and gives its status (null: no such run). Every
+ * batch's counter update takes this lock anyway; taken first, closing the run waits for the batches
+ * being written, and the batches of one run write one after the other.
+ */
+export async function lockRunStatus(db: Db, runId: number): Promise<RunStatus | null> {
+  const [run] = await db.$queryRaw<{ status: RunStatus }[]>`
+    SELECT status FROM sync_runs WHERE id = ${runId} FOR NO KEY UPDATE`;
+  return run?.status ?? null;
+}
+
+/** Adds a written batch's counts to the run's, and merges in the unknown fields it met. */
+export async function addBatchCounts(
+  db: Db,
+  runId: number,
+  counts: RunCounts,
+  unknownFields: readonly string[],
+): Promise<void> {
+  await db.$executeRaw`
+    UPDATE sync_runs
+       SET accounts_total = accounts_total + ${counts.accountsTotal},
+           accounts_changed = accounts_changed + ${counts.accountsChanged},
+           accounts_unchanged = accounts_unchanged + ${counts.accountsUnchanged},
+           accounts_failed = accounts_failed + ${counts.accountsFailed},
+           accounts_not_found = accounts_not_found + ${counts.accountsNotFound},
+           drift_count = drift_count + ${counts.driftCount},
+           unknown_fields = ARRAY(SELECT DISTINCT f
+                                    FROM unnest(COALESCE(unknown_fields, ARRAY[]::text[]) || ${[...unknownFields]}::text[]) AS f
+                                   ORDER BY f),
+           heartbeat_at = now()
+     WHERE id = ${runId}`;
+}
+
+/**
+ * Closes a running run, deciding its status: failed when it was stopped (`stop_reason`) or `error` is
+ * given, partial when some accounts failed, succeeded otherwise. True when this call closed it.
+ */
+export async function closeRun(db: Db, runId: number, error: string | null): Promise<boolean> {
+  const closed = await db.$executeRaw`
+    UPDATE sync_runs
+       SET finished_at = now(), heartbeat_at = now(), error = COALESCE(stop_reason, error, ${error}::text),
+           status = CASE WHEN COALESCE(stop_reason, ${error}::text) IS NOT NULL THEN 'failed'
+                         WHEN accounts_failed > 0 THEN 'partial'
+                         ELSE 'succeeded' END
+     WHERE id = ${runId} AND status = 'running'`;
+  return closed === 1;
+}
+
+/** A run's row with what its progress needs: the number of batches written so far. */
+export interface RunProgressRow {
+  id: number;
+  trigger: string;
+  status: string;
+  started_at: Date;
+  heartbeat_at: Date;
+  accounts_total: number;
+  accounts_planned: number | null;
+  batches_planned: number | null;
+  accounts_changed: number;
+  accounts_unchanged: number;
+  accounts_failed: number;
+  accounts_not_found: number;
+  drift_count: number;
+  batches_done: number;
+}
+
+/** Run `runId`'s progress row, or with null the running run's; undefined when there is none. */
+export async function runProgressRow(db: Db, runId: number | null): Promise<RunProgressRow | undefined> {
+  const [row] = await db.$queryRaw<RunProgressRow[]>`
+    SELECT r.id, r.trigger, r.status, r.started_at, r.heartbeat_at, r.accounts_total, r.accounts_planned,
+           r.batches_planned, r.accounts_changed, r.accounts_unchanged, r.accounts_failed,
+           r.accounts_not_found, r.drift_count,
+           (SELECT count(*) FROM sync_run_batches b WHERE b.run_id = r.id)::int AS batches_done
+      FROM sync_runs r
+     WHERE ${runId}::int IS NULL AND r.status = 'running' OR r.id = ${runId}::int
+     ORDER BY r.id DESC LIMIT 1`;
+  return row;
+}
+
+function toSummary(row: SyncRun): RunSummary {
+  return {
+    runId: row.id,
+    trigger: row.trigger as RunTrigger,
+    status: row.status as RunStatus,
+    startedAt: row.startedAt,
+    finishedAt: row.finishedAt,
+    error: row.error,
+    unknownFields: row.unknownFields,
+    accountsTotal: row.accountsTotal,
+    accountsChanged: row.accountsChanged,
+    accountsUnchanged: row.accountsUnchanged,
+    accountsFailed: row.accountsFailed,
+    accountsNotFound: row.accountsNotFound,
+    driftCount: row.driftCount,
+    accountSource: accountSourceOf(row),
+  };
+}
+
+function accountSourceOf(row: SyncRun): AccountSourceRecord | null {
+  const outcome = row.sourceOutcome as AccountSourceRecord["outcome"] | null;
+  if (outcome === null) return null;
+  return {
+    outcome,
+    ids: row.sourceIds,
+    added: row.sourceAdded ?? 0,
+    retracked: row.sourceRetracked ?? 0,
+    removed: row.sourceRemoved ?? 0,
+    invalid: row.sourceInvalid ?? 0,
+    invalidExamples: row.sourceExamples,
+    error: row.sourceError,
+  };
+}

@@ -1,0 +1,106 @@
+// Fetching one batch of accounts from Plugchat: many requests at once under a limit, and what to do
+// when one fails. An account's failure is that account's; a refused token stops the whole run; an
+// error that is no account's fault (the shared rate limiter unreachable) fails the batch, to be retried.
+import { setMaxListeners } from "node:events";
+import pLimit from "p-limit";
+import { truncate } from "../lib/text.js";
+import { type PlugchatClient, PlugchatError } from "../plugchat/index.js";
+import { BatchInterruptedError } from "./errors.js";
+import type { RunFetchShare } from "./shared-fetch-limit.js";
+import type { FetchResult } from "./types.js";
+
+export interface FetchOptions {
+  /** Requests in flight at once, when no share is given. */
+  concurrency: number;
+  /** Aborting it stops the fetch; the rejection is a `BatchInterruptedError`. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface FetchedBatch {
+  /** One per account fetched; accounts left when the fetch was stopped have none. */
+  results: FetchResult[];
+  /** Set when a refused token stopped the run (the fetch was cut short). */
+  stopReason: string | null;
+}
+
+/** What became of one request: a result to write, or a reason to stop. */
+type Attempt =
+  | { kind: "result"; result: FetchResult }
+  | { kind: "stop_run"; reason: string }
+  | { kind: "fail_batch"; error: unknown }
+  | { kind: "stopped" };
+
+/**
+ * Fetches the accounts. `share` is the limiter and run stop shared with the run's other open batches;
+ * without one, the batch has its own.
+ */
+export async function fetchAccounts(
+  client: PlugchatClient,
+  ids: readonly string[],
+  options: FetchOptions,
+  share?: RunFetchShare,
+): Promise<FetchedBatch> {
+  const limit = share?.limit ?? pLimit(options.concurrency);
+  // Two stops: the run's (shared with its other open batches: a refused token stops them all), and
+  // this batch's own (an infrastructure error fails this batch only; it is retried, the others go on).
+  const runStop = share?.stop ?? new AbortController();
+  const batchStop = new AbortController();
+  const signal = AbortSignal.any([
+    runStop.signal,
+    batchStop.signal,
+    ...(options.signal ? [options.signal] : []),
+  ]);
+  // One signal fans out to every request of the batch: each adds a listener, none of them leaks.
+  setMaxListeners(0, runStop.signal, signal);
+  const attempts = await Promise.all(
+    ids.map((id) =>
+      limit(async () => {
+        const attempt = await fetchOne(client, id, signal);
+        if (attempt.kind === "stop_run") runStop.abort();
+        if (attempt.kind === "fail_batch") batchStop.abort();
+        return attempt;
+      }),
+    ),
+  );
+  if (options.signal?.aborted) throw new BatchInterruptedError(options.signal.reason);
+  // Each stop makes the requests after it end as "stopped": there is one of these at most.
+  for (const attempt of attempts) if (attempt.kind === "fail_batch") throw attempt.error;
+  const stop = attempts.find((attempt) => attempt.kind === "stop_run");
+  return {
+    results: attempts.flatMap((attempt) => (attempt.kind === "result" ? [attempt.result] : [])),
+    stopReason: stop?.reason ?? null,
+  };
+}
+
+async function fetchOne(client: PlugchatClient, id: string, signal: AbortSignal): Promise<Attempt> {
+  if (signal.aborted) return { kind: "stopped" };
+  try {
+    const fetched = await client.getAccount(id, { signal });
+    const result: FetchResult = {
+      id,
+      kind: "ok",
+      account: fetched.account,
+      unknownFields: fetched.unknownFields,
+    };
+    return { kind: "result", result };
+  } catch (error) {
+    if (signal.aborted) return { kind: "stopped" };
+    return attemptOfError(id, error);
+  }
+}
+
+/** What a failed request means for its account, its batch and its run. */
+function attemptOfError(id: string, error: unknown): Attempt {
+  if (error instanceof PlugchatError && error.kind === "not_found")
+    return { kind: "result", result: { id, kind: "not_found" } };
+  if (error instanceof PlugchatError && error.kind === "unauthorized")
+    return {
+      kind: "stop_run",
+      reason: `${error.message}; the run stopped (every account would fail the same way)`,
+    };
+  // Its `code` says the request was never sent, for a reason outside Plugchat.
+  if ((error as { code?: unknown } | null)?.code === "RATE_LIMITER_UNAVAILABLE")
+    return { kind: "fail_batch", error };
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: "result", result: { id, kind: "failed", error: truncate(message, 500) } };
+}

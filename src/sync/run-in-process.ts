@@ -1,0 +1,133 @@
+// A whole run in this process (`plugchat-sync sync`, the demo): open it, run its batches two at a
+// time, close it. The queue worker runs the same steps as jobs instead (src/queue/processors).
+import pLimit from "p-limit";
+import { trackedIdsAfter } from "../db/sql/accounts.js";
+import { heartbeat } from "../db/sql/runs.js";
+import type { RunProgress } from "../progress/figures.js";
+import { type BatchResult, runBatch } from "./batch.js";
+import { completeRun, startRun } from "./run-lifecycle.js";
+import type { RunFetchShare } from "./shared-fetch-limit.js";
+import { addCounts, NO_COUNTS } from "./summary-counts.js";
+import type { RunCounts, RunPlan, RunSummary, RunTrigger, SyncDependencies } from "./types.js";
+
+export interface SyncOptions {
+  trigger: RunTrigger;
+  concurrency: number;
+  /** Accounts fetched and written together in one transaction. */
+  batchSize?: number;
+  /** A running run whose heartbeat is older than this was abandoned by a crashed process. */
+  staleRunAfterMs?: number;
+  heartbeatEveryMs?: number;
+  /** Called once the run is open, then after each written batch (a terminal's progress line). */
+  onProgress?: (progress: RunProgress) => void;
+  /** Called once every batch is settled, before the run is closed and its summary line logged. */
+  beforeClose?: () => void;
+}
+
+const DEFAULT_BATCH_SIZE = 500;
+
+/** Runs one complete sync in this process and returns the closed run. */
+export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<RunSummary> {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const run = await startRun(deps, options.trigger, options.staleRunAfterMs, batchSize);
+  const beat = setInterval(() => {
+    heartbeat(deps.prisma, run.runId).catch((error: unknown) =>
+      deps.logger.warn({ err: error, runId: run.runId }, "run heartbeat failed"),
+    );
+  }, options.heartbeatEveryMs ?? 30_000);
+  beat.unref();
+  const batches = new OverlappingBatches(deps, run, options);
+  try {
+    await batches.runAll(batchSize);
+  } catch (thrown) {
+    // Nothing of this run may go on once it is closed: the open batch stops, and is waited for.
+    await batches.stop();
+    // Closing the run as failed matters more than this error's details; it is rethrown below.
+    const error = `run stopped by an unexpected error: ${(thrown as Error).message}`;
+    await completeRun(deps, run.runId, error).catch(() => undefined);
+    throw thrown;
+  } finally {
+    clearInterval(beat);
+    options.beforeClose?.();
+  }
+  return (await completeRun(deps, run.runId)).summary;
+}
+
+/** Batches `runSync` has open at once: one written while the next is fetched. */
+const MAX_OPEN_BATCHES = 2;
+
+/**
+ * The batches of one run, overlapping. One after another, each batch would end with a stretch where
+ * fewer than `concurrency` requests are in flight (its last slow answers), and no request would go out
+ * while the batch is written. So the next batch opens as soon as the previous one has: its requests
+ * queue in the limiter the two share (FIFO, so the older batch's go first), fill the older batch's
+ * last stretch, and keep `concurrency` requests going while the older batch is written. At most
+ * MAX_OPEN_BATCHES are open, so memory holds two batches whatever the number of accounts. Each batch
+ * keeps its own transaction, so a batch is still written whole or not at all, and once only.
+ */
+class OverlappingBatches {
+  readonly #share: RunFetchShare;
+  readonly #open: Promise<BatchResult>[] = [];
+  #counts: RunCounts = NO_COUNTS;
+  #batchesDone = 0;
+
+  constructor(
+    private readonly deps: SyncDependencies,
+    private readonly run: RunSummary & { plan: RunPlan },
+    private readonly options: SyncOptions,
+  ) {
+    this.#share = { limit: pLimit(options.concurrency), stop: new AbortController() };
+    options.onProgress?.(this.#progress());
+  }
+
+  async runAll(batchSize: number): Promise<void> {
+    const { runId } = this.run;
+    let afterId: string | null = null;
+    for (let batchIndex = 0; !this.#share.stop.signal.aborted; batchIndex++) {
+      const ids = await trackedIdsAfter(this.deps.prisma, afterId, batchSize);
+      if (ids.length === 0) break;
+      afterId = ids[ids.length - 1] ?? null;
+      const batch = runBatch(this.deps, { runId, batchIndex, ids }, this.options, this.#share);
+      // Awaited in turn below; this only keeps a rejection from counting as unhandled meanwhile.
+      batch.catch(() => undefined);
+      this.#open.push(batch);
+      if (this.#open.length >= MAX_OPEN_BATCHES) await this.#settleOldest();
+    }
+    while (this.#open.length > 0) await this.#settleOldest();
+  }
+
+  /** Stops the open batches' requests and waits for them to settle. */
+  async stop(): Promise<void> {
+    this.#share.stop.abort();
+    await Promise.allSettled(this.#open);
+  }
+
+  async #settleOldest(): Promise<void> {
+    const batch = await this.#open.shift();
+    if (batch?.status === "written") {
+      this.#batchesDone += 1;
+      this.#counts = addCounts(this.#counts, batch.counts);
+      this.deps.logger.debug(
+        { runId: this.run.runId, batches: this.#batchesDone, accounts: batch.counts.accountsTotal },
+        "sync batch written",
+      );
+      this.options.onProgress?.(this.#progress());
+    }
+    // A batch that was not written (run closed or stopped meanwhile), or that stopped the run (token
+    // refused), ends the run: the other open batch stops too, and no batch opens after it.
+    if (batch && (batch.status !== "written" || batch.stopReason !== null)) this.#share.stop.abort();
+  }
+
+  #progress(): RunProgress {
+    return {
+      runId: this.run.runId,
+      startedAt: this.run.startedAt,
+      ...this.run.plan,
+      accountsDone: this.#counts.accountsTotal,
+      batchesDone: this.#batchesDone,
+      changed: this.#counts.accountsChanged,
+      failed: this.#counts.accountsFailed,
+      notFound: this.#counts.accountsNotFound,
+    };
+  }
+}

@@ -1,0 +1,106 @@
+// Opening and closing a run, whoever runs its batches: `runSync` in one process, or the queue worker
+// (`startRun` when a scheduled or manual run's start job comes, `completeRun` when every batch is done).
+
+import type { PrismaClient } from "../db/prisma.js";
+import { countTrackedAccounts } from "../db/sql/accounts.js";
+import { deleteRunBatches } from "../db/sql/batches.js";
+import {
+  closeAbandonedRuns,
+  closeRun,
+  findRun,
+  insertRun,
+  runningRun,
+  updateRunPlan,
+} from "../db/sql/runs.js";
+import { Prisma } from "../generated/prisma/client.js";
+import { reconcileAccountSource } from "./account-source-step.js";
+import { RunInProgressError } from "./errors.js";
+import { logRunClosed } from "./run-logging.js";
+import type { RunPlan, RunSummary, RunTrigger, SyncDependencies } from "./types.js";
+
+export const DEFAULT_STALE_RUN_AFTER_MS = 5 * 60_000;
+
+/**
+ * Opens a run (see `openRun`: one at a time, stale ones closed first) and logs it; then, with an
+ * account source, reconciles the tracked set before any id is read for the run. Opening the run
+ * first means one reconciliation at a time, and none while batches are writing. With `batchSize`,
+ * the run records how many batches it plans (its progress shows batches done of that total).
+ */
+export async function startRun(
+  deps: SyncDependencies,
+  trigger: RunTrigger,
+  staleRunAfterMs = DEFAULT_STALE_RUN_AFTER_MS,
+  batchSize?: number,
+): Promise<RunSummary & { plan: RunPlan }> {
+  const run = await openRun(deps.prisma, trigger, staleRunAfterMs, batchSize);
+  deps.logger.info({ runId: run.runId, trigger }, "sync run started");
+  if (!deps.accountSource) return run;
+  const accountSource = await reconcileAccountSource(deps, run.runId, deps.accountSource);
+  if (accountSource.outcome !== "applied") return { ...run, accountSource };
+  // The source may have changed the tracked set the plan was counted from.
+  const plan = await planOf(deps.prisma, batchSize);
+  await updateRunPlan(deps.prisma, run.runId, plan);
+  return { ...run, accountSource, plan };
+}
+
+/**
+ * Opens a run, unless one is running. A running run whose heartbeat is older than `staleAfterMs` was
+ * left by a crashed process: it is closed as failed first, so a crash never blocks syncing for good.
+ */
+export async function openRun(
+  prisma: PrismaClient,
+  trigger: RunTrigger,
+  staleAfterMs: number,
+  batchSize?: number,
+): Promise<RunSummary & { plan: RunPlan }> {
+  await closeAbandonedRuns(prisma, staleAfterMs);
+  // Checked first so that a refused run uses up no run number (reporting users read gaps in
+  // sync_runs.id as missing runs); the unique index still decides between two opening at once.
+  await refuseIfRunning(prisma);
+  try {
+    const plan = await planOf(prisma, batchSize);
+    const run = await insertRun(prisma, trigger, plan);
+    await deleteRunBatches(prisma, run.runId);
+    return { ...run, plan };
+  } catch (error) {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002")
+      await refuseIfRunning(prisma);
+    throw error;
+  }
+}
+
+async function refuseIfRunning(prisma: PrismaClient): Promise<void> {
+  const running = await runningRun(prisma);
+  if (running) throw new RunInProgressError(running.runId, running.startedAt);
+}
+
+/** The run's plan, for its progress: accounts tracked meanwhile change it a little, no more. */
+async function planOf(prisma: PrismaClient, batchSize: number | undefined): Promise<RunPlan> {
+  const accountsPlanned = await countTrackedAccounts(prisma);
+  const batchesPlanned = batchSize === undefined ? null : Math.ceil(accountsPlanned / batchSize);
+  return { accountsPlanned, batchesPlanned };
+}
+
+export interface FinishedRun {
+  summary: RunSummary;
+  /** True for the one call that closed the run; false when it was closed already. */
+  closed: boolean;
+}
+
+/**
+ * Closes a run exactly once (only a running run is closed) and logs its summary. Its status: failed
+ * when a batch stopped it (its stop reason) or `error` is given, partial when some accounts failed,
+ * succeeded otherwise. `closed` is false when the run was closed already, by another process or an
+ * earlier attempt; nothing is logged then.
+ */
+export async function completeRun(
+  deps: SyncDependencies,
+  runId: number,
+  error: string | null = null,
+): Promise<FinishedRun> {
+  const closed = await closeRun(deps.prisma, runId, error);
+  const summary = await findRun(deps.prisma, runId);
+  if (!summary) throw new Error(`sync run #${runId} does not exist`);
+  if (closed) logRunClosed(deps.logger.child({ runId }), summary);
+  return { summary, closed };
+}

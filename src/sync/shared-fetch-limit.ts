@@ -1,0 +1,43 @@
+// How many Plugchat requests are in flight at once, shared by every batch a process fetches at once, so
+// that the limit holds for all of them and not per batch.
+import pLimit, { type LimitFunction } from "p-limit";
+
+/**
+ * What the open batches of one run share: the limiter, and one stop, so that a refused token (or, in
+ * `runSync`, the end of the run) stops the requests of every open batch.
+ */
+export interface RunFetchShare {
+  limit: LimitFunction;
+  stop: AbortController;
+}
+
+/**
+ * One limit of requests in flight for the whole process (p-limit is FIFO, so an older batch's requests
+ * go first and a newer batch's fill in while the older one waits for its last answers), and one stop
+ * per run for the batches of that run open at the moment.
+ */
+export class SharedFetchLimit {
+  readonly #limit: LimitFunction;
+  // Only runs with a batch open are kept, so the map stays as small as the batches in flight.
+  readonly #runs = new Map<number, { stop: AbortController; batches: number }>();
+
+  constructor(requestsInFlight: number) {
+    this.#limit = pLimit(requestsInFlight);
+  }
+
+  /** The run's share for one batch; `release` when the batch is done with it. */
+  open(runId: number): { share: RunFetchShare; release(): void } {
+    const run = this.#runs.get(runId) ?? { stop: new AbortController(), batches: 0 };
+    this.#runs.set(runId, run);
+    run.batches++;
+    let released = false;
+    return {
+      share: { limit: this.#limit, stop: run.stop },
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--run.batches === 0) this.#runs.delete(runId);
+      },
+    };
+  }
+}

@@ -1,0 +1,119 @@
+// What one batch writes, in one transaction: its bookkeeping row, the accounts' data and status, the
+// drift rows, and its counts added to the run's.
+
+import type { PrismaClient } from "../db/prisma.js";
+import { lockAccounts, markFailed, markFound, markNotFound, writeSyncedData } from "../db/sql/accounts.js";
+import { claimBatch, setBatchTotals } from "../db/sql/batches.js";
+import { type DriftInsert, insertDrift } from "../db/sql/drift.js";
+import type { Db } from "../db/sql/index.js";
+import { addBatchCounts, lockRunStatus } from "../db/sql/runs.js";
+import { type AccountOutcome, outcomeOfFetch, outcomeOfNotFound, type StoredAccount } from "./drift.js";
+import type { FetchResult, RunCounts } from "./types.js";
+
+export interface BatchWrite {
+  outcomes: AccountOutcome[];
+  counts: RunCounts;
+}
+
+export interface BatchIdentity {
+  /** The batch's number within its run, from 0. */
+  index: number;
+  /** Fields Plugchat sent that this version does not know, merged into the run's `unknown_fields`. */
+  unknownFields: readonly string[];
+  /** The process writing it (host:pid), for `sync_run_batches.written_by`. */
+  writtenBy: string;
+}
+
+/**
+ * Compares one batch of fetch results with the stored rows and writes the differences, all in one
+ * transaction: the rows are locked and read inside it, so a concurrent writer cannot make this batch
+ * record drift twice, and a crash leaves either the whole batch or none of it.
+ *
+ * First the run's row is locked and checked (a run closed meanwhile, e.g. as abandoned, gets nothing:
+ * "run_closed"), then the batch's `sync_run_batches` row is inserted: a batch written already (a queue
+ * job delivered again after its worker died past the commit) writes nothing ("already_written").
+ */
+export async function writeBatch(
+  prisma: PrismaClient,
+  runId: number,
+  results: readonly FetchResult[],
+  batch: BatchIdentity,
+): Promise<BatchWrite | "already_written" | "run_closed"> {
+  return prisma.$transaction(
+    async (tx) => {
+      if ((await lockRunStatus(tx, runId)) !== "running") return "run_closed" as const;
+      if (!(await claimBatch(tx, runId, batch.index, batch.writtenBy))) return "already_written" as const;
+      const stored = await lockAccounts(
+        tx,
+        results.map((result) => result.id),
+      );
+      const outcomes = outcomesOf(results, stored);
+      await writeSyncedData(
+        tx,
+        outcomes.flatMap((outcome) =>
+          outcome.kind === "baseline" || outcome.kind === "changed"
+            ? [{ id: outcome.id, ...outcome.account }]
+            : [],
+        ),
+      );
+      await writeStatuses(tx, outcomes);
+      const driftCount = await insertDrift(tx, runId, driftRows(outcomes));
+      const counts = countOutcomes(outcomes, driftCount);
+      await addBatchCounts(tx, runId, counts, batch.unknownFields);
+      await setBatchTotals(tx, runId, batch.index, counts);
+      return { outcomes, counts };
+    },
+    { timeout: 60_000, maxWait: 30_000 },
+  );
+}
+
+/** Each result compared with its stored row; an account deleted meanwhile has nothing to compare with. */
+function outcomesOf(results: readonly FetchResult[], stored: Map<string, StoredAccount>): AccountOutcome[] {
+  return results.flatMap((result): AccountOutcome[] => {
+    const account = stored.get(result.id);
+    if (!account) return [];
+    if (result.kind === "ok") return [outcomeOfFetch(account, result.account)];
+    if (result.kind === "not_found") return [outcomeOfNotFound(account)];
+    return [{ kind: "failed", id: result.id, error: result.error }];
+  });
+}
+
+/** Status columns of every account in the batch, one statement per kind of outcome. */
+async function writeStatuses(tx: Db, outcomes: readonly AccountOutcome[]): Promise<void> {
+  const idsOf = (kinds: AccountOutcome["kind"][]) =>
+    outcomes.filter((outcome) => kinds.includes(outcome.kind)).map((outcome) => outcome.id);
+  await markFound(tx, idsOf(["baseline", "changed", "unchanged"]));
+  await markNotFound(tx, idsOf(["not_found"]));
+  await markFailed(
+    tx,
+    outcomes.flatMap((outcome) =>
+      outcome.kind === "failed" ? [{ id: outcome.id, error: outcome.error }] : [],
+    ),
+  );
+}
+
+function driftRows(outcomes: readonly AccountOutcome[]): DriftInsert[] {
+  return outcomes.flatMap((outcome) =>
+    "changes" in outcome
+      ? outcome.changes.map((change) => ({
+          accountId: outcome.id,
+          field: change.field,
+          from: change.from,
+          to: change.to,
+        }))
+      : [],
+  );
+}
+
+function countOutcomes(outcomes: readonly AccountOutcome[], driftCount: number): RunCounts {
+  const count = (kind: AccountOutcome["kind"]) => outcomes.filter((outcome) => outcome.kind === kind).length;
+  return {
+    accountsTotal: outcomes.length,
+    // A baseline is a change of the stored data (from nothing), so it counts as changed.
+    accountsChanged: count("changed") + count("baseline"),
+    accountsUnchanged: count("unchanged"),
+    accountsFailed: count("failed"),
+    accountsNotFound: count("not_found"),
+    driftCount,
+  };
+}
