@@ -8,10 +8,10 @@
 //   job scheduler too, and no scheduled run would ever fire again.
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../db/prisma.js";
+import { withTimeout } from "../lib/timeout.js";
 import type { Logger } from "../logger.js";
 import { throttledLog } from "../observability/throttled-log.js";
 import { heartbeat, runningRun } from "../sync/store.js";
-import { withTimeout } from "../lib/timeout.js";
 import { type FinishJobData, type FireJobData, finishJobId } from "./jobs.js";
 
 const PENDING_STATES = new Set(["waiting", "waiting-children", "active", "delayed", "prioritized"]);

@@ -22,11 +22,11 @@ import {
 import pg from "pg";
 import { databaseLocation, describeDatabaseError } from "../../db/connection-errors.js";
 import { UserFacingError } from "../../errors.js";
+import { withTimeout } from "../../lib/timeout.js";
 import { createConnectGate, gatedClientClass } from "./connect-backoff.js";
 import { createPostgresRateLimiter, rateLimitTableExists } from "./postgres-rate-limiter.js";
 import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
 import { DEFAULT_MAX_RECONNECT_DELAY_MS } from "./reconnect-delay.js";
-import { withTimeout } from "../../lib/timeout.js";
 
 export interface PostgresBackendOptions {
   databaseUrl: string;
