@@ -3,7 +3,7 @@
 import { type Job, WaitingError } from "bullmq";
 import { BatchInterruptedError, type FetchPool, runBatch } from "../../sync/run-sync.js";
 import type { BatchJobData } from "../jobs.js";
-import { oneLine, type ProcessorContext, report } from "./context.js";
+import { callHookSafely, oneLine, type ProcessorContext } from "./context.js";
 
 export interface BatchJobResult {
   status: string;
@@ -26,7 +26,7 @@ export function createBatchProcessor(
         { concurrency: ctx.concurrency, pool, ...(signal ? { signal } : {}) },
       );
       if (result.status === "written") {
-        report(
+        callHookSafely(
           logger,
           () => ctx.metrics.observeBatch?.(result.counts, result.driftFields),
           "metrics observeBatch",

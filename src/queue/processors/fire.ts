@@ -17,7 +17,7 @@ import {
   finishJobOptions,
   RUNS_QUEUE,
 } from "../jobs.js";
-import { type ProcessorContext, report } from "./context.js";
+import { callHookSafely, type ProcessorContext } from "./context.js";
 
 /** Ids read per query when a run is planned (a whole number of batches). */
 const PLANNING_PAGE_SIZE = 5_000;
@@ -45,7 +45,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
             },
             "sync fire skipped: another run is still going",
           );
-          report(logger, () => ctx.metrics.skippedFire?.(), "metrics skippedFire");
+          callHookSafely(logger, () => ctx.metrics.skippedFire?.(), "metrics skippedFire");
           return { outcome: "skipped", runningRunId: error.runId, reason: error.message };
         }
         logger.warn(
