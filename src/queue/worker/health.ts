@@ -1,6 +1,7 @@
 // What the health endpoints and the queue-depth gauge read of a worker.
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../../db/prisma.js";
+import { ping } from "../../db/sql/queue.js";
 import type { QueueBackend } from "../backend/index.js";
 
 /** For health endpoints: resolve when the dependency answers, reject otherwise. */
@@ -9,7 +10,7 @@ export type HealthChecks = { postgres(): Promise<void>; queue(): Promise<void> }
 export function healthChecks(prisma: PrismaClient, backend: QueueBackend): HealthChecks {
   return {
     postgres: async () => {
-      await prisma.$queryRaw`SELECT 1`;
+      await prisma.$queryRawUnsafe(ping().text);
     },
     queue: () => backend.check(),
   };
