@@ -24,6 +24,11 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 describe("createPostgresRateLimiter", () => {
   const store = usePostgresStore();
 
+  /** A limiter at 10 per second that waits up to a minute for PostgreSQL. */
+  function waitingLimiter(pool: pg.Pool, schema = SCHEMA) {
+    return createPostgresRateLimiter({ pool, schema, key: store.uniqueKey(), maxRps: 10, timeoutMs: 60_000 });
+  }
+
   it("keeps the end of the last reserved slot under the key, in microseconds of the database clock", async () => {
     const key = store.uniqueKey();
     const pool = store.connect();
@@ -41,13 +46,7 @@ describe("createPostgresRateLimiter", () => {
 
   it("stops waiting for PostgreSQL with the signal's reason when aborted", async () => {
     const pool = store.connect({}, store.urlThrough(await closedPort()));
-    const limiter = createPostgresRateLimiter({
-      pool,
-      schema: SCHEMA,
-      key: store.uniqueKey(),
-      maxRps: 10,
-      timeoutMs: 60_000,
-    });
+    const limiter = waitingLimiter(pool);
     const controller = new AbortController();
     const waiting = limiter.acquire(controller.signal);
     const reason = new Error("run cancelled");
@@ -123,13 +122,7 @@ describe("createPostgresRateLimiter", () => {
 
   it("stops retrying at once when the pool is closed during an outage", async () => {
     const pool = store.connect({}, store.urlThrough(await closedPort()));
-    const limiter = createPostgresRateLimiter({
-      pool,
-      schema: SCHEMA,
-      key: store.uniqueKey(),
-      maxRps: 10,
-      timeoutMs: 60_000,
-    });
+    const limiter = waitingLimiter(pool);
     const acquired = limiter.acquire();
     acquired.catch(() => undefined); // asserted below
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -140,13 +133,7 @@ describe("createPostgresRateLimiter", () => {
   it.each(["public", "no_such_schema"])(
     "says to run migrate when the table is missing (schema %s)",
     async (schema) => {
-      const limiter = createPostgresRateLimiter({
-        pool: store.connect(),
-        schema,
-        key: store.uniqueKey(),
-        maxRps: 10,
-        timeoutMs: 60_000,
-      });
+      const limiter = waitingLimiter(store.connect(), schema);
       const error = await rejection(limiter.acquire());
       expect(error).toBeInstanceOf(RateLimiterUnavailableError);
       expect((error as Error).message).toContain(
@@ -160,13 +147,7 @@ describe("createPostgresRateLimiter", () => {
     await pool.query(
       `CREATE SCHEMA wrong_shape; CREATE TABLE wrong_shape.${RATE_LIMIT_TABLE} (key text PRIMARY KEY, next_free_us text)`,
     );
-    const limiter = createPostgresRateLimiter({
-      pool,
-      schema: "wrong_shape",
-      key: store.uniqueKey(),
-      maxRps: 10,
-      timeoutMs: 60_000,
-    });
+    const limiter = waitingLimiter(pool, "wrong_shape");
     const error = await rejection(limiter.acquire());
     expect(error).toBeInstanceOf(RateLimiterUnavailableError);
     expect((error as Error).message).toMatch(/PostgreSQL refused the reservation/);
