@@ -55,7 +55,8 @@ export interface SyncWorkerOptions {
   concurrency: number;
   /**
    * Batch jobs this process runs at once (WORKER_CONCURRENCY), so `concurrency` times this many
-   * requests in flight. One more job is taken to fill their tails (see the batches worker). Default 1.
+   * requests in flight. One more job is taken to keep the limit busy while they wait for their last
+   * answers (see worker/job-workers.ts). Default 1.
    */
   workerConcurrency?: number;
   /** How long `close` lets in-flight batches finish before handing them back. Default 30 s. */

@@ -44,11 +44,11 @@ export interface PostgresBackendOptions {
 export class QueueSchemaError extends UserFacingError {}
 
 /** Connections of one BullMQ object's pool: a worker's processing, lock renewal and stalled checks. */
-export function queuePoolSize(workerConcurrency: number): number {
+function queuePoolSize(workerConcurrency: number): number {
   return workerConcurrency + 1;
 }
 
-export function postgresQueueName(prefix: string, name: string): string {
+function postgresQueueName(prefix: string, name: string): string {
   return `${prefix.replaceAll(":", "/")}/${name}`;
 }
 

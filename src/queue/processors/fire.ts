@@ -1,4 +1,4 @@
-// A fire (from the job scheduler, or `plugchat-sync trigger`): opens a run and queues it as a flow of
+// A run's start job (from the job scheduler, or `plugchat-sync trigger`): opens a run and queues it as a flow of
 // batch jobs under one "finish" parent; skipped when a run is going.
 import type { Job } from "bullmq";
 import { startRun } from "../../sync/run-sync.js";
@@ -53,7 +53,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
           "sync fire delivered again: continuing the run it opened before its worker stopped",
         );
       }
-      // A retried fire (its worker died) continues this run instead of being skipped because of it.
+      // A retried start job (its worker died) continues this run instead of being skipped because of it.
       await job.updateData({ ...job.data, runId: run.runId });
     } else {
       run = await findRun(prisma, job.data.runId);
@@ -97,18 +97,18 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
   };
 
   /**
-   * The run an earlier attempt of this fire opened, when that attempt stopped (its worker killed, or a
+   * The run an earlier attempt of this start job opened, when that attempt stopped (its worker killed, or a
    * database error) after opening the run but before recording its id on the job: the running run is
-   * then one that no flow belongs to. Without this the fire would be skipped because of its own run,
+   * then one that no flow belongs to. Without this the start job would be skipped because of its own run,
    * which would stay open, with no batches, until its heartbeat went stale (5 minutes).
-   * Adopting a run that another fire opened at the same moment is harmless: the flow's job ids derive
+   * Adopting a run that another start job opened at the same moment is harmless: the flow's job ids derive
    * from the run, so the second add of the same flow adds nothing.
    */
   async function runLeftByThisFire(job: Job<FireJobData>, runId: number): Promise<RunSummary | null> {
     if (job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0) return null;
     const run = await findRun(prisma, runId);
     if (run?.status !== "running" || run.trigger !== job.data.trigger) return null;
-    // Opened before this fire was queued (a minute allowed for clocks apart): another fire's run.
+    // Opened before this start job was queued (a minute allowed for clocks apart): another start job's run.
     if (run.startedAt.getTime() < job.timestamp - 60_000) return null;
     if (await runsQueue.getJob(finishJobId(run))) return null;
     return run;
