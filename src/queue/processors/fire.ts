@@ -22,6 +22,32 @@ import { callHookSafely, type ProcessorContext } from "./context.js";
 /** Ids read per query when a run is planned (a whole number of batches). */
 const PLANNING_PAGE_SIZE = 5_000;
 
+/** The batch jobs of a run: every tracked account id, in order, `ctx.batchSize` a job. */
+async function planBatches(ctx: ProcessorContext, run: RunSummary) {
+  const children = [];
+  let accounts = 0;
+  let afterId: string | null = null;
+  // Ids are read several batches a query: one query per batch was 1-2% of a run (bench: worker path).
+  const pageSize = Math.max(ctx.batchSize, PLANNING_PAGE_SIZE - (PLANNING_PAGE_SIZE % ctx.batchSize));
+  let page: string[] = [];
+  for (let batchIndex = 0; ; batchIndex++) {
+    if (page.length === 0) {
+      page = await trackedIdsAfter(ctx.deps.prisma, afterId, pageSize);
+      afterId = page[page.length - 1] ?? afterId;
+    }
+    const ids = page.splice(0, ctx.batchSize);
+    if (ids.length === 0) break;
+    accounts += ids.length;
+    children.push({
+      name: BATCH_JOB,
+      queueName: ctx.queueName(BATCHES_QUEUE),
+      data: { runId: run.runId, batchIndex, ids } satisfies BatchJobData,
+      opts: batchJobOptions(run, batchIndex, ctx.retry),
+    });
+  }
+  return { children, accounts };
+}
+
 export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobData>) => Promise<FireResult> {
   const { deps, logger, runsQueue } = ctx;
   const { prisma } = deps;
@@ -64,27 +90,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
     if (existing) return { outcome: "planned", runId, batches: (existing.data as FinishJobData).batches };
     if (run.status !== "running") return { outcome: "planned", runId, batches: 0 };
 
-    const children = [];
-    let accounts = 0;
-    let afterId: string | null = null;
-    // Ids are read several batches a query: one query per batch was 1-2% of a run (bench: worker path).
-    const pageSize = Math.max(ctx.batchSize, PLANNING_PAGE_SIZE - (PLANNING_PAGE_SIZE % ctx.batchSize));
-    let page: string[] = [];
-    for (let batchIndex = 0; ; batchIndex++) {
-      if (page.length === 0) {
-        page = await trackedIdsAfter(prisma, afterId, pageSize);
-        afterId = page[page.length - 1] ?? afterId;
-      }
-      const ids = page.splice(0, ctx.batchSize);
-      if (ids.length === 0) break;
-      accounts += ids.length;
-      children.push({
-        name: BATCH_JOB,
-        queueName: ctx.queueName(BATCHES_QUEUE),
-        data: { runId, batchIndex, ids } satisfies BatchJobData,
-        opts: batchJobOptions(run, batchIndex, ctx.retry),
-      });
-    }
+    const { children, accounts } = await planBatches(ctx, run);
     await ctx.flows.add({
       name: FINISH_JOB,
       queueName: ctx.queueName(RUNS_QUEUE),
