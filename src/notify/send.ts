@@ -1,7 +1,7 @@
 // Delivers a run notification to SYNC_NOTIFY_URL: a JSON POST, retried with backoff, that never throws.
 import pRetry, { AbortError } from "p-retry";
-import type { Logger } from "../logger.js";
 import { redactUrlCredentials, safeHost } from "../lib/redact.js";
+import type { Logger } from "../logger.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 
 export interface SendNotificationOptions {

@@ -1,8 +1,8 @@
 // The worker's queues and jobs. Job data holds run ids and account ids only: never the token, never
 // account data (that lives in PostgreSQL).
 //
-//   runs queue     "fire"   (from the job scheduler, or `plugchat-sync trigger`): opens a run and adds
-//                            its flow; skipped when a run is going
+//   runs queue     "fire"   (a run's start job, from the job scheduler or `plugchat-sync trigger`):
+//                            opens a run and adds its flow; skipped when a run is going
 //                  "finish" (the flow's parent): closes the run once every batch is done
 //   batches queue  "batch"  (the flow's children): one batch of account ids, written in one transaction
 import type { JobsOptions } from "bullmq";
@@ -19,7 +19,7 @@ export const BATCH_JOB = "batch";
 
 export interface FireJobData {
   trigger: "schedule" | "manual";
-  /** Set once the fire has opened its run, so that a retried fire continues that run. */
+  /** Set once the start job has opened its run, so that a retried start job continues that run. */
   runId?: number;
 }
 
@@ -61,7 +61,7 @@ const DAY_SECONDS = 24 * 60 * 60;
 export interface RetryOptions {
   /** Attempts of a batch job, the first included. */
   batchAttempts: number;
-  /** First retry delay of fire, batch and finish jobs; it doubles at each attempt. */
+  /** First retry delay of start, batch and finish jobs; it doubles at each attempt. */
   retryDelayMs: number;
 }
 
@@ -73,8 +73,8 @@ export const DEFAULT_RETRY_OPTIONS: RetryOptions = { batchAttempts: 8, retryDela
 // queues' footprint stays small and flat (a few MB) whatever the schedule, on Redis and PostgreSQL.
 const KEEP_COMPLETED = { age: 7 * DAY_SECONDS, count: 1_000 };
 const KEEP_FAILED = { age: 30 * DAY_SECONDS, count: 1_000 };
-export const KEEP_COMPLETED_BATCHES = { age: DAY_SECONDS, count: 50 };
-export const KEEP_FAILED_BATCHES = { age: 7 * DAY_SECONDS, count: 200 };
+const KEEP_COMPLETED_BATCHES = { age: DAY_SECONDS, count: 50 };
+const KEEP_FAILED_BATCHES = { age: 7 * DAY_SECONDS, count: 200 };
 
 export function fireJobOptions(retry: RetryOptions): JobsOptions {
   return {

@@ -5,7 +5,7 @@
 //   stale and is closed by the next run;
 // - the schedule, once the backend had trouble: a Redis that comes back without its data (restarted
 //   without persistence, a failover to a replica that lagged), or a restored database, has lost the
-//   job scheduler too, and no scheduled run would ever fire again.
+//   job scheduler too, and no scheduled run would ever start again.
 import type { Queue } from "bullmq";
 import type { PrismaClient } from "../db/prisma.js";
 import { heartbeat, runningRun } from "../db/sql/runs.js";
@@ -39,7 +39,7 @@ export function startRunKeeper(options: RunKeeperOptions): RunKeeper {
 
   async function keepRunAlive(): Promise<void> {
     const run = await runningRun(prisma);
-    if (!run || run.trigger === "cli") return; // a CLI run beats its own heart
+    if (!run || run.trigger === "cli") return; // a CLI run refreshes its own heartbeat
     const state = await withTimeout(
       runsQueue.getJobState(finishJobId(run)).catch(() => undefined),
       5_000,

@@ -42,7 +42,7 @@ export async function registerSchedule(
   const existing = await queue.getJobScheduler(SCHEDULER_ID);
   const same = existing?.pattern === settings.cron && existing.tz === settings.timezone;
   // Upserted even when unchanged, so that the template (job options) follows this version's defaults;
-  // the next fire keeps its time and id, so concurrent upserts add no extra fire.
+  // the next scheduled start job keeps its time and id, so concurrent upserts add no extra start job.
   await queue.upsertJobScheduler(
     SCHEDULER_ID,
     { pattern: settings.cron, tz: settings.timezone },

@@ -1,4 +1,4 @@
-// Producing side of the queue, for `plugchat-sync trigger`: queue a manual fire, and optionally follow
+// Producing side of the queue, for `plugchat-sync trigger`: queue a manual run's start job, and optionally follow
 // it to its run's end. Fails fast when the queue backend is down (a producer backend does not wait).
 import { Job, type Queue } from "bullmq";
 import type { PrismaClient } from "../db/prisma.js";
@@ -71,10 +71,7 @@ export interface IdleWaitOptions {
  * Waits until no live run is going, so that a manual run queued next is not skipped by the workers.
  * A run that goes stale meanwhile counts as ended: the next run closes it.
  */
-export async function waitUntilNoRunGoing(
-  prisma: PrismaClient,
-  options: IdleWaitOptions = {},
-): Promise<void> {
+async function waitUntilNoRunGoing(prisma: PrismaClient, options: IdleWaitOptions = {}): Promise<void> {
   let announced: number | undefined;
   for (;;) {
     const running = await liveRunningRun(prisma);
@@ -92,7 +89,7 @@ export async function waitUntilNoRunGoing(
   }
 }
 
-/** Queues a manual fire; a worker opens the run when it takes it. Returns the job id. */
+/** Queues a manual run's start job; a worker opens the run when it takes it. Returns the job id. */
 export async function enqueueManualRun(producer: Producer): Promise<string> {
   const job = await producer.call(() =>
     producer.queue.add(FIRE_JOB, { trigger: "manual" }, fireJobOptions(DEFAULT_RETRY_OPTIONS)),
@@ -103,15 +100,15 @@ export async function enqueueManualRun(producer: Producer): Promise<string> {
 
 export interface WaitOptions {
   pollMs?: number;
-  /** Called once when no worker has taken the fire after `slowAfterMs`. */
+  /** Called once when no worker has taken the start job after `slowAfterMs`. */
   onSlow?: () => void;
   slowAfterMs?: number;
   /** Gives up (a UserFacingError) when nothing is decided by then; default: never. */
   deadline?: number;
 }
 
-/** Waits until a worker has handled the fire job: its run opened and queued, or the fire skipped. */
-export async function waitForFire(
+/** Waits until a worker has handled the start job: its run opened and queued, or the start job skipped. */
+async function waitForFire(
   producer: Producer,
   jobId: string,
   options: WaitOptions = {},
@@ -142,13 +139,13 @@ export async function waitForFire(
 }
 
 export interface ManualRunOptions extends WaitOptions, IdleWaitOptions {
-  /** Called with the job id each time a manual fire is queued. */
+  /** Called with the job id each time a manual run's start job is queued. */
   onQueued?: (jobId: string) => Promise<void> | void;
 }
 
 /**
  * Starts a manual run after any run in progress, and returns it once a worker has opened it. Another
- * run can open between the look and a worker taking the fire (a scheduled one): the fire is then
+ * run can open between the look and a worker taking the start job (a scheduled one): the start job is then
  * skipped, and the manual run waits for that run too, so it reads Plugchat after the request.
  */
 export async function startManualRunWhenIdle(

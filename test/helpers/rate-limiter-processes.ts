@@ -6,7 +6,11 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 /** Modules of a limiter that has no run-time import but these (and `import type`s). */
-export const LIMITER_RUNTIME_SOURCES = ["lib/sleep.ts", "queue/backend/rate-limit-deadline.ts"];
+export const LIMITER_RUNTIME_SOURCES = [
+  "lib/sleep.ts",
+  "queue/backend/rate-limit-deadline.ts",
+  "db/sql/queue.ts",
+];
 
 /**
  * Writes plain-JS copies of `sources` (paths under src/, transpiled with TypeScript as the build would)

@@ -15,7 +15,7 @@ import {
 } from "../../src/queue/backend/index.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { TEST_REDIS_URL } from "../helpers/redis-setup.js";
-import { uniquePrefix } from "./helpers.js";
+import { uniquePrefix } from "./prefix.js";
 
 export const BACKEND_KINDS: readonly QueueBackendName[] = ["redis", "postgres"];
 

@@ -1,19 +1,24 @@
-// Shared by the worker's tests: a queue prefix of their own, the built CLI as child processes, and
-// in-process workers against the Plugchat simulator (on either queue backend: see backends.ts).
+// Shared by the worker's tests: a queue prefix of their own, the built CLI as child processes,
+// in-process workers against the Plugchat simulator (on either queue backend: see backends.ts), and
+// the environment most of them share (useWorkerTestEnvironment).
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { PrismaClient } from "../../src/db/prisma.js";
+import type { Queue } from "bullmq";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import type { QueueBackendName } from "../../src/config/index.js";
+import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import type { Logger } from "../../src/logger.js";
-import { createPlugchatClient } from "../../src/plugchat/index.js";
+import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
 import { createWorkerBackend, type QueueBackendSettings } from "../../src/queue/backend/index.js";
+import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
 import { type SyncWorker, type SyncWorkerOptions, startWorker } from "../../src/queue/worker.js";
+import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import type { TestDatabase } from "../helpers/databases.js";
+import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
+import { deleteQueueData, inspectionBackend, migratedQueueDatabase } from "./backends.js";
 
-/** A QUEUE_PREFIX of one test file's own, so that files running at once never see each other's jobs. */
-export function uniquePrefix(): string {
-  return `plugchat-sync-test-${randomBytes(5).toString("hex")}`;
-}
+export { uniquePrefix } from "./prefix.js";
 
 /** Polls until `probe` returns something truthy, or fails after `timeoutMs` saying what was awaited. */
 export async function waitFor<T>(
@@ -85,14 +90,13 @@ export interface InProcessWorkerSetup {
   queues: QueueBackendSettings;
   /** Redis only: the longest wait between two reconnection attempts. */
   maxReconnectDelayMs?: number;
+  /** The worker's Plugchat client; default one of the simulator with short timings. */
+  client?: PlugchatClient;
 }
 
-/** A worker in this process with short timings, against the simulator; close it after the test. */
-export function inProcessWorker(
-  setup: InProcessWorkerSetup,
-  options: Partial<SyncWorkerOptions> = {},
-): SyncWorker {
-  const client = createPlugchatClient({
+/** The Plugchat client of an in-process worker: the simulator's, with short timings. */
+export function simulatorClient(setup: Pick<InProcessWorkerSetup, "simulatorUrl" | "token" | "logger">) {
+  return createPlugchatClient({
     baseUrl: setup.simulatorUrl,
     token: setup.token,
     timeoutMs: 2_000,
@@ -102,6 +106,14 @@ export function inProcessWorker(
     maxRetryDelayMs: 20,
     logger: setup.logger,
   });
+}
+
+/** A worker in this process with short timings, against the simulator; close it after the test. */
+export function inProcessWorker(
+  setup: InProcessWorkerSetup,
+  options: Partial<SyncWorkerOptions> = {},
+): SyncWorker {
+  const client = setup.client ?? simulatorClient(setup);
   return startWorker(
     { prisma: setup.prisma, client, logger: setup.logger },
     {
@@ -173,5 +185,134 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
       for (const socket of sockets) socket.destroy();
       await closed;
     },
+  };
+}
+
+/** The test's own view of the deployment's queues, beside the workers'. */
+export interface QueueInspection {
+  runsQueue: Queue;
+  batchesQueue: Queue;
+  close(): Promise<void>;
+}
+
+export function inspectQueues(queues: QueueBackendSettings): QueueInspection {
+  const backend = inspectionBackend(queues);
+  const runsQueue = backend.queue(RUNS_QUEUE);
+  const batchesQueue = backend.queue(BATCHES_QUEUE);
+  return {
+    runsQueue,
+    batchesQueue,
+    close: async () => {
+      await runsQueue.close();
+      await batchesQueue.close();
+      await backend.close();
+    },
+  };
+}
+
+type SyncRunRow = NonNullable<Awaited<ReturnType<PrismaClient["syncRun"]["findFirst"]>>>;
+
+/** What a test of in-process workers has, fresh for each test but the simulator (one per file). */
+export interface WorkerTestEnvironment {
+  readonly simulator: Simulator;
+  readonly database: TestDatabase;
+  /** The test's own client of the database. */
+  readonly prisma: PrismaClient;
+  /** The workers' logs. */
+  readonly logs: CapturedLogs;
+  readonly queues: QueueBackendSettings;
+  readonly runsQueue: Queue;
+  readonly batchesQueue: Queue;
+  /** A worker in this process (see inProcessWorker), closed after the test. */
+  worker(options?: Partial<SyncWorkerOptions>, setup?: Partial<InProcessWorkerSetup>): SyncWorker;
+  /** Closes the workers started so far (after each test anyway). */
+  closeWorkers(): Promise<void>;
+  /** Queues a manual run's start job, as `plugchat-sync trigger` does. */
+  startManualRun(): Promise<unknown>;
+  /** The first run closed, once there is one. */
+  closedRun(timeoutMs?: number): Promise<SyncRunRow>;
+}
+
+/**
+ * Registers the hooks of a file of worker tests on queues of `kind`: one simulator of `accounts`
+ * accounts for the file; for each test a migrated database holding those accounts, queues of its own,
+ * captured logs, and the simulator's faults and counts cleared.
+ */
+export function useWorkerTestEnvironment(
+  kind: QueueBackendName,
+  settings: { token: string; accounts: number },
+): WorkerTestEnvironment {
+  let simulator: Simulator;
+  let database: TestDatabase;
+  let prisma: PrismaClient;
+  let logs: CapturedLogs;
+  let queues: QueueBackendSettings;
+  let inspection: QueueInspection;
+  const workers: SyncWorker[] = [];
+  const closeWorkers = async () => {
+    await Promise.all(workers.splice(0).map((started) => started.close()));
+  };
+
+  beforeAll(async () => {
+    simulator = await startSimulator({ token: settings.token, accounts: settings.accounts });
+  });
+  afterAll(async () => {
+    await simulator.close();
+  });
+  beforeEach(async () => {
+    ({ database, queues } = await migratedQueueDatabase(kind));
+    inspection = inspectQueues(queues);
+    prisma = createPrismaClient(database.url);
+    logs = captureLogs();
+    simulator.clearFaults();
+    simulator.resetStats();
+    await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
+  });
+  afterEach(async () => {
+    await closeWorkers();
+    await inspection.close();
+    await deleteQueueData(queues);
+    await prisma.$disconnect();
+    await database.drop();
+  });
+
+  return {
+    get simulator() {
+      return simulator;
+    },
+    get database() {
+      return database;
+    },
+    get prisma() {
+      return prisma;
+    },
+    get logs() {
+      return logs;
+    },
+    get queues() {
+      return queues;
+    },
+    get runsQueue() {
+      return inspection.runsQueue;
+    },
+    get batchesQueue() {
+      return inspection.batchesQueue;
+    },
+    worker: (options = {}, setup = {}) => {
+      const started = inProcessWorker(
+        { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: settings.token, queues, ...setup },
+        options,
+      );
+      workers.push(started);
+      return started;
+    },
+    closeWorkers,
+    startManualRun: () => inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" }),
+    closedRun: (timeoutMs = 20_000) =>
+      waitFor(
+        "a closed run",
+        () => prisma.syncRun.findFirst({ where: { status: { not: "running" } }, orderBy: { id: "asc" } }),
+        timeoutMs,
+      ),
   };
 }

@@ -7,17 +7,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { sleep } from "../../src/lib/sleep.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
-import {
-  connectProducerBackend,
-  type QueueBackend,
-  type QueueBackendSettings,
-} from "../../src/queue/backend/index.js";
-import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
+import { connectProducerBackend, type QueueBackendSettings } from "../../src/queue/backend/index.js";
+import { FIRE_JOB } from "../../src/queue/jobs.js";
 import { openProducer, startManualRunWhenIdle, waitForRun } from "../../src/queue/trigger.js";
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
@@ -28,13 +23,20 @@ import { TEST_REDIS_URL } from "../helpers/redis-setup.js";
 import {
   deleteQueueData,
   describeOnEachBackend,
-  inspectionBackend,
   prepareQueues,
   redisKeys,
   storedQueueStrings,
   testQueueSettings,
 } from "./backends.js";
-import { type CliProcess, inProcessWorker, spawnCli, uniquePrefix, waitFor } from "./helpers.js";
+import {
+  type CliProcess,
+  inProcessWorker,
+  inspectQueues,
+  type QueueInspection,
+  spawnCli,
+  uniquePrefix,
+  waitFor,
+} from "./helpers.js";
 
 const TOKEN = "processes-test-token-3f9c2a";
 const ACCOUNTS = 8;
@@ -52,9 +54,7 @@ describeOnEachBackend("processes", (kind) => {
   let database: TestDatabase;
   let prisma: PrismaClient;
   let queues: QueueBackendSettings;
-  let inspection: QueueBackend;
-  let runsQueue: Queue;
-  let batchesQueue: Queue;
+  let inspection: QueueInspection;
   const processes: CliProcess[] = [];
 
   function env(extra: Record<string, string> = {}): Record<string, string> {
@@ -168,9 +168,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
     await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
     queues = { ...testQueueSettings(kind, database.url, prefix), redisUrl };
     await prepareQueues(queues);
-    inspection = inspectionBackend(queues);
-    runsQueue = inspection.queue(RUNS_QUEUE);
-    batchesQueue = inspection.queue(BATCHES_QUEUE);
+    inspection = inspectQueues(queues);
   });
 
   afterEach(async () => {
@@ -182,8 +180,6 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
   });
 
   afterAll(async () => {
-    await runsQueue.close();
-    await batchesQueue.close();
     await inspection.close();
     await deleteQueueData(queues);
     await prisma.$disconnect();
@@ -238,7 +234,10 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
             `^plugchat-sync: error: a sync run is in progress \\(#${running.id}, schedule, started .*\\): no new run was started`,
           ),
         );
-        expect(await runsQueue.getJobCounts("waiting", "delayed")).toEqual({ waiting: 0, delayed: 0 });
+        expect(await inspection.runsQueue.getJobCounts("waiting", "delayed")).toEqual({
+          waiting: 0,
+          delayed: 0,
+        });
       } finally {
         await closeRun(running.id);
       }
@@ -297,7 +296,10 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
           `plugchat-sync: error: run #${inProgress.id} was still going at the --timeout: no manual run was started; follow it with plugchat-sync report --runs 1`,
         );
         expect(trigger.stdout()).toBe("");
-        expect(await runsQueue.getJobCounts("waiting", "delayed")).toEqual({ waiting: 0, delayed: 0 });
+        expect(await inspection.runsQueue.getJobCounts("waiting", "delayed")).toEqual({
+          waiting: 0,
+          delayed: 0,
+        });
       } finally {
         await closeRun(inProgress.id);
       }
@@ -393,7 +395,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       const before = await lastRunId();
       simulator.resetStats();
 
-      await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
       const run = await closedRunAfter(before);
 
       expect(run).toMatchObject({
@@ -453,7 +455,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         );
         const before = await lastRunId();
 
-        await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+        await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
         const run = await closedRunAfter(before);
         await waitFor("the notification", () => received.length > 0, 10_000);
 
@@ -502,10 +504,10 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       await ready(worker);
       const before = await lastRunId();
 
-      await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
       // Its batch and the next one, taken to fill the first one's tail.
       const active = await waitFor("two active batches", async () => {
-        const jobs = await batchesQueue.getActive();
+        const jobs = await inspection.batchesQueue.getActive();
         return jobs.length === 2 ? jobs : undefined;
       });
       worker.child.kill("SIGTERM");
@@ -516,8 +518,9 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       const written = await prisma.syncRunBatch.findMany({ where: { runId } });
       const indexes = (batches: { batchIndex: number }[]) => batches.map((batch) => batch.batchIndex).sort();
       expect(indexes(written)).toEqual(indexes(active.map((job) => job.data)));
-      for (const job of active) expect(await batchesQueue.getJobState(job.id as string)).toBe("completed");
-      expect(await batchesQueue.getWaitingCount()).toBe(ACCOUNTS / 2 - 2);
+      for (const job of active)
+        expect(await inspection.batchesQueue.getJobState(job.id as string)).toBe("completed");
+      expect(await inspection.batchesQueue.getWaitingCount()).toBe(ACCOUNTS / 2 - 2);
       expect(worker.logs().map((line) => line.msg)).toEqual(
         expect.arrayContaining([
           "signal received: stopping the worker",
@@ -555,9 +558,9 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       await Promise.all([ready(victim), ready(survivor)]);
       const before = await lastRunId();
 
-      await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
       const taken = await waitFor("a batch taken by the victim", async () => {
-        const jobs = await batchesQueue.getActive();
+        const jobs = await inspection.batchesQueue.getActive();
         return jobs.find((job) => job.processedBy?.endsWith(`:${victim.child.pid}`));
       });
       victim.child.kill("SIGKILL");

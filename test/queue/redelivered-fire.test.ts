@@ -2,81 +2,37 @@
 // the job: it must continue that run, not skip it because of its own run (which would then stay open,
 // with no batches, until its heartbeat went stale). And queues losing their data lose the schedule: the
 // workers register it again after the outage.
-import type { Queue } from "bullmq";
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
-import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
+import { expect, it } from "vitest";
 import { FIRE_JOB, type FireJobData, RUNS_QUEUE, SCHEDULER_ID } from "../../src/queue/jobs.js";
-import type { SyncWorker } from "../../src/queue/worker.js";
-import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { startRun } from "../../src/sync/run-lifecycle.js";
-import type { TestDatabase } from "../helpers/databases.js";
-import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
-import {
-  deleteQueueData,
-  describeOnEachBackend,
-  inspectionBackend,
-  loseQueueData,
-  migratedQueueDatabase,
-} from "./backends.js";
-import { inProcessWorker, waitFor } from "./helpers.js";
+import { describeOnEachBackend, inspectionBackend, loseQueueData } from "./backends.js";
+import { useWorkerTestEnvironment, waitFor } from "./helpers.js";
 
 const TOKEN = "redelivered-fire-test-token";
 const ACCOUNTS = 4;
 
-let simulator: Simulator;
-let database: TestDatabase;
-let prisma: PrismaClient;
-let logs: CapturedLogs;
-let queues: QueueBackendSettings;
-let inspection: QueueBackend;
-let runsQueue: Queue<FireJobData>;
-let worker: SyncWorker | undefined;
-
-/** The job once completed, read after its completion (a job read before it has no return value). */
-async function completedJob(jobId: string) {
-  await waitFor("the fire completed", async () => (await runsQueue.getJobState(jobId)) === "completed");
-  return runsQueue.getJob(jobId);
-}
-
 describeOnEachBackend("a fire delivered again", (kind) => {
-  beforeAll(async () => {
-    simulator = await startSimulator({ token: TOKEN, accounts: ACCOUNTS });
-  });
+  const env = useWorkerTestEnvironment(kind, { token: TOKEN, accounts: ACCOUNTS });
 
-  afterAll(async () => {
-    await simulator.close();
-  });
-
-  beforeEach(async () => {
-    ({ database, queues } = await migratedQueueDatabase(kind));
-    inspection = inspectionBackend(queues);
-    runsQueue = inspection.queue(RUNS_QUEUE);
-    prisma = createPrismaClient(database.url);
-    logs = captureLogs();
-    await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
-  });
-
-  afterEach(async () => {
-    await worker?.close();
-    worker = undefined;
-    await runsQueue.close();
-    await inspection.close();
-    await deleteQueueData(queues);
-    await prisma.$disconnect();
-    await database.drop();
-  });
+  /** The job once completed, read after its completion (a job read before it has no return value). */
+  async function completedJob(jobId: string) {
+    await waitFor("the fire completed", async () => (await env.runsQueue.getJobState(jobId)) === "completed");
+    return env.runsQueue.getJob(jobId);
+  }
 
   it("a fire whose worker died right after opening the run continues that run when delivered again", async () => {
     // A worker that dies at the worst moment: it takes the fire, opens the run exactly as the real worker
     // does, and stops there (no lock renewal, force-closed), so the fire stalls with the run open.
     let opened: number | undefined;
-    const dyingBackend = inspectionBackend(queues);
+    const dyingBackend = inspectionBackend(env.queues);
     const dying = dyingBackend.worker<FireJobData, unknown>(
       RUNS_QUEUE,
       async (job) => {
         opened = (
-          await startRun({ prisma, client: undefined as never, logger: logs.logger }, job.data.trigger)
+          await startRun(
+            { prisma: env.prisma, client: undefined as never, logger: env.logs.logger },
+            job.data.trigger,
+          )
         ).runId;
         await new Promise(() => undefined);
       },
@@ -87,70 +43,56 @@ describeOnEachBackend("a fire delivered again", (kind) => {
         skipStalledCheck: true,
       },
     );
-    const fire = await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+    const fire = await env.runsQueue.add(FIRE_JOB, { trigger: "manual" });
     await waitFor("the dying worker's run", () => opened);
     await dying.close(true);
     await dyingBackend.close();
 
-    worker = inProcessWorker(
-      { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
-      { lockDurationMs: 1_000, stalledIntervalMs: 500 },
-    );
+    env.worker({ lockDurationMs: 1_000, stalledIntervalMs: 500 });
     const run = await waitFor(
       "the run closed",
-      () => prisma.syncRun.findFirst({ where: { id: opened, status: { not: "running" } } }),
+      () => env.prisma.syncRun.findFirst({ where: { id: opened, status: { not: "running" } } }),
       15_000,
     );
 
     expect(run).toMatchObject({ status: "succeeded", trigger: "manual", accountsTotal: ACCOUNTS });
-    expect(await prisma.syncRun.count()).toBe(1);
-    expect(await prisma.syncRunBatch.count({ where: { runId: opened } })).toBe(ACCOUNTS / 2);
+    expect(await env.prisma.syncRun.count()).toBe(1);
+    expect(await env.prisma.syncRunBatch.count({ where: { runId: opened } })).toBe(ACCOUNTS / 2);
     const done = await completedJob(fire.id as string);
     expect(done?.returnvalue).toMatchObject({ outcome: "planned", runId: opened });
     expect(
-      logs.withMessage("sync fire delivered again: continuing the run it opened before its worker stopped"),
+      env.logs.withMessage(
+        "sync fire delivered again: continuing the run it opened before its worker stopped",
+      ),
     ).toHaveLength(1);
   });
 
   it("a fire delivered for the first time still skips a running run, even one without batches", async () => {
-    const running = await prisma.syncRun.create({ data: { trigger: "manual" } });
-    worker = inProcessWorker(
-      { prisma, logger: logs.logger, simulatorUrl: simulator.url, token: TOKEN, queues },
-      { lockDurationMs: 1_000, stalledIntervalMs: 500 },
-    );
-    const fire = await runsQueue.add(FIRE_JOB, { trigger: "manual" });
+    const running = await env.prisma.syncRun.create({ data: { trigger: "manual" } });
+    env.worker({ lockDurationMs: 1_000, stalledIntervalMs: 500 });
+    const fire = await env.runsQueue.add(FIRE_JOB, { trigger: "manual" });
     const done = await completedJob(fire.id as string);
 
     expect(done?.returnvalue).toMatchObject({ outcome: "skipped", runningRunId: running.id });
-    expect(await prisma.syncRun.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({
+    expect(await env.prisma.syncRun.findUniqueOrThrow({ where: { id: running.id } })).toMatchObject({
       status: "running",
     });
-    expect(await prisma.syncRunBatch.count()).toBe(0);
+    expect(await env.prisma.syncRunBatch.count()).toBe(0);
   });
 
   it("registers the schedule again when the queues come back without it (data lost)", async () => {
-    worker = inProcessWorker(
-      {
-        prisma,
-        logger: logs.logger,
-        simulatorUrl: simulator.url,
-        token: TOKEN,
-        queues,
-        maxReconnectDelayMs: 200,
-      },
-      { cron: "0 0 1 1 *" },
-    );
+    const worker = env.worker({ cron: "0 0 1 1 *" }, { maxReconnectDelayMs: 200 });
     await worker.ready;
-    expect(await runsQueue.getJobScheduler(SCHEDULER_ID)).toMatchObject({ pattern: "0 0 1 1 *" });
+    expect(await env.runsQueue.getJobScheduler(SCHEDULER_ID)).toMatchObject({ pattern: "0 0 1 1 *" });
 
     // What a backend restarted without its data looks like to the worker: its data gone, its
     // connections dropped.
-    await loseQueueData(queues);
-    expect(await runsQueue.getJobScheduler(SCHEDULER_ID)).toBeUndefined();
+    await loseQueueData(env.queues);
+    expect(await env.runsQueue.getJobScheduler(SCHEDULER_ID)).toBeUndefined();
 
-    await waitFor("the schedule registered again", () => runsQueue.getJobScheduler(SCHEDULER_ID), 10_000);
+    await waitFor("the schedule registered again", () => env.runsQueue.getJobScheduler(SCHEDULER_ID), 10_000);
     expect(
-      logs.withMessage(
+      env.logs.withMessage(
         "the sync schedule is missing after a queue backend problem (its data lost?): registering it again",
       ),
     ).toHaveLength(1);

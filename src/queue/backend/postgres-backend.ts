@@ -21,12 +21,14 @@ import {
 } from "bullmq";
 import pg from "pg";
 import { databaseLocation, describeDatabaseError } from "../../db/connection-errors.js";
+import { ping } from "../../db/sql/queue.js";
 import { UserFacingError } from "../../errors.js";
-import { createConnectGate, gatedClientClass } from "./connect-backoff.js";
-import { createPostgresRateLimiter, rateLimitTableExists } from "./postgres-rate-limiter.js";
-import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
-import { DEFAULT_MAX_RECONNECT_DELAY_MS } from "./reconnect-delay.js";
 import { withTimeout } from "../../lib/timeout.js";
+import { createConnectGate, gatedClientClass } from "./connect-backoff.js";
+import { createPostgresRateLimiter } from "./postgres-rate-limiter.js";
+import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
+import { rateLimitTableExists } from "./queue-schema.js";
+import { DEFAULT_MAX_RECONNECT_DELAY_MS } from "./reconnect-delay.js";
 
 export interface PostgresBackendOptions {
   databaseUrl: string;
@@ -42,11 +44,11 @@ export interface PostgresBackendOptions {
 export class QueueSchemaError extends UserFacingError {}
 
 /** Connections of one BullMQ object's pool: a worker's processing, lock renewal and stalled checks. */
-export function queuePoolSize(workerConcurrency: number): number {
+function queuePoolSize(workerConcurrency: number): number {
   return workerConcurrency + 1;
 }
 
-export function postgresQueueName(prefix: string, name: string): string {
+function postgresQueueName(prefix: string, name: string): string {
   return `${prefix.replaceAll(":", "/")}/${name}`;
 }
 
@@ -127,7 +129,7 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
       lost.on("lost", listener);
     },
     check: async () => {
-      const answered = await withTimeout(ownPool.query("SELECT 1"), 2_000);
+      const answered = await withTimeout(ownPool.query(ping()), 2_000);
       if (!answered) throw new Error("PostgreSQL did not answer in time");
     },
     rateLimiter: (maxRps) =>

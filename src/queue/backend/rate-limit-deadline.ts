@@ -1,7 +1,31 @@
-// What the global rate limiters (Redis, PostgreSQL) share: the error of a limiter that could not
-// reserve a slot, and the deadline every reservation runs under.
+// What the global rate limiters (Redis, PostgreSQL) share: the checks of their settings, the length
+// of a slot, the error of a limiter that could not reserve a slot, and the deadline every reservation
+// runs under.
 //
-// No imports at all: the limiters' tests transpile this module with them to run it in a second process.
+// Only `import type`: the limiters' tests transpile this module with them to run it in a second process.
+import type { RateLimiter } from "../../plugchat/rate-limiter.js";
+
+/** The limiter of a rate of 0: no cap, and no call to the store at all. */
+export const UNLIMITED: RateLimiter = { acquire: async (signal) => signal?.throwIfAborted() };
+
+/**
+ * Throws on settings no limiter can work with: a rate that is negative or not finite, a timeout that
+ * is not above 0 (`timeoutOption` names it in the message), an empty key.
+ */
+export function checkLimiterSettings(
+  settings: { maxRps: number; timeoutMs: number; key: string },
+  timeoutOption: string,
+): void {
+  const { maxRps, timeoutMs } = settings;
+  if (!Number.isFinite(maxRps) || maxRps < 0) throw new RangeError(`maxRps must be 0 or more, got ${maxRps}`);
+  if (!(timeoutMs > 0)) throw new RangeError(`${timeoutOption} must be more than 0, got ${timeoutMs}`);
+  if (settings.key === "") throw new TypeError("the rate limit key is empty");
+}
+
+/** The time between two slots, rounded up: the cap may be undershot by a microsecond, never exceeded. */
+export function slotIntervalMicros(maxRps: number): number {
+  return Math.ceil(1_000_000 / maxRps);
+}
 
 /** The limiter could not reserve a slot (its store unreachable, closed or erroring): the request was not sent. */
 export class RateLimiterUnavailableError extends Error {

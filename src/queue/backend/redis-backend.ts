@@ -2,6 +2,7 @@
 // duplicates it for blocking reads), a second one for the rate cap, and QUEUE_PREFIX as the key prefix.
 import { FlowProducer, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { withTimeout } from "../../lib/timeout.js";
 import type { Logger } from "../../logger.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
 import type { QueueBackend } from "./queue-backend.js";
@@ -13,7 +14,6 @@ import {
   redisLocation,
 } from "./redis-connection.js";
 import { createRedisRateLimiter } from "./redis-rate-limiter.js";
-import { withTimeout } from "../../lib/timeout.js";
 
 export interface RedisBackendOptions {
   redisUrl: string;

@@ -5,10 +5,13 @@
 import type { Redis } from "ioredis";
 import { sleep } from "../../lib/sleep.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
-import { RateLimiterUnavailableError, withinDeadline } from "./rate-limit-deadline.js";
-
-// Imported from here before the PostgreSQL limiter existed.
-export { RateLimiterUnavailableError } from "./rate-limit-deadline.js";
+import {
+  checkLimiterSettings,
+  RateLimiterUnavailableError,
+  slotIntervalMicros,
+  UNLIMITED,
+  withinDeadline,
+} from "./rate-limit-deadline.js";
 
 export interface RedisRateLimiterOptions {
   /**
@@ -27,7 +30,7 @@ export interface RedisRateLimiterOptions {
   redisTimeoutMs?: number;
 }
 
-export const DEFAULT_REDIS_TIMEOUT_MS = 5000;
+const DEFAULT_TIMEOUT_MS = 5000;
 
 // Reserves the next free slot atomically and returns how long to wait for it, in microseconds.
 // Times come from Redis (TIME), so the clocks of the processes do not matter. The key holds the end of
@@ -52,8 +55,6 @@ type RedisWithReserve = Redis & {
   [COMMAND_NAME](key: string, intervalMicros: string): Promise<number>;
 };
 
-const unlimited: RateLimiter = { acquire: async (signal) => signal?.throwIfAborted() };
-
 /**
  * A `RateLimiter` holding `maxRps` across every process that uses the same Redis key: slots
  * 1/maxRps apart, each reserved atomically by a Lua script, then waited for locally (abortable).
@@ -65,38 +66,44 @@ const unlimited: RateLimiter = { acquire: async (signal) => signal?.throwIfAbort
  * reconnection for a request that gave up long ago).
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLimiter {
-  const { redis, key, maxRps } = options;
-  const timeoutMs = options.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
-  if (!Number.isFinite(maxRps) || maxRps < 0) throw new RangeError(`maxRps must be 0 or more, got ${maxRps}`);
-  if (!(timeoutMs > 0)) throw new RangeError(`redisTimeoutMs must be more than 0, got ${timeoutMs}`);
-  if (key === "") throw new TypeError("the rate limit key is empty");
-  if (maxRps === 0) return unlimited;
-
-  // Rounded up: the cap may be undershot by a microsecond per slot, never exceeded.
-  const intervalMicros = String(Math.ceil(1_000_000 / maxRps));
-  const client = redis as RedisWithReserve;
+  const timeoutMs = options.redisTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  checkLimiterSettings({ ...options, timeoutMs }, "redisTimeoutMs");
+  if (options.maxRps === 0) return UNLIMITED;
+  const client = options.redis as RedisWithReserve;
   if (typeof client[COMMAND_NAME] !== "function") {
     // ioredis sends EVALSHA, and the script itself only when Redis does not know it yet.
-    redis.defineCommand(COMMAND_NAME, { numberOfKeys: 1, lua: RESERVE_SLOT_SCRIPT });
+    client.defineCommand(COMMAND_NAME, { numberOfKeys: 1, lua: RESERVE_SLOT_SCRIPT });
+  }
+  return new RedisRateLimiter(client, options.key, String(slotIntervalMicros(options.maxRps)), timeoutMs);
+}
+
+class RedisRateLimiter implements RateLimiter {
+  /** One "ready" listener for all the acquires waiting for a reconnection. */
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: RedisWithReserve,
+    private readonly key: string,
+    private readonly intervalMicros: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async acquire(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const { redis, timeoutMs } = this;
+    if (redis.status === "end") throw new RateLimiterUnavailableError("the Redis connection is closed");
+    const waitMicros = await withinDeadline(this.reserve(), timeoutMs, signal, () => {
+      const state = redis.status === "ready" ? "connected, no answer" : `connection ${redis.status}`;
+      return new RateLimiterUnavailableError(`Redis did not answer within ${timeoutMs} ms (${state})`);
+    });
+    if (waitMicros > 0) await sleep(waitMicros / 1000, signal);
   }
 
-  // One "ready" listener for all the acquires waiting for a reconnection.
-  let ready: Promise<void> | undefined;
-  const whenReady = () => {
-    ready ??= new Promise<void>((resolve) => {
-      redis.once("ready", () => {
-        ready = undefined;
-        resolve();
-      });
-    });
-    return ready;
-  };
-
-  async function reserve(): Promise<number> {
+  private async reserve(): Promise<number> {
     // "wait" is a lazy connection that nobody used yet: the command itself connects it.
-    if (redis.status !== "ready" && redis.status !== "wait") await whenReady();
+    if (this.redis.status !== "ready" && this.redis.status !== "wait") await this.whenReady();
     try {
-      return await client[COMMAND_NAME](key, intervalMicros);
+      return await this.redis[COMMAND_NAME](this.key, this.intervalMicros);
     } catch (error) {
       throw new RateLimiterUnavailableError(`Redis refused the reservation (${(error as Error).message})`, {
         cause: error,
@@ -104,17 +111,13 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RateLi
     }
   }
 
-  return {
-    async acquire(signal) {
-      signal?.throwIfAborted();
-      if (redis.status === "end") {
-        throw new RateLimiterUnavailableError("the Redis connection is closed");
-      }
-      const waitMicros = await withinDeadline(reserve(), timeoutMs, signal, () => {
-        const state = redis.status === "ready" ? "connected, no answer" : `connection ${redis.status}`;
-        return new RateLimiterUnavailableError(`Redis did not answer within ${timeoutMs} ms (${state})`);
+  private whenReady(): Promise<void> {
+    this.ready ??= new Promise<void>((resolve) => {
+      this.redis.once("ready", () => {
+        this.ready = undefined;
+        resolve();
       });
-      if (waitMicros > 0) await sleep(waitMicros / 1000, signal);
-    },
-  };
+    });
+    return this.ready;
+  }
 }

@@ -5,7 +5,7 @@ import { runBatch } from "../../sync/batch.js";
 import { BatchInterruptedError } from "../../sync/errors.js";
 import type { SharedFetchLimit } from "../../sync/shared-fetch-limit.js";
 import type { BatchJobData } from "../jobs.js";
-import { oneLine, type ProcessorContext, report } from "./context.js";
+import { callHookSafely, oneLine, type ProcessorContext } from "./context.js";
 
 export interface BatchJobResult {
   status: string;
@@ -28,7 +28,7 @@ export function createBatchProcessor(
         { concurrency: ctx.concurrency, sharedLimit, ...(signal ? { signal } : {}) },
       );
       if (result.status === "written") {
-        report(
+        callHookSafely(
           logger,
           () => ctx.metrics.observeBatch?.(result.counts, result.driftFields),
           "metrics observeBatch",

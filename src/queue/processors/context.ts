@@ -5,7 +5,7 @@ import type { FinishJobData, FireJobData, RetryOptions } from "../jobs.js";
 
 /** What the worker reports to metrics; every method is optional. */
 export interface WorkerMetrics {
-  /** A fire came while a run was going, and was skipped. */
+  /** A run's start job came while another run was going, and was skipped. */
   skippedFire?(): void;
   /** A run was closed (once per run). */
   observeRun?(summary: RunSummary): void;
@@ -30,7 +30,7 @@ export interface ProcessorContext {
 }
 
 /** Calls a metrics or hook callback; its failure is logged, never thrown into the job. */
-export function report(logger: Logger, call: () => void, what: string): void {
+export function callHookSafely(logger: Logger, call: () => void, what: string): void {
   try {
     call();
   } catch (error) {
@@ -41,8 +41,4 @@ export function report(logger: Logger, call: () => void, what: string): void {
 /** Error messages (Prisma's span several lines) as one line, for the run's `error` and log lines. */
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();
-}
-
-export function shorten(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

@@ -1,8 +1,9 @@
 // The flow's parent: every batch is done (or failed for good), so the run is closed, once.
 import type { Job } from "bullmq";
+import { truncate } from "../../lib/text.js";
 import { completeRun } from "../../sync/run-lifecycle.js";
 import type { FinishJobData, FinishResult } from "../jobs.js";
-import { oneLine, type ProcessorContext, report, shorten } from "./context.js";
+import { callHookSafely, oneLine, type ProcessorContext } from "./context.js";
 
 export function createFinishProcessor(
   ctx: ProcessorContext,
@@ -14,7 +15,7 @@ export function createFinishProcessor(
     const error = failures.length > 0 ? lostBatchesError(failures, batches) : null;
     const finished = await completeRun(ctx.deps, runId, error);
     if (finished.closed) {
-      report(logger, () => ctx.metrics.observeRun?.(finished.summary), "metrics observeRun");
+      callHookSafely(logger, () => ctx.metrics.observeRun?.(finished.summary), "metrics observeRun");
       if (ctx.onRunFinished) {
         try {
           await ctx.onRunFinished(finished.summary);
@@ -28,11 +29,11 @@ export function createFinishProcessor(
 }
 
 /** The run's error when batches failed for good: how many, which, and the first reason. */
-export function lostBatchesError(failures: [key: string, reason: string][], batches: number): string {
+function lostBatchesError(failures: [key: string, reason: string][], batches: number): string {
   const lost = failures
     .map(([key]) => Number(/batch-(\d+)$/.exec(key)?.[1]))
     .filter((index) => Number.isInteger(index))
     .sort((a, b) => a - b);
-  const reason = shorten(oneLine(failures[0]?.[1] ?? "unknown error"), 300);
+  const reason = truncate(oneLine(failures[0]?.[1] ?? "unknown error"), 300);
   return `${failures.length} of ${batches} batches failed after every attempt, so their accounts were not synced (batch ${lost.join(", ")}): ${reason}`;
 }

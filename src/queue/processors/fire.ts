@@ -1,4 +1,4 @@
-// A fire (from the job scheduler, or `plugchat-sync trigger`): opens a run and queues it as a flow of
+// A run's start job (from the job scheduler, or `plugchat-sync trigger`): opens a run and queues it as a flow of
 // batch jobs under one "finish" parent; skipped when a run is going.
 import type { Job } from "bullmq";
 import { trackedIdsAfter } from "../../db/sql/accounts.js";
@@ -19,10 +19,36 @@ import {
   finishJobOptions,
   RUNS_QUEUE,
 } from "../jobs.js";
-import { type ProcessorContext, report } from "./context.js";
+import { callHookSafely, type ProcessorContext } from "./context.js";
 
 /** Ids read per query when a run is planned (a whole number of batches). */
 const PLANNING_PAGE_SIZE = 5_000;
+
+/** The batch jobs of a run: every tracked account id, in order, `ctx.batchSize` a job. */
+async function planBatches(ctx: ProcessorContext, run: RunSummary) {
+  const children = [];
+  let accounts = 0;
+  let afterId: string | null = null;
+  // Ids are read several batches a query: one query per batch was 1-2% of a run (bench: worker path).
+  const pageSize = Math.max(ctx.batchSize, PLANNING_PAGE_SIZE - (PLANNING_PAGE_SIZE % ctx.batchSize));
+  let page: string[] = [];
+  for (let batchIndex = 0; ; batchIndex++) {
+    if (page.length === 0) {
+      page = await trackedIdsAfter(ctx.deps.prisma, afterId, pageSize);
+      afterId = page[page.length - 1] ?? afterId;
+    }
+    const ids = page.splice(0, ctx.batchSize);
+    if (ids.length === 0) break;
+    accounts += ids.length;
+    children.push({
+      name: BATCH_JOB,
+      queueName: ctx.queueName(BATCHES_QUEUE),
+      data: { runId: run.runId, batchIndex, ids } satisfies BatchJobData,
+      opts: batchJobOptions(run, batchIndex, ctx.retry),
+    });
+  }
+  return { children, accounts };
+}
 
 export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobData>) => Promise<FireResult> {
   const { deps, logger, runsQueue } = ctx;
@@ -47,7 +73,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
             },
             "sync fire skipped: another run is still going",
           );
-          report(logger, () => ctx.metrics.skippedFire?.(), "metrics skippedFire");
+          callHookSafely(logger, () => ctx.metrics.skippedFire?.(), "metrics skippedFire");
           return { outcome: "skipped", runningRunId: error.runId, reason: error.message };
         }
         logger.warn(
@@ -55,7 +81,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
           "sync fire delivered again: continuing the run it opened before its worker stopped",
         );
       }
-      // A retried fire (its worker died) continues this run instead of being skipped because of it.
+      // A retried start job (its worker died) continues this run instead of being skipped because of it.
       await job.updateData({ ...job.data, runId: run.runId });
     } else {
       run = await findRun(prisma, job.data.runId);
@@ -66,27 +92,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
     if (existing) return { outcome: "planned", runId, batches: (existing.data as FinishJobData).batches };
     if (run.status !== "running") return { outcome: "planned", runId, batches: 0 };
 
-    const children = [];
-    let accounts = 0;
-    let afterId: string | null = null;
-    // Ids are read several batches a query: one query per batch was 1-2% of a run (bench: worker path).
-    const pageSize = Math.max(ctx.batchSize, PLANNING_PAGE_SIZE - (PLANNING_PAGE_SIZE % ctx.batchSize));
-    let page: string[] = [];
-    for (let batchIndex = 0; ; batchIndex++) {
-      if (page.length === 0) {
-        page = await trackedIdsAfter(prisma, afterId, pageSize);
-        afterId = page[page.length - 1] ?? afterId;
-      }
-      const ids = page.splice(0, ctx.batchSize);
-      if (ids.length === 0) break;
-      accounts += ids.length;
-      children.push({
-        name: BATCH_JOB,
-        queueName: ctx.queueName(BATCHES_QUEUE),
-        data: { runId, batchIndex, ids } satisfies BatchJobData,
-        opts: batchJobOptions(run, batchIndex, ctx.retry),
-      });
-    }
+    const { children, accounts } = await planBatches(ctx, run);
     await ctx.flows.add({
       name: FINISH_JOB,
       queueName: ctx.queueName(RUNS_QUEUE),
@@ -99,18 +105,18 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
   };
 
   /**
-   * The run an earlier attempt of this fire opened, when that attempt stopped (its worker killed, or a
+   * The run an earlier attempt of this start job opened, when that attempt stopped (its worker killed, or a
    * database error) after opening the run but before recording its id on the job: the running run is
-   * then one that no flow belongs to. Without this the fire would be skipped because of its own run,
+   * then one that no flow belongs to. Without this the start job would be skipped because of its own run,
    * which would stay open, with no batches, until its heartbeat went stale (5 minutes).
-   * Adopting a run that another fire opened at the same moment is harmless: the flow's job ids derive
+   * Adopting a run that another start job opened at the same moment is harmless: the flow's job ids derive
    * from the run, so the second add of the same flow adds nothing.
    */
   async function runLeftByThisFire(job: Job<FireJobData>, runId: number): Promise<RunSummary | null> {
     if (job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0) return null;
     const run = await findRun(prisma, runId);
     if (run?.status !== "running" || run.trigger !== job.data.trigger) return null;
-    // Opened before this fire was queued (a minute allowed for clocks apart): another fire's run.
+    // Opened before this start job was queued (a minute allowed for clocks apart): another start job's run.
     if (run.startedAt.getTime() < job.timestamp - 60_000) return null;
     if (await runsQueue.getJob(finishJobId(run))) return null;
     return run;
