@@ -5,6 +5,7 @@ import type { Config } from "../config/index.js";
 import { defaultMigrationsDir, migrate } from "../db/migrations/index.js";
 import { withPrisma } from "../db/prisma.js";
 import { ExitCode, UserFacingError } from "../errors.js";
+import { urlWithoutPassword } from "../lib/redact.js";
 import type { Logger } from "../logger.js";
 import { createPlugchatClient } from "../plugchat/index.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../report/format.js";
@@ -14,9 +15,9 @@ import { runSync } from "../sync/run-sync.js";
 
 const DEMO_TOKEN = "demo-token";
 const DEMO_ACCOUNTS = 30;
-export const DEMO_DATABASE = "plugchat_sync_demo";
+const DEMO_DATABASE = "plugchat_sync_demo";
 
-export interface DemoOptions {
+interface DemoOptions {
   config: Config;
   logger: Logger;
   /** A URL of the server to use (DATABASE_URL's, or the embedded server's); opened after the checks. */
@@ -91,7 +92,7 @@ export async function runDemo({ config, logger, serverUrl, print }: DemoOptions)
 }
 
 /** The demo's own database beside the configured one, so a demo never touches real data. */
-export function demoDatabaseUrl(databaseUrl: string): string {
+function demoDatabaseUrl(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   url.pathname = `/${DEMO_DATABASE}`;
   return url.toString();
@@ -113,12 +114,6 @@ async function resetDemoDatabase(databaseUrl: string): Promise<void> {
 // On the embedded server, which stops when the demo ends, the hint keeps it up for psql first.
 function psqlHint(config: Config, databaseUrl: string): string {
   const query = "-c 'SELECT * FROM drift_by_day'";
-  if (config.databaseUrl !== undefined) return `\`psql ${redacted(databaseUrl)} ${query}\``;
+  if (config.databaseUrl !== undefined) return `\`psql ${urlWithoutPassword(databaseUrl)} ${query}\``;
   return `\`npx plugchat-sync db start && psql "$(npx plugchat-sync db url --database ${DEMO_DATABASE})" ${query}\``;
-}
-
-function redacted(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  if (url.password) url.password = "***";
-  return url.toString();
 }
