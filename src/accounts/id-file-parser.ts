@@ -1,12 +1,13 @@
 // Turns the lines of an id file into account ids. Pure: it reads an async iterable of lines and knows
 // nothing about files, stdin or the database, so every format rule is testable with plain arrays.
 import { UserFacingError } from "../errors.js";
+import { quoted } from "../lib/text.js";
 import { isValidAccountId } from "../plugchat/account-id.js";
 
 /** Header names that mark the column of account ids, lower-cased; the first one found wins. */
 const ID_COLUMN_NAMES = ["accountid", "account_id", "id"] as const;
 
-export type IdFileFormat = "lines" | "csv";
+type IdFileFormat = "lines" | "csv";
 
 /** A line whose id was rejected; `line` is 1-based and counts every physical line of the file. */
 export interface InvalidIdLine {
@@ -17,7 +18,7 @@ export interface InvalidIdLine {
   message: string;
 }
 
-export interface ParsedIdFile {
+interface ParsedIdFile {
   format: IdFileFormat;
   /** Valid ids, each once, in the order first seen. */
   ids: string[];
@@ -29,7 +30,7 @@ export interface ParsedIdFile {
   invalidCount: number;
 }
 
-export interface ParseIdFileOptions {
+interface ParseIdFileOptions {
   /** How many rejected lines to keep for reporting; the rest are only counted. Default 100. */
   maxInvalidKept?: number;
 }
@@ -64,7 +65,7 @@ export async function parseIdFile(
   };
   const accept = (line: number, value: string): void => {
     if (!isValidAccountId(value)) {
-      reject(line, value, `${JSON.stringify(value)} is not a valid account id`);
+      reject(line, value, `${quoted(value)} is not a valid account id`);
     } else if (seen.has(value)) {
       result.duplicates += 1;
     } else {
@@ -132,7 +133,7 @@ function findIdColumn(line: string, lineNumber: number): { index: number; name: 
     if (index >= 0) return { index, name: record.fields[index]?.trim() ?? wanted };
   }
   throw new IdFileFormatError(
-    `line ${lineNumber}: this looks like a CSV header (${JSON.stringify(line)}) but has no accountId or id column: name the column of account ids "accountId", or give one id per line without commas`,
+    `line ${lineNumber}: this looks like a CSV header (${quoted(line)}) but has no accountId or id column: name the column of account ids "accountId", or give one id per line without commas`,
   );
 }
 
