@@ -3,13 +3,13 @@
 import cliProgress from "cli-progress";
 import { formatDuration, progressFigures, type RunProgress } from "../progress/figures.js";
 
-export interface ProgressLine {
+interface ProgressLine {
   update(progress: RunProgress): void;
   /** Leaves the last drawing on its line and moves on; safe to call twice. */
   stop(): void;
 }
 
-export interface CountLine {
+interface CountLine {
   /** `done` of `total` items so far. */
   update(done: number, total: number): void;
   stop(): void;
