@@ -42,7 +42,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
       );
     }
     if (options.migrate !== false) {
-      // Every command migrates the embedded database (a no-op once done): only news is worth a line.
+      // Every command migrates the embedded database (a no-op once done): logged only when it applied one.
       const result = await migrate({
         databaseUrl: url,
         migrationsDir: defaultMigrationsDir(),
