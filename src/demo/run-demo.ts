@@ -10,7 +10,7 @@ import type { Logger } from "../logger.js";
 import { createPlugchatClient } from "../plugchat/index.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../report/format.js";
 import { driftSince, recentRuns } from "../report/queries.js";
-import { startSimulator } from "../simulator/index.js";
+import { type Simulator, startSimulator } from "../simulator/index.js";
 import { runSync } from "../sync/run-sync.js";
 
 const DEMO_TOKEN = "demo-token";
@@ -64,19 +64,7 @@ export async function runDemo({ config, logger, serverUrl, print }: DemoOptions)
         `4. First sync: run #${first.runId} ${first.status}, ${first.accountsChanged} baselines stored, no drift yet`,
       );
 
-      const [renamed, deactivated, rewired, deleted] = [ids[2], ids[6], ids[11], ids[19]] as [
-        string,
-        string,
-        string,
-        string,
-      ];
-      simulator.setAccount(renamed, { name: "Padaria Nova Ltda" });
-      simulator.setAccount(deactivated, { active: false });
-      simulator.setAccount(rewired, { onReceiveMessage: "https://hooks.example.com/v2/receive" });
-      simulator.deleteAccount(deleted);
-      print(
-        `5. Changed in Plugchat: ${renamed} renamed, ${deactivated} deactivated, ${rewired} webhook changed, ${deleted} deleted`,
-      );
+      print(`5. Changed in Plugchat: ${changeSomeAccounts(simulator, ids)}`);
 
       const second = await sync();
       print(`6. Second sync: run #${second.runId} ${second.status}, ${second.driftCount} drift events\n`);
@@ -89,6 +77,21 @@ export async function runDemo({ config, logger, serverUrl, print }: DemoOptions)
   } finally {
     await simulator.close();
   }
+}
+
+/** Changes four accounts in the simulator, one kind of drift each; says which. */
+function changeSomeAccounts(simulator: Simulator, ids: readonly string[]): string {
+  const [renamed, deactivated, rewired, deleted] = [ids[2], ids[6], ids[11], ids[19]] as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  simulator.setAccount(renamed, { name: "Padaria Nova Ltda" });
+  simulator.setAccount(deactivated, { active: false });
+  simulator.setAccount(rewired, { onReceiveMessage: "https://hooks.example.com/v2/receive" });
+  simulator.deleteAccount(deleted);
+  return `${renamed} renamed, ${deactivated} deactivated, ${rewired} webhook changed, ${deleted} deleted`;
 }
 
 /** The demo's own database beside the configured one, so a demo never touches real data. */
