@@ -3,7 +3,7 @@ import pretty from "pino-pretty";
 
 export type { Logger };
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level: string;
   pretty: boolean;
 }
@@ -12,7 +12,7 @@ export interface LoggerOptions {
  * Paths redacted in every log line. The token must never reach a log, whatever object carries it:
  * request headers, config dumps, errors with a `cause` holding request options.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   "token",
   "*.token",
   "plugchatToken",

@@ -1,12 +1,13 @@
 // Turns the lines of an id file into account ids. Pure: it reads an async iterable of lines and knows
 // nothing about files, stdin or the database, so every format rule is testable with plain arrays.
 import { UserFacingError } from "../errors.js";
+import { quoted } from "../lib/text.js";
 import { isValidAccountId } from "../plugchat/account-id.js";
 
 /** Header names that mark the column of account ids, lower-cased; the first one found wins. */
 const ID_COLUMN_NAMES = ["accountid", "account_id", "id"] as const;
 
-export type IdFileFormat = "lines" | "csv";
+type IdFileFormat = "lines" | "csv";
 
 /** A line whose id was rejected; `line` is 1-based and counts every physical line of the file. */
 export interface InvalidIdLine {
@@ -17,7 +18,7 @@ export interface InvalidIdLine {
   message: string;
 }
 
-export interface ParsedIdFile {
+interface ParsedIdFile {
   format: IdFileFormat;
   /** Valid ids, each once, in the order first seen. */
   ids: string[];
@@ -29,7 +30,7 @@ export interface ParsedIdFile {
   invalidCount: number;
 }
 
-export interface ParseIdFileOptions {
+interface ParseIdFileOptions {
   /** How many rejected lines to keep for reporting; the rest are only counted. Default 100. */
   maxInvalidKept?: number;
 }
@@ -47,36 +48,13 @@ export async function parseIdFile(
   lines: AsyncIterable<string>,
   options: ParseIdFileOptions = {},
 ): Promise<ParsedIdFile> {
-  const maxInvalidKept = options.maxInvalidKept ?? 100;
-  const seen = new Set<string>();
-  const result: ParsedIdFile = { format: "lines", ids: [], duplicates: 0, invalid: [], invalidCount: 0 };
-  let idColumn: { index: number; name: string } | undefined;
+  const ids = new IdCollector(options.maxInvalidKept ?? 100);
+  let idColumn: IdColumn | undefined;
   let decided = false;
   // A quoted CSV field may hold line breaks; such a record spans several lines and is reported at
   // the line where it starts.
   let pending: { text: string; line: number } | undefined;
   let lineNumber = 0;
-
-  const reject = (line: number, value: string, message: string): void => {
-    result.invalidCount += 1;
-    if (result.invalid.length < maxInvalidKept)
-      result.invalid.push({ line, value, message: `line ${line}: ${message}` });
-  };
-  const accept = (line: number, value: string): void => {
-    if (!isValidAccountId(value)) {
-      reject(line, value, `${JSON.stringify(value)} is not a valid account id`);
-    } else if (seen.has(value)) {
-      result.duplicates += 1;
-    } else {
-      seen.add(value);
-      result.ids.push(value);
-    }
-  };
-  const acceptRecord = (line: number, fields: string[], column: { index: number; name: string }): void => {
-    const value = (fields[column.index] ?? "").trim();
-    if (value === "") reject(line, value, `the ${column.name} column is empty`);
-    else accept(line, value);
-  };
 
   for await (const raw of lines) {
     lineNumber += 1;
@@ -89,7 +67,7 @@ export async function parseIdFile(
       if (record.unterminated) {
         pending = { text: joined, line: pending.line };
       } else {
-        acceptRecord(pending.line, record.fields, idColumn);
+        ids.acceptRecord(pending.line, record.fields, idColumn);
         pending = undefined;
       }
       continue;
@@ -102,27 +80,64 @@ export async function parseIdFile(
       decided = true;
       idColumn = findIdColumn(trimmed, lineNumber);
       if (idColumn) {
-        result.format = "csv";
+        ids.result.format = "csv";
         continue;
       }
     }
 
     if (!idColumn) {
-      accept(lineNumber, trimmed);
+      ids.accept(lineNumber, trimmed);
       continue;
     }
     const record = splitCsvRecord(text);
     if (record.unterminated) pending = { text, line: lineNumber };
-    else acceptRecord(lineNumber, record.fields, idColumn);
+    else ids.acceptRecord(lineNumber, record.fields, idColumn);
   }
 
   if (pending)
-    reject(pending.line, pending.text.trim(), 'a quoted CSV value is never closed (a missing `"`?)');
-  return result;
+    ids.reject(pending.line, pending.text.trim(), 'a quoted CSV value is never closed (a missing `"`?)');
+  return ids.result;
+}
+
+interface IdColumn {
+  index: number;
+  /** As the header writes it, for messages. */
+  name: string;
+}
+
+/** The ids and rejected lines of a file, as its lines are read. */
+class IdCollector {
+  readonly result: ParsedIdFile = { format: "lines", ids: [], duplicates: 0, invalid: [], invalidCount: 0 };
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly maxInvalidKept: number) {}
+
+  reject(line: number, value: string, message: string): void {
+    this.result.invalidCount += 1;
+    if (this.result.invalid.length < this.maxInvalidKept)
+      this.result.invalid.push({ line, value, message: `line ${line}: ${message}` });
+  }
+
+  accept(line: number, value: string): void {
+    if (!isValidAccountId(value)) {
+      this.reject(line, value, `${quoted(value)} is not a valid account id`);
+    } else if (this.seen.has(value)) {
+      this.result.duplicates += 1;
+    } else {
+      this.seen.add(value);
+      this.result.ids.push(value);
+    }
+  }
+
+  acceptRecord(line: number, fields: string[], column: IdColumn): void {
+    const value = (fields[column.index] ?? "").trim();
+    if (value === "") this.reject(line, value, `the ${column.name} column is empty`);
+    else this.accept(line, value);
+  }
 }
 
 /** The id column when `line` is a CSV header, undefined when the file is one id per line. */
-function findIdColumn(line: string, lineNumber: number): { index: number; name: string } | undefined {
+function findIdColumn(line: string, lineNumber: number): IdColumn | undefined {
   const record = splitCsvRecord(line);
   const names = record.fields.map((field) => field.trim().toLowerCase());
   const isHeader = line.includes(",") || (names.length === 1 && isIdColumnName(names[0]));
@@ -132,7 +147,7 @@ function findIdColumn(line: string, lineNumber: number): { index: number; name: 
     if (index >= 0) return { index, name: record.fields[index]?.trim() ?? wanted };
   }
   throw new IdFileFormatError(
-    `line ${lineNumber}: this looks like a CSV header (${JSON.stringify(line)}) but has no accountId or id column: name the column of account ids "accountId", or give one id per line without commas`,
+    `line ${lineNumber}: this looks like a CSV header (${quoted(line)}) but has no accountId or id column: name the column of account ids "accountId", or give one id per line without commas`,
   );
 }
 

@@ -5,7 +5,7 @@ import { migrateQueues, queueBackendSettings } from "../queue/backend/index.js";
 
 /** What every command needs: the validated config and the process's logger. Built on first use, so
  * `--help` works even when the environment is invalid. */
-export interface CommandContext {
+interface CommandContext {
   config: Readonly<Config>;
   logger: Logger;
 }

@@ -2,7 +2,7 @@ import { CommanderError } from "commander";
 import { describeDatabaseError } from "../db/connection-errors.js";
 import { ExitCode, UserFacingError } from "../errors.js";
 
-export interface ErrorReport {
+interface ErrorReport {
   lines: string[];
   exitCode: number;
 }

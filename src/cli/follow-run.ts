@@ -4,7 +4,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import { runProgress } from "../status/queries.js";
 import { runProgressLine } from "./progress-line.js";
 
-export interface RunFollower {
+interface RunFollower {
   /** Draws the run as it stands now, then stops following; call it before printing the summary. */
   stop(): Promise<void>;
 }

@@ -3,13 +3,13 @@
 import cliProgress from "cli-progress";
 import { formatDuration, progressFigures, type RunProgress } from "../progress/figures.js";
 
-export interface ProgressLine {
+interface ProgressLine {
   update(progress: RunProgress): void;
   /** Leaves the last drawing on its line and moves on; safe to call twice. */
   stop(): void;
 }
 
-export interface CountLine {
+interface CountLine {
   /** `done` of `total` items so far. */
   update(done: number, total: number): void;
   stop(): void;
@@ -24,11 +24,11 @@ export function runProgressLine(stream: NodeJS.WriteStream = process.stderr): Pr
     "run #{runId} {bar} {value}/{total} accounts{batches} | {rate}/s | ETA {etaText} | changed {changed}, failed {failed}, not found {notFound}",
   );
   if (!bar) return NO_LINE;
-  let started = false;
+  const line = new BarLine(bar);
   return {
     update(progress) {
       const figures = progressFigures(progress, new Date());
-      const payload = {
+      line.draw(figures.total, progress.accountsDone, {
         runId: progress.runId,
         batches:
           progress.batchesPlanned === null
@@ -40,19 +40,9 @@ export function runProgressLine(stream: NodeJS.WriteStream = process.stderr): Pr
         changed: progress.changed,
         failed: progress.failed,
         notFound: progress.notFound,
-      };
-      if (!started) {
-        bar.start(figures.total, progress.accountsDone, payload);
-        started = true;
-        return;
-      }
-      bar.setTotal(figures.total);
-      bar.update(progress.accountsDone, payload);
+      });
     },
-    stop() {
-      if (started) bar.stop();
-      started = false;
-    },
+    stop: () => line.stop(),
   };
 }
 
@@ -60,29 +50,41 @@ export function runProgressLine(stream: NodeJS.WriteStream = process.stderr): Pr
 export function countProgressLine(label: string, stream: NodeJS.WriteStream = process.stderr): CountLine {
   const bar = barOn(stream, `${label} {bar} {value}/{total} | {rate}/s | ETA {etaText}`);
   if (!bar) return NO_LINE;
+  const line = new BarLine(bar);
   const startedAt = Date.now();
-  let started = false;
   return {
     update(done, total) {
       const seconds = (Date.now() - startedAt) / 1000;
       const rate = seconds > 0 ? done / seconds : 0;
-      const payload = {
+      line.draw(total, done, {
         rate: rate.toFixed(0),
         etaText: rate > 0 ? formatDuration((total - done) / rate) : "-",
-      };
-      if (!started) {
-        bar.start(total, done, payload);
-        started = true;
-        return;
-      }
-      bar.setTotal(total);
-      bar.update(done, payload);
+      });
     },
-    stop() {
-      if (started) bar.stop();
-      started = false;
-    },
+    stop: () => line.stop(),
   };
+}
+
+/** A bar started on its first drawing; stopping leaves the last drawing on its line. */
+class BarLine {
+  private started = false;
+
+  constructor(private readonly bar: cliProgress.SingleBar) {}
+
+  draw(total: number, value: number, payload: Record<string, unknown>): void {
+    if (!this.started) {
+      this.bar.start(total, value, payload);
+      this.started = true;
+      return;
+    }
+    this.bar.setTotal(total);
+    this.bar.update(value, payload);
+  }
+
+  stop(): void {
+    if (this.started) this.bar.stop();
+    this.started = false;
+  }
 }
 
 function barOn(stream: NodeJS.WriteStream, format: string): cliProgress.SingleBar | null {

@@ -1,10 +1,10 @@
 import { ExitCode, UserFacingError } from "../errors.js";
 
 /** A failure to connect to PostgreSQL, told in one line that names the server but never the password. */
-export class DatabaseConnectionError extends UserFacingError {}
+class DatabaseConnectionError extends UserFacingError {}
 
 /** The connection URL cannot be used at all. */
-export class InvalidDatabaseUrlError extends UserFacingError {
+class InvalidDatabaseUrlError extends UserFacingError {
   constructor() {
     super(
       "DATABASE_URL is not a valid PostgreSQL URL: write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE " +
@@ -48,62 +48,93 @@ export function describeDatabaseError(err: unknown, databaseUrl: string): UserFa
   if (err instanceof UserFacingError) return err;
   const failure = findConnectionFailure(err);
   if (!failure) return undefined;
+  const place = placeOf(databaseUrl);
+  const unreachable = UNREACHABLE[failure.code]?.(failure.detail);
+  if (!unreachable) return refusal(failure, place, err);
+  return new DatabaseConnectionError(
+    `Cannot reach PostgreSQL at ${place.server} (${unreachable.reason}): ${unreachable.advice ?? CHECK_SERVER}`,
+    { cause: err },
+  );
+}
 
+/** How messages name the server (`host:port`) and its database (`host:port/dbname`). */
+interface Place {
+  server: string;
+  serverAndDatabase: string;
+  database: string;
+}
+
+function placeOf(databaseUrl: string): Place {
   const target = parseTarget(databaseUrl);
-  const server = target ? target.hostPort : "the server in DATABASE_URL";
-  const database = target?.database ?? "";
-  const here = target ? databaseLocation(databaseUrl) : server;
-  const unreachable = (reason: string, advice = "check DATABASE_URL and that the server is running") =>
-    new DatabaseConnectionError(`Cannot reach PostgreSQL at ${server} (${reason}): ${advice}`, {
-      cause: err,
-    });
+  if (!target) {
+    const server = "the server in DATABASE_URL";
+    return { server, serverAndDatabase: server, database: "" };
+  }
+  return {
+    server: target.hostPort,
+    serverAndDatabase: databaseLocation(databaseUrl),
+    database: target.database,
+  };
+}
 
+const CHECK_SERVER = "check DATABASE_URL and that the server is running";
+
+function hostNotFound() {
+  return { reason: "host name not found", advice: "check the host in DATABASE_URL" };
+}
+
+function noRoute() {
+  return { reason: "no route to the host", advice: "check the host in DATABASE_URL and the network" };
+}
+
+/** The failures where the server could not be reached or would not take a connection now. */
+const UNREACHABLE: Record<string, (detail?: string) => { reason: string; advice?: string }> = {
+  ECONNREFUSED: () => ({ reason: "connection refused" }),
+  ENOTFOUND: hostNotFound,
+  EAI_AGAIN: hostNotFound,
+  ETIMEDOUT: () => ({
+    reason: "timed out",
+    advice: "check DATABASE_URL, that the server is running and that no firewall drops the connection",
+  }),
+  EHOSTUNREACH: noRoute,
+  ENETUNREACH: noRoute,
+  unreachable: () => ({ reason: "not reachable" }),
+  closed: () => ({
+    reason: "the connection was closed unexpectedly",
+    advice: "check DATABASE_URL (including its SSL settings) and that the server is running",
+  }),
+  tls: (detail) => ({
+    reason: `TLS failed${detail ? `: ${detail}` : ""}`,
+    advice: "check the sslmode in DATABASE_URL and the server's SSL setup",
+  }),
+  "57P03": (detail) => ({
+    reason: `not accepting connections: ${detail ?? "the server is starting up or shutting down"}`,
+    advice: "try again in a moment",
+  }),
+  "53300": () => ({
+    reason: "too many connections",
+    advice: "try again later, or lower the connection use of other clients or raise max_connections",
+  }),
+};
+
+/** The failures where the server answered and refused: the login, the database name, a full disk. */
+function refusal(
+  failure: ConnectionFailure,
+  place: Place,
+  err: unknown,
+): DatabaseConnectionError | undefined {
+  const { server, database } = place;
   switch (failure.code) {
-    case "ECONNREFUSED":
-      return unreachable("connection refused");
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-      return unreachable("host name not found", "check the host in DATABASE_URL");
-    case "ETIMEDOUT":
-      return unreachable(
-        "timed out",
-        "check DATABASE_URL, that the server is running and that no firewall drops the connection",
-      );
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return unreachable("no route to the host", "check the host in DATABASE_URL and the network");
-    case "unreachable":
-      return unreachable("not reachable");
-    case "closed":
-      return unreachable(
-        "the connection was closed unexpectedly",
-        "check DATABASE_URL (including its SSL settings) and that the server is running",
-      );
-    case "tls":
-      return unreachable(
-        `TLS failed${failure.detail ? `: ${failure.detail}` : ""}`,
-        "check the sslmode in DATABASE_URL and the server's SSL setup",
-      );
     case "28P01":
     case "28000":
       return new DatabaseConnectionError(
-        `PostgreSQL at ${here} refused the login (${failure.detail ?? "authentication failed"}): check the user and password in DATABASE_URL and the server's pg_hba.conf`,
+        `PostgreSQL at ${place.serverAndDatabase} refused the login (${failure.detail ?? "authentication failed"}): check the user and password in DATABASE_URL and the server's pg_hba.conf`,
         { exitCode: ExitCode.badConfig, cause: err },
       );
     case "3D000":
       return new DatabaseConnectionError(
         `PostgreSQL at ${server} has no database ${database === "" ? "of that name" : `"${database}"`}: run \`plugchat-sync migrate\` to create it, or fix the database name in DATABASE_URL`,
         { exitCode: ExitCode.badConfig, cause: err },
-      );
-    case "57P03":
-      return unreachable(
-        `not accepting connections: ${failure.detail ?? "the server is starting up or shutting down"}`,
-        "try again in a moment",
-      );
-    case "53300":
-      return unreachable(
-        "too many connections",
-        "try again later, or lower the connection use of other clients or raise max_connections",
       );
     case "53100":
       // disk_full: not a connection failure, but no retry or other server helps either.

@@ -2,8 +2,9 @@
 // embedded server when it is down); otherwise the embedded server of PLUGCHAT_SYNC_DATA_DIR, started
 // if needed, with the database created and migrated on first use.
 import type { Config } from "../config/index.js";
+import { urlWithoutPassword } from "../lib/redact.js";
 import type { Logger } from "../logger.js";
-import { type EmbeddedSession, joinServer, redactedUrl } from "./embedded/index.js";
+import { type EmbeddedSession, joinServer } from "./embedded/index.js";
 import { defaultMigrationsDir, migrate } from "./migrations/index.js";
 
 /** The database of the embedded server that the commands use. */
@@ -18,7 +19,7 @@ export interface OpenDatabase {
   release(): Promise<void>;
 }
 
-export interface OpenDatabaseOptions {
+interface OpenDatabaseOptions {
   logger: Logger;
   /** Apply pending migrations to the embedded server's database (default true). */
   migrate?: boolean;
@@ -37,11 +38,11 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
   try {
     if (session.started) {
       options.onStarted?.(
-        `started the embedded PostgreSQL (data in ${config.dataDir}) at ${redactedUrl(url)}; \`plugchat-sync db url\` prints it with the password (DATABASE_URL unset)`,
+        `started the embedded PostgreSQL (data in ${config.dataDir}) at ${urlWithoutPassword(url)}; \`plugchat-sync db url\` prints it with the password (DATABASE_URL unset)`,
       );
     }
     if (options.migrate !== false) {
-      // Every command migrates the embedded database (a no-op once done): only news is worth a line.
+      // Every command migrates the embedded database (a no-op once done): logged only when it applied one.
       const result = await migrate({
         databaseUrl: url,
         migrationsDir: defaultMigrationsDir(),

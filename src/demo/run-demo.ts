@@ -8,17 +8,18 @@ import { dropDatabaseIfExists } from "../db/sql/databases.js";
 import { driftSince } from "../db/sql/drift.js";
 import { recentRuns } from "../db/sql/runs.js";
 import { ExitCode, UserFacingError } from "../errors.js";
+import { urlWithoutPassword } from "../lib/redact.js";
 import type { Logger } from "../logger.js";
 import { createPlugchatClient } from "../plugchat/index.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../report/format.js";
-import { startSimulator } from "../simulator/index.js";
+import { type Simulator, startSimulator } from "../simulator/index.js";
 import { runSync } from "../sync/run-in-process.js";
 
 const DEMO_TOKEN = "demo-token";
 const DEMO_ACCOUNTS = 30;
-export const DEMO_DATABASE = "plugchat_sync_demo";
+const DEMO_DATABASE = "plugchat_sync_demo";
 
-export interface DemoOptions {
+interface DemoOptions {
   config: Config;
   logger: Logger;
   /** A URL of the server to use (DATABASE_URL's, or the embedded server's); opened after the checks. */
@@ -65,19 +66,7 @@ export async function runDemo({ config, logger, serverUrl, print }: DemoOptions)
         `4. First sync: run #${first.runId} ${first.status}, ${first.accountsChanged} baselines stored, no drift yet`,
       );
 
-      const [renamed, deactivated, rewired, deleted] = [ids[2], ids[6], ids[11], ids[19]] as [
-        string,
-        string,
-        string,
-        string,
-      ];
-      simulator.setAccount(renamed, { name: "Padaria Nova Ltda" });
-      simulator.setAccount(deactivated, { active: false });
-      simulator.setAccount(rewired, { onReceiveMessage: "https://hooks.example.com/v2/receive" });
-      simulator.deleteAccount(deleted);
-      print(
-        `5. Changed in Plugchat: ${renamed} renamed, ${deactivated} deactivated, ${rewired} webhook changed, ${deleted} deleted`,
-      );
+      print(`5. Changed in Plugchat: ${changeSomeAccounts(simulator, ids)}`);
 
       const second = await sync();
       print(`6. Second sync: run #${second.runId} ${second.status}, ${second.driftCount} drift events\n`);
@@ -92,8 +81,23 @@ export async function runDemo({ config, logger, serverUrl, print }: DemoOptions)
   }
 }
 
+/** Changes four accounts in the simulator, one kind of drift each; says which. */
+function changeSomeAccounts(simulator: Simulator, ids: readonly string[]): string {
+  const [renamed, deactivated, rewired, deleted] = [ids[2], ids[6], ids[11], ids[19]] as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  simulator.setAccount(renamed, { name: "Padaria Nova Ltda" });
+  simulator.setAccount(deactivated, { active: false });
+  simulator.setAccount(rewired, { onReceiveMessage: "https://hooks.example.com/v2/receive" });
+  simulator.deleteAccount(deleted);
+  return `${renamed} renamed, ${deactivated} deactivated, ${rewired} webhook changed, ${deleted} deleted`;
+}
+
 /** The demo's own database beside the configured one, so a demo never touches real data. */
-export function demoDatabaseUrl(databaseUrl: string): string {
+function demoDatabaseUrl(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   url.pathname = `/${DEMO_DATABASE}`;
   return url.toString();
@@ -115,12 +119,6 @@ async function resetDemoDatabase(databaseUrl: string): Promise<void> {
 // On the embedded server, which stops when the demo ends, the hint keeps it up for psql first.
 function psqlHint(config: Config, databaseUrl: string): string {
   const query = "-c 'SELECT * FROM drift_by_day'";
-  if (config.databaseUrl !== undefined) return `\`psql ${redacted(databaseUrl)} ${query}\``;
+  if (config.databaseUrl !== undefined) return `\`psql ${urlWithoutPassword(databaseUrl)} ${query}\``;
   return `\`npx plugchat-sync db start && psql "$(npx plugchat-sync db url --database ${DEMO_DATABASE})" ${query}\``;
-}
-
-function redacted(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  if (url.password) url.password = "***";
-  return url.toString();
 }

@@ -1,2 +1,2 @@
 export { type HealthServer, startHealthServer } from "./http-server.js";
-export { createMetrics } from "./metrics.js";
+export { createMetrics, type Metrics } from "./metrics.js";

@@ -7,7 +7,8 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { joinServer, redactedUrl } from "../../src/db/embedded/index.js";
+import { joinServer } from "../../src/db/embedded/index.js";
+import { urlWithoutPassword } from "../../src/lib/redact.js";
 import { freePort } from "./free-port.js";
 
 export const DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -18,7 +19,7 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   if (problem === undefined) return undefined;
   if (process.env.CI === "true") {
     throw new Error(
-      `no PostgreSQL answers at ${redactedUrl(configured)} (${problem}), and CI=true: start it (.ci/run does) or set TEST_DATABASE_ADMIN_URL`,
+      `no PostgreSQL answers at ${urlWithoutPassword(configured)} (${problem}), and CI=true: start it (.ci/run does) or set TEST_DATABASE_ADMIN_URL`,
     );
   }
   // /tmp, not the work tree: under root the server runs as `postgres`, which must reach the directory.
@@ -27,7 +28,7 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   const session = await joinServer({ dataDir, port: await freePort(), command: "vitest" });
   process.env.TEST_DATABASE_ADMIN_URL = session.url("postgres");
   process.stdout.write(
-    `no PostgreSQL at ${redactedUrl(configured)} (${problem}): the tests use an embedded one at ${redactedUrl(session.url("postgres"))}, data in ${dataDir}\n`,
+    `no PostgreSQL at ${urlWithoutPassword(configured)} (${problem}): the tests use an embedded one at ${urlWithoutPassword(session.url("postgres"))}, data in ${dataDir}\n`,
   );
   return () => session.release();
 }

@@ -1,9 +1,10 @@
 // Why the account source could not be read, in one line that never holds its password.
 import { UserFacingError } from "../../errors.js";
 import { redactUrlCredentials } from "../../lib/redact.js";
+import { truncate } from "../../lib/text.js";
 
 /** What went wrong, for the run's row and the metrics: a small fixed set. */
-export type SourceFailureKind = "unreachable" | "timeout" | "writes" | "query_failed";
+type SourceFailureKind = "unreachable" | "timeout" | "writes" | "query_failed";
 
 export class AccountSourceError extends UserFacingError {
   readonly kind: SourceFailureKind;
@@ -62,7 +63,7 @@ export function sourceFailure(
     error instanceof Error ? error.message || String(code ?? "error") : String(error),
     sourceUrl,
   );
-  const short = message.length > 300 ? `${message.slice(0, 297)}...` : message;
+  const short = truncate(message, 300);
   if (NETWORK_CODES.has(code ?? "") || /timeout expired|connection terminated/i.test(message)) {
     return new AccountSourceError(
       "unreachable",

@@ -1,5 +1,6 @@
 // What a reconciliation decides, without I/O: which source values are ids, and whether the changes
 // may be applied (the removal limit). The SQL that counts and applies them is in reconcile.ts.
+import { quoted } from "../../lib/text.js";
 import { isValidAccountId } from "../../plugchat/account-id.js";
 
 /** Invalid values named in messages and on the run's row; the rest are only counted. */
@@ -7,7 +8,7 @@ export const MAX_INVALID_NAMED = 5;
 
 /** One value of the source's first column that is not an account id, and why. */
 export interface InvalidSourceValue {
-  /** As text, JSON-quoted and cut to 40 characters, so that it is safe in one log line. */
+  /** As text, JSON-quoted and cut after 40 characters, so that it is safe in one log line. */
   value: string;
   reason: string;
 }
@@ -30,7 +31,7 @@ export function classifySourceValue(
     return { kind: "invalid", invalid: { value: `(${typeOf(value)})`, reason: "not text" } };
   }
   if (isValidAccountId(text)) return { kind: "id", id: text };
-  return { kind: "invalid", invalid: { value: shown(text), reason: invalidReason(text) } };
+  return { kind: "invalid", invalid: { value: quoted(text, 41), reason: invalidReason(text) } };
 }
 
 function invalidReason(text: string): string {
@@ -55,7 +56,7 @@ export interface ReconcileCounts {
   removed: number;
 }
 
-export type ReconcileDecision = { kind: "apply" } | { kind: "refused"; reason: string };
+type ReconcileDecision = { kind: "apply" } | { kind: "refused"; reason: string };
 
 export interface RemovalLimit {
   /** The largest share of the tracked ids that may be untracked at once, 0 to 1. */
@@ -85,10 +86,6 @@ export function decideReconciliation(counts: ReconcileCounts, limit: RemovalLimi
 function percent(share: number): string {
   const value = share * 100;
   return `${Number.isInteger(value) ? value : value.toFixed(1)}%`;
-}
-
-function shown(text: string): string {
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
 function typeOf(value: unknown): string {

@@ -2,6 +2,7 @@
 // while the consumer is busy), in a read-only transaction with a statement timeout, on a connection
 // of its own that is closed after.
 import mysql from "mysql2";
+import type { Connection as PromiseConnection } from "mysql2/promise";
 import { sourceFailure } from "./errors.js";
 import type { SourceReadOptions } from "./read-source.js";
 
@@ -32,14 +33,7 @@ export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerat
     // An error after the query (the server going away while idle) must not crash the process.
     connection.on("error", () => undefined);
     const session = connection.promise();
-    const [versionRows] = await session.query({ sql: "SELECT VERSION()", rowsAsArray: true });
-    const version = String((versionRows as unknown[][])[0]?.[0] ?? "");
-    // MariaDB counts seconds, for every statement; MySQL milliseconds, for SELECTs only.
-    if (/mariadb/i.test(version)) {
-      await session.query(`SET SESSION max_statement_time = ${(timeoutMs / 1000).toFixed(3)}`);
-    } else {
-      await session.query(`SET SESSION max_execution_time = ${Math.floor(timeoutMs)}`);
-    }
+    await setStatementTimeout(session, timeoutMs);
     await session.query("START TRANSACTION READ ONLY");
     const rows = connection.query(query).stream({ highWaterMark: pageSize });
     let page: unknown[] = [];
@@ -57,6 +51,17 @@ export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerat
   } finally {
     connection?.end(() => undefined);
     connection?.destroy();
+  }
+}
+
+/** MariaDB counts seconds, for every statement; MySQL milliseconds, for SELECTs only. */
+async function setStatementTimeout(session: PromiseConnection, timeoutMs: number): Promise<void> {
+  const [versionRows] = await session.query({ sql: "SELECT VERSION()", rowsAsArray: true });
+  const version = String((versionRows as unknown[][])[0]?.[0] ?? "");
+  if (/mariadb/i.test(version)) {
+    await session.query(`SET SESSION max_statement_time = ${(timeoutMs / 1000).toFixed(3)}`);
+  } else {
+    await session.query(`SET SESSION max_execution_time = ${Math.floor(timeoutMs)}`);
   }
 }
 

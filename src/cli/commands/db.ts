@@ -1,113 +1,128 @@
+// `plugchat-sync db`: the embedded PostgreSQL that the commands use when DATABASE_URL is unset.
 import { Command } from "commander";
 import type { Config } from "../../config/index.js";
-import { layoutOf, pinServer, redactedUrl, serverStatus, unpinServer } from "../../db/embedded/index.js";
+import {
+  layoutOf,
+  pinServer,
+  type ServerStatus,
+  serverStatus,
+  unpinServer,
+} from "../../db/embedded/index.js";
 import { EMBEDDED_DATABASE } from "../../db/open-database.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
+import { urlWithoutPassword } from "../../lib/redact.js";
 import { commandContext, commandDatabase } from "../context.js";
 
 export function dbCommand(): Command {
   const db = new Command("db").description(
     "the embedded PostgreSQL that the commands use when DATABASE_URL is unset: its URL, keep it up, stop it, its status",
   );
-
   db.command("url")
     .description("print the connection string of the database (with its password), for psql or a BI tool")
     .option(
       "--database <name>",
       `a database of the server other than ${EMBEDDED_DATABASE}, such as plugchat_sync_demo`,
     )
-    .action(async (options: { database?: string }) => {
-      const { config } = commandContext();
-      const opened = await commandDatabase();
-      const url = new URL(opened.url);
-      if (options.database !== undefined) url.pathname = `/${encodeURIComponent(options.database)}`;
-      process.stdout.write(`${url.toString()}\n`);
-      if (opened.embedded?.started) {
-        process.stderr.write(
-          `plugchat-sync: note: the embedded PostgreSQL (data in ${config.dataDir}) stops as this command ends, since no other command uses it: run \`plugchat-sync db start\` to keep it up for psql\n`,
-        );
-      }
-    });
-
+    .action(printUrl);
   db.command("start")
     .description("start the embedded PostgreSQL and keep it up, for reporting, until `plugchat-sync db stop`")
-    .action(async () => {
-      const { config } = commandContext();
-      embeddedOnly(config, "start");
-      const opened = await commandDatabase();
-      if (!opened.embedded) return;
-      await pinServer(opened.embedded.layout);
-      process.stdout.write(
-        `the embedded PostgreSQL runs at ${redactedUrl(opened.url)} (data in ${config.dataDir}) until \`plugchat-sync db stop\`; \`plugchat-sync db url\` prints the URL with its password\n`,
-      );
-    });
-
+    .action(startServer);
   db.command("stop")
     .description("let the embedded PostgreSQL stop: now, or when the last command using it ends")
-    .action(async () => {
-      const { config } = commandContext();
-      embeddedOnly(config, "stop");
-      const result = await unpinServer(layoutOf(config.dataDir));
-      if (result.users.length > 0) {
-        process.stdout.write(
-          `the embedded PostgreSQL stays up while ${result.users.length} command(s) use it (${describeUsers(result.users)}): it stops when the last one ends\n`,
-        );
-      } else {
-        process.stdout.write(
-          result.stopped
-            ? `stopped the embedded PostgreSQL (data in ${config.dataDir})\n`
-            : `the embedded PostgreSQL was not running (data in ${config.dataDir})\n`,
-        );
-      }
-    });
-
+    .action(stopServer);
   db.command("status")
     .description("whether the embedded PostgreSQL runs, where its data is, on which port, and who uses it")
     .option("--json", "print JSON")
-    .action(async (options: { json?: boolean }) => {
-      const { config } = commandContext();
-      if (config.databaseUrl !== undefined) {
-        const line = `DATABASE_URL is set: the commands use ${redactedUrl(config.databaseUrl)}, not the embedded PostgreSQL`;
-        process.stdout.write(
-          options.json
-            ? `${JSON.stringify({ embedded: false, databaseUrl: redactedUrl(config.databaseUrl) })}\n`
-            : `${line}\n`,
-        );
-        return;
-      }
-      const status = await serverStatus(config.dataDir);
-      const url = status.url(EMBEDDED_DATABASE);
-      if (options.json) {
-        process.stdout.write(
-          `${JSON.stringify({
-            embedded: true,
-            running: status.running !== undefined,
-            pid: status.running?.pid ?? null,
-            port: status.running?.port ?? config.embeddedPort,
-            dataDir: config.dataDir,
-            initialised: status.initialised,
-            url: url === undefined ? null : redactedUrl(url),
-            keptUp: status.pinned,
-            usedBy: status.users,
-          })}\n`,
-        );
-        return;
-      }
-      const lines = status.running
-        ? [
-            `embedded PostgreSQL: running (pid ${status.running.pid}) on 127.0.0.1 port ${status.running.port}`,
-            `url: ${redactedUrl(url ?? "")} (with its password: plugchat-sync db url)`,
-          ]
-        : [
-            `embedded PostgreSQL: not running (it starts on port ${config.embeddedPort} when a command needs it)`,
-          ];
-      lines.push(`data: ${config.dataDir}${status.initialised ? "" : " (not created yet)"}`);
-      lines.push(`kept up by \`db start\`: ${status.pinned ? "yes, until `plugchat-sync db stop`" : "no"}`);
-      lines.push(`used by: ${status.users.length === 0 ? "no command" : describeUsers(status.users)}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
-    });
-
+    .action(printStatus);
   return db;
+}
+
+async function printUrl(options: { database?: string }): Promise<void> {
+  const { config } = commandContext();
+  const opened = await commandDatabase();
+  const url = new URL(opened.url);
+  if (options.database !== undefined) url.pathname = `/${encodeURIComponent(options.database)}`;
+  process.stdout.write(`${url.toString()}\n`);
+  if (opened.embedded?.started) {
+    process.stderr.write(
+      `plugchat-sync: note: the embedded PostgreSQL (data in ${config.dataDir}) stops as this command ends, since no other command uses it: run \`plugchat-sync db start\` to keep it up for psql\n`,
+    );
+  }
+}
+
+async function startServer(): Promise<void> {
+  const { config } = commandContext();
+  embeddedOnly(config, "start");
+  const opened = await commandDatabase();
+  if (!opened.embedded) return;
+  await pinServer(opened.embedded.layout);
+  process.stdout.write(
+    `the embedded PostgreSQL runs at ${urlWithoutPassword(opened.url)} (data in ${config.dataDir}) until \`plugchat-sync db stop\`; \`plugchat-sync db url\` prints the URL with its password\n`,
+  );
+}
+
+async function stopServer(): Promise<void> {
+  const { config } = commandContext();
+  embeddedOnly(config, "stop");
+  const result = await unpinServer(layoutOf(config.dataDir));
+  if (result.users.length > 0) {
+    process.stdout.write(
+      `the embedded PostgreSQL stays up while ${result.users.length} command(s) use it (${describeUsers(result.users)}): it stops when the last one ends\n`,
+    );
+  } else {
+    process.stdout.write(
+      result.stopped
+        ? `stopped the embedded PostgreSQL (data in ${config.dataDir})\n`
+        : `the embedded PostgreSQL was not running (data in ${config.dataDir})\n`,
+    );
+  }
+}
+
+async function printStatus(options: { json?: boolean }): Promise<void> {
+  const { config } = commandContext();
+  if (config.databaseUrl !== undefined) {
+    const databaseUrl = urlWithoutPassword(config.databaseUrl);
+    process.stdout.write(
+      options.json
+        ? `${JSON.stringify({ embedded: false, databaseUrl })}\n`
+        : `DATABASE_URL is set: the commands use ${databaseUrl}, not the embedded PostgreSQL\n`,
+    );
+    return;
+  }
+  const status = await serverStatus(config.dataDir);
+  process.stdout.write(
+    options.json
+      ? `${JSON.stringify(statusJson(status, config))}\n`
+      : `${statusLines(status, config).join("\n")}\n`,
+  );
+}
+
+function statusJson(status: ServerStatus, config: Config): object {
+  const url = status.url(EMBEDDED_DATABASE);
+  return {
+    embedded: true,
+    running: status.running !== undefined,
+    pid: status.running?.pid ?? null,
+    port: status.running?.port ?? config.embeddedPort,
+    dataDir: config.dataDir,
+    initialised: status.initialised,
+    url: url === undefined ? null : urlWithoutPassword(url),
+    keptUp: status.pinned,
+    usedBy: status.users,
+  };
+}
+
+function statusLines(status: ServerStatus, config: Config): string[] {
+  const lines = status.running
+    ? [
+        `embedded PostgreSQL: running (pid ${status.running.pid}) on 127.0.0.1 port ${status.running.port}`,
+        `url: ${urlWithoutPassword(status.url(EMBEDDED_DATABASE) ?? "")} (with its password: plugchat-sync db url)`,
+      ]
+    : [`embedded PostgreSQL: not running (it starts on port ${config.embeddedPort} when a command needs it)`];
+  lines.push(`data: ${config.dataDir}${status.initialised ? "" : " (not created yet)"}`);
+  lines.push(`kept up by \`db start\`: ${status.pinned ? "yes, until `plugchat-sync db stop`" : "no"}`);
+  lines.push(`used by: ${status.users.length === 0 ? "no command" : describeUsers(status.users)}`);
+  return lines;
 }
 
 function embeddedOnly(config: Config, verb: string): void {

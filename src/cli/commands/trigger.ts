@@ -1,10 +1,17 @@
 import { Command, InvalidArgumentError } from "commander";
-import { withPrisma } from "../../db/prisma.js";
-import { connectProducerBackend, queueBackendSettings } from "../../queue/backend/index.js";
+import type { Config } from "../../config/index.js";
+import { type PrismaClient, withPrisma } from "../../db/prisma.js";
+import type { Logger } from "../../logger.js";
+import {
+  connectProducerBackend,
+  type QueueBackend,
+  queueBackendSettings,
+} from "../../queue/backend/index.js";
 import {
   enqueueManualRun,
   liveRunningRun,
   openProducer,
+  type Producer,
   RunAlreadyGoingError,
   startManualRunWhenIdle,
   waitForRun,
@@ -14,6 +21,12 @@ import { commandContext, commandDatabaseUrl } from "../context.js";
 import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
 import { formatSummary } from "./sync.js";
+
+interface TriggerOptions {
+  wait?: boolean;
+  json?: boolean;
+  timeout?: number;
+}
 
 export function triggerCommand(): Command {
   return new Command("trigger")
@@ -32,81 +45,112 @@ export function triggerCommand(): Command {
         "unreachable, or (with --wait) the run ended partial or failed, was abandoned, or the timeout " +
         "passed; 2 bad configuration.",
     )
-    .action(async (options: { wait?: boolean; json?: boolean; timeout?: number }) => {
-      const { config, logger } = commandContext();
-      const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
-      // The queues first: when they are unreachable, say so at once, in one line.
-      const databaseUrl = await commandDatabaseUrl();
-      const backend = await connectProducerBackend(queueBackendSettings(config, databaseUrl), { logger });
-      const producer = openProducer(backend);
-      try {
-        await withPrisma(databaseUrl, async (prisma) => {
-          // Said once: a waiting manual run may be queued again after a run that opened first.
-          let workersCounted = false;
-          const warnWhenNoWorker = async (jobId: string) => {
-            if (workersCounted) return;
-            workersCounted = true;
-            const workers = await producer.queue.getWorkersCount().catch(() => undefined);
-            if (workers === 0) {
-              logger.warn(
-                { jobId, queuePrefix: config.queuePrefix },
-                `no worker is connected to this queue: the run starts when \`plugchat-sync worker\` runs with ${backend.sharedBy}`,
-              );
-            }
-          };
-          if (!options.wait) {
-            const running = await liveRunningRun(prisma);
-            if (running) {
-              throw new RunAlreadyGoingError(
-                running.runId,
-                `, ${running.trigger}, started ${formatTime(running.startedAt)}`,
-              );
-            }
-            const jobId = await enqueueManualRun(producer);
-            await warnWhenNoWorker(jobId);
-            process.stdout.write(
-              options.json
-                ? `${JSON.stringify({ queued: true, jobId })}\n`
-                : `manual run queued (job ${jobId}): a worker starts it; follow it with plugchat-sync report --runs 1\n`,
-            );
-            return;
-          }
-          // With --wait the manual run starts after a run in progress, so that it reads Plugchat now.
-          const fired = await startManualRunWhenIdle(prisma, producer, {
-            ...(deadline === undefined ? {} : { deadline }),
-            onWaiting: (running) =>
-              logger.info(
-                { runId: running.runId, trigger: running.trigger },
-                "a sync run is in progress: the manual run starts when it has finished",
-              ),
-            onQueued: warnWhenNoWorker,
-            onSlow: () =>
-              logger.warn(
-                { queuePrefix: config.queuePrefix },
-                `no worker has taken the manual run yet: is \`plugchat-sync worker\` running with ${backend.sharedBy}?`,
-              ),
-          });
-          logger.info(
-            { runId: fired.runId, batches: fired.batches },
-            "manual run started: waiting for it to finish",
-          );
-          const following = followRun(prisma, fired.runId);
-          const summary = await waitForRun(
-            prisma,
-            fired.runId,
-            deadline === undefined ? {} : { deadline },
-          ).finally(following.stop);
-          process.stdout.write(
-            `${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`,
-          );
-          if (summary.status === "failed" && summary.error)
-            process.stderr.write(`plugchat-sync: error: ${summary.error}\n`);
-          if (summary.status !== "succeeded") process.exitCode = 1;
-        });
-      } finally {
-        await producer.close();
-      }
+    .action(trigger);
+}
+
+/** What the two ways of triggering share: the queues, the database, and the "no worker" warning. */
+interface TriggerContext {
+  prisma: PrismaClient;
+  producer: Producer;
+  logger: Logger;
+  /** Warns, once, when no worker is connected to the queue of the job just queued. */
+  warnWhenNoWorker(jobId: string): Promise<void>;
+  /** Asks whether the workers run with the same queue settings. */
+  warnWhenSlow(): void;
+}
+
+async function trigger(options: TriggerOptions): Promise<void> {
+  const { config, logger } = commandContext();
+  const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
+  // The queues first: when they are unreachable, say so at once, in one line.
+  const databaseUrl = await commandDatabaseUrl();
+  const backend = await connectProducerBackend(queueBackendSettings(config, databaseUrl), { logger });
+  const producer = openProducer(backend);
+  try {
+    await withPrisma(databaseUrl, async (prisma) => {
+      const context = { prisma, producer, logger, ...noWorkerWarnings(producer, backend, config, logger) };
+      if (options.wait) await startAndWait(context, deadline, options.json === true);
+      else await queueRun(context, options.json === true);
     });
+  } finally {
+    await producer.close();
+  }
+}
+
+function noWorkerWarnings(
+  producer: Producer,
+  backend: QueueBackend,
+  config: Readonly<Config>,
+  logger: Logger,
+): Pick<TriggerContext, "warnWhenNoWorker" | "warnWhenSlow"> {
+  // Said once: a waiting manual run may be queued again after a run that opened first.
+  let workersCounted = false;
+  return {
+    async warnWhenNoWorker(jobId) {
+      if (workersCounted) return;
+      workersCounted = true;
+      const workers = await producer.queue.getWorkersCount().catch(() => undefined);
+      if (workers !== 0) return;
+      logger.warn(
+        { jobId, queuePrefix: config.queuePrefix },
+        `no worker is connected to this queue: the run starts when \`plugchat-sync worker\` runs with ${backend.sharedBy}`,
+      );
+    },
+    warnWhenSlow() {
+      logger.warn(
+        { queuePrefix: config.queuePrefix },
+        `no worker has taken the manual run yet: is \`plugchat-sync worker\` running with ${backend.sharedBy}?`,
+      );
+    },
+  };
+}
+
+/** Without --wait: queues the manual run, refused while a run is in progress. */
+async function queueRun(context: TriggerContext, json: boolean): Promise<void> {
+  const running = await liveRunningRun(context.prisma);
+  if (running) {
+    throw new RunAlreadyGoingError(
+      running.runId,
+      `, ${running.trigger}, started ${formatTime(running.startedAt)}`,
+    );
+  }
+  const jobId = await enqueueManualRun(context.producer);
+  await context.warnWhenNoWorker(jobId);
+  process.stdout.write(
+    json
+      ? `${JSON.stringify({ queued: true, jobId })}\n`
+      : `manual run queued (job ${jobId}): a worker starts it; follow it with plugchat-sync report --runs 1\n`,
+  );
+}
+
+/** With --wait: the manual run starts after a run in progress, so that it reads Plugchat now. */
+async function startAndWait(
+  context: TriggerContext,
+  deadline: number | undefined,
+  json: boolean,
+): Promise<void> {
+  const { prisma, logger } = context;
+  const within = deadline === undefined ? {} : { deadline };
+  const started = await startManualRunWhenIdle(prisma, context.producer, {
+    ...within,
+    onWaiting: (running) =>
+      logger.info(
+        { runId: running.runId, trigger: running.trigger },
+        "a sync run is in progress: the manual run starts when it has finished",
+      ),
+    onQueued: context.warnWhenNoWorker,
+    onSlow: context.warnWhenSlow,
+  });
+  logger.info(
+    { runId: started.runId, batches: started.batches },
+    "manual run started: waiting for it to finish",
+  );
+  const following = followRun(prisma, started.runId);
+  const summary = await waitForRun(prisma, started.runId, within).finally(following.stop);
+  process.stdout.write(`${json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
+  if (summary.status === "failed" && summary.error)
+    process.stderr.write(`plugchat-sync: error: ${summary.error}\n`);
+  if (summary.status !== "succeeded") process.exitCode = 1;
 }
 
 function parseTimeout(value: string): number {

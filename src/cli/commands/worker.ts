@@ -1,13 +1,18 @@
 import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
-import { DEFAULT_METRICS_PORT } from "../../config/index.js";
-import { createPrismaClient } from "../../db/prisma.js";
+import { type Config, DEFAULT_METRICS_PORT } from "../../config/index.js";
+import { createPrismaClient, type PrismaClient } from "../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { notifyRunFinished } from "../../notify/index.js";
-import { createMetrics, type HealthServer, startHealthServer } from "../../observability/index.js";
+import {
+  createMetrics,
+  type HealthServer,
+  type Metrics,
+  startHealthServer,
+} from "../../observability/index.js";
 import { createWorkerBackend, queueBackendSettings } from "../../queue/backend/index.js";
-import { startWorker } from "../../queue/worker.js";
+import { type SyncWorker, startWorker } from "../../queue/worker.js";
 import { statusRoutes } from "../../status/index.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
@@ -25,89 +30,117 @@ export function workerCommand(): Command {
         "queue), exit 0. A second signal exits at once. The queues live in PostgreSQL (QUEUE_SCHEMA of " +
         "DATABASE_URL) unless REDIS_URL or QUEUE_BACKEND=redis says Redis.",
     )
-    .action(async () => {
-      const { config, logger } = commandContext();
-      const stop = stopSignal();
-      const stopping = new AbortController();
-      const metrics = createMetrics({ logger });
-      const databaseUrl = await commandDatabaseUrl();
-      const backend = createWorkerBackend(queueBackendSettings(config, databaseUrl), { logger });
-      // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in the backend.
-      const client = plugchatClientFromConfig(config, logger, {
-        rateLimiter: backend.rateLimiter(config.plugchatMaxRps),
-        onAttempt: (info) => metrics.onAttempt(info),
-      });
-      const prisma = createPrismaClient(databaseUrl);
-      const worker = startWorker(
-        { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
-        {
-          backend,
-          cron: config.syncCron,
-          timezone: config.syncTimezone,
-          batchSize: config.syncBatchSize,
-          concurrency: config.syncConcurrency,
-          workerConcurrency: config.workerConcurrency,
-          shutdownTimeoutMs: config.workerShutdownTimeoutMs,
-          lockDurationMs: config.workerLockDurationMs,
-          stalledIntervalMs: config.workerStalledIntervalMs,
-          metrics,
-          onRunFinished: async (summary) => {
-            await notifyRunFinished(summary, {
-              url: config.syncNotifyUrl,
-              prisma,
-              logger,
-              signal: stopping.signal,
-            });
-          },
-        },
-      );
-      metrics.setQueueDepthSource(() => worker.jobCounts());
-      const release = async () => {
-        await worker.close();
-        await prisma.$disconnect();
-      };
+    .action(runWorker);
+}
 
-      let health: HealthServer;
-      try {
-        health = await listenForHealth({ port: config.metricsPort, logger }, (port) =>
-          startHealthServer({
-            port,
-            metrics,
-            checks: worker.checks,
-            logger,
-            routes: statusRoutes({
-              prisma,
-              jobCounts: () => worker.jobCounts(),
-              password: config.statusPassword,
-            }),
-          }),
-        );
-      } catch (error) {
-        await release();
-        throw error;
-      }
+async function runWorker(): Promise<void> {
+  const { config, logger } = commandContext();
+  const stop = stopSignal();
+  const running = await startWorkerProcess(config, logger);
+  const health = await serveHealth(config, logger, running).catch(async (error: unknown) => {
+    await running.release();
+    throw error;
+  });
+  const shutDown = async () => {
+    await running.release();
+    await health.close();
+  };
+  const signal = await untilStopped(stop, running.worker.ready).catch(async (error: unknown) => {
+    await shutDown();
+    throw error;
+  });
+  logger.info({ signal }, "signal received: stopping the worker");
+  exitOnSecondSignal();
+  // A notification being sent may finish within the shutdown timeout; past it, it gives up.
+  setTimeout(() => running.stopping.abort(), config.workerShutdownTimeoutMs).unref();
+  await shutDown();
+}
 
-      // Runs until a stop signal; or stops at once when the worker can never start (the queue schema
-      // is missing: run migrate), with that one line.
-      const outcome = await Promise.race([
-        stop.then((signal) => ({ signal })),
-        worker.ready.then(
-          () => stop.then((signal) => ({ signal })),
-          (error: unknown) => ({ error }),
-        ),
-      ]);
-      if ("error" in outcome) {
-        await release();
-        await health.close();
-        throw outcome.error;
-      }
-      logger.info({ signal: outcome.signal }, "signal received: stopping the worker");
-      exitOnSecondSignal();
-      // A notification being sent may finish within the shutdown timeout; past it, it gives up.
-      setTimeout(() => stopping.abort(), config.workerShutdownTimeoutMs).unref();
-      await release();
-      await health.close();
-    });
+/** The worker of this process and what it holds. */
+interface RunningWorker {
+  worker: SyncWorker;
+  prisma: PrismaClient;
+  metrics: Metrics;
+  /** Aborted once the shutdown timeout has passed: a notification still being sent gives up. */
+  stopping: AbortController;
+  /** Closes the worker (in-flight batches finish or go back to the queue), then the database client. */
+  release(): Promise<void>;
+}
+
+async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Promise<RunningWorker> {
+  const stopping = new AbortController();
+  const metrics = createMetrics({ logger });
+  const databaseUrl = await commandDatabaseUrl();
+  const backend = createWorkerBackend(queueBackendSettings(config, databaseUrl), { logger });
+  // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in the backend.
+  const client = plugchatClientFromConfig(config, logger, {
+    rateLimiter: backend.rateLimiter(config.plugchatMaxRps),
+    onAttempt: (info) => metrics.onAttempt(info),
+  });
+  const prisma = createPrismaClient(databaseUrl);
+  const worker = startWorker(
+    { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
+    {
+      backend,
+      cron: config.syncCron,
+      timezone: config.syncTimezone,
+      batchSize: config.syncBatchSize,
+      concurrency: config.syncConcurrency,
+      workerConcurrency: config.workerConcurrency,
+      shutdownTimeoutMs: config.workerShutdownTimeoutMs,
+      lockDurationMs: config.workerLockDurationMs,
+      stalledIntervalMs: config.workerStalledIntervalMs,
+      metrics,
+      onRunFinished: async (summary) => {
+        await notifyRunFinished(summary, {
+          url: config.syncNotifyUrl,
+          prisma,
+          logger,
+          signal: stopping.signal,
+        });
+      },
+    },
+  );
+  metrics.setQueueDepthSource(() => worker.jobCounts());
+  const release = async () => {
+    await worker.close();
+    await prisma.$disconnect();
+  };
+  return { worker, prisma, metrics, stopping, release };
+}
+
+/** Health, metrics and the status page, on METRICS_PORT. */
+function serveHealth(
+  config: Readonly<Config>,
+  logger: Logger,
+  running: RunningWorker,
+): Promise<HealthServer> {
+  const { worker, prisma, metrics } = running;
+  return listenForHealth({ port: config.metricsPort, logger }, (port) =>
+    startHealthServer({
+      port,
+      metrics,
+      checks: worker.checks,
+      logger,
+      routes: statusRoutes({ prisma, jobCounts: () => worker.jobCounts(), password: config.statusPassword }),
+    }),
+  );
+}
+
+/**
+ * The first stop signal; or, at once, the error that keeps the worker from ever starting (the queue
+ * schema is missing: run migrate), which the CLI prints as one line.
+ */
+async function untilStopped(stop: Promise<NodeJS.Signals>, ready: Promise<void>): Promise<NodeJS.Signals> {
+  const outcome = await Promise.race([
+    stop.then((signal) => ({ signal })),
+    ready.then(
+      () => stop.then((signal) => ({ signal })),
+      (error: unknown) => ({ error }),
+    ),
+  ]);
+  if ("error" in outcome) throw outcome.error;
+  return outcome.signal;
 }
 
 /**

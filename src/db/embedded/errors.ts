@@ -27,7 +27,7 @@ export function diskFull(dataDir: string): UserFacingError {
   );
 }
 
-export function notWritable(path: string, code: string): UserFacingError {
+function notWritable(path: string, code: string): UserFacingError {
   return new UserFacingError(
     `cannot write the embedded PostgreSQL's data in ${path} (${code}): set PLUGCHAT_SYNC_DATA_DIR to a directory you can write, ${OWN_SERVER}`,
   );

@@ -11,7 +11,7 @@ import { ensureServer, readPassword, runningServer, SERVER_ROLE, stopServer } fr
 
 export { type Layout, layoutOf } from "./layout.js";
 
-export interface EmbeddedServerOptions {
+interface EmbeddedServerOptions {
   dataDir: string;
   /** The port to start it on; a server already running keeps the port it has. */
   port: number;
@@ -26,7 +26,7 @@ export interface EmbeddedSession {
   started: boolean;
   /** This process created the data directory. */
   created: boolean;
-  /** The URL of `database` on this server, with the password (never log it: see `redactedUrl`). */
+  /** The URL of `database` on this server, with the password (never log it: see `urlWithoutPassword` in src/lib/redact.ts). */
   url(database: string): string;
   /** Leaves the server: stopped if no other live process uses it and it is not pinned. Idempotent. */
   release(): Promise<void>;
@@ -76,7 +76,7 @@ export async function pinServer(layout: Layout): Promise<void> {
   await guarded(layout, () => writeFile(layout.pinned, `${new Date().toISOString()}\n`));
 }
 
-export interface UnpinResult {
+interface UnpinResult {
   stopped: boolean;
   /** The live processes that still use it (then it stops when the last of them leaves). */
   users: Lease[];
@@ -124,13 +124,6 @@ export function serverUrl(port: number, password: string, database: string): str
   url.password = password;
   url.pathname = `/${encodeURIComponent(database)}`;
   return url.toString();
-}
-
-/** A URL fit for logs and messages: the password left out. */
-export function redactedUrl(url: string): string {
-  const parsed = new URL(url);
-  parsed.password = "";
-  return parsed.toString();
 }
 
 async function guarded<T>(layout: Layout, work: () => Promise<T>): Promise<T> {

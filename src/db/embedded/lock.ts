@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UserFacingError } from "../../errors.js";
 import { isAlive } from "./processes.js";
 
-export interface LockOptions {
+interface LockOptions {
   /** How long to wait for a live owner to let go; starting a server takes a few seconds at most. */
   timeoutMs?: number;
   pollMs?: number;

@@ -13,7 +13,7 @@ export interface ServerUser {
   name: string;
 }
 
-export const SERVER_USER_NAME = "postgres";
+const SERVER_USER_NAME = "postgres";
 
 let user: Promise<ServerUser> | undefined;
 
@@ -50,7 +50,7 @@ async function findServerUser(): Promise<ServerUser> {
   }
 }
 
-export interface ToolResult {
+interface ToolResult {
   code: number | null;
   output: string;
 }

@@ -17,6 +17,7 @@ import {
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { truncate } from "../../lib/text.js";
 import { type ServerBinaries, serverBinaries } from "./binaries.js";
 import {
   diskFull,
@@ -34,7 +35,7 @@ import { runTool, type ServerUser, serverUser } from "./run.js";
 /** The superuser of the embedded server. */
 export const SERVER_ROLE = "postgres";
 
-export interface RunningServer {
+interface RunningServer {
   pid: number;
   port: number;
 }
@@ -63,7 +64,7 @@ async function isPostgres(pid: number): Promise<boolean> {
   return cmdline === undefined || cmdline.includes("postgres");
 }
 
-export interface StartResult extends RunningServer {
+interface StartResult extends RunningServer {
   /** This process started it (else it was running already). */
   started: boolean;
   /** This process created the data directory. */
@@ -286,5 +287,5 @@ function lastLine(text: string): string {
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line !== "");
-  return (lines[lines.length - 1] ?? "no output").slice(0, 300);
+  return truncate(lines[lines.length - 1] ?? "no output", 300);
 }

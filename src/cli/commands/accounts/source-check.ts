@@ -1,0 +1,62 @@
+// `accounts source check`: what a run would change by following the account source, changing nothing.
+import { describeSourceLocation } from "../../../accounts/source/errors.js";
+import { accountSourceFromConfig, readSourceValues } from "../../../accounts/source/read-source.js";
+import { type ReconcileResult, reconcileTrackedIds } from "../../../accounts/source/reconcile.js";
+import { withPrisma } from "../../../db/prisma.js";
+import { ExitCode, UserFacingError } from "../../../errors.js";
+import { SOURCE_OVERRIDE_ADVICE } from "../../../sync/account-source-step.js";
+import { commandContext, commandDatabaseUrl } from "../../context.js";
+import { MAX_LISTED } from "./messages.js";
+
+export async function checkSource(): Promise<void> {
+  const { config } = commandContext();
+  const settings = accountSourceFromConfig(config);
+  if (!settings) {
+    throw new UserFacingError(
+      "no account source is configured: set ACCOUNT_SOURCE_URL (your database) and ACCOUNT_SOURCE_QUERY (a query whose first column is the account id)",
+      { exitCode: ExitCode.badConfig },
+    );
+  }
+  const values = readSourceValues({
+    url: settings.url,
+    query: settings.query,
+    timeoutMs: settings.timeoutMs,
+    pageSize: 5_000,
+  });
+  const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
+    reconcileTrackedIds(prisma, values, {
+      limit: { maxShare: settings.maxRemovalShare, howToOverride: SOURCE_OVERRIDE_ADVICE },
+      dryRun: true,
+      sampleSize: MAX_LISTED,
+    }),
+  );
+  process.stdout.write(`${describeCheck(describeSourceLocation(settings.url), result)}\n`);
+  if (result.outcome === "refused") process.exitCode = ExitCode.failure;
+}
+
+function describeCheck(location: string, result: ReconcileResult): string {
+  const { counts, samples } = result;
+  const lines = [
+    `account source: ${location}`,
+    `${counts.sourceIds} account ids returned (${result.nulls} NULL, ${result.duplicates} duplicates, ${result.invalid} invalid: skipped)`,
+  ];
+  for (const entry of result.invalidExamples) lines.push(`  invalid: ${entry.value} (${entry.reason})`);
+  if (result.invalid > result.invalidExamples.length)
+    lines.push(`  and ${result.invalid - result.invalidExamples.length} more invalid`);
+  const changes = `${counts.added} added, ${counts.retracked} re-tracked, ${counts.removed} untracked, of ${counts.tracked} tracked now`;
+  if (result.outcome === "refused") {
+    lines.push(`a run would change nothing: it would refuse ${changes}`, `  ${result.refusal ?? ""}`);
+  } else {
+    lines.push(`a run would apply: ${changes}`);
+  }
+  const sample = (title: string, ids: readonly string[], total: number) => {
+    if (total === 0) return;
+    const more = total - ids.length;
+    lines.push(`  ${title}: ${ids.join(", ")}${more > 0 ? ` and ${more} more` : ""}`);
+  };
+  sample("added", samples.added, counts.added);
+  sample("re-tracked", samples.retracked, counts.retracked);
+  sample("untracked", samples.removed, counts.removed);
+  lines.push("nothing was changed (check only)");
+  return lines.join("\n");
+}

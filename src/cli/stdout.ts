@@ -1,0 +1,56 @@
+// Long output written to stdout as it is produced (`accounts list` of a large table), waiting when the
+// reader is slower than the database, and ending quietly when the reader goes away (`| head`).
+
+/** Thrown by a write once the reader of stdout has gone away. */
+export class StdoutClosed extends Error {}
+
+let stdoutClosed = false;
+let watchingStdout = false;
+
+// `accounts list | head` closes the pipe early; without a listener the next write would crash the
+// process with an EPIPE stack trace. The listener stays for the life of the process because the
+// error can arrive after the last write.
+export function watchStdout(): void {
+  if (watchingStdout) return;
+  watchingStdout = true;
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    stdoutClosed = true;
+  });
+}
+
+/** Writes to stdout, waiting when the reader is slower than the database (e.g. piped into `less`). */
+async function writeStdout(text: string): Promise<void> {
+  if (stdoutClosed) throw new StdoutClosed();
+  if (process.stdout.write(text)) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.stdout.off("drain", done);
+      process.stdout.off("error", done);
+      resolve();
+    };
+    process.stdout.once("drain", done);
+    process.stdout.once("error", done);
+  });
+}
+
+/** Collects text and writes it to stdout in pieces of about 64 KiB: one write per line is slow. */
+export class BufferedStdout {
+  private pending = "";
+
+  async write(text: string): Promise<void> {
+    this.pending += text;
+    if (this.pending.length > 65_536) await this.flush();
+  }
+
+  /** Writes what is held, then `last`. */
+  async end(last: string): Promise<void> {
+    await this.flush(last);
+  }
+
+  private async flush(last = ""): Promise<void> {
+    const text = this.pending + last;
+    this.pending = "";
+    await writeStdout(text);
+  }
+}
