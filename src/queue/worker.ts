@@ -7,7 +7,8 @@
 // Exactly once, whatever dies when:
 // - a run is opened by one start job only: the database allows one running run (others are skipped);
 // - a batch writes once: its sync_run_batches row is written in its own transaction and checked first;
-// - a run is closed once: finishRun only closes a running run and tells whether this call closed it;
+// - a run is closed once: closeRun (db/sql/runs.ts) only closes a running run and tells whether this
+//   call closed it;
 // - a batch that fails for good (ignoreDependencyOnFailure) still lets the parent close the run.
 //
 // This module wires the parts, each in a module of its own:

@@ -413,8 +413,8 @@ describe("20261202100000_accounts_failing_since on a database with accounts", ()
   });
 });
 
-describe("20261210000000_sync_runs_stop_reason on a database with runs", () => {
-  const MIGRATION = "20261210000000_sync_runs_stop_reason";
+describe("20261205000000_sync_runs_stop_reason on a database with runs", () => {
+  const MIGRATION = "20261205000000_sync_runs_stop_reason";
   const REFUSED =
     "Plugchat refused the token (HTTP 401) for account acc-00001: check PLUGCHAT_TOKEN; the run stopped (every account would fail the same way)";
 

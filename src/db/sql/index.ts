@@ -23,7 +23,10 @@
 // drift.recentDrift), `report` (runs.recentRuns, drift.driftSince) and notifications
 // (drift.driftCountsByField, accounts.failedInRun). `plugchat-sync accounts` writes the tracked set with
 // accounts.trackIds and accounts.untrackIds and lists it with accounts.accountsPage; the demo drops its
-// own database with databases.dropDatabaseIfExists. (The queue's tables are not here: src/queue.)
+// own database with databases.dropDatabaseIfExists. The queue's own statements (the PostgreSQL rate
+// cap, readiness) are in queue.ts.
+// Not here: the migration runner's bookkeeping (src/db/migrations, as `prisma migrate deploy` does it)
+// and the integrator's own query on their database (src/accounts/source/read-*.ts).
 import type { Prisma } from "../../generated/prisma/client.js";
 
 /** The Prisma client or a transaction of it: every function here runs in either. */
