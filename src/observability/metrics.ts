@@ -29,7 +29,7 @@ export interface Metrics {
   /** Plug straight into the Plugchat client's `onAttempt` (a bound function). */
   onAttempt(info: AttemptInfo): void;
   /** A scheduled run was skipped because the previous one was still going. */
-  skippedFire(): void;
+  skippedRunStart(): void;
   /** Where `plugchat_sync_queue_jobs` is read from at each scrape; null to stop. */
   setQueueDepthSource(source: QueueDepthSource | null): void;
 }
@@ -101,8 +101,8 @@ class PrometheusMetrics implements Metrics {
     if (info.attempt > 1) this.#series.retries.inc({ status });
   };
 
-  skippedFire(): void {
-    this.#series.skippedFires.inc();
+  skippedRunStart(): void {
+    this.#series.skippedRunStarts.inc();
   }
 
   setQueueDepthSource(source: QueueDepthSource | null): void {
@@ -161,7 +161,7 @@ function registerSeries(registry: Registry) {
     labelNames: ["status"] as const,
     registers: [registry],
   });
-  const skippedFires = new Counter({
+  const skippedRunStarts = new Counter({
     name: "plugchat_sync_skipped_fires_total",
     help: "Scheduled fires skipped because a run was still going.",
     registers: [registry],
@@ -180,7 +180,7 @@ function registerSeries(registry: Registry) {
     drift,
     requestDuration,
     retries,
-    skippedFires,
+    skippedRunStarts,
   };
 }
 

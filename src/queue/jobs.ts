@@ -13,17 +13,19 @@ export const BATCHES_QUEUE = "batches";
 /** The one job scheduler of a deployment (per QUEUE_PREFIX). */
 export const SCHEDULER_ID = "sync-schedule";
 
-export const FIRE_JOB = "fire";
+// The job that starts a run (from the schedule or `trigger`). Its stored name stays "fire", the name
+// earlier versions gave it, so that jobs queued before an upgrade still run.
+export const START_RUN_JOB = "fire";
 export const FINISH_JOB = "finish";
 export const BATCH_JOB = "batch";
 
-export interface FireJobData {
+export interface StartRunJobData {
   trigger: "schedule" | "manual";
   /** Set once the start job has opened its run, so that a retried start job continues that run. */
   runId?: number;
 }
 
-export type FireResult =
+export type StartRunResult =
   | { outcome: "planned"; runId: number; batches: number }
   | { outcome: "skipped"; runningRunId: number; reason: string };
 
@@ -76,7 +78,7 @@ const KEEP_FAILED = { age: 30 * DAY_SECONDS, count: 1_000 };
 const KEEP_COMPLETED_BATCHES = { age: DAY_SECONDS, count: 50 };
 const KEEP_FAILED_BATCHES = { age: 7 * DAY_SECONDS, count: 200 };
 
-export function fireJobOptions(retry: RetryOptions): JobsOptions {
+export function startRunJobOptions(retry: RetryOptions): JobsOptions {
   return {
     attempts: 5,
     backoff: { type: "exponential", delay: retry.retryDelayMs, jitter: 0.2 },

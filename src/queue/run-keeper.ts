@@ -12,13 +12,13 @@ import { heartbeat, runningRun } from "../db/sql/runs.js";
 import { withTimeout } from "../lib/timeout.js";
 import type { Logger } from "../logger.js";
 import { throttledLog } from "../observability/throttled-log.js";
-import { type FinishJobData, type FireJobData, finishJobId } from "./jobs.js";
+import { type FinishJobData, finishJobId, type StartRunJobData } from "./jobs.js";
 
 const PENDING_STATES = new Set(["waiting", "waiting-children", "active", "delayed", "prioritized"]);
 
 export interface RunKeeperOptions {
   prisma: PrismaClient;
-  runsQueue: Queue<FireJobData | FinishJobData>;
+  runsQueue: Queue<StartRunJobData | FinishJobData>;
   logger: Logger;
   everyMs: number;
   /** Registers the schedule again when it is missing; resolves once checked. */

@@ -1,12 +1,12 @@
 import type { Queue } from "bullmq";
 import type { Logger } from "../logger.js";
 import {
-  FIRE_JOB,
   type FinishJobData,
-  type FireJobData,
-  fireJobOptions,
   type RetryOptions,
   SCHEDULER_ID,
+  START_RUN_JOB,
+  type StartRunJobData,
+  startRunJobOptions,
 } from "./jobs.js";
 
 export interface ScheduleSettings {
@@ -24,7 +24,7 @@ export type ScheduleChange = "created" | "updated" | "unchanged" | "removed" | "
  * zone replaces it; "off" removes it, and the workers then take manual runs only.
  */
 export async function registerSchedule(
-  queue: Queue<FireJobData | FinishJobData>,
+  queue: Queue<StartRunJobData | FinishJobData>,
   settings: ScheduleSettings,
   retry: RetryOptions,
   logger: Logger,
@@ -46,7 +46,7 @@ export async function registerSchedule(
   await queue.upsertJobScheduler(
     SCHEDULER_ID,
     { pattern: settings.cron, tz: settings.timezone },
-    { name: FIRE_JOB, data: { trigger: "schedule" }, opts: fireJobOptions(retry) },
+    { name: START_RUN_JOB, data: { trigger: "schedule" }, opts: startRunJobOptions(retry) },
   );
   const change: ScheduleChange = existing === undefined ? "created" : same ? "unchanged" : "updated";
   const next = (await queue.getJobScheduler(SCHEDULER_ID))?.next;

@@ -10,11 +10,11 @@ import type { RunSummary } from "../sync/types.js";
 import type { QueueBackend } from "./backend/index.js";
 import {
   DEFAULT_RETRY_OPTIONS,
-  FIRE_JOB,
-  type FireJobData,
-  type FireResult,
-  fireJobOptions,
   RUNS_QUEUE,
+  START_RUN_JOB,
+  type StartRunJobData,
+  type StartRunResult,
+  startRunJobOptions,
 } from "./jobs.js";
 
 /** A run is going: the manual run was not queued, or was skipped by the worker. */
@@ -27,7 +27,7 @@ export class RunAlreadyGoingError extends UserFacingError {
 }
 
 export interface Producer {
-  queue: Queue<FireJobData>;
+  queue: Queue<StartRunJobData>;
   /** Runs a call on the queue; a lost connection becomes one clear line. */
   call<T>(work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export interface Producer {
 
 /** The runs queue of a producer backend (opened with connectProducerBackend). */
 export function openProducer(backend: QueueBackend): Producer {
-  const queue = backend.queue<FireJobData>(RUNS_QUEUE);
+  const queue = backend.queue<StartRunJobData>(RUNS_QUEUE);
   return {
     queue,
     call: async (work) => {
@@ -92,7 +92,7 @@ async function waitUntilNoRunGoing(prisma: PrismaClient, options: IdleWaitOption
 /** Queues a manual run's start job; a worker opens the run when it takes it. Returns the job id. */
 export async function enqueueManualRun(producer: Producer): Promise<string> {
   const job = await producer.call(() =>
-    producer.queue.add(FIRE_JOB, { trigger: "manual" }, fireJobOptions(DEFAULT_RETRY_OPTIONS)),
+    producer.queue.add(START_RUN_JOB, { trigger: "manual" }, startRunJobOptions(DEFAULT_RETRY_OPTIONS)),
   );
   if (job.id === undefined) throw new Error("BullMQ returned a job without an id");
   return job.id;
@@ -108,15 +108,15 @@ export interface WaitOptions {
 }
 
 /** Waits until a worker has handled the start job: its run opened and queued, or the start job skipped. */
-async function waitForFire(
+async function waitForStartRunJob(
   producer: Producer,
   jobId: string,
   options: WaitOptions = {},
-): Promise<FireResult> {
+): Promise<StartRunResult> {
   const started = Date.now();
   let warned = false;
   for (;;) {
-    const job = await producer.call(() => Job.fromId<FireJobData, FireResult>(producer.queue, jobId));
+    const job = await producer.call(() => Job.fromId<StartRunJobData, StartRunResult>(producer.queue, jobId));
     if (!job) throw new UserFacingError(`the manual run's job ${jobId} disappeared from the queue`);
     const state = await producer.call(() => job.getState());
     // Read again: the job read above may predate its completion, without its return value.
@@ -157,8 +157,8 @@ export async function startManualRunWhenIdle(
     await waitUntilNoRunGoing(prisma, options);
     const jobId = await enqueueManualRun(producer);
     await options.onQueued?.(jobId);
-    const fired = await waitForFire(producer, jobId, options);
-    if (fired.outcome === "planned") return fired;
+    const started = await waitForStartRunJob(producer, jobId, options);
+    if (started.outcome === "planned") return started;
   }
 }
 

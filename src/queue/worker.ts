@@ -28,10 +28,10 @@ import {
   type BatchJobData,
   DEFAULT_RETRY_OPTIONS,
   type FinishJobData,
-  type FireJobData,
   type RetryOptions,
   RUNS_QUEUE,
   SCHEDULER_ID,
+  type StartRunJobData,
 } from "./jobs.js";
 import type { ProcessorContext, WorkerMetrics } from "./processors/context.js";
 import { startRunKeeper } from "./run-keeper.js";
@@ -130,7 +130,7 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
   const stopping = new AbortController();
   const inFlight = new InFlightJobs();
 
-  const runsQueue = backend.queue<FireJobData | FinishJobData>(RUNS_QUEUE);
+  const runsQueue = backend.queue<StartRunJobData | FinishJobData>(RUNS_QUEUE);
   const batchesQueue = backend.queue<BatchJobData>(BATCHES_QUEUE);
   const flows = backend.flowProducer();
   const context = processorContext(dependencies, options, { logger, retry, runsQueue, flows });

@@ -64,7 +64,7 @@ describe("createMetrics", () => {
     metrics.onAttempt(attempt({ status: 503, durationMs: 40 }));
     metrics.onAttempt(attempt({ attempt: 2, status: 200, durationMs: 60 }));
     metrics.onAttempt(attempt({ attempt: 3, status: null, code: "ECONNRESET", durationMs: 5 }));
-    metrics.skippedFire();
+    metrics.skippedRunStart();
     metrics.setQueueDepthSource(async () => ({ waiting: 3, active: 1, delayed: 0, failed: 2 }));
 
     const { status, contentType, text } = await scrape(metrics);
@@ -191,7 +191,7 @@ describe("createMetrics", () => {
   it("uses a registry of its own, so two instances coexist and the global one stays empty", async () => {
     const first = createMetrics();
     const second = createMetrics();
-    first.skippedFire();
+    first.skippedRunStart();
     expect(globalRegistry.getSingleMetric("plugchat_sync_skipped_fires_total")).toBeUndefined();
     expect((await scrape(second)).text).toContain("plugchat_sync_skipped_fires_total 0");
     expect((await scrape(first)).text).toContain("plugchat_sync_skipped_fires_total 1");

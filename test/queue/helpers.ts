@@ -11,7 +11,7 @@ import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import type { Logger } from "../../src/logger.js";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
 import { createWorkerBackend, type QueueBackendSettings } from "../../src/queue/backend/index.js";
-import { BATCHES_QUEUE, FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
+import { BATCHES_QUEUE, RUNS_QUEUE, START_RUN_JOB } from "../../src/queue/jobs.js";
 import { type SyncWorker, type SyncWorkerOptions, startWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import type { TestDatabase } from "../helpers/databases.js";
@@ -307,7 +307,7 @@ export function useWorkerTestEnvironment(
       return started;
     },
     closeWorkers,
-    startManualRun: () => inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" }),
+    startManualRun: () => inspection.runsQueue.add(START_RUN_JOB, { trigger: "manual" }),
     closedRun: (timeoutMs = 20_000) =>
       waitFor(
         "a closed run",

@@ -3,9 +3,9 @@
 import type { FlowJob, FlowProducer, Job, Queue } from "bullmq";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
-import { DEFAULT_RETRY_OPTIONS, type FireJobData } from "../../src/queue/jobs.js";
+import { DEFAULT_RETRY_OPTIONS, type StartRunJobData } from "../../src/queue/jobs.js";
 import type { ProcessorContext } from "../../src/queue/processors/context.js";
-import { createFireProcessor } from "../../src/queue/processors/fire.js";
+import { createStartRunProcessor } from "../../src/queue/processors/start-run.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
 
@@ -46,9 +46,9 @@ it("cuts the tracked ids into batches of SYNC_BATCH_SIZE in id order, across the
     id: "fire-1",
     data: { trigger: "manual" },
     updateData: async () => undefined,
-  } as unknown as Job<FireJobData>;
+  } as unknown as Job<StartRunJobData>;
 
-  const result = await createFireProcessor(context)(job);
+  const result = await createStartRunProcessor(context)(job);
 
   expect(result).toMatchObject({ outcome: "planned", batches: 3 });
   const batches = (added[0]?.children ?? []).map(

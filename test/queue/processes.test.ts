@@ -12,7 +12,7 @@ import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { sleep } from "../../src/lib/sleep.js";
 import { createPlugchatClient } from "../../src/plugchat/index.js";
 import { connectProducerBackend, type QueueBackendSettings } from "../../src/queue/backend/index.js";
-import { FIRE_JOB } from "../../src/queue/jobs.js";
+import { START_RUN_JOB } from "../../src/queue/jobs.js";
 import { openProducer, startManualRunWhenIdle, waitForRun } from "../../src/queue/trigger.js";
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
@@ -395,7 +395,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       const before = await lastRunId();
       simulator.resetStats();
 
-      await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      await inspection.runsQueue.add(START_RUN_JOB, { trigger: "manual" });
       const run = await closedRunAfter(before);
 
       expect(run).toMatchObject({
@@ -455,7 +455,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         );
         const before = await lastRunId();
 
-        await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
+        await inspection.runsQueue.add(START_RUN_JOB, { trigger: "manual" });
         const run = await closedRunAfter(before);
         await waitFor("the notification", () => received.length > 0, 10_000);
 
@@ -504,7 +504,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       await ready(worker);
       const before = await lastRunId();
 
-      await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      await inspection.runsQueue.add(START_RUN_JOB, { trigger: "manual" });
       // Its batch and the next one, taken to fill the first one's tail.
       const active = await waitFor("two active batches", async () => {
         const jobs = await inspection.batchesQueue.getActive();
@@ -558,7 +558,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       await Promise.all([ready(victim), ready(survivor)]);
       const before = await lastRunId();
 
-      await inspection.runsQueue.add(FIRE_JOB, { trigger: "manual" });
+      await inspection.runsQueue.add(START_RUN_JOB, { trigger: "manual" });
       const taken = await waitFor("a batch taken by the victim", async () => {
         const jobs = await inspection.batchesQueue.getActive();
         return jobs.find((job) => job.processedBy?.endsWith(`:${victim.child.pid}`));

@@ -2,7 +2,7 @@ import type { Queue } from "bullmq";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import type { QueueBackend, QueueBackendSettings } from "../../src/queue/backend/index.js";
-import { FIRE_JOB, RUNS_QUEUE, SCHEDULER_ID } from "../../src/queue/jobs.js";
+import { RUNS_QUEUE, SCHEDULER_ID, START_RUN_JOB } from "../../src/queue/jobs.js";
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
@@ -56,9 +56,9 @@ describeOnEachBackend("the schedule", (kind) => {
     return logs;
   }
 
-  async function fireJobsWaiting() {
+  async function startRunJobsWaiting() {
     const jobs = await queue.getJobs(["delayed", "waiting", "prioritized"]);
-    return jobs.filter((job) => job.name === FIRE_JOB);
+    return jobs.filter((job) => job.name === START_RUN_JOB);
   }
 
   it("three workers starting together leave exactly one scheduler, with one next fire", async () => {
@@ -68,12 +68,12 @@ describeOnEachBackend("the schedule", (kind) => {
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]).toMatchObject({
       key: SCHEDULER_ID,
-      name: FIRE_JOB,
+      name: START_RUN_JOB,
       pattern: "0 3 * * *",
       tz: "America/Sao_Paulo",
       template: { data: { trigger: "schedule" } },
     });
-    const fires = await fireJobsWaiting();
+    const fires = await startRunJobsWaiting();
     expect(fires).toHaveLength(1);
     // 03:00 in São Paulo is 06:00 UTC.
     expect(new Date((fires[0]?.timestamp ?? 0) + (fires[0]?.delay ?? 0)).getUTCHours()).toBe(6);
@@ -86,7 +86,7 @@ describeOnEachBackend("the schedule", (kind) => {
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]).toMatchObject({ key: SCHEDULER_ID, pattern: "*/20 * * * * *", tz: "UTC" });
-    expect(await fireJobsWaiting()).toHaveLength(1);
+    expect(await startRunJobsWaiting()).toHaveLength(1);
     expect(logs.withMessage("sync schedule replaced")[0]).toMatchObject({
       cron: "*/20 * * * * *",
       previous: "0 3 * * *",
@@ -97,7 +97,7 @@ describeOnEachBackend("the schedule", (kind) => {
     const logs = await startAndStop(2, "off");
 
     expect(await queue.getJobSchedulers()).toEqual([]);
-    expect(await fireJobsWaiting()).toEqual([]);
+    expect(await startRunJobsWaiting()).toEqual([]);
     expect(logs.text()).toMatch(/workers take manual runs only/);
   });
 });

@@ -3,7 +3,7 @@
 // it goes stale and the first run on the new backend closes it as abandoned, then syncs every account.
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
-import { FIRE_JOB, RUNS_QUEUE } from "../../src/queue/jobs.js";
+import { RUNS_QUEUE, START_RUN_JOB } from "../../src/queue/jobs.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
@@ -48,7 +48,7 @@ describe.skipIf(!inject("redisAvailable"))("switching the queues from Redis to P
     await onRedis.ready;
     const redisInspection = inspectionBackend(redisQueues);
     const redisRuns = redisInspection.queue(RUNS_QUEUE);
-    await redisRuns.add(FIRE_JOB, { trigger: "manual" });
+    await redisRuns.add(START_RUN_JOB, { trigger: "manual" });
     await waitFor("a first batch written on Redis", () => prisma.syncRunBatch.count());
     await onRedis.close();
     const left = await prisma.syncRun.findFirstOrThrow({ where: { status: "running" } });
@@ -71,7 +71,7 @@ describe.skipIf(!inject("redisAvailable"))("switching the queues from Redis to P
       });
       const postgresInspection = inspectionBackend(postgresQueues);
       const postgresRuns = postgresInspection.queue(RUNS_QUEUE);
-      await postgresRuns.add(FIRE_JOB, { trigger: "manual" });
+      await postgresRuns.add(START_RUN_JOB, { trigger: "manual" });
       const next = await waitFor(
         "the run on PostgreSQL closed",
         () => prisma.syncRun.findFirst({ where: { id: { gt: left.id }, status: { not: "running" } } }),

@@ -100,7 +100,7 @@ describeOnEachBackend("the queue worker", (kind) => {
     const started = env.worker({
       cron: "*/1 * * * * *",
       concurrency: 1,
-      metrics: { skippedFire: () => skipped++ },
+      metrics: { skippedRunStart: () => skipped++ },
     });
     await started.ready;
 

@@ -1,12 +1,12 @@
 import type { FlowProducer, Queue } from "bullmq";
 import type { Logger } from "../../logger.js";
 import type { RunCounts, RunSummary, SyncDependencies } from "../../sync/types.js";
-import type { FinishJobData, FireJobData, RetryOptions } from "../jobs.js";
+import type { FinishJobData, RetryOptions, StartRunJobData } from "../jobs.js";
 
 /** What the worker reports to metrics; every method is optional. */
 export interface WorkerMetrics {
   /** A run's start job came while another run was going, and was skipped. */
-  skippedFire?(): void;
+  skippedRunStart?(): void;
   /** A run was closed (once per run). */
   observeRun?(summary: RunSummary): void;
   /** A batch was written (once per batch), with the field of each drift row it wrote. */
@@ -17,7 +17,7 @@ export interface WorkerMetrics {
 export interface ProcessorContext {
   deps: SyncDependencies;
   logger: Logger;
-  runsQueue: Queue<FireJobData | FinishJobData>;
+  runsQueue: Queue<StartRunJobData | FinishJobData>;
   flows: FlowProducer;
   /** The name of a queue of this deployment, as its backend names it (for a flow's jobs). */
   queueName: (base: string) => string;

@@ -7,20 +7,20 @@ import {
   BATCHES_QUEUE,
   type BatchJobData,
   FINISH_JOB,
-  FIRE_JOB,
   type FinishJobData,
   type FinishResult,
-  type FireJobData,
-  type FireResult,
   RUNS_QUEUE,
+  START_RUN_JOB,
+  type StartRunJobData,
+  type StartRunResult,
 } from "../jobs.js";
 import { createBatchProcessor } from "../processors/batch.js";
 import type { ProcessorContext } from "../processors/context.js";
 import { createFinishProcessor } from "../processors/finish.js";
-import { createFireProcessor } from "../processors/fire.js";
+import { createStartRunProcessor } from "../processors/start-run.js";
 import type { InFlightJobs } from "./in-flight-jobs.js";
 
-export type RunsWorker = Worker<FireJobData | FinishJobData, FireResult | FinishResult>;
+export type RunsWorker = Worker<StartRunJobData | FinishJobData, StartRunResult | FinishResult>;
 export type BatchesWorker = Worker<BatchJobData, unknown>;
 
 export interface JobWorkerSettings {
@@ -39,7 +39,7 @@ export function createJobWorkers(
   settings: JobWorkerSettings,
   inFlight: InFlightJobs,
 ): { runsWorker: RunsWorker; batchesWorker: BatchesWorker } {
-  const startRun = createFireProcessor(context);
+  const startRun = createStartRunProcessor(context);
   const finishRun = createFinishProcessor(context);
   // Why one batch job more than WORKER_CONCURRENCY, sharing one limit of requests in flight: one job
   // after another, each would end with a stretch where fewer requests are in flight (its last slow
@@ -61,10 +61,10 @@ export function createJobWorkers(
     // Started once the backend is verified and the schedule registered.
     autorun: false,
   };
-  const runsWorker = backend.worker<FireJobData | FinishJobData, FireResult | FinishResult>(
+  const runsWorker = backend.worker<StartRunJobData | FinishJobData, StartRunResult | FinishResult>(
     RUNS_QUEUE,
     (job) => {
-      if (job.name === FIRE_JOB) return inFlight.add(startRun(job as Job<FireJobData>));
+      if (job.name === START_RUN_JOB) return inFlight.add(startRun(job as Job<StartRunJobData>));
       if (job.name === FINISH_JOB) return inFlight.add(finishRun(job as Job<FinishJobData>));
       throw new UnrecoverableError(`unknown job "${job.name}" in the ${RUNS_QUEUE} queue`);
     },

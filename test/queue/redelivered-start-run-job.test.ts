@@ -3,12 +3,12 @@
 // with no batches, until its heartbeat went stale). And queues losing their data lose the schedule: the
 // workers register it again after the outage.
 import { expect, it } from "vitest";
-import { FIRE_JOB, type FireJobData, RUNS_QUEUE, SCHEDULER_ID } from "../../src/queue/jobs.js";
+import { RUNS_QUEUE, SCHEDULER_ID, START_RUN_JOB, type StartRunJobData } from "../../src/queue/jobs.js";
 import { startRun } from "../../src/sync/run-lifecycle.js";
 import { describeOnEachBackend, inspectionBackend, loseQueueData } from "./backends.js";
 import { useWorkerTestEnvironment, waitFor } from "./helpers.js";
 
-const TOKEN = "redelivered-fire-test-token";
+const TOKEN = "redelivered-start-run-job-test-token";
 const ACCOUNTS = 4;
 
 describeOnEachBackend("a fire delivered again", (kind) => {
@@ -25,7 +25,7 @@ describeOnEachBackend("a fire delivered again", (kind) => {
     // does, and stops there (no lock renewal, force-closed), so the fire stalls with the run open.
     let opened: number | undefined;
     const dyingBackend = inspectionBackend(env.queues);
-    const dying = dyingBackend.worker<FireJobData, unknown>(
+    const dying = dyingBackend.worker<StartRunJobData, unknown>(
       RUNS_QUEUE,
       async (job) => {
         opened = (
@@ -43,7 +43,7 @@ describeOnEachBackend("a fire delivered again", (kind) => {
         skipStalledCheck: true,
       },
     );
-    const fire = await env.runsQueue.add(FIRE_JOB, { trigger: "manual" });
+    const fire = await env.runsQueue.add(START_RUN_JOB, { trigger: "manual" });
     await waitFor("the dying worker's run", () => opened);
     await dying.close(true);
     await dyingBackend.close();
@@ -70,7 +70,7 @@ describeOnEachBackend("a fire delivered again", (kind) => {
   it("a fire delivered for the first time still skips a running run, even one without batches", async () => {
     const running = await env.prisma.syncRun.create({ data: { trigger: "manual" } });
     env.worker({ lockDurationMs: 1_000, stalledIntervalMs: 500 });
-    const fire = await env.runsQueue.add(FIRE_JOB, { trigger: "manual" });
+    const fire = await env.runsQueue.add(START_RUN_JOB, { trigger: "manual" });
     const done = await completedJob(fire.id as string);
 
     expect(done?.returnvalue).toMatchObject({ outcome: "skipped", runningRunId: running.id });

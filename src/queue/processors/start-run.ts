@@ -13,11 +13,11 @@ import {
   batchJobOptions,
   FINISH_JOB,
   type FinishJobData,
-  type FireJobData,
-  type FireResult,
   finishJobId,
   finishJobOptions,
   RUNS_QUEUE,
+  type StartRunJobData,
+  type StartRunResult,
 } from "../jobs.js";
 import { callHookSafely, type ProcessorContext } from "./context.js";
 
@@ -50,11 +50,13 @@ async function planBatches(ctx: ProcessorContext, run: RunSummary) {
   return { children, accounts };
 }
 
-export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobData>) => Promise<FireResult> {
+export function createStartRunProcessor(
+  ctx: ProcessorContext,
+): (job: Job<StartRunJobData>) => Promise<StartRunResult> {
   const { deps, logger, runsQueue } = ctx;
   const { prisma } = deps;
 
-  return async function fire(job) {
+  return async function processStartRunJob(job) {
     const { trigger } = job.data;
     let run: RunSummary | null;
     if (job.data.runId === undefined) {
@@ -62,7 +64,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
         run = await startRun(deps, trigger, ctx.staleRunAfterMs, ctx.batchSize);
       } catch (error) {
         if (!(error instanceof RunInProgressError)) throw error;
-        run = await runLeftByThisFire(job, error.runId);
+        run = await runLeftByThisStartRunJob(job, error.runId);
         if (!run) {
           logger.warn(
             {
@@ -73,7 +75,7 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
             },
             "sync fire skipped: another run is still going",
           );
-          callHookSafely(logger, () => ctx.metrics.skippedFire?.(), "metrics skippedFire");
+          callHookSafely(logger, () => ctx.metrics.skippedRunStart?.(), "metrics skippedRunStart");
           return { outcome: "skipped", runningRunId: error.runId, reason: error.message };
         }
         logger.warn(
@@ -112,7 +114,10 @@ export function createFireProcessor(ctx: ProcessorContext): (job: Job<FireJobDat
    * Adopting a run that another start job opened at the same moment is harmless: the flow's job ids derive
    * from the run, so the second add of the same flow adds nothing.
    */
-  async function runLeftByThisFire(job: Job<FireJobData>, runId: number): Promise<RunSummary | null> {
+  async function runLeftByThisStartRunJob(
+    job: Job<StartRunJobData>,
+    runId: number,
+  ): Promise<RunSummary | null> {
     if (job.attemptsStarted <= 1 && job.attemptsMade === 0 && job.stalledCounter === 0) return null;
     const run = await findRun(prisma, runId);
     if (run?.status !== "running" || run.trigger !== job.data.trigger) return null;
