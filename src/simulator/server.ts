@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Answer, json, pathOf, Router } from "../lib/http/router.js";
@@ -87,6 +88,8 @@ class PlugchatSimulator implements Simulator {
         ? new Map(Object.entries(options.accounts).map(([id, account]) => [id, { ...account }]))
         : simulatedAccounts(options.accounts ?? 0);
     this.#requests = new RequestLog(options.recordRequests ?? true);
+    // Every request held by a latency fault waits on this one signal: many at once is normal.
+    setMaxListeners(0, this.#closing.signal);
   }
 
   get url(): string {

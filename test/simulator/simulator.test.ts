@@ -179,6 +179,24 @@ describe("faults", () => {
     expect((await get("/integrator/account/acc-00001/")).status).toBe(200);
     expect(performance.now() - started).toBeGreaterThanOrEqual(98);
   });
+
+  it("holds many requests in latency at once without a listener-leak warning", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on("warning", onWarning);
+    try {
+      sim.setFault({ type: "latency", ms: 50 });
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => get("/integrator/account/acc-00001/")),
+      );
+      expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
+      // Node emits process warnings on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
+  });
 });
 
 describe("a raw body", () => {
