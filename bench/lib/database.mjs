@@ -8,10 +8,10 @@ import { withPrisma } from "../../dist/db/prisma.js";
 import { PrismaClient } from "../../dist/generated/prisma/client.js";
 import { silentLogger } from "../../dist/logger.js";
 
-export const BENCH_DATABASE = "plugchat_sync_bench";
+const BENCH_DATABASE = "plugchat_sync_bench";
 
 /** The bench database's URL, and the server's `postgres` database for CREATE/DROP. */
-export function benchUrls() {
+function benchUrls() {
   const base = new URL(process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/plugchat_sync");
   const url = new URL(base);
   url.pathname = `/${BENCH_DATABASE}`;

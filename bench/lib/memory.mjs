@@ -10,7 +10,7 @@ import { startSimulatorProcess } from "./simulator.mjs";
 
 const run = promisify(execFile);
 const CHILD = new URL("../children/memory.mjs", import.meta.url).pathname;
-export const MEMORY_CONCURRENCY = 16;
+const MEMORY_CONCURRENCY = 16;
 
 /**
  * The NODE_OPTIONS the Docker image runs the worker with (its heap cap), read from the Dockerfile so

@@ -21,7 +21,7 @@ export function boundOf(latencyMs, concurrency) {
   return latencyMs > 0 ? concurrency / (latencyMs / 1000) : null;
 }
 
-export function benchClient(baseUrl) {
+function benchClient(baseUrl) {
   return createPlugchatClient({
     baseUrl,
     token: BENCH_TOKEN,
@@ -34,7 +34,7 @@ export function benchClient(baseUrl) {
 }
 
 /** One timed `runSync` with a fresh counting client; the client is disconnected before returning. */
-export async function timedRun(url, client, concurrency) {
+async function timedRun(url, client, concurrency) {
   const { prisma, counter } = countingPrisma(url);
   const logger = createLogger({ level: "warn", pretty: false });
   try {

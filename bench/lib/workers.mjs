@@ -51,7 +51,7 @@ async function waitUntil(what, probe, timeoutMs = 30_000) {
  * PostgreSQL no REDIS_URL, so the queues live in the bench database (schema `bullmq`), as a deployment
  * with only DATABASE_URL would have them.
  */
-export function deploymentEnv({ backend, url, simulator, concurrency, batchSize }) {
+function deploymentEnv({ backend, url, simulator, concurrency, batchSize }) {
   return {
     DATABASE_URL: url,
     QUEUE_BACKEND: backend,
@@ -71,7 +71,7 @@ export function deploymentEnv({ backend, url, simulator, concurrency, batchSize 
 }
 
 /** `plugchat-sync migrate` for the deployment: on PostgreSQL it creates the queue schema. */
-export async function migrateDeployment(env) {
+async function migrateDeployment(env) {
   const migrate = startCli(["migrate"], env);
   const { code } = await migrate.exited;
   if (code !== 0) throw new Error(`migrate exited ${code}: ${migrate.stderrTail}`);
@@ -87,7 +87,7 @@ export async function startWorkerProcess(env) {
 }
 
 /** SIGTERM to each worker, then waits for them to exit. */
-export async function stopWorkers(workers) {
+async function stopWorkers(workers) {
   for (const worker of workers) worker.child.kill("SIGTERM");
   await Promise.all(workers.map((worker) => worker.exited));
 }
@@ -123,7 +123,7 @@ export async function triggeredRun(env, url, accounts) {
 }
 
 /** Removes the deployment's queue data: its Redis keys (on PostgreSQL the bench database is dropped). */
-export async function deleteQueueData(env) {
+async function deleteQueueData(env) {
   if (env.QUEUE_BACKEND !== "redis") return;
   const redis = new Redis(env.REDIS_URL);
   try {

@@ -15,10 +15,10 @@ import {
   yesOrNo,
 } from "./fields.js";
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const QUEUE_BACKENDS = ["postgres", "redis"] as const;
+const QUEUE_BACKENDS = ["postgres", "redis"] as const;
 export type QueueBackendName = (typeof QUEUE_BACKENDS)[number];
 
 const PLUGCHAT_API = "https://api.plugchat.com.br";

@@ -5,7 +5,6 @@ export {
   parseConfig,
   requirePlugchatToken,
 } from "./config.js";
-export { type DataDirPlatform, defaultDataDir } from "./data-dir.js";
-export { LOG_LEVELS, type LogLevel, QUEUE_BACKENDS, type QueueBackendName } from "./environment.js";
+export { defaultDataDir } from "./data-dir.js";
+export type { QueueBackendName } from "./environment.js";
 export { ConfigError } from "./problems.js";
-export { Secret } from "./secret.js";

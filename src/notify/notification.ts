@@ -6,7 +6,7 @@ import type { AccountSourceRecord, RunStatus, RunSummary, RunTrigger } from "../
 /** Failing accounts listed in one notification, at most. */
 export const MAX_FAILING_ACCOUNTS = 20;
 
-export interface FailingAccount {
+interface FailingAccount {
   accountId: string;
   /** The short reason stored in accounts.last_error (never the token). */
   error: string;

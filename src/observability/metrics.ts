@@ -9,7 +9,7 @@ import { EXISTS_FIELD, SYNCED_FIELDS } from "../sync/drift.js";
 import type { RunCounts, RunStatus, RunSummary } from "../sync/types.js";
 
 /** Job counts by state (waiting, active, delayed, failed...), e.g. from BullMQ's `queue.getJobCounts()`. */
-export type QueueDepthSource = () => Promise<Record<string, number>>;
+type QueueDepthSource = () => Promise<Record<string, number>>;
 
 export interface Metrics {
   /** The registry to scrape: `registry.metrics()` and `registry.contentType`. */

@@ -55,7 +55,7 @@ const runKey = (run: RunRef): string => `run-${run.runId}-${run.startedAt.getTim
 
 /** Job ids are derived from the run, so a flow added twice for the same run is found, not duplicated. */
 export const finishJobId = (run: RunRef): string => `${runKey(run)}-finish`;
-export const batchJobId = (run: RunRef, batchIndex: number): string => `${runKey(run)}-batch-${batchIndex}`;
+const batchJobId = (run: RunRef, batchIndex: number): string => `${runKey(run)}-batch-${batchIndex}`;
 
 const DAY_SECONDS = 24 * 60 * 60;
 

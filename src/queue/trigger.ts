@@ -59,7 +59,7 @@ export async function liveRunningRun(prisma: PrismaClient, now = Date.now()): Pr
   return run;
 }
 
-export interface IdleWaitOptions {
+interface IdleWaitOptions {
   pollMs?: number;
   /** Gives up (a UserFacingError) when a run is still going by then; default: never. */
   deadline?: number;
@@ -98,7 +98,7 @@ export async function enqueueManualRun(producer: Producer): Promise<string> {
   return job.id;
 }
 
-export interface WaitOptions {
+interface WaitOptions {
   pollMs?: number;
   /** Called once when no worker has taken the start job after `slowAfterMs`. */
   onSlow?: () => void;

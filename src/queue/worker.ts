@@ -43,8 +43,6 @@ import { createJobWorkers } from "./worker/job-workers.js";
 import { shutDown } from "./worker/shutdown.js";
 import { startUp } from "./worker/startup.js";
 
-export type { WorkerMetrics } from "./processors/context.js";
-
 export interface SyncWorkerOptions {
   /** Where the queues live. The worker owns it from now on: `close` closes it. */
   backend: QueueBackend;

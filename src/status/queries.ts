@@ -61,7 +61,7 @@ export interface DriftRow {
 
 const RECENT_DRIFT = 20;
 
-export interface FailingAccount {
+interface FailingAccount {
   accountId: string;
   name: string | null;
   consecutiveFailures: number;
@@ -73,7 +73,7 @@ export interface FailingAccount {
   lastAttemptAt: string | null;
 }
 
-export interface MissingAccount {
+interface MissingAccount {
   accountId: string;
   name: string | null;
   missingSince: string | null;

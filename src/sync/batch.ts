@@ -39,7 +39,7 @@ export interface BatchOptions {
  * What became of a batch: `written`, or skipped because it was written already (delivered twice),
  * because its run was closed meanwhile, or because another batch stopped the run (token refused).
  */
-export type BatchStatus = "written" | "already_written" | "run_closed" | "run_stopped";
+type BatchStatus = "written" | "already_written" | "run_closed" | "run_stopped";
 
 export interface BatchResult {
   status: BatchStatus;

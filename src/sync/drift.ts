@@ -13,7 +13,7 @@ export const SYNCED_FIELDS = [
   "onMessageStatus",
 ] as const satisfies readonly (keyof PlugchatAccount)[];
 
-export type SyncedField = (typeof SYNCED_FIELDS)[number];
+type SyncedField = (typeof SYNCED_FIELDS)[number];
 
 /** The pseudo-field recording an account that disappeared from Plugchat (404) or came back. */
 export const EXISTS_FIELD = "exists";

@@ -118,7 +118,7 @@ export async function serverStatus(dataDir: string): Promise<ServerStatus> {
   };
 }
 
-export function serverUrl(port: number, password: string, database: string): string {
+function serverUrl(port: number, password: string, database: string): string {
   const url = new URL(`postgresql://127.0.0.1:${port}/`);
   url.username = SERVER_ROLE;
   url.password = password;

@@ -9,7 +9,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * A connected `pg` client, or the raw connection error. A timeout is reported as an error with code
  * ETIMEDOUT (pg itself only says "Connection terminated unexpectedly").
  */
-export async function openClient(databaseUrl: string): Promise<pg.Client> {
+async function openClient(databaseUrl: string): Promise<pg.Client> {
   const client = new pg.Client({
     connectionString: databaseUrl,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -92,7 +92,7 @@ export function databaseName(databaseUrl: string): string {
 }
 
 /** The same URL pointing at another database of the same server, without Prisma's `schema` parameter. */
-export function withDatabase(databaseUrl: string, database: string): string {
+function withDatabase(databaseUrl: string, database: string): string {
   const url = parseDatabaseUrl(databaseUrl);
   url.pathname = `/${encodeURIComponent(database)}`;
   url.searchParams.delete("schema");

@@ -42,12 +42,12 @@ export interface MigrateResult {
 }
 
 /** The engine's advisory lock key: every `prisma migrate` command on this database waits for it. */
-export const MIGRATE_ADVISORY_LOCK = 72707369;
+const MIGRATE_ADVISORY_LOCK = 72707369;
 /** The engine gives up waiting for the lock after 10 s. */
 const LOCK_TIMEOUT_MS = 10_000;
 
 /** The engine's DDL, verbatim. */
-export const MIGRATIONS_TABLE_DDL = `CREATE TABLE _prisma_migrations (
+const MIGRATIONS_TABLE_DDL = `CREATE TABLE _prisma_migrations (
     id                      VARCHAR(36) PRIMARY KEY NOT NULL,
     checksum                VARCHAR(64) NOT NULL,
     finished_at             TIMESTAMPTZ,

@@ -49,7 +49,7 @@ export function planDeploy(local: readonly LocalMigration[], rows: readonly Migr
  * Tables that do not count when deciding whether a schema is empty: PostGIS's own (the engine ignores
  * the same names, in any case).
  */
-export function isIgnoredTable(name: string): boolean {
+function isIgnoredTable(name: string): boolean {
   return /^(spatial_ref_sys|geometry_columns|geography_columns|raster_columns|raster_overviews)$/i.test(name);
 }
 

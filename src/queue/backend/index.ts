@@ -8,7 +8,7 @@ import { migrateQueueSchema } from "./queue-schema.js";
 import { connectRedisProducerBackend, createRedisWorkerBackend } from "./redis-backend.js";
 
 export { QueueSchemaError } from "./postgres-backend.js";
-export type { QueueBackend, QueueBackendSettings, WorkerTuning } from "./queue-backend.js";
+export type { QueueBackend, QueueBackendSettings } from "./queue-backend.js";
 
 export interface BackendOptions {
   logger: Logger;
