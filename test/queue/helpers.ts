@@ -1,7 +1,6 @@
 // Shared by the worker's tests: a queue prefix of their own, the built CLI as child processes,
 // in-process workers against the Plugchat simulator (on either queue backend: see backends.ts), and
 // the environment most of them share (useWorkerTestEnvironment).
-import { type ChildProcess, spawn } from "node:child_process";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Queue } from "bullmq";
@@ -14,6 +13,7 @@ import { createWorkerBackend, type QueueBackendSettings } from "../../src/queue/
 import { BATCHES_QUEUE, RUNS_QUEUE, START_RUN_JOB } from "../../src/queue/jobs.js";
 import { type SyncWorker, type SyncWorkerOptions, startWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import { type CliProcess, inheritedEnv, spawnCli as spawnCliWith } from "../helpers/cli.js";
 import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { deleteQueueData, inspectionBackend, migratedQueueDatabase } from "./backends.js";
@@ -36,50 +36,9 @@ export async function waitFor<T>(
   }
 }
 
-export interface CliProcess {
-  child: ChildProcess;
-  /** Everything written so far. */
-  stdout(): string;
-  stderr(): string;
-  /** JSON log lines on stderr, parsed (other lines skipped). */
-  logs(): Record<string, unknown>[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts the built CLI (`npm run build` first) as a child process. */
+/** Starts the built CLI with this process's environment and `env` on top (log lines as JSON). */
 export function spawnCli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ["dist/cli/main.js", ...args], {
-    env: { ...process.env, LOG_PRETTY: "false", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    logs: () =>
-      err
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .flatMap((line) => {
-          try {
-            return [JSON.parse(line) as Record<string, unknown>];
-          } catch {
-            return [];
-          }
-        }),
-    exited,
-  };
+  return spawnCliWith(args, inheritedEnv(env));
 }
 
 export interface InProcessWorkerSetup {

@@ -17,6 +17,7 @@ import { openProducer, startManualRunWhenIdle, waitForRun } from "../../src/queu
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-in-process.js";
+import type { CliProcess } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { TEST_REDIS_URL } from "../helpers/redis-setup.js";
@@ -29,7 +30,6 @@ import {
   testQueueSettings,
 } from "./backends.js";
 import {
-  type CliProcess,
   inProcessWorker,
   inspectQueues,
   type QueueInspection,
