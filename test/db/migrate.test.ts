@@ -375,16 +375,22 @@ describe("connection failures", () => {
   });
 });
 
+/** A new database with every migration applied but `migration` (an upgrade's starting point). */
+async function databaseMigratedWithout(migration: string): Promise<TestDatabase> {
+  const database = track(await createTestDatabase());
+  const before = await mkdtemp(join(tmpdir(), "plugchat-sync-migrations-"));
+  tempDirs.push(before);
+  await cp(MIGRATIONS_DIR, before, { recursive: true });
+  await rm(join(before, migration), { recursive: true });
+  await migrate({ databaseUrl: database.url, migrationsDir: before });
+  return database;
+}
+
 describe("20261202100000_accounts_failing_since on a database with accounts", () => {
   const MIGRATION = "20261202100000_accounts_failing_since";
 
   it("fills failing_since only where it is known (a spell of one failure) and shows it last in the view", async () => {
-    const database = track(await createTestDatabase());
-    const before = await mkdtemp(join(tmpdir(), "plugchat-sync-migrations-"));
-    tempDirs.push(before);
-    await cp(MIGRATIONS_DIR, before, { recursive: true });
-    await rm(join(before, MIGRATION), { recursive: true });
-    await migrate({ databaseUrl: database.url, migrationsDir: before });
+    const database = await databaseMigratedWithout(MIGRATION);
     await query(
       database.url,
       `INSERT INTO accounts (id, last_status, consecutive_failures, last_attempt_at) VALUES
@@ -419,12 +425,7 @@ describe("20261205000000_sync_runs_stop_reason on a database with runs", () => {
     "Plugchat refused the token (HTTP 401) for account acc-00001: check PLUGCHAT_TOKEN; the run stopped (every account would fail the same way)";
 
   it("fills stop_reason for the runs a batch stopped, running or closed, and leaves error as it was", async () => {
-    const database = track(await createTestDatabase());
-    const before = await mkdtemp(join(tmpdir(), "plugchat-sync-migrations-"));
-    tempDirs.push(before);
-    await cp(MIGRATIONS_DIR, before, { recursive: true });
-    await rm(join(before, MIGRATION), { recursive: true });
-    await migrate({ databaseUrl: database.url, migrationsDir: before });
+    const database = await databaseMigratedWithout(MIGRATION);
     await query(
       database.url,
       `INSERT INTO sync_runs (id, trigger, status, error) VALUES
