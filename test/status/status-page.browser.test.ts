@@ -91,9 +91,19 @@ function holdingClient(client: PlugchatClient, held: Set<string>): PlugchatClien
 async function waitFor(condition: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${await stateOfRuns()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The runs and their batches, for a wait that timed out to say where the run stood. */
+async function stateOfRuns(): Promise<string> {
+  const runs = await prisma.syncRun.findMany({ orderBy: { id: "asc" } });
+  const batches = await prisma.syncRunBatch.groupBy({ by: ["runId"], _count: true });
+  return JSON.stringify({
+    runs: runs.map(({ id, status, error, accountsTotal }) => ({ id, status, error, accountsTotal })),
+    batches,
+  });
 }
 
 async function fieldText(page: Page, selector: string): Promise<string> {
@@ -147,11 +157,16 @@ beforeAll(async () => {
   simulator.deleteAccount(gone);
   const held = new Set(ids.slice(BATCHES_BEFORE_HOLD * BATCH_SIZE));
   running = runSync({ prisma, client: holdingClient(client, held), logger }, options);
-  running.catch(() => undefined);
-  await waitFor(
-    async () => (await prisma.syncRunBatch.count({ where: { runId: 2 } })) === BATCHES_BEFORE_HOLD,
-    "the first batches of the run",
+  // A run that ends early (it should hold) is reported with its error, not as a wait timed out.
+  let endedEarly: unknown;
+  running.then(
+    () => (endedEarly ??= new Error("the held run ended before it was released")),
+    (error: unknown) => (endedEarly ??= error),
   );
+  await waitFor(async () => {
+    if (endedEarly) throw endedEarly;
+    return (await prisma.syncRunBatch.count({ where: { runId: 2 } })) === BATCHES_BEFORE_HOLD;
+  }, "the first batches of the run");
 
   open = await serve();
   guarded = await serve(new Secret(PASSWORD));
