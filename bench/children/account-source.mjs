@@ -3,7 +3,7 @@
 // then nothing changes), through the same reader and reconciliation a run uses.
 //   node bench/children/account-source.mjs <databaseUrl> <sourceUrl> <query>
 // Prints one JSON line: peak RSS (MB) and each pass's seconds and counts.
-import { readSourceValues } from "../../dist/accounts/source/read-source.js";
+import { readSourceRows } from "../../dist/accounts/source/read-source.js";
 import { reconcileTrackedIds } from "../../dist/accounts/source/reconcile.js";
 import { createPrismaClient } from "../../dist/db/prisma.js";
 import { SOURCE_PAGE_SIZE } from "../../dist/sync/account-source-step.js";
@@ -14,8 +14,8 @@ const prisma = createPrismaClient(databaseUrl);
 await printTimedPasses(prisma, "passes", ["first", "unchanged"], async (phase) => {
   const result = await reconcileTrackedIds(
     prisma,
-    readSourceValues({ url: sourceUrl, query, timeoutMs: 600_000, pageSize: SOURCE_PAGE_SIZE }),
-    { limit: { maxShare: 0.25, howToOverride: "" } },
+    readSourceRows({ url: sourceUrl, query, timeoutMs: 600_000, pageSize: SOURCE_PAGE_SIZE }),
+    { rowsFrom: "ACCOUNT_SOURCE_QUERY", limit: { maxShare: 0.25, howToOverride: "" } },
   );
   if (result.outcome !== "applied") throw new Error(`account source bench ${phase}: ${result.refusal}`);
   return { counts: result.counts };

@@ -1,6 +1,6 @@
 import { formatTable, formatTime } from "../cli/format.js";
 import type { DriftEntry } from "../db/sql/drift.js";
-import { describeAccountSource } from "../sync/summary-counts.js";
+import { describeAccountSource, hasMismatchNews } from "../sync/summary-counts.js";
 import type { RunSummary } from "../sync/types.js";
 
 /** The most drift rows a report shows; narrower filters show the rest. */
@@ -9,6 +9,7 @@ export const DRIFT_LIMIT = 1000;
 export function formatRuns(runs: readonly RunSummary[]): string {
   if (runs.length === 0) return "No sync runs yet: run `plugchat-sync sync`.";
   const withSource = runs.some((run) => run.accountSource !== null);
+  const withMismatches = runs.some((run) => hasMismatchNews(run.mismatches));
   const table = formatTable(
     [
       "run",
@@ -22,6 +23,7 @@ export function formatRuns(runs: readonly RunSummary[]): string {
       "failed",
       "drift",
       ...(withSource ? ["source"] : []),
+      ...(withMismatches ? ["mismatches"] : []),
     ],
     runs.map((run) => [
       `#${run.runId}`,
@@ -35,6 +37,7 @@ export function formatRuns(runs: readonly RunSummary[]): string {
       String(run.accountsFailed),
       String(run.driftCount),
       ...(withSource ? [sourceCell(run)] : []),
+      ...(withMismatches ? [mismatchCell(run)] : []),
     ]),
   );
   // Why a source was refused or skipped is too long for a cell: one line per such run, below.
@@ -46,6 +49,12 @@ export function formatRuns(runs: readonly RunSummary[]): string {
         : [],
   );
   return [`Recent runs\n${table}`, ...notes].join("\n");
+}
+
+/** The mismatches column: `3 (+1 -2)` (open, and opened and resolved by the run), `-` before any. */
+function mismatchCell(run: RunSummary): string {
+  const counts = run.mismatches;
+  return counts ? `${counts.open} (+${counts.opened} -${counts.resolved})` : "-";
 }
 
 /** The source column: `+3 -1` (added and re-tracked, removed), `refused`, `skipped`, or `-` without one. */

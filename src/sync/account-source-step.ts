@@ -2,7 +2,7 @@
 // to the ids of the integrator's database. Whatever happens to the source, the run goes on; what it
 // did is logged, recorded on the run's row, and (through the run's summary) counted and notified.
 import { AccountSourceError, scrubSourceSecrets } from "../accounts/source/errors.js";
-import { type AccountSourceSettings, readSourceValues } from "../accounts/source/read-source.js";
+import { type AccountSourceSettings, readSourceRows } from "../accounts/source/read-source.js";
 import { type ReconcileResult, reconcileTrackedIds } from "../accounts/source/reconcile.js";
 import type { PrismaClient } from "../db/prisma.js";
 import { heartbeat, recordAccountSource } from "../db/sql/runs.js";
@@ -37,13 +37,14 @@ export async function reconcileAccountSource(
   try {
     const result = await reconcileTrackedIds(
       deps.prisma,
-      readSourceValues({
+      readSourceRows({
         url: source.url,
         query: source.query,
         timeoutMs: source.timeoutMs,
         pageSize: SOURCE_PAGE_SIZE,
       }),
       {
+        rowsFrom: "ACCOUNT_SOURCE_QUERY",
         limit: { maxShare: source.maxRemovalShare, howToOverride: SOURCE_OVERRIDE_ADVICE },
         timeoutMs: Math.max(600_000, source.timeoutMs * 4),
       },
@@ -103,6 +104,12 @@ function logResult(logger: Logger, result: ReconcileResult): void {
       "account source returned values that are not account ids: they are skipped, never requested",
     );
   }
+  if (result.expectations.invalid > 0) {
+    logger.warn(
+      { invalid: result.expectations.invalid, examples: result.expectations.invalidExamples },
+      "account source returned expected values that cannot be values of their field: they are skipped",
+    );
+  }
   if (result.outcome === "refused") {
     logger.warn(
       {
@@ -124,6 +131,13 @@ function logResult(logger: Logger, result: ReconcileResult): void {
       invalid: result.invalid,
       nulls: result.nulls,
       duplicates: result.duplicates,
+      ...(result.expectations.fields.length > 0
+        ? {
+            expectedFields: result.expectations.fields,
+            expectationsSet: result.expectations.set,
+            expectationsRemoved: result.expectations.removed,
+          }
+        : {}),
       ...(counts.added > 0 ? { addedIds: result.samples.added } : {}),
       ...(counts.retracked > 0 ? { retrackedIds: result.samples.retracked } : {}),
       ...(counts.removed > 0 ? { removedIds: result.samples.removed } : {}),

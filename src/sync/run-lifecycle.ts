@@ -4,16 +4,10 @@
 import type { PrismaClient } from "../db/prisma.js";
 import { countTrackedAccounts } from "../db/sql/accounts.js";
 import { deleteRunBatches } from "../db/sql/batches.js";
-import {
-  closeAbandonedRuns,
-  closeRun,
-  findRun,
-  insertRun,
-  runningRun,
-  updateRunPlan,
-} from "../db/sql/runs.js";
+import { closeAbandonedRuns, findRun, insertRun, runningRun, updateRunPlan } from "../db/sql/runs.js";
 import { Prisma } from "../generated/prisma/client.js";
 import { reconcileAccountSource } from "./account-source-step.js";
+import { closeRunAndCompare, logMismatches } from "./close-run.js";
 import { RunInProgressError } from "./errors.js";
 import { logRunClosed } from "./run-logging.js";
 import type { RunPlan, RunSummary, RunTrigger, SyncDependencies } from "./types.js";
@@ -88,19 +82,24 @@ export interface FinishedRun {
 }
 
 /**
- * Closes a run exactly once (only a running run is closed) and logs its summary. Its status: failed
- * when a batch stopped it (its stop reason) or `error` is given, partial when some accounts failed,
- * succeeded otherwise. `closed` is false when the run was closed already, by another process or an
- * earlier attempt; nothing is logged then.
+ * Closes a run exactly once (only a running run is closed), compares the accounts with the
+ * integrator's records, and logs the news and its summary. Its status: failed when a batch stopped it
+ * (its stop reason) or `error` is given, partial when some accounts failed, succeeded otherwise.
+ * `closed` is false when the run was closed already, by another process or an earlier attempt;
+ * nothing is logged then.
  */
 export async function completeRun(
   deps: SyncDependencies,
   runId: number,
   error: string | null = null,
 ): Promise<FinishedRun> {
-  const closed = await closeRun(deps.prisma, runId, error);
+  const mismatches = await closeRunAndCompare(deps.prisma, runId, error);
   const summary = await findRun(deps.prisma, runId);
   if (!summary) throw new Error(`sync run #${runId} does not exist`);
-  if (closed) logRunClosed(deps.logger.child({ runId }), summary);
-  return { summary, closed };
+  if (mismatches) {
+    const logger = deps.logger.child({ runId });
+    logMismatches(logger, mismatches);
+    logRunClosed(logger, summary);
+  }
+  return { summary, closed: mismatches !== null };
 }

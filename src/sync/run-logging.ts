@@ -1,7 +1,7 @@
 // What a run logs: per account only what a reader needs to know, and one summary line per run.
 import type { Logger } from "../logger.js";
 import type { AccountOutcome } from "./drift.js";
-import { summaryCounts } from "./summary-counts.js";
+import { hasMismatchNews, summaryCounts } from "./summary-counts.js";
 import type { RunSummary } from "./types.js";
 
 /**
@@ -54,6 +54,7 @@ export function logRunClosed(logger: Logger, summary: RunSummary): void {
       durationMs: summary.finishedAt ? summary.finishedAt.getTime() - summary.startedAt.getTime() : null,
       ...(summary.error ? { error: summary.error } : {}),
       ...(summary.accountSource ? { accountSource: summary.accountSource.outcome } : {}),
+      ...(hasMismatchNews(summary.mismatches) ? { mismatches: summary.mismatches } : {}),
     },
     "sync run finished",
   );

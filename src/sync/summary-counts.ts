@@ -1,4 +1,4 @@
-import type { AccountSourceRecord, RunCounts, RunSummary } from "./types.js";
+import type { AccountSourceRecord, MismatchCounts, RunCounts, RunSummary } from "./types.js";
 
 /** A run's counts under the short names that log lines and notifications share (their public fields). */
 export function summaryCounts(summary: RunSummary) {
@@ -19,6 +19,16 @@ export function describeAccountSource(source: AccountSourceRecord): string {
   const invalid =
     source.invalid > 0 ? `, ${source.invalid} invalid skipped (${source.invalidExamples.join(", ")})` : "";
   return `${source.ids ?? 0} ids: ${source.added} added, ${source.retracked} re-tracked, ${source.removed} removed${invalid}`;
+}
+
+/** Whether a run has anything to say about mismatches (none expected, none found: nothing). */
+export function hasMismatchNews(counts: MismatchCounts | null): counts is MismatchCounts {
+  return counts !== null && counts.open + counts.opened + counts.resolved > 0;
+}
+
+/** `3 open (1 new, 2 resolved)`. */
+export function describeMismatches(counts: MismatchCounts): string {
+  return `${counts.open} open (${counts.opened} new, ${counts.resolved} resolved)`;
 }
 
 /** The counts of a batch or run that wrote nothing. */

@@ -72,4 +72,13 @@ export interface RunSummary extends RunCounts {
   unknownFields: string[];
   /** Null when no account source is configured (or the run began before the source was read). */
   accountSource: AccountSourceRecord | null;
+  /** Disagreements with the integrator's records; null until the run is closed. */
+  mismatches: MismatchCounts | null;
+}
+
+/** `sync_runs.mismatches_*`: open when the run closed, opened and resolved by it. */
+export interface MismatchCounts {
+  open: number;
+  opened: number;
+  resolved: number;
 }

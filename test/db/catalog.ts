@@ -1,6 +1,7 @@
 // Reads the parts of a database's `public` schema that prisma/schema.prisma describes, in a form that two
 // databases can be compared with toEqual. Left out on purpose, because Prisma's schema language cannot
-// express them and they live in the migrations only: CHECK constraints, indexes on expressions, views.
+// express them and they live in the migrations only: CHECK constraints, indexes on expressions, partial
+// indexes (WHERE ...), views.
 import pg from "pg";
 
 export interface Catalog {
@@ -90,7 +91,7 @@ export async function readCatalog(databaseUrl: string): Promise<Catalog> {
       JOIN pg_class i ON i.oid = ix.indexrelid
       JOIN pg_class c ON c.oid = ix.indrelid
       JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE ${IN_PUBLIC} AND ix.indexprs IS NULL
+      WHERE ${IN_PUBLIC} AND ix.indexprs IS NULL AND ix.indpred IS NULL
       ORDER BY 1, 2`);
 
     const enums = await client.query<Catalog["enums"][number]>(`

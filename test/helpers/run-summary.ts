@@ -18,6 +18,7 @@ export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
     accountsNotFound: 0,
     driftCount: 0,
     accountSource: null,
+    mismatches: { open: 0, opened: 0, resolved: 0 },
     ...overrides,
   };
 }

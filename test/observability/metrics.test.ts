@@ -48,6 +48,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
     accountsNotFound: 1,
     driftCount: 4,
     accountSource: null,
+    mismatches: { open: 0, opened: 0, resolved: 0 },
     ...overrides,
   };
 }

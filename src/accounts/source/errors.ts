@@ -4,7 +4,7 @@ import { redactUrlCredentials } from "../../lib/redact.js";
 import { truncate } from "../../lib/text.js";
 
 /** What went wrong, for the run's row and the metrics: a small fixed set. */
-type SourceFailureKind = "unreachable" | "timeout" | "writes" | "query_failed";
+type SourceFailureKind = "unreachable" | "timeout" | "writes" | "query_failed" | "columns";
 
 export class AccountSourceError extends UserFacingError {
   readonly kind: SourceFailureKind;

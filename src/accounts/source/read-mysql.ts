@@ -1,10 +1,10 @@
-// Reads the account source's first column from MySQL or MariaDB, streamed (the connection pauses
+// Reads the account source's rows from MySQL or MariaDB, streamed (the connection pauses
 // while the consumer is busy), in a read-only transaction with a statement timeout, on a connection
 // of its own that is closed after.
 import mysql from "mysql2";
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import { sourceFailure } from "./errors.js";
-import type { SourceReadOptions } from "./read-source.js";
+import type { SourcePage, SourceReadOptions } from "./read-source.js";
 
 const CODES = {
   // MariaDB's max_statement_time, MySQL's max_execution_time.
@@ -13,7 +13,7 @@ const CODES = {
   login: ["ER_ACCESS_DENIED_ERROR", 1045, "ER_BAD_DB_ERROR", 1049, "ER_DBACCESS_DENIED_ERROR", 1044],
 };
 
-export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerator<unknown[]> {
+export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerator<SourcePage> {
   const { url, query, timeoutMs, pageSize } = options;
   let connection: mysql.Connection | undefined;
   try {
@@ -35,16 +35,25 @@ export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerat
     const session = connection.promise();
     await setStatementTimeout(session, timeoutMs);
     await session.query("START TRANSACTION READ ONLY");
-    const rows = connection.query(query).stream({ highWaterMark: pageSize });
-    let page: unknown[] = [];
-    for await (const row of rows as AsyncIterable<unknown[]>) {
-      page.push(Array.isArray(row) ? row[0] : undefined);
+    const command = connection.query(query);
+    let columns: string[] = [];
+    command.on("fields", (fields: { name: string }[] | undefined) => {
+      columns = (fields ?? []).map((field) => field.name);
+    });
+    let page: unknown[][] = [];
+    let yielded = false;
+    for await (const row of command.stream({ highWaterMark: pageSize }) as AsyncIterable<unknown>) {
+      // A statement that returns no result set streams its OK packet, which is no row.
+      if (!Array.isArray(row)) continue;
+      page.push(row);
       if (page.length >= pageSize) {
-        yield page;
+        yield { columns, rows: page };
+        yielded = true;
         page = [];
       }
     }
-    if (page.length > 0) yield page;
+    // One page at least, even without rows: it says the columns.
+    if (page.length > 0 || !yielded) yield { columns, rows: page };
     await session.query("ROLLBACK");
   } catch (error) {
     throw sourceFailure(error, url, CODES);

@@ -1,9 +1,9 @@
-// Reads the account source's first column from PostgreSQL, a page at a time (a cursor), in a
-// read-only transaction with a statement timeout, on a connection of its own that is closed after.
+// Reads the account source's rows from PostgreSQL, a page at a time (a cursor), in a read-only
+// transaction with a statement timeout, on a connection of its own that is closed after.
 import pg from "pg";
 import Cursor from "pg-cursor";
 import { sourceFailure } from "./errors.js";
-import type { SourceReadOptions } from "./read-source.js";
+import type { SourcePage, SourceReadOptions } from "./read-source.js";
 
 const CODES = {
   timeout: ["57014"], // query_canceled: statement_timeout
@@ -11,7 +11,7 @@ const CODES = {
   login: ["28P01", "28000", "3D000"],
 };
 
-export async function* readPostgresSource(options: SourceReadOptions): AsyncGenerator<unknown[]> {
+export async function* readPostgresSource(options: SourceReadOptions): AsyncGenerator<SourcePage> {
   const { url, query, timeoutMs, pageSize } = options;
   const client = new pg.Client({
     connectionString: url,
@@ -25,10 +25,12 @@ export async function* readPostgresSource(options: SourceReadOptions): AsyncGene
     await client.query("BEGIN READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
     const cursor = client.query(new Cursor<unknown[]>(query, [], { rowMode: "array" }));
-    for (;;) {
-      const rows = await cursor.read(pageSize);
-      if (rows.length === 0) break;
-      yield rows.map((row) => row[0]);
+    // The first page is yielded even without rows: it says the columns.
+    const first = await readPage(cursor, pageSize);
+    yield first;
+    for (let rows = first.rows; rows.length > 0; ) {
+      rows = (await readPage(cursor, pageSize)).rows;
+      if (rows.length > 0) yield { columns: first.columns, rows };
     }
     await cursor.close();
     await client.query("ROLLBACK");
@@ -37,4 +39,14 @@ export async function* readPostgresSource(options: SourceReadOptions): AsyncGene
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** The next rows of the cursor, and the names of its columns (known once the query has answered). */
+function readPage(cursor: Cursor<unknown[]>, size: number): Promise<SourcePage> {
+  return new Promise((resolve, reject) => {
+    cursor.read(size, (error, rows, result) => {
+      if (error) reject(error);
+      else resolve({ columns: (result?.fields ?? []).map((field) => field.name), rows });
+    });
+  });
 }

@@ -37,9 +37,19 @@ export function accountSourceFromConfig(config: {
 }
 
 /**
- * The values of the query's first column, page by page, as the driver gives them (text, numbers,
- * NULL...): `classifySourceValue` tells ids from the rest. Throws an AccountSourceError.
+ * Rows of the source (its query's, or a file's), with the names of their columns: the account id
+ * first, then any expected values (see expectations.ts). At least one page, even without rows.
  */
-export function readSourceValues(options: SourceReadOptions): AsyncGenerator<unknown[]> {
+export interface SourcePage {
+  columns: readonly string[];
+  /** Cells as the driver gives them (text, numbers, booleans, NULL...). */
+  rows: readonly (readonly unknown[])[];
+}
+
+/**
+ * The query's rows, page by page, cells as the driver gives them: `classifySourceValue` tells ids
+ * from the rest. Throws an AccountSourceError.
+ */
+export function readSourceRows(options: SourceReadOptions): AsyncGenerator<SourcePage> {
   return /^postgres(ql)?:/i.test(options.url) ? readPostgresSource(options) : readMysqlSource(options);
 }

@@ -1,7 +1,13 @@
-// Makes the tracked set equal to a list of ids (the account source's, or a file's), set-based: the
-// ids are loaded page by page into a temporary table, then a fixed number of statements count and
-// apply the difference, whatever the number of ids. Memory holds one page.
+// Makes the tracked set equal to a list of ids (the account source's, or a file's), and the stored
+// expectations equal to the values its other columns expect, set-based: the rows are loaded page by
+// page into temporary tables, then a fixed number of statements count and apply the difference,
+// whatever the number of ids. Memory holds one page.
 import type { PrismaClient } from "../../db/prisma.js";
+import {
+  applySourceExpectations,
+  createSourceExpectationsTable,
+  insertSourceExpectations,
+} from "../../db/sql/expectations.js";
 import type { Db } from "../../db/sql/index.js";
 import {
   addSourceIds,
@@ -15,6 +21,12 @@ import {
   untrackMissingIds,
 } from "../../db/sql/source.js";
 import {
+  type ExpectedField,
+  expectationsOfRow,
+  expectedFieldsOf,
+  MAX_INVALID_EXPECTED_NAMED,
+} from "./expectations.js";
+import {
   classifySourceValue,
   decideReconciliation,
   type InvalidSourceValue,
@@ -22,9 +34,12 @@ import {
   type ReconcileCounts,
   type RemovalLimit,
 } from "./plan.js";
+import type { SourcePage } from "./read-source.js";
 
 export interface ReconcileOptions {
   limit: RemovalLimit;
+  /** Whose rows they are, for messages about their columns: `ACCOUNT_SOURCE_QUERY`, a file's name. */
+  rowsFrom: string;
   /** Count what would change and change nothing (`accounts source check`). */
   dryRun?: boolean;
   /** Ids listed per kind of change in the result. Default 10. */
@@ -50,6 +65,20 @@ export interface ReconcileResult {
   refusal: string | null;
   /** The first ids (in id order) of each change. */
   samples: { added: string[]; retracked: string[]; removed: string[] };
+  expectations: ExpectationsLoaded & {
+    /** Expectations new or changed, and no longer given (0 unless applied). */
+    set: number;
+    removed: number;
+  };
+}
+
+interface ExpectationsLoaded {
+  /** The fields the rows' columns expect, in column order; none without such columns. */
+  fields: ExpectedField[];
+  /** Expected values that cannot be values of their field, skipped. */
+  invalid: number;
+  /** The first few of them: id, field, value and why. */
+  invalidExamples: string[];
 }
 
 /**
@@ -60,7 +89,7 @@ export interface ReconcileResult {
  */
 export async function reconcileTrackedIds(
   prisma: PrismaClient,
-  pages: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>,
+  pages: AsyncIterable<SourcePage> | Iterable<SourcePage>,
   options: ReconcileOptions,
 ): Promise<ReconcileResult> {
   const sampleSize = options.sampleSize ?? 10;
@@ -68,12 +97,13 @@ export async function reconcileTrackedIds(
     async (tx) => {
       await lockReconciliation(tx);
       await createSourceIdsTable(tx);
-      const loaded = await loadSourceIds(tx, pages);
+      await createSourceExpectationsTable(tx);
+      const { expectations, ...loaded } = await loadSourceRows(tx, pages, options.rowsFrom);
       await analyzeSourceIds(tx);
       const counts = await countSourceChanges(tx);
       const samples = await sampleChanges(tx, counts, sampleSize);
       const decision = decideReconciliation(counts, options.limit);
-      const result = { counts, ...loaded, samples };
+      const result = { counts, ...loaded, samples, expectations: { ...expectations, set: 0, removed: 0 } };
       if (decision.kind === "refused")
         return { ...result, outcome: "refused" as const, refusal: decision.reason };
       if (options.dryRun) return { ...result, outcome: "dry_run" as const, refusal: null };
@@ -81,8 +111,10 @@ export async function reconcileTrackedIds(
       const added = await addSourceIds(tx);
       const retracked = await retrackSourceIds(tx);
       const removed = await untrackMissingIds(tx);
+      const expected = await applySourceExpectations(tx, "replace");
       return {
         ...result,
+        expectations: { ...expectations, ...expected },
         counts: { ...counts, added, retracked, removed },
         outcome: "applied" as const,
         refusal: null,
@@ -107,25 +139,66 @@ async function sampleChanges(
   };
 }
 
-/** Writes the valid ids of every page into the temporary table, counting what was left out and why. */
-async function loadSourceIds(
+type Loaded = Pick<ReconcileResult, "nulls" | "duplicates" | "invalid" | "invalidExamples"> & {
+  expectations: ExpectationsLoaded;
+};
+
+/**
+ * Writes the valid ids of every page into the temporary table, and the values the other columns
+ * expect of them into the other, counting what was left out and why. Throws an
+ * ExpectationColumnError, before anything is written, for a column that names no field.
+ */
+async function loadSourceRows(
   tx: Db,
-  pages: AsyncIterable<readonly unknown[]> | Iterable<readonly unknown[]>,
-): Promise<Pick<ReconcileResult, "nulls" | "duplicates" | "invalid" | "invalidExamples">> {
-  const loaded = { nulls: 0, duplicates: 0, invalid: 0, invalidExamples: [] as InvalidSourceValue[] };
+  pages: AsyncIterable<SourcePage> | Iterable<SourcePage>,
+  rowsFrom: string,
+): Promise<Loaded> {
+  const loaded: Loaded = {
+    nulls: 0,
+    duplicates: 0,
+    invalid: 0,
+    invalidExamples: [],
+    expectations: { fields: [], invalid: 0, invalidExamples: [] },
+  };
+  let fields: ExpectedField[] | undefined;
   for await (const page of pages) {
+    fields ??= expectedFieldsOf(page.columns, rowsFrom);
+    loaded.expectations.fields = fields;
     const ids: string[] = [];
-    for (const value of page) {
-      const classified = classifySourceValue(value);
-      if (classified.kind === "id") ids.push(classified.id);
-      else if (classified.kind === "null") loaded.nulls += 1;
-      else {
+    const expected = { accountIds: [] as string[], fields: [] as string[], values: [] as (string | null)[] };
+    for (const row of page.rows) {
+      const classified = classifySourceValue(row[0]);
+      if (classified.kind === "null") loaded.nulls += 1;
+      else if (classified.kind === "invalid") {
         loaded.invalid += 1;
         if (loaded.invalidExamples.length < MAX_INVALID_NAMED)
           loaded.invalidExamples.push(classified.invalid);
+      } else {
+        ids.push(classified.id);
+        if (fields.length > 0) collectExpectations(loaded.expectations, expected, classified.id, fields, row);
       }
     }
     if (ids.length > 0) loaded.duplicates += ids.length - (await insertSourceIds(tx, ids));
+    await insertSourceExpectations(tx, expected);
   }
   return loaded;
+}
+
+function collectExpectations(
+  loaded: ExpectationsLoaded,
+  into: { accountIds: string[]; fields: string[]; values: (string | null)[] },
+  accountId: string,
+  fields: readonly ExpectedField[],
+  row: readonly unknown[],
+): void {
+  const { expectations, invalid } = expectationsOfRow(accountId, fields, row);
+  for (const [index, field] of expectations.fields.entries()) {
+    into.accountIds.push(accountId);
+    into.fields.push(field);
+    into.values.push(expectations.values[index] ?? null);
+  }
+  loaded.invalid += invalid.length;
+  for (const example of invalid) {
+    if (loaded.invalidExamples.length < MAX_INVALID_EXPECTED_NAMED) loaded.invalidExamples.push(example);
+  }
 }

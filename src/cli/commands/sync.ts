@@ -3,7 +3,7 @@ import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { withPrisma } from "../../db/prisma.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { runSync } from "../../sync/run-in-process.js";
-import { describeAccountSource } from "../../sync/summary-counts.js";
+import { describeAccountSource, describeMismatches, hasMismatchNews } from "../../sync/summary-counts.js";
 import type { RunSummary } from "../../sync/types.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
@@ -60,6 +60,11 @@ export function formatSummary(summary: RunSummary): string {
     ...(summary.error ? [`error: ${summary.error}`] : []),
     ...(summary.unknownFields.length > 0 ? [`unknown API fields: ${summary.unknownFields.join(", ")}`] : []),
     ...(summary.accountSource ? [`account source: ${describeAccountSource(summary.accountSource)}`] : []),
+    ...(hasMismatchNews(summary.mismatches)
+      ? [
+          `mismatches with your records: ${describeMismatches(summary.mismatches)}; list them with \`plugchat-sync mismatches\``,
+        ]
+      : []),
   ];
   return [table, ...notes].join("\n");
 }

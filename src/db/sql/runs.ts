@@ -187,6 +187,14 @@ function toSummary(row: SyncRun): RunSummary {
     accountsNotFound: row.accountsNotFound,
     driftCount: row.driftCount,
     accountSource: accountSourceOf(row),
+    mismatches:
+      row.mismatchesOpen === null
+        ? null
+        : {
+            open: row.mismatchesOpen,
+            opened: row.mismatchesOpened ?? 0,
+            resolved: row.mismatchesResolved ?? 0,
+          },
   };
 }
 

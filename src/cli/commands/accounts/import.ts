@@ -2,7 +2,7 @@
 import { parseIdFile } from "../../../accounts/id-file-parser.js";
 import { describeSource, readLines } from "../../../accounts/read-lines.js";
 import { type TrackResult, trackAccounts } from "../../../accounts/repository.js";
-import { accountSourceFromConfig } from "../../../accounts/source/read-source.js";
+import { accountSourceFromConfig, type SourcePage } from "../../../accounts/source/read-source.js";
 import { reconcileTrackedIds } from "../../../accounts/source/reconcile.js";
 import { withPrisma } from "../../../db/prisma.js";
 import { UserFacingError } from "../../../errors.js";
@@ -70,6 +70,7 @@ async function replaceTracked(
   const { config, logger } = commandContext();
   const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
     reconcileTrackedIds(prisma, pagesOf(ids, 5_000), {
+      rowsFrom: options.label,
       limit: {
         maxShare: config.accountSourceMaxRemoval,
         force: options.force,
@@ -91,6 +92,9 @@ async function replaceTracked(
   }
 }
 
-function* pagesOf(ids: readonly string[], size: number): Generator<string[]> {
-  for (let start = 0; start < ids.length; start += size) yield ids.slice(start, start + size);
+function* pagesOf(ids: readonly string[], size: number): Generator<SourcePage> {
+  const columns = ["id"];
+  yield { columns, rows: [] };
+  for (let start = 0; start < ids.length; start += size)
+    yield { columns, rows: ids.slice(start, start + size).map((id) => [id]) };
 }

@@ -1,6 +1,6 @@
 // `accounts source check`: what a run would change by following the account source, changing nothing.
 import { describeSourceLocation } from "../../../accounts/source/errors.js";
-import { accountSourceFromConfig, readSourceValues } from "../../../accounts/source/read-source.js";
+import { accountSourceFromConfig, readSourceRows } from "../../../accounts/source/read-source.js";
 import { type ReconcileResult, reconcileTrackedIds } from "../../../accounts/source/reconcile.js";
 import { withPrisma } from "../../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../../errors.js";
@@ -17,14 +17,15 @@ export async function checkSource(): Promise<void> {
       { exitCode: ExitCode.badConfig },
     );
   }
-  const values = readSourceValues({
+  const rows = readSourceRows({
     url: settings.url,
     query: settings.query,
     timeoutMs: settings.timeoutMs,
     pageSize: 5_000,
   });
   const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
-    reconcileTrackedIds(prisma, values, {
+    reconcileTrackedIds(prisma, rows, {
+      rowsFrom: "ACCOUNT_SOURCE_QUERY",
       limit: { maxShare: settings.maxRemovalShare, howToOverride: SOURCE_OVERRIDE_ADVICE },
       dryRun: true,
       sampleSize: MAX_LISTED,
@@ -43,6 +44,7 @@ function describeCheck(location: string, result: ReconcileResult): string {
   for (const entry of result.invalidExamples) lines.push(`  invalid: ${entry.value} (${entry.reason})`);
   if (result.invalid > result.invalidExamples.length)
     lines.push(`  and ${result.invalid - result.invalidExamples.length} more invalid`);
+  lines.push(...describeExpectations(result.expectations));
   const changes = `${counts.added} added, ${counts.retracked} re-tracked, ${counts.removed} untracked, of ${counts.tracked} tracked now`;
   if (result.outcome === "refused") {
     lines.push(`a run would change nothing: it would refuse ${changes}`, `  ${result.refusal ?? ""}`);
@@ -59,4 +61,16 @@ function describeCheck(location: string, result: ReconcileResult): string {
   sample("untracked", samples.removed, counts.removed);
   lines.push("nothing was changed (check only)");
   return lines.join("\n");
+}
+
+function describeExpectations(expectations: ReconcileResult["expectations"]): string[] {
+  if (expectations.fields.length === 0)
+    return ["no expected values (only the id column): nothing is compared with your records"];
+  const lines = [
+    `expected values: ${expectations.fields.join(", ")} (and that each account exists); ${expectations.invalid} invalid skipped`,
+  ];
+  for (const example of expectations.invalidExamples) lines.push(`  invalid: ${example}`);
+  const more = expectations.invalid - expectations.invalidExamples.length;
+  if (more > 0) lines.push(`  and ${more} more invalid`);
+  return lines;
 }

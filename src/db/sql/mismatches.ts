@@ -1,0 +1,119 @@
+// account_mismatch_spans and the account_mismatches view: where an account's last synced values
+// disagree with what the integrator's records expect (account_expectations). Refreshed once per run,
+// when it closes, set-based: a fixed number of statements whatever the number of accounts.
+import { Prisma } from "../../generated/prisma/client.js";
+import type { Db } from "./index.js";
+
+/** The column holding each field's last synced value, as text the way account_drift writes it. */
+const ACTUAL_VALUE = Prisma.raw(`CASE e.field
+    WHEN 'exists' THEN (a.last_status = 'ok')::text
+    WHEN 'externalId' THEN a.external_id
+    WHEN 'name' THEN a.name
+    WHEN 'active' THEN a.active::text
+    WHEN 'onStartAttendance' THEN a.on_start_attendance
+    WHEN 'onFinishAttendance' THEN a.on_finish_attendance
+    WHEN 'onReceiveMessage' THEN a.on_receive_message
+    WHEN 'onSendingMessage' THEN a.on_sending_message
+    WHEN 'onMessageStatus' THEN a.on_message_status
+  END`);
+
+/**
+ * Whether the account's last fetch tells the field's value: found, or 404 for `exists`. (The same
+ * rule as the view's; an account never synced or failing is unverified.)
+ */
+const VERIFIED = Prisma.raw(
+  "a.tracked AND (a.last_status = 'ok' OR (a.last_status = 'not_found' AND e.field = 'exists'))",
+);
+
+/** The disagreements now, as a query of (account_id, field, expected, actual). */
+const CURRENT = Prisma.sql`
+  SELECT e.account_id, e.field, e.expected_value AS expected, v.actual
+    FROM account_expectations e
+    JOIN accounts a ON a.id = e.account_id
+    CROSS JOIN LATERAL (SELECT ${ACTUAL_VALUE} AS actual) v
+   WHERE ${VERIFIED} AND v.actual IS DISTINCT FROM e.expected_value`;
+
+export interface MismatchChange {
+  accountId: string;
+  name: string | null;
+  field: string;
+  expected: string | null;
+  actual: string | null;
+}
+
+export interface MismatchRefresh {
+  opened: MismatchChange[];
+  resolved: MismatchChange[];
+  /** Open after the refresh, as the view counts them. */
+  open: number;
+}
+
+/**
+ * Compares every expectation with the account's last synced value, for run `runId`: spans open for
+ * new disagreements, end for resolved ones (the field now agrees, is no longer expected, or the
+ * account is no longer tracked), and keep the latest values of persisting ones. A span of an account
+ * that is unverified now (failing) stays open: nothing is known to have changed.
+ */
+export async function refreshMismatches(db: Db, runId: number): Promise<MismatchRefresh> {
+  const resolved = await db.$queryRaw<RawChange[]>`
+    WITH current AS (${CURRENT}),
+    ended AS (
+      UPDATE account_mismatch_spans s SET ended_at = now(), ended_run_id = ${runId}
+       WHERE s.ended_at IS NULL
+         AND NOT EXISTS (SELECT 1 FROM current c WHERE c.account_id = s.account_id AND c.field = s.field)
+         AND NOT EXISTS (SELECT 1 FROM account_expectations e JOIN accounts a ON a.id = e.account_id
+                          WHERE e.account_id = s.account_id AND e.field = s.field AND NOT (${VERIFIED}))
+      RETURNING s.account_id, s.field, s.expected, s.actual)
+    SELECT n.account_id, a.name, n.field, n.expected, n.actual
+      FROM ended n JOIN accounts a ON a.id = n.account_id ORDER BY n.account_id, n.field`;
+  await db.$executeRaw`
+    WITH current AS (${CURRENT})
+    UPDATE account_mismatch_spans s SET expected = c.expected, actual = c.actual
+      FROM current c
+     WHERE s.ended_at IS NULL AND c.account_id = s.account_id AND c.field = s.field
+       AND (s.expected IS DISTINCT FROM c.expected OR s.actual IS DISTINCT FROM c.actual)`;
+  const opened = await db.$queryRaw<RawChange[]>`
+    WITH current AS (${CURRENT}),
+    began AS (
+      INSERT INTO account_mismatch_spans (account_id, field, expected, actual, began_run_id)
+      SELECT c.account_id, c.field, c.expected, c.actual, ${runId}::int FROM current c
+       WHERE NOT EXISTS (SELECT 1 FROM account_mismatch_spans s
+                          WHERE s.ended_at IS NULL AND s.account_id = c.account_id AND s.field = c.field)
+       ORDER BY c.account_id, c.field
+      RETURNING account_id, field, expected, actual)
+    SELECT b.account_id, a.name, b.field, b.expected, b.actual
+      FROM began b JOIN accounts a ON a.id = b.account_id ORDER BY b.account_id, b.field`;
+  const [count] = await db.$queryRaw<{ open: number }[]>`
+    SELECT count(*)::int AS open FROM account_mismatches`;
+  return { opened: opened.map(toChange), resolved: resolved.map(toChange), open: count?.open ?? 0 };
+}
+
+interface RawChange {
+  account_id: string;
+  name: string | null;
+  field: string;
+  expected: string | null;
+  actual: string | null;
+}
+
+function toChange(row: RawChange): MismatchChange {
+  return {
+    accountId: row.account_id,
+    name: row.name,
+    field: row.field,
+    expected: row.expected,
+    actual: row.actual,
+  };
+}
+
+/** Records the refresh's counts on the run's row. */
+export async function recordMismatchCounts(
+  db: Db,
+  runId: number,
+  counts: { open: number; opened: number; resolved: number },
+): Promise<void> {
+  await db.$executeRaw`
+    UPDATE sync_runs SET mismatches_open = ${counts.open}, mismatches_opened = ${counts.opened},
+                         mismatches_resolved = ${counts.resolved}
+     WHERE id = ${runId}`;
+}
