@@ -12,7 +12,10 @@ interface ErrorReport {
  * can fix, the stack trace only for bugs (an error nobody anticipated is worth reporting in full).
  */
 export function reportError(error: unknown, databaseUrl: string | undefined): ErrorReport {
-  if (error instanceof CommanderError) return { lines: [], exitCode: error.exitCode };
+  // Commander printed its line already. A wrong option or argument is bad input, exit 2, as for bad
+  // configuration: 1 stays for "it ran and found trouble" (a failed run, `mismatches` found some).
+  if (error instanceof CommanderError)
+    return { lines: [], exitCode: error.exitCode === 0 ? 0 : ExitCode.badConfig };
   const known =
     error instanceof UserFacingError
       ? error

@@ -5,6 +5,7 @@ import { accountsCommand } from "./commands/accounts.js";
 import { dbCommand } from "./commands/db.js";
 import { demoCommand } from "./commands/demo.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { mismatchesCommand } from "./commands/mismatches.js";
 import { reportCommand } from "./commands/report.js";
 import { syncCommand } from "./commands/sync.js";
 import { triggerCommand } from "./commands/trigger.js";
@@ -22,8 +23,19 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand());
   program.addCommand(triggerCommand());
   program.addCommand(reportCommand());
+  program.addCommand(mismatchesCommand());
   program.addCommand(dbCommand());
   program.addCommand(simulatorCommand());
   program.addCommand(demoCommand());
+  throwUsageErrors(program);
   return program;
+}
+
+/**
+ * Commands added with addCommand do not inherit exitOverride: without it commander exits 1 itself on a
+ * bad option of a subcommand, before main can give usage errors their exit code (2, see errors.ts).
+ */
+function throwUsageErrors(command: Command): void {
+  command.exitOverride();
+  for (const sub of command.commands) throwUsageErrors(sub);
 }

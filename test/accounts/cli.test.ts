@@ -83,7 +83,7 @@ describe("plugchat-sync accounts (built CLI)", () => {
       "cli-4",
     ]);
     const bad = await cli(["accounts", "list", "--status", "broken"]);
-    expect(bad).toMatchObject({ code: 1, stdout: "" });
+    expect(bad).toMatchObject({ code: 2, stdout: "" });
     expect(bad.stderr).toMatch(
       /argument 'broken' is invalid\. Allowed choices are pending, ok, not_found, failed/,
     );

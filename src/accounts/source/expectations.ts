@@ -55,6 +55,15 @@ export function expectedFieldsOf(columns: readonly string[], where: string): Exp
   return fields;
 }
 
+/** The field a name (either spelling, any case) names, `exists` included; undefined for none. */
+export function fieldNamed(name: string): ExpectedField | typeof EXISTS_FIELD | undefined {
+  const key = normalized(name.trim());
+  return key === EXISTS_FIELD ? EXISTS_FIELD : FIELD_BY_NAME.get(key);
+}
+
+/** The names `fieldNamed` accepts, for messages. */
+export const FIELD_NAMES = `${ACCEPTED_NAMES}, ${EXISTS_FIELD}`;
+
 /** One expected value, as text the way account_drift writes values, or why it cannot be one. */
 export type ExpectedValue = { ok: true; value: string | null } | { ok: false; reason: string };
 

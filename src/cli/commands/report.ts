@@ -2,9 +2,9 @@ import { Command, InvalidArgumentError } from "commander";
 import { withPrisma } from "../../db/prisma.js";
 import { driftSince } from "../../db/sql/drift.js";
 import { recentRuns } from "../../db/sql/runs.js";
-import { isValidAccountId } from "../../plugchat/index.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../../report/format.js";
 import { parseSince } from "../../report/since.js";
+import { accountIdArgument } from "../arguments.js";
 import { commandDatabaseUrl } from "../context.js";
 
 interface ReportOptions {
@@ -21,7 +21,7 @@ export function reportCommand(): Command {
     .option("--runs <n>", "how many recent runs to show", positiveInteger, 10)
     .option("--drift", "also list drift events (field changes)")
     .option("--since <window>", "drift window: 90m, 12h, 7d, 2w or an ISO date", since, parseSince("7d"))
-    .option("--account <id>", "only the drift of this account (implies --drift)", accountId)
+    .option("--account <id>", "only the drift of this account (implies --drift)", accountIdArgument)
     .option("--json", "print JSON instead of tables")
     .action(async (options: ReportOptions) => {
       const showDrift = options.drift === true || options.account !== undefined;
@@ -53,11 +53,4 @@ function since(value: string): Date {
   const parsed = parseSince(value);
   if (!parsed) throw new InvalidArgumentError("expected a window such as 90m, 12h, 7d, 2w, or an ISO date");
   return parsed;
-}
-
-function accountId(value: string): string {
-  if (!isValidAccountId(value)) {
-    throw new InvalidArgumentError('not a Plugchat account id (1 to 128 letters, digits, "-" or "_")');
-  }
-  return value;
 }

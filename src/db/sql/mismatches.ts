@@ -117,3 +117,57 @@ export async function recordMismatchCounts(
                          mismatches_resolved = ${counts.resolved}
      WHERE id = ${runId}`;
 }
+
+/** One row of the account_mismatches view. */
+export interface Mismatch extends MismatchChange {
+  since: Date;
+  runId: number;
+}
+
+/** The open mismatches, by account and field, optionally of one field or one account. */
+export async function listMismatches(
+  db: Db,
+  filter: { field?: string | undefined; accountId?: string | undefined; limit?: number | undefined } = {},
+): Promise<Mismatch[]> {
+  const rows = await db.$queryRaw<(RawChange & { since: Date; run_id: number })[]>`
+    SELECT account_id, name, field, expected, actual, since, run_id
+      FROM account_mismatches
+     WHERE (${filter.field ?? null}::text IS NULL OR field = ${filter.field ?? null}::text)
+       AND (${filter.accountId ?? null}::text IS NULL OR account_id = ${filter.accountId ?? null}::text)
+     ORDER BY account_id, field
+     LIMIT ${filter.limit ?? null}::int`;
+  return rows.map((row) => ({ ...toChange(row), since: row.since, runId: row.run_id }));
+}
+
+/** Open mismatches per field, in field order: the gauge's and the status page's figures. */
+export async function mismatchCountsByField(db: Db): Promise<{ field: string; mismatches: number }[]> {
+  return db.$queryRaw<{ field: string; mismatches: number }[]>`
+    SELECT field, count(*)::int AS mismatches FROM account_mismatches GROUP BY field ORDER BY field`;
+}
+
+/**
+ * Tracked accounts with expectations whose last fetch does not tell their values (never synced, or
+ * failing): unverified, so never counted as mismatches.
+ */
+export async function countUnverifiedAccounts(db: Db): Promise<number> {
+  const [row] = await db.$queryRaw<{ unverified: number }[]>`
+    SELECT count(*)::int AS unverified FROM accounts a
+     WHERE a.tracked AND a.last_status IN ('pending', 'failed')
+       AND EXISTS (SELECT 1 FROM account_expectations e WHERE e.account_id = a.id)`;
+  return row?.unverified ?? 0;
+}
+
+/** The first `limit` mismatches run `runId` opened (by account and field), and how many it opened. */
+export async function mismatchesOpenedBy(
+  db: Db,
+  runId: number,
+  limit: number,
+): Promise<{ first: MismatchChange[]; total: number }> {
+  const rows = await db.$queryRaw<(RawChange & { total: number })[]>`
+    SELECT s.account_id, a.name, s.field, s.expected, s.actual, count(*) OVER ()::int AS total
+      FROM account_mismatch_spans s JOIN accounts a ON a.id = s.account_id
+     WHERE s.began_run_id = ${runId}
+     ORDER BY s.account_id, s.field
+     LIMIT ${limit}`;
+  return { first: rows.map(toChange), total: rows[0]?.total ?? 0 };
+}

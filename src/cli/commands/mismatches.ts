@@ -1,0 +1,71 @@
+// `mismatches`: the accounts whose last synced values disagree with the integrator's records, for
+// people (a table) and scripts (JSON, and an exit code: 0 none, 1 some, 2 bad configuration).
+import { Command, InvalidArgumentError } from "commander";
+import { FIELD_NAMES, fieldNamed } from "../../accounts/source/expectations.js";
+import { withPrisma } from "../../db/prisma.js";
+import { countUnverifiedAccounts, listMismatches, type Mismatch } from "../../db/sql/mismatches.js";
+import { quoted } from "../../lib/text.js";
+import { accountIdArgument } from "../arguments.js";
+import { commandDatabaseUrl } from "../context.js";
+import { formatTable, formatTime } from "../format.js";
+
+interface MismatchesOptions {
+  field?: string;
+  account?: string;
+  json?: boolean;
+}
+
+/** Exit code when there are mismatches: a cron job or a CI step can alert on it. */
+const SOME_MISMATCHES = 1;
+
+export function mismatchesCommand(): Command {
+  return new Command("mismatches")
+    .description("list the accounts whose Plugchat values disagree with your records (exit 0: none, 1: some)")
+    .option("--field <name>", "only this field (externalId, active, onReceiveMessage, exists...)", field)
+    .option("--account <id>", "only this account", accountIdArgument)
+    .option("--json", "print JSON instead of a table")
+    .action(async (options: MismatchesOptions) => {
+      const { mismatches, unverified } = await withPrisma(await commandDatabaseUrl(), async (prisma) => ({
+        mismatches: await listMismatches(prisma, { field: options.field, accountId: options.account }),
+        unverified: await countUnverifiedAccounts(prisma),
+      }));
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify({ total: mismatches.length, unverified, mismatches }, null, 2)}\n`
+          : `${formatMismatches(mismatches, unverified)}\n`,
+      );
+      if (mismatches.length > 0) process.exitCode = SOME_MISMATCHES;
+    });
+}
+
+function formatMismatches(mismatches: readonly Mismatch[], unverified: number): string {
+  const unverifiedNote =
+    unverified > 0
+      ? `; ${unverified} account${unverified === 1 ? "" : "s"} with expected values not verified (never synced, or failing)`
+      : "";
+  if (mismatches.length === 0) return `no mismatches with your records${unverifiedNote}`;
+  const table = formatTable(
+    ["account", "field", "expected", "actual", "since", "run", "name"],
+    mismatches.map((row) => [
+      row.accountId,
+      row.field,
+      shown(row.expected),
+      shown(row.actual),
+      formatTime(row.since),
+      `#${row.runId}`,
+      row.name ?? "",
+    ]),
+  );
+  return `${table}\n${mismatches.length} mismatch${mismatches.length === 1 ? "" : "es"}${unverifiedNote}`;
+}
+
+/** A value as JSON (so that null, "" and spaces are told apart), cut for a table cell. */
+function shown(value: string | null): string {
+  return value === null ? "null" : quoted(value, 60);
+}
+
+function field(value: string): string {
+  const named = fieldNamed(value);
+  if (!named) throw new InvalidArgumentError(`not a synced field: one of ${FIELD_NAMES}`);
+  return named;
+}
