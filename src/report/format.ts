@@ -1,5 +1,6 @@
 import { formatTable, formatTime } from "../cli/format.js";
 import type { DriftEntry } from "../db/sql/drift.js";
+import { showControlsInLine, terminalJson } from "../lib/terminal-text.js";
 import { describeAccountSource } from "../sync/summary-counts.js";
 import type { RunSummary } from "../sync/types.js";
 
@@ -45,7 +46,7 @@ export function formatRuns(runs: readonly RunSummary[]): string {
         ? [`#${run.runId} account source: ${describeAccountSource(run.accountSource)}`]
         : [],
   );
-  return [`Recent runs\n${table}`, ...notes].join("\n");
+  return [`Recent runs\n${table}`, ...notes.map(showControlsInLine)].join("\n");
 }
 
 /** The source column: `+3 -1` (added and re-tracked, removed), `refused`, `skipped`, or `-` without one. */
@@ -60,7 +61,8 @@ function sourceCell(run: RunSummary): string {
 export function formatDrift(drift: readonly DriftEntry[], since: Date): string {
   const title = `Drift since ${formatTime(since)}`;
   if (drift.length === 0) return `${title}\nnothing changed`;
-  const shown = (value: string | null) => (value === null ? "(null)" : JSON.stringify(value));
+  // Quoted as JSON, so that "" and " " can be told apart; control characters as \uXXXX escapes.
+  const shown = (value: string | null) => (value === null ? "(null)" : terminalJson(value));
   const more =
     drift.length === DRIFT_LIMIT ? `\n(first ${DRIFT_LIMIT} shown: narrow with --since or --account)` : "";
   return `${title}\n${formatTable(

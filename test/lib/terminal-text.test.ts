@@ -1,6 +1,7 @@
 // Text from Plugchat (account names, webhooks) and other sources printed for a person: every control
 // character a terminal would obey is shown as an escape, and ordinary Unicode is left alone.
 import { describe, expect, it } from "vitest";
+import { TableWriter } from "../../src/cli/format.js";
 import { showControls, showControlsInLine, terminalJson } from "../../src/lib/terminal-text.js";
 import { quoted } from "../../src/lib/text.js";
 import { RAW_CONTROL, rawControls } from "../helpers/raw-controls.js";
@@ -88,5 +89,14 @@ describe("terminalJson", () => {
 
   it("quotes a user's value in a message the same way", () => {
     expect(quoted("id\u009b\u202e")).toBe('"id\\u009b\\u202e"');
+  });
+});
+
+describe("a table", () => {
+  it("shows each cell on one line with its controls escaped, aligned by what is shown", () => {
+    const table = new TableWriter(["id", "name"]);
+    const text =
+      [table.add(["a\u009bb", "x\ny"]), table.add(["c", "\u001b]0;t\u0007"])].join("") + table.end();
+    expect(text).toBe(["id        name", "a\\u009bb  x\\ny", "c         \\x1b]0;t\\x07", ""].join("\n"));
   });
 });
