@@ -1,10 +1,15 @@
 // Text from Plugchat (account names, webhooks) and other sources printed for a person: every control
 // character a terminal would obey is shown as an escape, and ordinary Unicode is left alone.
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { TableWriter } from "../../src/cli/format.js";
 import { showControls, showControlsInLine, terminalJson } from "../../src/lib/terminal-text.js";
 import { quoted } from "../../src/lib/text.js";
+import { createLogger } from "../../src/logger.js";
 import { RAW_CONTROL, rawControls } from "../helpers/raw-controls.js";
+
+/** The colours pino-pretty writes itself (whether it does depends on the machine). */
+const COLOURS = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;]*m`, "g");
 
 /** `\t`, `\n`, `\r`; `\x1b` below U+0080; `\u009b` from there. */
 function escapeOf(code: number): string {
@@ -98,5 +103,41 @@ describe("a table", () => {
     const text =
       [table.add(["a\u009bb", "x\ny"]), table.add(["c", "\u001b]0;t\u0007"])].join("") + table.end();
     expect(text).toBe(["id        name", "a\\u009bb  x\\ny", "c         \\x1b]0;t\\x07", ""].join("\n"));
+  });
+});
+
+describe("log lines", () => {
+  function captured(pretty: boolean) {
+    let text = "";
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        text += String(chunk);
+        done();
+      },
+    });
+    const logger = createLogger({ level: "info", pretty }, sink);
+    logger.warn({ account: { name: HOSTILE }, fields: [HOSTILE] }, `renamed to ${HOSTILE}`);
+    return () => text;
+  }
+
+  it("pretty, for a terminal: every string of the line shown with its controls as escapes", () => {
+    const text = captured(true)().replace(COLOURS, "");
+    expect(rawControls(text, "\t\n")).toEqual([]);
+    expect(text).toContain(
+      "renamed to Acme\\x1b[31m red\\x1b[0m\\x1b[2J\\x1b]0;pwned\\x07 \\u009b31m\\x7f\\x00",
+    );
+    expect(text).toContain("\\u202eevil\\u202c");
+    expect(text.match(/\\u202eevil/g)).toHaveLength(3);
+  });
+
+  it("JSON: the exact values, with C1 and bidi controls as \\u escapes", () => {
+    const text = captured(false)();
+    expect(rawControls(text, "\n")).toEqual([]);
+    const line = JSON.parse(text) as { msg: string; account: { name: string }; fields: string[] };
+    expect(line).toMatchObject({
+      msg: `renamed to ${HOSTILE}`,
+      account: { name: HOSTILE },
+      fields: [HOSTILE],
+    });
   });
 });
