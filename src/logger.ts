@@ -1,5 +1,6 @@
 import { type Logger, pino } from "pino";
-import pretty from "pino-pretty";
+import { prettyFactory } from "pino-pretty";
+import { escapedJson, showControls } from "./lib/terminal-text.js";
 
 export type { Logger };
 
@@ -40,14 +41,47 @@ export function createLogger(options: LoggerOptions, destination?: pino.Destinat
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  if (destination) return pino(base, destination);
-  if (options.pretty) {
-    return pino(
-      base,
-      pretty({ destination: 2, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,name" }),
-    );
-  }
-  return pino(base, pino.destination({ dest: 2, sync: true }));
+  const out = destination ?? pino.destination({ dest: 2, sync: true });
+  return pino(base, options.pretty ? prettyLines(out) : jsonLines(out));
+}
+
+/**
+ * JSON lines, with the exact values: pino escapes C0 as JSON does, and here DEL, C1 and bidi controls
+ * (a name from Plugchat may hold them) are escaped as `\uXXXX` too, the same JSON value, so that a
+ * log read on a terminal (`docker logs`) shows them rather than obeys them.
+ */
+function jsonLines(out: pino.DestinationStream): pino.DestinationStream {
+  return { write: (line: string) => out.write(escapedJson(line)) };
+}
+
+/**
+ * Pretty lines, for a person at a terminal. A log line may quote what Plugchat sent (an account's
+ * name, an error), and pino-pretty prints values as they come (it strips C0 and C1 from the message
+ * only, and no bidi control): every string is escaped before, as the CLI's own output is.
+ */
+function prettyLines(out: pino.DestinationStream): pino.DestinationStream {
+  const prettify = prettyFactory({ translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,name" });
+  return {
+    write(line: string) {
+      let text: string | undefined;
+      try {
+        text = prettify(escapeStrings(JSON.parse(line)));
+      } catch {
+        text = showControls(line);
+      }
+      if (text) out.write(text);
+    },
+  };
+}
+
+/** `value` with every string in it, keys included, shown by `showControls`. */
+function escapeStrings(value: unknown): unknown {
+  if (typeof value === "string") return showControls(value);
+  if (Array.isArray(value)) return value.map(escapeStrings);
+  if (typeof value !== "object" || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [showControls(key), escapeStrings(item)]),
+  );
 }
 
 /** A logger that drops everything, for library code called without one. */

@@ -2,6 +2,7 @@ import { type Config, loadConfig } from "../config/index.js";
 import { type OpenDatabase, openDatabase } from "../db/open-database.js";
 import { createLogger, type Logger } from "../logger.js";
 import { migrateQueues, queueBackendSettings } from "../queue/backend/index.js";
+import { printNotice } from "./print.js";
 
 /** What every command needs: the validated config and the process's logger. Built on first use, so
  * `--help` works even when the environment is invalid. */
@@ -40,7 +41,7 @@ export async function commandDatabase(options: { migrate?: boolean } = {}): Prom
     migrate: options.migrate,
     // On the embedded server the queues live in the same database (no REDIS_URL): migrated alike.
     migrateMore: (url) => migrateQueues(queueBackendSettings(config, url)),
-    onStarted: (line) => process.stderr.write(`plugchat-sync: ${line}\n`),
+    onStarted: printNotice,
   });
   const opened = await database;
   databaseUrl = opened.url;

@@ -1,19 +1,27 @@
+import { showControlsInLine } from "../lib/terminal-text.js";
+
 /**
  * An aligned plain-text table, written as its rows come: the column widths are taken from the first
  * `widthSample` rows (all of them by default), since later rows may not be read yet. A longer value
- * further down only pushes its own line out of alignment.
+ * further down only pushes its own line out of alignment. Every cell is shown on one line, its control
+ * characters, newlines and tabs as escapes: a cell may hold anything (an account's name).
  */
 export class TableWriter {
   private readonly sample: (readonly string[])[] = [];
+  private readonly headers: readonly string[];
   private widths: number[] | undefined;
 
   constructor(
-    private readonly headers: readonly string[],
+    headers: readonly string[],
     private readonly options: { rule?: boolean; widthSample?: number } = {},
-  ) {}
+  ) {
+    this.headers = headers.map(showControlsInLine);
+  }
 
   /** Adds a row; returns the text ready to be written ("" while the widths are still being sampled). */
-  add(cells: readonly string[]): string {
+  add(row: readonly string[]): string {
+    // Escaped before the widths are measured: the escapes are what takes room on the screen.
+    const cells = row.map(showControlsInLine);
     if (this.widths) return this.line(cells, this.widths);
     this.sample.push(cells);
     return this.sample.length === this.options.widthSample ? this.start() : "";

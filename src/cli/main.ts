@@ -8,6 +8,7 @@ if (process.argv[2] === "worker") captureStopSignals();
 const { loadConfig } = await import("../config/index.js");
 const { closeCommandContext, openedDatabaseUrl } = await import("./context.js");
 const { reportError } = await import("./errors.js");
+const { printNotice } = await import("./print.js");
 const { buildProgram } = await import("./program.js");
 
 async function main(argv: string[]): Promise<number> {
@@ -18,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     const report = reportError(error, safeDatabaseUrl());
-    for (const line of report.lines) process.stderr.write(`plugchat-sync: error: ${line}\n`);
+    for (const line of report.lines) printNotice(`error: ${line}`);
     await closeCommandContext().catch(() => undefined);
     return report.exitCode;
   }

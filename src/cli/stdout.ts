@@ -1,5 +1,6 @@
 // Long output written to stdout as it is produced (`accounts list` of a large table), waiting when the
 // reader is slower than the database, and ending quietly when the reader goes away (`| head`).
+import { showControls } from "../lib/terminal-text.js";
 
 /** Thrown by a write once the reader of stdout has gone away. */
 export class StdoutClosed extends Error {}
@@ -19,10 +20,14 @@ export function watchStdout(): void {
   });
 }
 
-/** Writes to stdout, waiting when the reader is slower than the database (e.g. piped into `less`). */
+/**
+ * Writes to stdout, waiting when the reader is slower than the database (e.g. piped into `less`).
+ * Control characters are shown as escapes, as by ./print.ts: the table's cells and the JSON are
+ * escaped already, so this is the last guard, and changes nothing they wrote.
+ */
 async function writeStdout(text: string): Promise<void> {
   if (stdoutClosed) throw new StdoutClosed();
-  if (process.stdout.write(text)) return;
+  if (process.stdout.write(showControls(text))) return;
   await new Promise<void>((resolve) => {
     const done = (): void => {
       process.stdout.off("drain", done);

@@ -1,3 +1,5 @@
+import { terminalJson } from "./terminal-text.js";
+
 /** `text` cut to at most `maxLength` characters, ending in "…" when it was cut. */
 export function truncate(text: string, maxLength: number): string {
   if (text.length <= maxLength) return text;
@@ -8,7 +10,10 @@ export function truncate(text: string, maxLength: number): string {
   return `${text.slice(0, end)}…`;
 }
 
-/** `text` as a JSON string, cut first: how a value a user gave is quoted back in a message. */
+/**
+ * `text` as a JSON string, cut first: how a value a user gave is quoted back in a message. Control
+ * characters are escaped (`\u001b`, `\u009b`, `\u202e`), so the message is safe to print.
+ */
 export function quoted(text: string, maxLength = 80): string {
-  return JSON.stringify(truncate(text, maxLength));
+  return terminalJson(truncate(text, maxLength));
 }

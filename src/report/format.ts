@@ -1,5 +1,6 @@
 import { formatTable, formatTime } from "../cli/format.js";
 import type { DriftEntry } from "../db/sql/drift.js";
+import { showControlsInLine, terminalJson } from "../lib/terminal-text.js";
 import { describeAccountSource, hasMismatchNews } from "../sync/summary-counts.js";
 import type { RunSummary } from "../sync/types.js";
 
@@ -48,7 +49,7 @@ export function formatRuns(runs: readonly RunSummary[]): string {
         ? [`#${run.runId} account source: ${describeAccountSource(run.accountSource)}`]
         : [],
   );
-  return [`Recent runs\n${table}`, ...notes].join("\n");
+  return [`Recent runs\n${table}`, ...notes.map(showControlsInLine)].join("\n");
 }
 
 /** The mismatches column: `3 (+1 -2)` (open, and opened and resolved by the run), `-` before any. */
@@ -69,7 +70,8 @@ function sourceCell(run: RunSummary): string {
 export function formatDrift(drift: readonly DriftEntry[], since: Date): string {
   const title = `Drift since ${formatTime(since)}`;
   if (drift.length === 0) return `${title}\nnothing changed`;
-  const shown = (value: string | null) => (value === null ? "(null)" : JSON.stringify(value));
+  // Quoted as JSON, so that "" and " " can be told apart; control characters as \uXXXX escapes.
+  const shown = (value: string | null) => (value === null ? "(null)" : terminalJson(value));
   const more =
     drift.length === DRIFT_LIMIT ? `\n(first ${DRIFT_LIMIT} shown: narrow with --since or --account)` : "";
   return `${title}\n${formatTable(

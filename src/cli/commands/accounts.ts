@@ -3,6 +3,7 @@ import { Command, Option } from "commander";
 import { ACCOUNT_STATUSES, trackAccounts, untrackAccounts } from "../../accounts/repository.js";
 import { withPrisma } from "../../db/prisma.js";
 import { commandDatabaseUrl } from "../context.js";
+import { printLine, printNotice } from "../print.js";
 import { type ImportOptions, importIds } from "./accounts/import.js";
 import { type ListOptions, listTrackedAccounts } from "./accounts/list.js";
 import { checkIds, describeTrack, listed } from "./accounts/messages.js";
@@ -30,7 +31,7 @@ function addCommand(): Command {
 async function addIds(ids: string[]): Promise<void> {
   checkIds(ids, "nothing was added");
   const result = await withPrisma(await commandDatabaseUrl(), (prisma) => trackAccounts(prisma, ids));
-  process.stdout.write(`${describeTrack(result)}\n`);
+  printLine(describeTrack(result));
 }
 
 function importCommand(): Command {
@@ -86,11 +87,9 @@ async function removeIds(ids: string[]): Promise<void> {
   // Not an error: the wanted state (not tracked) holds, and a removal script can be re-run.
   // Unknown ids are still worth a warning, since they are usually typos.
   if (result.unknown.length > 0) {
-    process.stderr.write(
-      `plugchat-sync: warning: not tracked: ${listed(result.unknown)} (no such account)\n`,
-    );
+    printNotice(`warning: not tracked: ${listed(result.unknown)} (no such account)`);
   }
-  process.stdout.write(
-    `${result.removed.length} removed, ${result.alreadyRemoved.length} already removed, ${result.unknown.length} unknown\n`,
+  printLine(
+    `${result.removed.length} removed, ${result.alreadyRemoved.length} already removed, ${result.unknown.length} unknown`,
   );
 }

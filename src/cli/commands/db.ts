@@ -12,6 +12,7 @@ import { EMBEDDED_DATABASE } from "../../db/open-database.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import { urlWithoutPassword } from "../../lib/redact.js";
 import { commandContext, commandDatabase } from "../context.js";
+import { printJson, printLine, printNotice } from "../print.js";
 
 export function dbCommand(): Command {
   const db = new Command("db").description(
@@ -42,10 +43,10 @@ async function printUrl(options: { database?: string }): Promise<void> {
   const opened = await commandDatabase();
   const url = new URL(opened.url);
   if (options.database !== undefined) url.pathname = `/${encodeURIComponent(options.database)}`;
-  process.stdout.write(`${url.toString()}\n`);
+  printLine(url.toString());
   if (opened.embedded?.started) {
-    process.stderr.write(
-      `plugchat-sync: note: the embedded PostgreSQL (data in ${config.dataDir}) stops as this command ends, since no other command uses it: run \`plugchat-sync db start\` to keep it up for psql\n`,
+    printNotice(
+      `note: the embedded PostgreSQL (data in ${config.dataDir}) stops as this command ends, since no other command uses it: run \`plugchat-sync db start\` to keep it up for psql`,
     );
   }
 }
@@ -56,8 +57,8 @@ async function startServer(): Promise<void> {
   const opened = await commandDatabase();
   if (!opened.embedded) return;
   await pinServer(opened.embedded.layout);
-  process.stdout.write(
-    `the embedded PostgreSQL runs at ${urlWithoutPassword(opened.url)} (data in ${config.dataDir}) until \`plugchat-sync db stop\`; \`plugchat-sync db url\` prints the URL with its password\n`,
+  printLine(
+    `the embedded PostgreSQL runs at ${urlWithoutPassword(opened.url)} (data in ${config.dataDir}) until \`plugchat-sync db stop\`; \`plugchat-sync db url\` prints the URL with its password`,
   );
 }
 
@@ -66,14 +67,14 @@ async function stopServer(): Promise<void> {
   embeddedOnly(config, "stop");
   const result = await unpinServer(layoutOf(config.dataDir));
   if (result.users.length > 0) {
-    process.stdout.write(
-      `the embedded PostgreSQL stays up while ${result.users.length} command(s) use it (${describeUsers(result.users)}): it stops when the last one ends\n`,
+    printLine(
+      `the embedded PostgreSQL stays up while ${result.users.length} command(s) use it (${describeUsers(result.users)}): it stops when the last one ends`,
     );
   } else {
-    process.stdout.write(
+    printLine(
       result.stopped
-        ? `stopped the embedded PostgreSQL (data in ${config.dataDir})\n`
-        : `the embedded PostgreSQL was not running (data in ${config.dataDir})\n`,
+        ? `stopped the embedded PostgreSQL (data in ${config.dataDir})`
+        : `the embedded PostgreSQL was not running (data in ${config.dataDir})`,
     );
   }
 }
@@ -82,19 +83,13 @@ async function printStatus(options: { json?: boolean }): Promise<void> {
   const { config } = commandContext();
   if (config.databaseUrl !== undefined) {
     const databaseUrl = urlWithoutPassword(config.databaseUrl);
-    process.stdout.write(
-      options.json
-        ? `${JSON.stringify({ embedded: false, databaseUrl })}\n`
-        : `DATABASE_URL is set: the commands use ${databaseUrl}, not the embedded PostgreSQL\n`,
-    );
+    if (options.json) printJson({ embedded: false, databaseUrl });
+    else printLine(`DATABASE_URL is set: the commands use ${databaseUrl}, not the embedded PostgreSQL`);
     return;
   }
   const status = await serverStatus(config.dataDir);
-  process.stdout.write(
-    options.json
-      ? `${JSON.stringify(statusJson(status, config))}\n`
-      : `${statusLines(status, config).join("\n")}\n`,
-  );
+  if (options.json) printJson(statusJson(status, config));
+  else printLine(statusLines(status, config).join("\n"));
 }
 
 function statusJson(status: ServerStatus, config: Config): object {

@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { runDemo } from "../../demo/run-demo.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
+import { printLine } from "../print.js";
 
 export function demoCommand(): Command {
   return new Command("demo")
@@ -14,7 +15,7 @@ export function demoCommand(): Command {
         logger,
         // Only the server is used: the demo makes its own database on it.
         serverUrl: () => commandDatabaseUrl({ migrate: false }),
-        print: (line) => process.stdout.write(`${line}\n`),
+        print: printLine,
       });
     });
 }

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { defaultMigrationsDir, migrate } from "../../db/migrations/index.js";
 import { migrateQueues, queueBackendSettings } from "../../queue/backend/index.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
+import { printLine } from "../print.js";
 
 export function migrateCommand(): Command {
   return new Command("migrate")
@@ -20,8 +21,8 @@ export function migrateCommand(): Command {
         result.applied.length === 0
           ? `database is up to date: no pending migrations (${result.alreadyApplied.length} already applied)`
           : `applied ${result.applied.length} migration(s): ${result.applied.join(", ")}`;
-      process.stdout.write(`${result.databaseCreated ? "created the database; " : ""}${summary}\n`);
+      printLine(`${result.databaseCreated ? "created the database; " : ""}${summary}`);
       const queues = await migrateQueues(queueBackendSettings(config, databaseUrl));
-      if (queues) process.stdout.write(`${queues}\n`);
+      if (queues) printLine(queues);
     });
 }

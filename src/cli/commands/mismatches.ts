@@ -8,6 +8,7 @@ import { quoted } from "../../lib/text.js";
 import { accountIdArgument } from "../arguments.js";
 import { commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
+import { printJson, printLine } from "../print.js";
 
 interface MismatchesOptions {
   field?: string;
@@ -29,11 +30,8 @@ export function mismatchesCommand(): Command {
         mismatches: await listMismatches(prisma, { field: options.field, accountId: options.account }),
         unverified: await countUnverifiedAccounts(prisma),
       }));
-      process.stdout.write(
-        options.json
-          ? `${JSON.stringify({ total: mismatches.length, unverified, mismatches }, null, 2)}\n`
-          : `${formatMismatches(mismatches, unverified)}\n`,
-      );
+      if (options.json) printJson({ total: mismatches.length, unverified, mismatches }, 2);
+      else printLine(formatMismatches(mismatches, unverified));
       if (mismatches.length > 0) process.exitCode = SOME_MISMATCHES;
     });
 }

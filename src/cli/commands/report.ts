@@ -6,6 +6,7 @@ import { DRIFT_LIMIT, formatDrift, formatRuns } from "../../report/format.js";
 import { parseSince } from "../../report/since.js";
 import { accountIdArgument } from "../arguments.js";
 import { commandDatabaseUrl } from "../context.js";
+import { printJson, printLine } from "../print.js";
 
 interface ReportOptions {
   runs: number;
@@ -32,12 +33,12 @@ export function reportCommand(): Command {
           : undefined,
       }));
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(drift ? { runs, drift } : { runs }, null, 2)}\n`);
+        printJson(drift ? { runs, drift } : { runs }, 2);
         return;
       }
       const sections = [formatRuns(runs)];
       if (drift) sections.push(formatDrift(drift, options.since));
-      process.stdout.write(`${sections.join("\n\n")}\n`);
+      printLine(sections.join("\n\n"));
     });
 }
 

@@ -1,12 +1,14 @@
 import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { withPrisma } from "../../db/prisma.js";
+import { showControlsInLine } from "../../lib/terminal-text.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { runSync } from "../../sync/run-in-process.js";
 import { describeAccountSource, describeMismatches, hasMismatchNews } from "../../sync/summary-counts.js";
 import type { RunSummary } from "../../sync/types.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
+import { printJson, printLine, printNotice } from "../print.js";
 import { runProgressLine } from "../progress-line.js";
 
 export function syncCommand(): Command {
@@ -32,9 +34,9 @@ export function syncCommand(): Command {
           },
         ),
       ).finally(() => progress.stop());
-      process.stdout.write(`${options.json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
-      if (summary.status === "failed" && summary.error)
-        process.stderr.write(`plugchat-sync: error: ${summary.error}\n`);
+      if (options.json) printJson(summary, 2);
+      else printLine(formatSummary(summary));
+      if (summary.status === "failed" && summary.error) printNotice(`error: ${summary.error}`);
       if (summary.status !== "succeeded") process.exitCode = 1;
     });
 }
@@ -66,5 +68,6 @@ export function formatSummary(summary: RunSummary): string {
         ]
       : []),
   ];
-  return [table, ...notes].join("\n");
+  // One line each: the run's error and the unknown field names come from Plugchat.
+  return [table, ...notes.map(showControlsInLine)].join("\n");
 }

@@ -20,6 +20,7 @@ import { parseDuration } from "../../report/since.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
 import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
+import { printJson, printLine, printNotice } from "../print.js";
 import { formatSummary } from "./sync.js";
 
 interface TriggerOptions {
@@ -116,11 +117,11 @@ async function queueRun(context: TriggerContext, json: boolean): Promise<void> {
   }
   const jobId = await enqueueManualRun(context.producer);
   await context.warnWhenNoWorker(jobId);
-  process.stdout.write(
-    json
-      ? `${JSON.stringify({ queued: true, jobId })}\n`
-      : `manual run queued (job ${jobId}): a worker starts it; follow it with plugchat-sync report --runs 1\n`,
-  );
+  if (json) printJson({ queued: true, jobId });
+  else
+    printLine(
+      `manual run queued (job ${jobId}): a worker starts it; follow it with plugchat-sync report --runs 1`,
+    );
 }
 
 /** With --wait: the manual run starts after a run in progress, so that it reads Plugchat now. */
@@ -147,9 +148,9 @@ async function startAndWait(
   );
   const following = followRun(prisma, started.runId);
   const summary = await waitForRun(prisma, started.runId, within).finally(following.stop);
-  process.stdout.write(`${json ? JSON.stringify(summary, null, 2) : formatSummary(summary)}\n`);
-  if (summary.status === "failed" && summary.error)
-    process.stderr.write(`plugchat-sync: error: ${summary.error}\n`);
+  if (json) printJson(summary, 2);
+  else printLine(formatSummary(summary));
+  if (summary.status === "failed" && summary.error) printNotice(`error: ${summary.error}`);
   if (summary.status !== "succeeded") process.exitCode = 1;
 }
 

@@ -7,6 +7,7 @@ import { reconcileTrackedIds } from "../../../accounts/source/reconcile.js";
 import { withPrisma } from "../../../db/prisma.js";
 import { UserFacingError } from "../../../errors.js";
 import { commandContext, commandDatabaseUrl } from "../../context.js";
+import { printLine, printNotice } from "../../print.js";
 import { countProgressLine } from "../../progress-line.js";
 import { count, describeTrack, ID_RULE, invalidLines, MAX_LISTED } from "./messages.js";
 
@@ -36,19 +37,19 @@ export async function importIds(file: string, options: ImportOptions): Promise<v
       ].join("\n"),
     );
   }
-  for (const line of invalid) process.stderr.write(`plugchat-sync: warning: skipped ${line}\n`);
+  for (const line of invalid) printNotice(`warning: skipped ${line}`);
   const skipped = `${parsed.invalidCount} invalid skipped, ${parsed.duplicates} duplicates ignored`;
   if (options.replace) {
     await replaceTracked(parsed.ids, { label, force: options.force === true, skipped });
   } else if (parsed.ids.length === 0 && parsed.invalidCount === 0) {
-    process.stdout.write(`no account ids in ${label}: nothing to import\n`);
+    printLine(`no account ids in ${label}: nothing to import`);
   } else {
     const result = await trackWithProgress(parsed.ids);
     logger.debug(
       { ids: parsed.ids.length, ms: Math.round(performance.now() - startedAt), ...result },
       "imported account ids",
     );
-    process.stdout.write(`imported ${label}: ${describeTrack(result)}, ${skipped}\n`);
+    printLine(`imported ${label}: ${describeTrack(result)}, ${skipped}`);
   }
 }
 
@@ -82,12 +83,12 @@ async function replaceTracked(
     throw new UserFacingError(result.refusal ?? "refused by the removal limit");
   const { counts } = result;
   logger.debug({ ...counts }, "replaced the tracked account ids");
-  process.stdout.write(
-    `replaced the tracked accounts with ${options.label}: ${counts.added} added, ${counts.retracked} re-tracked, ${counts.removed} untracked, ${counts.sourceIds - counts.added - counts.retracked} already tracked; ${options.skipped}\n`,
+  printLine(
+    `replaced the tracked accounts with ${options.label}: ${counts.added} added, ${counts.retracked} re-tracked, ${counts.removed} untracked, ${counts.sourceIds - counts.added - counts.retracked} already tracked; ${options.skipped}`,
   );
   if (accountSourceFromConfig(config)) {
-    process.stderr.write(
-      "plugchat-sync: warning: ACCOUNT_SOURCE_URL is set: the next run makes the tracked accounts equal to the source's ids again\n",
+    printNotice(
+      "warning: ACCOUNT_SOURCE_URL is set: the next run makes the tracked accounts equal to the source's ids again",
     );
   }
 }

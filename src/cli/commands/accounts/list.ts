@@ -1,6 +1,7 @@
 // `accounts list`: the tracked accounts streamed from the database to stdout, as a table or JSON.
 import { type AccountListing, type AccountStatus, listAccounts } from "../../../accounts/repository.js";
 import { withPrisma } from "../../../db/prisma.js";
+import { terminalJson } from "../../../lib/terminal-text.js";
 import { commandDatabaseUrl } from "../../context.js";
 import { formatTime, TableWriter } from "../../format.js";
 import { BufferedStdout, StdoutClosed, watchStdout } from "../../stdout.js";
@@ -31,7 +32,8 @@ async function writeJson(rows: AsyncIterable<AccountListing>): Promise<void> {
   let first = true;
   await out.write("[");
   for await (const row of rows) {
-    await out.write(`${first ? "" : ","}\n  ${JSON.stringify(row)}`);
+    // The exact values, control characters escaped as \uXXXX (still the same JSON value).
+    await out.write(`${first ? "" : ","}\n  ${terminalJson(row)}`);
     first = false;
   }
   await out.end(`${first ? "" : "\n"}]\n`);

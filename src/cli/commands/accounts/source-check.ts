@@ -6,6 +6,7 @@ import { withPrisma } from "../../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../../errors.js";
 import { SOURCE_OVERRIDE_ADVICE } from "../../../sync/account-source-step.js";
 import { commandContext, commandDatabaseUrl } from "../../context.js";
+import { printLine } from "../../print.js";
 import { MAX_LISTED } from "./messages.js";
 
 export async function checkSource(): Promise<void> {
@@ -31,7 +32,7 @@ export async function checkSource(): Promise<void> {
       sampleSize: MAX_LISTED,
     }),
   );
-  process.stdout.write(`${describeCheck(describeSourceLocation(settings.url), result)}\n`);
+  printLine(describeCheck(describeSourceLocation(settings.url), result));
   if (result.outcome === "refused") process.exitCode = ExitCode.failure;
 }
 
