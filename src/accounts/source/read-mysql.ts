@@ -5,10 +5,11 @@ import mysql from "mysql2";
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import { sourceFailure } from "./errors.js";
 import type { SourceReadOptions } from "./read-source.js";
+import { firstColumn } from "./rows.js";
 
 const CODES = {
-  // MariaDB's max_statement_time, MySQL's max_execution_time.
-  timeout: ["ER_STATEMENT_TIMEOUT", 1969, "ER_QUERY_TIMEOUT", 3024],
+  // MariaDB's max_statement_time, MySQL's max_execution_time; the driver's own timeout.
+  timeout: ["ER_STATEMENT_TIMEOUT", 1969, "ER_QUERY_TIMEOUT", 3024, "PROTOCOL_SEQUENCE_TIMEOUT"],
   writes: ["ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION", 1792],
   login: ["ER_ACCESS_DENIED_ERROR", 1045, "ER_BAD_DB_ERROR", 1049, "ER_DBACCESS_DENIED_ERROR", 1044],
 };
@@ -34,11 +35,16 @@ export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerat
     connection.on("error", () => undefined);
     const session = connection.promise();
     await setStatementTimeout(session, timeoutMs);
+    // Read-only beyond the transaction too: a statement that commits it (DDL) is still refused.
+    await session.query("SET SESSION TRANSACTION READ ONLY");
     await session.query("START TRANSACTION READ ONLY");
-    const rows = connection.query(query).stream({ highWaterMark: pageSize });
+    // The driver's timeout too, a second after the server's: it holds when the server's does not.
+    const rows = connection
+      .query({ sql: query, timeout: timeoutMs + 1_000 })
+      .stream({ highWaterMark: pageSize });
     let page: unknown[] = [];
     for await (const row of rows as AsyncIterable<unknown[]>) {
-      page.push(Array.isArray(row) ? row[0] : undefined);
+      page.push(firstColumn(row));
       if (page.length >= pageSize) {
         yield page;
         page = [];

@@ -4,6 +4,7 @@ import pg from "pg";
 import Cursor from "pg-cursor";
 import { sourceFailure } from "./errors.js";
 import type { SourceReadOptions } from "./read-source.js";
+import { firstColumn } from "./rows.js";
 
 const CODES = {
   timeout: ["57014"], // query_canceled: statement_timeout
@@ -22,13 +23,15 @@ export async function* readPostgresSource(options: SourceReadOptions): AsyncGene
   client.on("error", () => undefined);
   try {
     await client.connect();
+    // The session's default too (default_transaction_read_only), not only this transaction's.
+    await client.query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
     await client.query("BEGIN READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
     const cursor = client.query(new Cursor<unknown[]>(query, [], { rowMode: "array" }));
     for (;;) {
       const rows = await cursor.read(pageSize);
       if (rows.length === 0) break;
-      yield rows.map((row) => row[0]);
+      yield rows.map(firstColumn);
     }
     await cursor.close();
     await client.query("ROLLBACK");
