@@ -1,6 +1,7 @@
 // The account source's statement check, on text alone: what it lets reach the database and what it
 // refuses, for PostgreSQL and for MySQL/MariaDB (which read comments, quotes and backslashes apart).
 import { describe, expect, it } from "vitest";
+import { writingGrant } from "../../src/accounts/source/mysql-grants.js";
 import { readStatementRefusal } from "../../src/accounts/source/read-statement.js";
 
 const BOTH = ["postgres", "mysql"] as const;
@@ -156,6 +157,33 @@ describe("readStatementRefusal refuses anything else, saying why", () => {
     ["SELECT `unterminated", "it has an unterminated string"],
   ])("on MySQL/MariaDB: %j", (sql, reason) => {
     expect(readStatementRefusal(sql, "mysql")).toMatch(new RegExp(`^${literal(reason)}`));
+  });
+});
+
+describe("writingGrant (SHOW GRANTS of MySQL/MariaDB)", () => {
+  it("names the first grant that writes", () => {
+    expect(writingGrant(["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION"])).toBe(
+      "ALL PRIVILEGES on *.*",
+    );
+    expect(
+      writingGrant(["GRANT USAGE ON *.* TO `reader`@`%`", "GRANT SELECT, INSERT ON `crm`.* TO `reader`@`%`"]),
+    ).toBe("INSERT on `crm`.*");
+    expect(writingGrant(["GRANT SELECT, UPDATE (`name`, `email`) ON `crm`.`customers` TO `u`@`%`"])).toBe(
+      "UPDATE on `crm`.`customers`",
+    );
+    expect(writingGrant(["GRANT CREATE ROUTINE ON `crm`.* TO `u`@`%`"])).toBe("CREATE ROUTINE on `crm`.*");
+    expect(writingGrant(["GRANT FILE ON *.* TO `u`@`%`"])).toBe("FILE on *.*");
+  });
+
+  it("finds none for a user that may only read", () => {
+    expect(
+      writingGrant([
+        "GRANT USAGE ON *.* TO `reader`@`%` IDENTIFIED BY PASSWORD '*ABC'",
+        "GRANT SELECT, SHOW VIEW, CREATE TEMPORARY TABLES ON `crm`.* TO `reader`@`%`",
+        "GRANT SELECT (`id`, `insert_date`) ON `crm`.`customers` TO `reader`@`%`",
+        "GRANT `reporting` TO `reader`@`%`",
+      ]),
+    ).toBeUndefined();
   });
 });
 
