@@ -20,6 +20,7 @@ describe.skipIf(!reachable)(`an account source in MariaDB (${where})`, () => {
       await database.query(
         "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, plugchat_account_id VARCHAR(200) NULL)",
       );
+      await database.query("CREATE SEQUENCE customer_numbers");
       return {
         url: database.url,
         async setIds(ids) {
@@ -51,7 +52,7 @@ describe.skipIf(!reachable)(`an account source in MariaDB (${where})`, () => {
     },
     unreachableUrl: (port, password) => `mysql://root:${password}@127.0.0.1:${port}/crm`,
     sleepQuery: (seconds) => `SELECT SLEEP(${seconds})`,
-    writingQuery: "UPDATE customers SET plugchat_account_id = 'hijacked'",
+    writingQuery: "SELECT NEXTVAL(customer_numbers)",
   });
 });
 

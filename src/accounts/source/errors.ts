@@ -3,8 +3,19 @@ import { UserFacingError } from "../../errors.js";
 import { redactUrlCredentials } from "../../lib/redact.js";
 import { truncate } from "../../lib/text.js";
 
-/** What went wrong, for the run's row and the metrics: a small fixed set. */
-type SourceFailureKind = "unreachable" | "timeout" | "writes" | "query_failed" | "columns";
+/**
+ * What went wrong, for the run's row and the metrics: a small fixed set. `not_read_only`: the query
+ * was refused before it reached the database; `no_rows`: it ran but returned no result set;
+ * `columns`: a column after the id names no synced field.
+ */
+type SourceFailureKind =
+  | "unreachable"
+  | "timeout"
+  | "writes"
+  | "not_read_only"
+  | "no_rows"
+  | "query_failed"
+  | "columns";
 
 export class AccountSourceError extends UserFacingError {
   readonly kind: SourceFailureKind;

@@ -5,10 +5,11 @@ import mysql from "mysql2";
 import type { Connection as PromiseConnection } from "mysql2/promise";
 import { sourceFailure } from "./errors.js";
 import type { SourcePage, SourceReadOptions } from "./read-source.js";
+import { checkedColumns, checkedRow } from "./rows.js";
 
 const CODES = {
-  // MariaDB's max_statement_time, MySQL's max_execution_time.
-  timeout: ["ER_STATEMENT_TIMEOUT", 1969, "ER_QUERY_TIMEOUT", 3024],
+  // MariaDB's max_statement_time, MySQL's max_execution_time; the driver's own timeout.
+  timeout: ["ER_STATEMENT_TIMEOUT", 1969, "ER_QUERY_TIMEOUT", 3024, "PROTOCOL_SEQUENCE_TIMEOUT"],
   writes: ["ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION", 1792],
   login: ["ER_ACCESS_DENIED_ERROR", 1045, "ER_BAD_DB_ERROR", 1049, "ER_DBACCESS_DENIED_ERROR", 1044],
 };
@@ -34,18 +35,19 @@ export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerat
     connection.on("error", () => undefined);
     const session = connection.promise();
     await setStatementTimeout(session, timeoutMs);
+    // Read-only beyond the transaction too: a statement that commits it (DDL) is still refused.
+    await session.query("SET SESSION TRANSACTION READ ONLY");
     await session.query("START TRANSACTION READ ONLY");
-    const command = connection.query(query);
-    let columns: string[] = [];
+    // The driver's timeout too, a second after the server's: it holds when the server's does not.
+    const command = connection.query({ sql: query, timeout: timeoutMs + 1_000 });
+    let columns: readonly string[] = [];
     command.on("fields", (fields: { name: string }[] | undefined) => {
       columns = (fields ?? []).map((field) => field.name);
     });
-    let page: unknown[][] = [];
+    let page: (readonly unknown[])[] = [];
     let yielded = false;
     for await (const row of command.stream({ highWaterMark: pageSize }) as AsyncIterable<unknown>) {
-      // A statement that returns no result set streams its OK packet, which is no row.
-      if (!Array.isArray(row)) continue;
-      page.push(row);
+      page.push(checkedRow(row));
       if (page.length >= pageSize) {
         yield { columns, rows: page };
         yielded = true;
@@ -53,7 +55,7 @@ export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerat
       }
     }
     // One page at least, even without rows: it says the columns.
-    if (page.length > 0 || !yielded) yield { columns, rows: page };
+    if (page.length > 0 || !yielded) yield { columns: checkedColumns(columns), rows: page };
     await session.query("ROLLBACK");
   } catch (error) {
     throw sourceFailure(error, url, CODES);

@@ -4,6 +4,7 @@ import pg from "pg";
 import Cursor from "pg-cursor";
 import { sourceFailure } from "./errors.js";
 import type { SourcePage, SourceReadOptions } from "./read-source.js";
+import { checkedColumns } from "./rows.js";
 
 const CODES = {
   timeout: ["57014"], // query_canceled: statement_timeout
@@ -22,12 +23,14 @@ export async function* readPostgresSource(options: SourceReadOptions): AsyncGene
   client.on("error", () => undefined);
   try {
     await client.connect();
+    // The session's default too (default_transaction_read_only), not only this transaction's.
+    await client.query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
     await client.query("BEGIN READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
     const cursor = client.query(new Cursor<unknown[]>(query, [], { rowMode: "array" }));
     // The first page is yielded even without rows: it says the columns.
     const first = await readPage(cursor, pageSize);
-    yield first;
+    yield { columns: checkedColumns(first.columns), rows: first.rows };
     for (let rows = first.rows; rows.length > 0; ) {
       rows = (await readPage(cursor, pageSize)).rows;
       if (rows.length > 0) yield { columns: first.columns, rows };

@@ -1,6 +1,9 @@
 // The account source: the integrator's own database, read by the driver its URL names.
+import { AccountSourceError } from "./errors.js";
 import { readMysqlSource } from "./read-mysql.js";
 import { readPostgresSource } from "./read-postgres.js";
+import { readStatementRefusal } from "./read-statement.js";
+import type { SqlDialect } from "./sql-tokens.js";
 
 /** ACCOUNT_SOURCE_*, as the run and the CLI use them. */
 export interface AccountSourceSettings {
@@ -48,8 +51,22 @@ export interface SourcePage {
 
 /**
  * The query's rows, page by page, cells as the driver gives them: `classifySourceValue` tells ids
- * from the rest. Throws an AccountSourceError.
+ * from the rest. Throws an AccountSourceError; at once, before any connection, when the query is not
+ * one statement that only reads: the one place where both a run and `accounts source check` refuse it.
  */
 export function readSourceRows(options: SourceReadOptions): AsyncGenerator<SourcePage> {
-  return /^postgres(ql)?:/i.test(options.url) ? readPostgresSource(options) : readMysqlSource(options);
+  const dialect = sourceDialect(options.url);
+  const refusal = readStatementRefusal(options.query, dialect);
+  if (refusal !== undefined) {
+    throw new AccountSourceError(
+      "not_read_only",
+      `ACCOUNT_SOURCE_QUERY was refused before it reached the database: ${refusal}; it must be one statement that only reads (SELECT, WITH … SELECT, TABLE or VALUES), such as SELECT id FROM customers`,
+    );
+  }
+  return dialect === "postgres" ? readPostgresSource(options) : readMysqlSource(options);
+}
+
+/** Which SQL the source's URL speaks: postgresql:// or postgres://, else mysql:// or mariadb://. */
+export function sourceDialect(url: string): SqlDialect {
+  return /^postgres(ql)?:/i.test(url) ? "postgres" : "mysql";
 }

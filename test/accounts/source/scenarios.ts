@@ -29,7 +29,7 @@ export interface SourceBackend {
   unreachableUrl(port: number, password: string): string;
   /** A query that sleeps for `seconds`. */
   sleepQuery(seconds: number): string;
-  /** A single statement that writes the customers table, returning ids where the database can. */
+  /** A read statement (the statement check lets it through) that writes: the read-only transaction stops it. */
   writingQuery: string;
 }
 

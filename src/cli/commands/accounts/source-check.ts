@@ -1,7 +1,12 @@
 // `accounts source check`: what a run would change by following the account source, changing nothing.
-import { describeSourceLocation } from "../../../accounts/source/errors.js";
-import { accountSourceFromConfig, readSourceRows } from "../../../accounts/source/read-source.js";
+import { AccountSourceError, describeSourceLocation } from "../../../accounts/source/errors.js";
+import {
+  type AccountSourceSettings,
+  accountSourceFromConfig,
+  readSourceRows,
+} from "../../../accounts/source/read-source.js";
 import { type ReconcileResult, reconcileTrackedIds } from "../../../accounts/source/reconcile.js";
+import { sourceWriteAccess } from "../../../accounts/source/write-access.js";
 import { withPrisma } from "../../../db/prisma.js";
 import { ExitCode, UserFacingError } from "../../../errors.js";
 import { SOURCE_OVERRIDE_ADVICE } from "../../../sync/account-source-step.js";
@@ -18,22 +23,40 @@ export async function checkSource(): Promise<void> {
       { exitCode: ExitCode.badConfig },
     );
   }
-  const rows = readSourceRows({
-    url: settings.url,
-    query: settings.query,
-    timeoutMs: settings.timeoutMs,
-    pageSize: 5_000,
-  });
-  const result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
-    reconcileTrackedIds(prisma, rows, {
-      rowsFrom: "ACCOUNT_SOURCE_QUERY",
-      limit: { maxShare: settings.maxRemovalShare, howToOverride: SOURCE_OVERRIDE_ADVICE },
-      dryRun: true,
-      sampleSize: MAX_LISTED,
-    }),
-  );
+  let result: ReconcileResult;
+  try {
+    const rows = readSourceRows({
+      url: settings.url,
+      query: settings.query,
+      timeoutMs: settings.timeoutMs,
+      pageSize: 5_000,
+    });
+    result = await withPrisma(await commandDatabaseUrl(), (prisma) =>
+      reconcileTrackedIds(prisma, rows, {
+        rowsFrom: "ACCOUNT_SOURCE_QUERY",
+        limit: { maxShare: settings.maxRemovalShare, howToOverride: SOURCE_OVERRIDE_ADVICE },
+        dryRun: true,
+        sampleSize: MAX_LISTED,
+      }),
+    );
+  } catch (error) {
+    // A refused query is when a user that may write matters most; an unreachable source cannot tell.
+    if (!(error instanceof AccountSourceError && error.kind === "unreachable"))
+      await warnIfWritable(settings);
+    throw error;
+  }
+  await warnIfWritable(settings);
   printLine(describeCheck(describeSourceLocation(settings.url), result));
   if (result.outcome === "refused") process.exitCode = ExitCode.failure;
+}
+
+/** One warning line when the source's user may write: only a read-only user guarantees it never does. */
+async function warnIfWritable(settings: AccountSourceSettings): Promise<void> {
+  const access = await sourceWriteAccess(settings.url, settings.timeoutMs);
+  if (access === undefined) return;
+  process.stderr.write(
+    `plugchat-sync: warning: the account source's user can write (${access}): its query is checked and run read-only, but only a user that may only read guarantees nothing is written; see "A read-only user" in docs/account-source.md\n`,
+  );
 }
 
 function describeCheck(location: string, result: ReconcileResult): string {
