@@ -33,8 +33,10 @@ unshare -n env -u DATABASE_URL -u REDIS_URL -u PLUGCHAT_TOKEN -u PLUGCHAT_TOKEN_
 
     cli demo > "$PLUGCHAT_SYNC_DATA_DIR.demo.out" 2> "$PLUGCHAT_SYNC_DATA_DIR.demo.err" \
       || { cat "$PLUGCHAT_SYNC_DATA_DIR.demo.err" >&2; fail "npm run demo"; }
-    grep -q "Second sync: run #2 succeeded, 4 drift events" "$PLUGCHAT_SYNC_DATA_DIR.demo.out" \
-      || { cat "$PLUGCHAT_SYNC_DATA_DIR.demo.out" >&2; fail "the demo did not show its 4 drift events"; }
+    grep -q "Second sync: run #2 succeeded, 5 drift events, 1 mismatch resolved" "$PLUGCHAT_SYNC_DATA_DIR.demo.out" \
+      || { cat "$PLUGCHAT_SYNC_DATA_DIR.demo.out" >&2; fail "the demo did not show its 5 drift events and the mismatch resolved"; }
+    grep -q "First sync: run #1 succeeded, 30 baselines stored, no drift yet; 1 disagreeing with your records (acc-00025 externalId" "$PLUGCHAT_SYNC_DATA_DIR.demo.out" \
+      || { cat "$PLUGCHAT_SYNC_DATA_DIR.demo.out" >&2; fail "the demo did not show the mismatch found"; }
     grep -q "started the embedded PostgreSQL (data in $PLUGCHAT_SYNC_DATA_DIR)" "$PLUGCHAT_SYNC_DATA_DIR.demo.err" \
       || fail "the demo did not say that it started the embedded PostgreSQL"
     echo "offline-check: demo ran on the embedded PostgreSQL"

@@ -1,11 +1,13 @@
 // The README's first command: a real sync against the simulator, from an empty database to a drift
 // report, so a new user sees what the worker does before giving it a Plugchat token.
-import { trackAccounts } from "../accounts/repository.js";
+import type { SourcePage } from "../accounts/source/read-source.js";
+import { reconcileTrackedIds } from "../accounts/source/reconcile.js";
 import type { Config } from "../config/index.js";
 import { defaultMigrationsDir, migrate } from "../db/migrations/index.js";
 import { withPrisma } from "../db/prisma.js";
 import { dropDatabaseIfExists } from "../db/sql/databases.js";
 import { driftSince } from "../db/sql/drift.js";
+import { listMismatches, type MismatchChange } from "../db/sql/mismatches.js";
 import { recentRuns } from "../db/sql/runs.js";
 import { ExitCode, UserFacingError } from "../errors.js";
 import { urlWithoutPassword } from "../lib/redact.js";
@@ -56,20 +58,27 @@ export async function runDemo({ config, logger, serverUrl, print }: DemoOptions)
     });
     await withPrisma(databaseUrl, async (prisma) => {
       const ids = simulator.listIds();
-      const imported = await trackAccounts(prisma, ids);
-      print(`3. Imported ${imported.added} account ids (Plugchat has no "list accounts": you keep the ids)`);
+      const imported = await reconcileTrackedIds(prisma, [yourRecords(ids)], {
+        rowsFrom: "the demo's records",
+        limit: { maxShare: 1, howToOverride: "" },
+      });
+      print(
+        `3. Imported ${imported.counts.added} account ids, with the externalId your records expect of each (Plugchat has no "list accounts": you keep the ids)`,
+      );
 
       const sync = () =>
         runSync({ prisma, client, logger }, { trigger: "cli", concurrency: config.syncConcurrency });
       const first = await sync();
       print(
-        `4. First sync: run #${first.runId} ${first.status}, ${first.accountsChanged} baselines stored, no drift yet`,
+        `4. First sync: run #${first.runId} ${first.status}, ${first.accountsChanged} baselines stored, no drift yet; ${describeMismatches(await listMismatches(prisma))}`,
       );
 
       print(`5. Changed in Plugchat: ${changeSomeAccounts(simulator, ids)}`);
 
       const second = await sync();
-      print(`6. Second sync: run #${second.runId} ${second.status}, ${second.driftCount} drift events\n`);
+      print(
+        `6. Second sync: run #${second.runId} ${second.status}, ${second.driftCount} drift events, ${second.mismatches?.resolved ?? 0} mismatch resolved; now ${describeMismatches(await listMismatches(prisma))}\n`,
+      );
       const since = first.startedAt;
       print(formatRuns(await recentRuns(prisma, 5)));
       print("");
@@ -81,7 +90,27 @@ export async function runDemo({ config, logger, serverUrl, print }: DemoOptions)
   }
 }
 
-/** Changes four accounts in the simulator, one kind of drift each; says which. */
+/**
+ * What the integrator's records say, as an account source would return it: each id, and the
+ * externalId expected of it (`cust-N`: the simulator's accounts have it, but for every 25th).
+ */
+function yourRecords(ids: readonly string[]): SourcePage {
+  return { columns: ["id", "external_id"], rows: ids.map((id, index) => [id, `cust-${index + 1}`]) };
+}
+
+function describeMismatches(mismatches: readonly MismatchChange[]): string {
+  if (mismatches.length === 0) return "no account disagrees with your records";
+  const listed = mismatches.map(
+    ({ accountId, field, expected, actual }) =>
+      `${accountId} ${field}: expected ${JSON.stringify(expected)}, Plugchat has ${JSON.stringify(actual)}`,
+  );
+  return `${mismatches.length} disagreeing with your records (${listed.join("; ")})`;
+}
+
+/**
+ * Changes four accounts in the simulator, one kind of drift each, and gives the account that
+ * disagreed with your records the externalId they expect; says which.
+ */
 function changeSomeAccounts(simulator: Simulator, ids: readonly string[]): string {
   const [renamed, deactivated, rewired, deleted] = [ids[2], ids[6], ids[11], ids[19]] as [
     string,
@@ -93,7 +122,9 @@ function changeSomeAccounts(simulator: Simulator, ids: readonly string[]): strin
   simulator.setAccount(deactivated, { active: false });
   simulator.setAccount(rewired, { onReceiveMessage: "https://hooks.example.com/v2/receive" });
   simulator.deleteAccount(deleted);
-  return `${renamed} renamed, ${deactivated} deactivated, ${rewired} webhook changed, ${deleted} deleted`;
+  const fixed = ids[24] as string;
+  simulator.setAccount(fixed, { externalId: "cust-25" });
+  return `${renamed} renamed, ${deactivated} deactivated, ${rewired} webhook changed, ${deleted} deleted, ${fixed} given the externalId your records expect`;
 }
 
 /** The demo's own database beside the configured one, so a demo never touches real data. */
