@@ -12,17 +12,21 @@
 //   5. the worker path, on each queue backend (Redis, PostgreSQL): runs fired with `trigger --wait`
 //      through one real `worker` process at 50 ms and SYNC_CONCURRENCY=64, against the bound;
 //   6. scale-out, on each queue backend: one run through one worker process, then through two;
-//   7. the account source at 10,000, 100,000 and 1,000,000 ids: seconds to reconcile, peak RSS.
+//   7. the account source at 10,000, 100,000 and 1,000,000 ids: seconds to reconcile, peak RSS;
+//   8. expected values: unchanged runs of 100,000 accounts whose source returns only the ids, then
+//      four expected values per account too: the second at most 10% slower.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
-// --source-accounts A,B,C (10000,100000,1000000), --backends redis,postgres,
-// --only throughput,naive,memory,workerpath,scaleout,source, --keep-db.
+// --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
+// --expectation-runs N (3), --backends redis,postgres,
+// --only throughput,naive,memory,workerpath,scaleout,source,expectations, --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { measureAccountSource } from "./lib/account-source.mjs";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
+import { measureExpectations } from "./lib/expectations.mjs";
 import { deployedNodeOptions, measureMemory, simulatedIds } from "./lib/memory.mjs";
 import { naiveLoop } from "./lib/naive.mjs";
 import { checkTargets, humanLines, worstUnchanged } from "./lib/report.mjs";
@@ -42,8 +46,10 @@ const { values } = parseArgs({
     "worker-path-accounts": { type: "string", default: "20000" },
     "worker-path-runs": { type: "string", default: "2" },
     "source-accounts": { type: "string", default: "10000,100000,1000000" },
+    "expectation-accounts": { type: "string", default: "100000" },
+    "expectation-runs": { type: "string", default: "3" },
     backends: { type: "string", default: BACKENDS.join(",") },
-    only: { type: "string", default: "throughput,naive,memory,workerpath,scaleout,source" },
+    only: { type: "string", default: "throughput,naive,memory,workerpath,scaleout,source,expectations" },
     "keep-db": { type: "boolean", default: false },
   },
 });
@@ -87,6 +93,7 @@ const figures = {
   workerPath: null,
   scaleOut: null,
   accountSource: null,
+  expectations: null,
 };
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
@@ -191,6 +198,14 @@ if (only.has("source")) {
     url,
     counts,
     nodeFlags: deployedNodeOptions(),
+    progress,
+  });
+}
+if (only.has("expectations")) {
+  figures.expectations = await measureExpectations({
+    url,
+    accounts: Number(values["expectation-accounts"]),
+    runs: Number(values["expectation-runs"]),
     progress,
   });
 }

@@ -62,6 +62,10 @@ export function checkTargets(figures) {
     const ratio = round(million.peakRssMB / hundredThousand.peakRssMB, 2);
     add("account source: peak RSS 1,000,000 / 100,000 ids", ratio, "< 1.5", ratio < 1.5);
   }
+  if (figures.expectations) {
+    const { ratio } = figures.expectations;
+    add("expected values: run with / without", ratio, "<= 1.10", ratio <= 1.1);
+  }
   return targets;
 }
 
@@ -119,6 +123,12 @@ export function humanLines(figures, targets) {
   }
   for (const target of targets.filter((one) => one.figure.startsWith("account source"))) {
     lines.push(`${target.figure}: ${target.value}${verdict(target.figure)}`);
+  }
+  const { expectations } = figures;
+  if (expectations) {
+    lines.push(
+      `expected values: unchanged run of ${int(expectations.accounts)} accounts (0 ms, c=64) whose source returns only the ids ${expectations.idsOnly.median} s, with four expected values per account ${expectations.withExpectations.median} s (medians of ${expectations.runs}: ${expectations.idsOnly.seconds.join(", ")} / ${expectations.withExpectations.seconds.join(", ")}; ${expectations.mismatchesOpen} mismatches open; the first run storing them ${expectations.firstWithSeconds} s); ratio ${expectations.ratio}${verdict("expected values")}`,
+    );
   }
   const missed = targets.filter((target) => !target.pass);
   lines.push(
