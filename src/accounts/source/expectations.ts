@@ -23,6 +23,11 @@ const FIELD_BY_NAME = new Map<string, ExpectedField>(
   SYNCED_FIELDS.map((field) => [normalized(field), field]),
 );
 
+/** The synced field a column name names (`external_id`, `Active`...), or undefined. */
+export function fieldNamed(name: string): ExpectedField | undefined {
+  return FIELD_BY_NAME.get(normalized(name.trim()));
+}
+
 /** The accepted column names, as a message lists them. */
 const ACCEPTED_NAMES = SYNCED_FIELDS.map(
   (field) => `${field} (${field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)})`,
@@ -41,7 +46,7 @@ export function expectedFieldsOf(columns: readonly string[], where: string): Exp
   }
   const fields: ExpectedField[] = [];
   for (const column of columns.slice(1)) {
-    const field = FIELD_BY_NAME.get(normalized(column.trim()));
+    const field = fieldNamed(column);
     if (field === undefined) {
       throw new ExpectationColumnError(
         `${where} has a column ${quoted(column, 41)} that names no synced field: after the account id, each column must be named after the field it expects, one of ${ACCEPTED_NAMES} (case does not matter); rename it with AS, or leave it out`,
