@@ -35,7 +35,7 @@ beforeEach(async () => {
   await prisma.$executeRaw`TRUNCATE account_drift, account_expectations, account_mismatch_spans, sync_runs, accounts`;
 });
 
-function cli(args: string[], stdin = ""): Promise<CliExit> {
+function cli(args: string[], stdin = "", env: Record<string, string> = {}): Promise<CliExit> {
   return runCli(
     args,
     {
@@ -47,6 +47,7 @@ function cli(args: string[], stdin = ""): Promise<CliExit> {
       ACCOUNT_SOURCE_MAX_REMOVAL: "1",
       LOG_LEVEL: "warn",
       LOG_PRETTY: "false",
+      ...env,
     },
     stdin,
   );
@@ -172,6 +173,22 @@ describe("accounts import of a CSV with expected values (built CLI)", () => {
       'acc-2 exists "true"',
       'acc-2 name "Two"',
     ]);
+  });
+
+  it("warns that the next run replaces them when an account source is configured", async () => {
+    // Never connected to by an import: only its being configured matters.
+    const source = {
+      ACCOUNT_SOURCE_URL: "postgresql://crm@127.0.0.1:1/crm",
+      ACCOUNT_SOURCE_QUERY: "SELECT id FROM c",
+    };
+    const exit = await cli(["accounts", "import", "-"], "accountId,name\nacc-1,One\n", source);
+    expect(exit).toMatchObject({
+      code: 0,
+      stderr:
+        "plugchat-sync: warning: ACCOUNT_SOURCE_URL is set: the next run replaces the expected values with those of ACCOUNT_SOURCE_QUERY\n",
+    });
+    const plain = await cli(["accounts", "import", "-"], "acc-2\n", source);
+    expect(plain).toMatchObject({ code: 0, stderr: "" });
   });
 
   it("end to end: a value Plugchat does not have is a mismatch after the next sync, and goes once the file agrees", async () => {

@@ -59,7 +59,18 @@ export async function importIds(file: string, options: ImportOptions): Promise<v
     );
     const expectedText = describeExpected(parsed.expectedFields, expected, parsed.invalidValueCount);
     process.stdout.write(`imported ${label}: ${describeTrack(tracked)}, ${skipped}${expectedText}\n`);
+    warnAboutSource(parsed, false);
   }
+}
+
+/** With an account source, the next run undoes what the import did: each run follows the source. */
+function warnAboutSource(parsed: ParsedIdFile, replaced: boolean): void {
+  if (!accountSourceFromConfig(commandContext().config)) return;
+  const warn = (text: string) =>
+    process.stderr.write(`plugchat-sync: warning: ACCOUNT_SOURCE_URL is set: ${text}\n`);
+  if (replaced) warn("the next run makes the tracked accounts equal to the source's ids again");
+  if (parsed.expectedFields.length > 0)
+    warn("the next run replaces the expected values with those of ACCOUNT_SOURCE_QUERY");
 }
 
 /** Why nothing was imported, in one line: how many ids and expected values are invalid. */
@@ -134,11 +145,7 @@ async function replaceTracked(
   process.stdout.write(
     `replaced the tracked accounts with ${options.label}: ${counts.added} added, ${counts.retracked} re-tracked, ${counts.removed} untracked, ${counts.sourceIds - counts.added - counts.retracked} already tracked; ${options.skipped}${expectedText}\n`,
   );
-  if (accountSourceFromConfig(config)) {
-    process.stderr.write(
-      "plugchat-sync: warning: ACCOUNT_SOURCE_URL is set: the next run makes the tracked accounts equal to the source's ids again\n",
-    );
-  }
+  warnAboutSource(parsed, true);
 }
 
 /** The file's ids as the account source's rows: the id, then the cells of its expected fields. */
