@@ -3,6 +3,7 @@
 // its size) so that importing 100,000 ids takes a few round trips, not 100,000.
 import type { PrismaClient } from "../db/prisma.js";
 import { accountsPage, trackIds, untrackIds } from "../db/sql/accounts.js";
+import type { Db } from "../db/sql/index.js";
 import { UserFacingError } from "../errors.js";
 import { quoted } from "../lib/text.js";
 import { isValidAccountId } from "../plugchat/account-id.js";
@@ -27,6 +28,11 @@ export interface TrackOptions {
   timeoutMs?: number;
   /** Called after each statement with the distinct ids written so far and their total. */
   onProgress?: (written: number, total: number) => void;
+  /**
+   * Runs once the ids are tracked, in the same transaction (an import's expected values: stored with
+   * its ids or not at all). Not called when there are no ids.
+   */
+  afterTracking?: (tx: Db) => Promise<void>;
 }
 
 /** Ids refused before anything is written: each one would end up in a URL path. */
@@ -71,6 +77,7 @@ export async function trackAccounts(
         result.alreadyTracked += batch.length - counts.added - counts.retracked;
         options.onProgress?.(start + batch.length, unique.length);
       }
+      await options.afterTracking?.(tx);
       return result;
     },
     { timeout: options.timeoutMs ?? 600_000, maxWait: 30_000 },

@@ -80,8 +80,9 @@ describe("accounts import", () => {
       stderr: "",
     });
     const more = await file("more.csv", 'name,accountId\n"Two, Inc.",acc-2\nFour,acc-4\n');
+    // name is a synced field: its column holds the values the accounts are expected to have.
     expect((await run("import", more)).stdout).toBe(
-      `imported ${JSON.stringify(more)}: 1 added, 0 re-tracked, 1 already tracked, 0 invalid skipped, 0 duplicates ignored\n`,
+      `imported ${JSON.stringify(more)}: 1 added, 0 re-tracked, 1 already tracked, 0 invalid skipped, 0 duplicates ignored; expected values: name for 2 accounts (2 changed, 0 unchanged)\n`,
     );
     expect(await tracked()).toEqual(["acc-1", "acc-2", "acc-3", "acc-4"]);
   });

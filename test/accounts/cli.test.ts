@@ -45,7 +45,7 @@ describe("plugchat-sync accounts (built CLI)", () => {
   });
 
   it('reads standard input for "-"', async () => {
-    const exit = await cli(["accounts", "import", "-"], "accountId,name\ncli-3,Three\ncli-4,Four\n");
+    const exit = await cli(["accounts", "import", "-"], "accountId,owner\ncli-3,Three\ncli-4,Four\n");
     expect(exit).toMatchObject({
       code: 0,
       stdout:

@@ -18,6 +18,9 @@ describe("parseIdFile: one id per line", () => {
       duplicates: 0,
       invalid: [],
       invalidCount: 0,
+      invalidValueCount: 0,
+      expectedFields: [],
+      expectedCells: [],
     });
   });
 
@@ -83,6 +86,9 @@ describe("parseIdFile: CSV", () => {
     expect(parsed.invalid).toEqual([
       { line: 5, value: "", message: "line 5: the accountId column is empty" },
     ]);
+    // name and active are synced fields: their cells are expected values (an empty one expects null).
+    expect(parsed.expectedFields).toEqual(["name", "active"]);
+    expect(parsed.expectedCells).toEqual(["Shop, Inc.", "true", 'Say "hi"', "false", "Plain", null]);
   });
 
   it("reads an id column, names matched case-insensitively, header quoted", async () => {
@@ -132,10 +138,89 @@ describe("parseIdFile: CSV", () => {
   });
 });
 
+describe("parseIdFile: expected values", () => {
+  it("reads the columns named after synced fields, in either spelling and any case, wherever the id column is", async () => {
+    const parsed = await parse(
+      [
+        "External_ID,note,ACTIVE,accountId,onReceiveMessage,on_message_status",
+        "k1,ignored,true,acc-1,https://a.example/hook,https://a.example/status",
+        "k2,ignored,0,acc-2,https://b.example/hook,",
+      ].join("\n"),
+    );
+    expect(parsed.expectedFields).toEqual(["externalId", "active", "onReceiveMessage", "onMessageStatus"]);
+    expect(parsed.ids).toEqual(["acc-1", "acc-2"]);
+    expect(parsed.expectedCells).toEqual(
+      [
+        ["k1", "true", "https://a.example/hook", "https://a.example/status"],
+        ["k2", "0", "https://b.example/hook", null],
+      ].flat(),
+    );
+    expect(parsed.invalidValueCount).toBe(0);
+  });
+
+  it("expects null for an empty or missing cell, the empty string for a quoted one, and keeps a quoted value's spaces", async () => {
+    const parsed = await parse(
+      ["accountId,name,onReceiveMessage", 'acc-1,,""', 'acc-2, Trimmed ," Kept "', "acc-3"].join("\n"),
+    );
+    expect(parsed.expectedCells).toEqual([null, "", "Trimmed", " Kept ", null, null]);
+  });
+
+  it("keeps ignoring the columns that name no synced field (the id file of before)", async () => {
+    const parsed = await parse("accountId,email,status,id\nacc-1,a@example.com,paying,7\n");
+    expect(parsed).toMatchObject({ ids: ["acc-1"], expectedFields: [], expectedCells: [], invalidCount: 0 });
+  });
+
+  it("reports a value its field cannot take with its line number, keeping the id and the other values", async () => {
+    const parsed = await parse(
+      [
+        "# from the CRM",
+        "accountId,active,name",
+        "acc-1,maybe,One",
+        "",
+        'acc-2,"",Two',
+        "acc-3,TRUE,Three",
+      ].join("\n"),
+    );
+    expect(parsed.ids).toEqual(["acc-1", "acc-2", "acc-3"]);
+    expect(parsed.invalidCount, "no id is rejected").toBe(0);
+    expect(parsed.invalidValueCount).toBe(2);
+    expect(parsed.invalid).toEqual([
+      { line: 3, value: "maybe", message: 'line 3: active "maybe" is not a boolean (true, false, 1 or 0)' },
+      { line: 5, value: "", message: 'line 5: active "" is not a boolean (true, false, 1 or 0)' },
+    ]);
+    // As read: the rules that store them skip the invalid ones again.
+    expect(parsed.expectedCells).toEqual(["maybe", "One", "", "Two", "TRUE", "Three"]);
+  });
+
+  it("keeps the first line of a repeated id, but still reports an invalid value on a later one", async () => {
+    const parsed = await parse("accountId,active\nacc-1,true\nacc-1,false\nacc-1,nope\n");
+    expect(parsed).toMatchObject({ ids: ["acc-1"], duplicates: 2, expectedCells: ["true"] });
+    expect(parsed.invalid.map((entry) => entry.message)).toEqual([
+      'line 4: active "nope" is not a boolean (true, false, 1 or 0)',
+    ]);
+  });
+
+  it("checks no value on a line whose id is rejected", async () => {
+    const parsed = await parse("accountId,active\nbad id,maybe\n,maybe\n");
+    expect(parsed.invalidCount).toBe(2);
+    expect(parsed.invalidValueCount).toBe(0);
+    expect(parsed.expectedCells).toEqual([]);
+  });
+
+  it("fails on two columns for one field, naming both", async () => {
+    const failure = parse("accountId,externalId,external_id\nacc-1,a,b\n");
+    await expect(failure).rejects.toBeInstanceOf(IdFileFormatError);
+    await expect(failure).rejects.toThrow(
+      /^line 1: the columns "externalId" and "external_id" both give the field externalId: keep one of them$/,
+    );
+  });
+});
+
 describe("splitCsvRecord", () => {
   it("splits quoted and unquoted fields", () => {
     expect(splitCsvRecord('a,"b,c",,"d""e"')).toEqual({
       fields: ["a", "b,c", "", 'd"e'],
+      quoted: [false, true, false, true],
       unterminated: false,
     });
   });

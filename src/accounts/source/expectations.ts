@@ -23,6 +23,11 @@ const FIELD_BY_NAME = new Map<string, ExpectedField>(
   SYNCED_FIELDS.map((field) => [normalized(field), field]),
 );
 
+/** The synced field a column name names (`external_id`, `Active`...), or undefined. */
+export function fieldNamed(name: string): ExpectedField | undefined {
+  return FIELD_BY_NAME.get(normalized(name.trim()));
+}
+
 /** The accepted column names, as a message lists them. */
 const ACCEPTED_NAMES = SYNCED_FIELDS.map(
   (field) => `${field} (${field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)})`,
@@ -36,7 +41,7 @@ const ACCEPTED_NAMES = SYNCED_FIELDS.map(
 export function expectedFieldsOf(columns: readonly string[], where: string): ExpectedField[] {
   const fields: ExpectedField[] = [];
   for (const column of columns.slice(1)) {
-    const field = FIELD_BY_NAME.get(normalized(column.trim()));
+    const field = fieldNamed(column);
     if (field === undefined) {
       throw new ExpectationColumnError(
         `${where} has a column ${quoted(column, 41)} that names no synced field: after the account id, each column must be named after the field it expects, one of ${ACCEPTED_NAMES} (case does not matter); rename it with AS, or leave it out`,
@@ -50,13 +55,12 @@ export function expectedFieldsOf(columns: readonly string[], where: string): Exp
   return fields;
 }
 
-/** The field a name (either spelling, any case) names, `exists` included; undefined for none. */
-export function fieldNamed(name: string): ExpectedField | typeof EXISTS_FIELD | undefined {
-  const key = normalized(name.trim());
-  return key === EXISTS_FIELD ? EXISTS_FIELD : FIELD_BY_NAME.get(key);
+/** As `fieldNamed`, `exists` included: the fields a mismatch can be on. */
+export function mismatchFieldNamed(name: string): ExpectedField | typeof EXISTS_FIELD | undefined {
+  return normalized(name.trim()) === EXISTS_FIELD ? EXISTS_FIELD : fieldNamed(name);
 }
 
-/** The names `fieldNamed` accepts, for messages. */
+/** The names `mismatchFieldNamed` accepts, for messages. */
 export const FIELD_NAMES = `${ACCEPTED_NAMES}, ${EXISTS_FIELD}`;
 
 /** One expected value, as text the way account_drift writes values, or why it cannot be one. */

@@ -1,11 +1,14 @@
 // Makes the tracked set equal to a list of ids (the account source's, or a file's), and the stored
 // expectations equal to the values its other columns expect, set-based: the rows are loaded page by
 // page into temporary tables, then a fixed number of statements count and apply the difference,
-// whatever the number of ids. Memory holds one page.
+// whatever the number of ids. Memory holds one page. An import without --replace only adds and
+// updates its file's expectations (mergeExpectations), through the same tables.
 import type { PrismaClient } from "../../db/prisma.js";
 import {
   applySourceExpectations,
+  countExpectedAccounts,
   createSourceExpectationsTable,
+  type ExpectedAccountCounts,
   insertSourceExpectations,
 } from "../../db/sql/expectations.js";
 import type { Db } from "../../db/sql/index.js";
@@ -46,6 +49,8 @@ export interface ReconcileOptions {
   sampleSize?: number;
   /** Longest time the whole reconciliation may take, reading included. Default 10 minutes. */
   timeoutMs?: number;
+  /** Also count, when applied, the accounts whose expected values change (`accounts import`). */
+  countExpectedAccounts?: boolean;
 }
 
 export interface ReconcileResult {
@@ -65,12 +70,16 @@ export interface ReconcileResult {
   refusal: string | null;
   /** The first ids (in id order) of each change. */
   samples: { added: string[]; retracked: string[]; removed: string[] };
-  expectations: ExpectationsLoaded & {
-    /** Expectations new or changed, and no longer given (0 unless applied). */
-    set: number;
-    removed: number;
-  };
+  expectations: ExpectationsResult;
 }
+
+type ExpectationsResult = ExpectationsLoaded & {
+  /** Expectations new or changed, and no longer given (0 unless applied). */
+  set: number;
+  removed: number;
+  /** The same in accounts, when asked for (`countExpectedAccounts`) and applied. */
+  accounts?: ExpectedAccountCounts;
+};
 
 interface ExpectationsLoaded {
   /** The fields the rows' columns expect, in column order; none without such columns. */
@@ -111,10 +120,11 @@ export async function reconcileTrackedIds(
       const added = await addSourceIds(tx);
       const retracked = await retrackSourceIds(tx);
       const removed = await untrackMissingIds(tx);
+      const accounts = options.countExpectedAccounts ? await countExpectedAccounts(tx, "replace") : undefined;
       const expected = await applySourceExpectations(tx, "replace");
       return {
         ...result,
-        expectations: { ...expectations, ...expected },
+        expectations: { ...expectations, ...expected, ...(accounts && { accounts }) },
         counts: { ...counts, added, retracked, removed },
         outcome: "applied" as const,
         refusal: null,
@@ -122,6 +132,25 @@ export async function reconcileTrackedIds(
     },
     { timeout: options.timeoutMs ?? 600_000, maxWait: 30_000 },
   );
+}
+
+/**
+ * Adds and updates the values that `pages`' columns after the id expect of their ids, removing none
+ * (`accounts import` without --replace), in the caller's transaction, once the ids are tracked.
+ * Throws an ExpectationColumnError, before anything is written, for a column that names no field.
+ */
+export async function mergeExpectations(
+  tx: Db,
+  pages: AsyncIterable<SourcePage> | Iterable<SourcePage>,
+  rowsFrom: string,
+): Promise<Required<ExpectationsResult>> {
+  // The loader fills both tables; the ids' one is only dropped at commit.
+  await createSourceIdsTable(tx);
+  await createSourceExpectationsTable(tx);
+  const { expectations } = await loadSourceRows(tx, pages, rowsFrom);
+  const accounts = await countExpectedAccounts(tx, "merge");
+  const changes = await applySourceExpectations(tx, "merge");
+  return { ...expectations, ...changes, accounts };
 }
 
 /** The first ids of each change; no query for a change that counts none. */

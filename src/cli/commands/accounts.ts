@@ -38,10 +38,13 @@ function importCommand(): Command {
   return new Command("import")
     .summary('track the account ids of a file, or of standard input with "-"')
     .description(
-      'track the account ids of a file: one per line, or a CSV with an "accountId" or "id" column; blank lines and # comments are skipped. Nothing is imported if any id is invalid, unless --skip-invalid. With --replace, the tracked set becomes exactly the file\'s ids: the others are untracked (rows and history kept), within ACCOUNT_SOURCE_MAX_REMOVAL unless --force',
+      'track the account ids of a file: one per line, or a CSV with an "accountId" or "id" column; blank lines and # comments are skipped. A CSV\'s columns named after synced fields (externalId or external_id, name, active, onReceiveMessage...) set the values each account is expected to have (an empty cell expects none, "" the empty string); other columns are ignored. Nothing is imported if any id or expected value is invalid, unless --skip-invalid. With --replace, the tracked set becomes exactly the file\'s ids, and the expected values exactly the file\'s: the others are untracked (rows and history kept), within ACCOUNT_SOURCE_MAX_REMOVAL unless --force',
     )
     .argument("<file>", 'the file to read, or "-" for standard input')
-    .option("--skip-invalid", "import the valid ids and only warn about the invalid ones")
+    .option(
+      "--skip-invalid",
+      "import the valid ids and expected values, and only warn about the invalid ones",
+    )
     .option("--replace", "make the tracked set equal to the file: untrack every tracked id it does not hold")
     .option("--force", "with --replace: untrack past the removal limit (ACCOUNT_SOURCE_MAX_REMOVAL)")
     .action((file: string, options: ImportOptions) => importIds(file, options));

@@ -1,7 +1,7 @@
 // `mismatches`: the accounts whose last synced values disagree with the integrator's records, for
 // people (a table) and scripts (JSON, and an exit code: 0 none, 1 some, 2 bad configuration).
 import { Command, InvalidArgumentError } from "commander";
-import { FIELD_NAMES, fieldNamed } from "../../accounts/source/expectations.js";
+import { FIELD_NAMES, mismatchFieldNamed } from "../../accounts/source/expectations.js";
 import { withPrisma } from "../../db/prisma.js";
 import { countUnverifiedAccounts, listMismatches, type Mismatch } from "../../db/sql/mismatches.js";
 import { quoted } from "../../lib/text.js";
@@ -63,7 +63,7 @@ function shown(value: string | null): string {
 }
 
 function field(value: string): string {
-  const named = fieldNamed(value);
+  const named = mismatchFieldNamed(value);
   if (!named) throw new InvalidArgumentError(`not a synced field: one of ${FIELD_NAMES}`);
   return named;
 }

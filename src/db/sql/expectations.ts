@@ -57,3 +57,42 @@ export async function applySourceExpectations(
      WHERE e.expected_value IS DISTINCT FROM EXCLUDED.expected_value`;
   return { set, removed };
 }
+
+/** What applying the temporary table would change, counted in accounts (for `accounts import`). */
+export interface ExpectedAccountCounts {
+  /** Accounts given expected values. */
+  accounts: number;
+  /** Of them, those with an expected value new, changed or (replace) no longer given. */
+  changing: number;
+  /** Other accounts whose expected values would all be removed (replace; 0 in merge). */
+  cleared: number;
+}
+
+/** Counts, before `applySourceExpectations(db, mode)`, the accounts it changes. */
+export async function countExpectedAccounts(
+  db: Db,
+  mode: "replace" | "merge",
+): Promise<ExpectedAccountCounts> {
+  const replace = mode === "replace";
+  const [row] = await db.$queryRaw<ExpectedAccountCounts[]>`
+    WITH given AS (
+      SELECT s.account_id,
+             bool_or(e.account_id IS NULL OR e.expected_value IS DISTINCT FROM s.expected_value) AS differs
+        FROM plugchat_source_expectations s
+        LEFT JOIN account_expectations e ON e.account_id = s.account_id AND e.field = s.field
+       GROUP BY s.account_id)
+    SELECT (SELECT count(*) FROM given)::int AS accounts,
+           (SELECT count(*) FROM given g
+             WHERE g.differs
+                OR (${replace} AND EXISTS (
+                      SELECT 1 FROM account_expectations e
+                       WHERE e.account_id = g.account_id
+                         AND NOT EXISTS (SELECT 1 FROM plugchat_source_expectations s
+                                          WHERE s.account_id = e.account_id AND s.field = e.field))))::int
+             AS changing,
+           (CASE WHEN ${replace}
+                 THEN (SELECT count(DISTINCT e.account_id) FROM account_expectations e
+                        WHERE NOT EXISTS (SELECT 1 FROM given g WHERE g.account_id = e.account_id))
+                 ELSE 0 END)::int AS cleared`;
+  return row ?? { accounts: 0, changing: 0, cleared: 0 };
+}
