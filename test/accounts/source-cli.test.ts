@@ -200,9 +200,38 @@ describe("the account source from the command line", () => {
     );
   });
 
+  it("source check names the expected fields, and refuses a column that names no field in one line", async () => {
+    const expecting = `SELECT plugchat_account_id, name AS NAME FROM customers WHERE plugchat_account_id IS NOT NULL`;
+    const check = await cli(["accounts", "source", "check"], { ACCOUNT_SOURCE_QUERY: expecting });
+    expect(check.stdout).toContain("expected values: name (and that each account exists); 0 invalid skipped");
+
+    const misnamed = `SELECT plugchat_account_id, name AS customer_name FROM customers`;
+    const refused = await cli(["accounts", "source", "check"], { ACCOUNT_SOURCE_QUERY: misnamed });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe("");
+    const [error, ...rest] = refused.stderr
+      .trim()
+      .split("\n")
+      .filter((line) => !line.includes("warning:"));
+    expect(rest).toEqual([]);
+    expect(error).toMatch(
+      /^plugchat-sync: error: ACCOUNT_SOURCE_QUERY has a column "customer_name" that names no synced field: .*externalId \(external_id\), name \(name\), active/,
+    );
+
+    // A run skips the source for it, and says so with the same line.
+    const run = await cli(["sync", "--json"], { ACCOUNT_SOURCE_QUERY: misnamed });
+    expect(JSON.parse(run.stdout).accountSource).toMatchObject({
+      outcome: "skipped",
+      error: expect.stringMatching(/^ACCOUNT_SOURCE_QUERY has a column "customer_name"/),
+    });
+  });
+
   it("never prints the token or the source's password, nor stores them", async () => {
     await cli(["sync", "--json"], { LOG_LEVEL: "debug" });
     await cli(["accounts", "source", "check"], { LOG_LEVEL: "debug" });
+    await cli(["accounts", "source", "check"], {
+      ACCOUNT_SOURCE_QUERY: "SELECT plugchat_account_id, 1 AS oops FROM customers",
+    });
     await cli(["report", "--json"]);
     const everything = outputs.join("\n");
     expect(everything.length).toBeGreaterThan(0);
