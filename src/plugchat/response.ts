@@ -11,6 +11,11 @@ export interface PlugchatAccount {
   onReceiveMessage: string | null;
   onSendingMessage: string | null;
   onMessageStatus: string | null;
+  /**
+   * On Plugchat's create-account page, not its get-account page: undefined when the answer leaves it
+   * out, which says nothing about it (the stored value is kept, no drift).
+   */
+  onMessageDeliveryError?: string | null | undefined;
 }
 
 /**
@@ -51,6 +56,7 @@ const accountSchema = z.object({
   onReceiveMessage: text(MAX_WEBHOOK_LENGTH).nullable(),
   onSendingMessage: text(MAX_WEBHOOK_LENGTH).nullable(),
   onMessageStatus: text(MAX_WEBHOOK_LENGTH).nullable(),
+  onMessageDeliveryError: text(MAX_WEBHOOK_LENGTH).nullable().optional(),
 }) satisfies z.ZodType<PlugchatAccount>;
 
 const ACCOUNT_FIELDS: readonly string[] = Object.keys(accountSchema.shape);

@@ -11,6 +11,7 @@ export const SYNCED_FIELDS = [
   "onReceiveMessage",
   "onSendingMessage",
   "onMessageStatus",
+  "onMessageDeliveryError",
 ] as const satisfies readonly (keyof PlugchatAccount)[];
 
 type SyncedField = (typeof SYNCED_FIELDS)[number];
@@ -32,7 +33,7 @@ export interface StoredAccount {
   lastSyncedAt: Date | null;
   /** Set while Plugchat answers 404 for the account. */
   missingSince: Date | null;
-  values: { [F in SyncedField]: PlugchatAccount[F] | null };
+  values: { [F in SyncedField]: Exclude<PlugchatAccount[F], undefined> | null };
 }
 
 export type AccountOutcome =
@@ -55,8 +56,10 @@ function asText(value: string | boolean | null): string | null {
 export function diffFields(stored: StoredAccount["values"], fetched: PlugchatAccount): FieldChange[] {
   const changes: FieldChange[] = [];
   for (const field of SYNCED_FIELDS) {
-    const from = asText(stored[field]);
-    const to = asText(fetched[field]);
+    // A field the answer leaves out (one Plugchat does not always send) says nothing about it.
+    if (fetched[field] === undefined) continue;
+    const from = asText(stored[field] ?? null);
+    const to = asText(fetched[field] ?? null);
     if (from !== to) changes.push({ field, from, to });
   }
   return changes;

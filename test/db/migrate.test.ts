@@ -1,6 +1,6 @@
 // `migrate` against the real PostgreSQL, on throwaway databases.
 import { createHash } from "node:crypto";
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -375,13 +375,18 @@ describe("connection failures", () => {
   });
 });
 
-/** A new database with every migration applied but `migration` (an upgrade's starting point). */
-async function databaseMigratedWithout(migration: string): Promise<TestDatabase> {
+/**
+ * A new database migrated up to `migration`, not included (an upgrade's starting point): the later
+ * migrations may build on it, so they are left out too.
+ */
+async function databaseMigratedUpTo(migration: string): Promise<TestDatabase> {
   const database = track(await createTestDatabase());
   const before = await mkdtemp(join(tmpdir(), "plugchat-sync-migrations-"));
   tempDirs.push(before);
   await cp(MIGRATIONS_DIR, before, { recursive: true });
-  await rm(join(before, migration), { recursive: true });
+  for (const entry of await readdir(before)) {
+    if (entry >= migration && !entry.endsWith(".toml")) await rm(join(before, entry), { recursive: true });
+  }
   await migrate({ databaseUrl: database.url, migrationsDir: before });
   return database;
 }
@@ -390,7 +395,7 @@ describe("20261202100000_accounts_failing_since on a database with accounts", ()
   const MIGRATION = "20261202100000_accounts_failing_since";
 
   it("fills failing_since only where it is known (a spell of one failure) and shows it last in the view", async () => {
-    const database = await databaseMigratedWithout(MIGRATION);
+    const database = await databaseMigratedUpTo(MIGRATION);
     await query(
       database.url,
       `INSERT INTO accounts (id, last_status, consecutive_failures, last_attempt_at) VALUES
@@ -415,7 +420,12 @@ describe("20261202100000_accounts_failing_since on a database with accounts", ()
       `SELECT column_name FROM information_schema.columns
         WHERE table_name = 'account_current_state' ORDER BY ordinal_position`,
     );
-    expect(columns.map((column) => column.column_name).slice(-2)).toEqual(["last_drift_at", "failing_since"]);
+    const names = columns.map((column) => column.column_name);
+    // Added after the columns the view had (later migrations add theirs after it).
+    expect(names.slice(names.indexOf("last_drift_at"), names.indexOf("last_drift_at") + 2)).toEqual([
+      "last_drift_at",
+      "failing_since",
+    ]);
   });
 });
 
@@ -425,7 +435,7 @@ describe("20261205000000_sync_runs_stop_reason on a database with runs", () => {
     "Plugchat refused the token (HTTP 401) for account acc-00001: check PLUGCHAT_TOKEN; the run stopped (every account would fail the same way)";
 
   it("fills stop_reason for the runs a batch stopped, running or closed, and leaves error as it was", async () => {
-    const database = await databaseMigratedWithout(MIGRATION);
+    const database = await databaseMigratedUpTo(MIGRATION);
     await query(
       database.url,
       `INSERT INTO sync_runs (id, trigger, status, error) VALUES

@@ -48,6 +48,7 @@ const CAP: Record<Exclude<Field, "active">, number> = {
   onReceiveMessage: MAX_WEBHOOK_LENGTH,
   onSendingMessage: MAX_WEBHOOK_LENGTH,
   onMessageStatus: MAX_WEBHOOK_LENGTH,
+  onMessageDeliveryError: MAX_WEBHOOK_LENGTH,
 };
 
 /** Valid Unicode that is legal data: stored byte for byte. */

@@ -100,6 +100,7 @@ const COLUMNS: Record<keyof PlugchatAccount, string> = {
   onReceiveMessage: "on_receive_message",
   onSendingMessage: "on_sending_message",
   onMessageStatus: "on_message_status",
+  onMessageDeliveryError: "on_message_delivery_error",
 };
 
 export interface AccountMismatch {

@@ -8,7 +8,8 @@ import {
   SYNCED_FIELDS,
 } from "../../src/sync/drift.js";
 
-const account: PlugchatAccount = {
+/** An answer with every field, the optional one included, so that it is also a stored row's values. */
+const account: PlugchatAccount & StoredAccount["values"] = {
   externalId: "ext-1",
   name: "Loja Azul",
   active: true,
@@ -17,6 +18,7 @@ const account: PlugchatAccount = {
   onReceiveMessage: "",
   onSendingMessage: null,
   onMessageStatus: null,
+  onMessageDeliveryError: "https://hooks.example/delivery-error",
 };
 
 function stored(overrides: Partial<StoredAccount> = {}): StoredAccount {
@@ -36,6 +38,14 @@ describe("drift decisions", () => {
 
   it("finds nothing when every field is equal", () => {
     expect(outcomeOfFetch(stored(), { ...account })).toEqual({ kind: "unchanged", id: "a1" });
+  });
+
+  it("says nothing of a field the answer leaves out (onMessageDeliveryError): no drift, whatever is stored", () => {
+    const { onMessageDeliveryError: _, ...withoutIt } = account;
+    expect(diffFields(account, withoutIt)).toEqual([]);
+    expect(diffFields(account, { ...account, onMessageDeliveryError: null })).toEqual([
+      { field: "onMessageDeliveryError", from: "https://hooks.example/delivery-error", to: null },
+    ]);
   });
 
   it("reports each changed field with its old and new value as text", () => {

@@ -29,6 +29,7 @@ interface StoredRow {
   on_receive_message: string | null;
   on_sending_message: string | null;
   on_message_status: string | null;
+  on_message_delivery_error: string | null;
   last_synced_at: Date | null;
   missing_since: Date | null;
 }
@@ -40,7 +41,7 @@ interface StoredRow {
 export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<string, StoredAccount>> {
   const rows = await db.$queryRaw<StoredRow[]>`
     SELECT id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
-           on_sending_message, on_message_status, last_synced_at, missing_since
+           on_sending_message, on_message_status, on_message_delivery_error, last_synced_at, missing_since
       FROM accounts WHERE id = ANY(${[...ids]}::text[]) ORDER BY id FOR UPDATE`;
   return new Map(
     rows.map((row) => [
@@ -58,6 +59,7 @@ export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<
           onReceiveMessage: row.on_receive_message,
           onSendingMessage: row.on_sending_message,
           onMessageStatus: row.on_message_status,
+          onMessageDeliveryError: row.on_message_delivery_error,
         },
       },
     ]),
@@ -66,22 +68,30 @@ export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<
 
 export type SyncedRow = { id: string } & PlugchatAccount;
 
-/** The synced data columns of the given accounts. */
+/**
+ * The synced data columns of the given accounts. `onMessageDeliveryError` is written only where the
+ * answer had it (null included); where it was left out, the stored value is kept.
+ */
 export async function writeSyncedData(db: Db, rows: readonly SyncedRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const column = <K extends keyof SyncedRow>(key: K) => rows.map((row) => row[key]);
+  const column = <K extends keyof SyncedRow>(key: K) => rows.map((row) => row[key] ?? null);
+  const deliveryErrorSent = rows.map((row) => row.onMessageDeliveryError !== undefined);
   await db.$executeRaw`
     UPDATE accounts AS a
        SET external_id = i.external_id, name = i.name, active = i.active,
            on_start_attendance = i.on_start_attendance, on_finish_attendance = i.on_finish_attendance,
            on_receive_message = i.on_receive_message, on_sending_message = i.on_sending_message,
-           on_message_status = i.on_message_status, updated_at = now()
+           on_message_status = i.on_message_status,
+           on_message_delivery_error = CASE WHEN i.delivery_error_sent THEN i.on_message_delivery_error
+                                            ELSE a.on_message_delivery_error END,
+           updated_at = now()
       FROM unnest(${column("id")}::text[], ${column("externalId")}::text[], ${column("name")}::text[],
                   ${column("active")}::boolean[], ${column("onStartAttendance")}::text[],
                   ${column("onFinishAttendance")}::text[], ${column("onReceiveMessage")}::text[],
-                  ${column("onSendingMessage")}::text[], ${column("onMessageStatus")}::text[])
+                  ${column("onSendingMessage")}::text[], ${column("onMessageStatus")}::text[],
+                  ${column("onMessageDeliveryError")}::text[], ${deliveryErrorSent}::boolean[])
            AS i(id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
-                on_sending_message, on_message_status)
+                on_sending_message, on_message_status, on_message_delivery_error, delivery_error_sent)
      WHERE a.id = i.id`;
 }
 

@@ -15,6 +15,7 @@ const ACTUAL_VALUE = Prisma.raw(`CASE e.field
     WHEN 'onReceiveMessage' THEN a.on_receive_message
     WHEN 'onSendingMessage' THEN a.on_sending_message
     WHEN 'onMessageStatus' THEN a.on_message_status
+    WHEN 'onMessageDeliveryError' THEN a.on_message_delivery_error
   END`);
 
 /**
