@@ -1,10 +1,24 @@
 // What is said about a finished run, and when: pure functions, no I/O.
 
-import { describeAccountSource, summaryCounts } from "../sync/summary-counts.js";
-import type { AccountSourceRecord, RunStatus, RunSummary, RunTrigger } from "../sync/types.js";
+import {
+  describeAccountSource,
+  describeMismatches,
+  hasMismatchNews,
+  summaryCounts,
+} from "../sync/summary-counts.js";
+import type {
+  AccountSourceRecord,
+  MismatchCounts,
+  RunStatus,
+  RunSummary,
+  RunTrigger,
+} from "../sync/types.js";
 
 /** Failing accounts listed in one notification, at most. */
 export const MAX_FAILING_ACCOUNTS = 20;
+
+/** Mismatches a run opened listed in one notification, at most. */
+export const MAX_OPENED_MISMATCHES = 20;
 
 interface FailingAccount {
   accountId: string;
@@ -12,11 +26,23 @@ interface FailingAccount {
   error: string;
 }
 
+/** A disagreement with the integrator's records that the run found first. */
+interface OpenedMismatch {
+  accountId: string;
+  name: string | null;
+  field: string;
+  /** Text as account_drift writes values ("true"/"false" for booleans); null is Plugchat's null. */
+  expected: string | null;
+  actual: string | null;
+}
+
 export interface NotificationDetails {
   /** Drift rows of the run, by field. */
   driftByField: Record<string, number>;
   /** Accounts that failed in the run, in id order; only the first 20 are sent. */
   failingAccounts: FailingAccount[];
+  /** Mismatches the run opened, by account and field; only the first 20 are sent. */
+  openedMismatches: OpenedMismatch[];
 }
 
 /** The JSON body POSTed to SYNC_NOTIFY_URL. */
@@ -48,15 +74,29 @@ export interface RunNotification {
   unknownFields: string[];
   /** What the account source did first (ACCOUNT_SOURCE_URL); null when none is configured. */
   accountSource: AccountSourceRecord | null;
+  /** Mismatches with the integrator's records: open when the run closed, opened and resolved by it. */
+  mismatches: MismatchCounts | null;
+  /** The first 20 mismatches the run opened, by account and field. */
+  openedMismatches: OpenedMismatch[];
+  /** Mismatches the run opened that are not in `openedMismatches` (the list is capped at 20). */
+  openedMismatchesNotListed: number;
 }
 
 /**
- * Worth telling someone: something drifted, some accounts failed, the run failed, or the account
- * source could not be followed (refused by the removal limit, or unreadable).
+ * Worth telling someone: something drifted, some accounts failed, the run failed, the account source
+ * could not be followed (refused by the removal limit, or unreadable), or the run found accounts
+ * newly out of sync with the integrator's records.
  */
 export function shouldNotify(summary: RunSummary): boolean {
   const sourceTrouble = summary.accountSource !== null && summary.accountSource.outcome !== "applied";
-  return summary.driftCount > 0 || summary.accountsFailed > 0 || summary.status === "failed" || sourceTrouble;
+  const newMismatches = (summary.mismatches?.opened ?? 0) > 0;
+  return (
+    summary.driftCount > 0 ||
+    summary.accountsFailed > 0 ||
+    summary.status === "failed" ||
+    sourceTrouble ||
+    newMismatches
+  );
 }
 
 export function buildRunNotification(summary: RunSummary, details: NotificationDetails): RunNotification {
@@ -69,6 +109,9 @@ export function buildRunNotification(summary: RunSummary, details: NotificationD
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
   const counts = summaryCounts(summary);
+  const openedMismatches = details.openedMismatches
+    .slice(0, MAX_OPENED_MISMATCHES)
+    .map(({ accountId, name, field, expected, actual }) => ({ accountId, name, field, expected, actual }));
   return {
     event: "sync_run.finished",
     text: summaryLine(summary, driftByField),
@@ -84,6 +127,9 @@ export function buildRunNotification(summary: RunSummary, details: NotificationD
     error: summary.error,
     unknownFields: [...summary.unknownFields].sort(),
     accountSource: summary.accountSource,
+    mismatches: summary.mismatches,
+    openedMismatches,
+    openedMismatchesNotListed: Math.max(0, (summary.mismatches?.opened ?? 0) - openedMismatches.length),
   };
 }
 
@@ -101,5 +147,8 @@ function summaryLine(summary: RunSummary, driftByField: Record<string, number>):
     summary.accountSource && summary.accountSource.outcome !== "applied"
       ? `; account source ${describeAccountSource(summary.accountSource)}`
       : "";
-  return `plugchat-sync run #${summary.runId} ${summary.status}${error} (${parts.join(", ")})${source}`;
+  const mismatches = hasMismatchNews(summary.mismatches)
+    ? `; mismatches with your records: ${describeMismatches(summary.mismatches)}`
+    : "";
+  return `plugchat-sync run #${summary.runId} ${summary.status}${error} (${parts.join(", ")})${source}${mismatches}`;
 }

@@ -20,7 +20,7 @@ export interface NotifyRunOptions extends Omit<SendNotificationOptions, "logger"
 export async function notifyRunFinished(summary: RunSummary, options: NotifyRunOptions): Promise<boolean> {
   const { url, prisma, logger, ...sendOptions } = options;
   if (url === undefined || !shouldNotify(summary)) return false;
-  let details: NotificationDetails = { driftByField: {}, failingAccounts: [] };
+  let details: NotificationDetails = { driftByField: {}, failingAccounts: [], openedMismatches: [] };
   try {
     details = await loadNotificationDetails(prisma, summary.runId);
   } catch (error) {

@@ -5,8 +5,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import { rejectAfter } from "../lib/timeout.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { AttemptInfo } from "../plugchat/index.js";
-import { EXISTS_FIELD, SYNCED_FIELDS } from "../sync/drift.js";
 import type { RunCounts, RunStatus, RunSummary } from "../sync/types.js";
+import { fieldLabel } from "./field-label.js";
+import { cachedMismatchCounts, type MismatchCountsSource, registerMismatchGauge } from "./mismatch-gauge.js";
 
 /** Job counts by state (waiting, active, delayed, failed...), e.g. from BullMQ's `queue.getJobCounts()`. */
 type QueueDepthSource = () => Promise<Record<string, number>>;
@@ -32,6 +33,11 @@ export interface Metrics {
   skippedRunStart(): void;
   /** Where `plugchat_sync_queue_jobs` is read from at each scrape; null to stop. */
   setQueueDepthSource(source: QueueDepthSource | null): void;
+  /**
+   * Where `plugchat_sync_mismatches` is read from (the database's view); null to stop. Read at most
+   * once per `mismatchCacheMs`, however many scrapes come.
+   */
+  setMismatchSource(source: MismatchCountsSource | null): void;
 }
 
 export interface MetricsOptions {
@@ -39,13 +45,16 @@ export interface MetricsOptions {
   logger?: Logger;
   /** Longest wait for the queue-depth source during a scrape; default 2000 ms. */
   queueDepthTimeoutMs?: number;
+  /** Longest wait for the mismatch counts (a database query) during a scrape; default 2000 ms. */
+  mismatchTimeoutMs?: number;
+  /** How long one reading of the mismatch counts serves scrapes; default 5000 ms. */
+  mismatchCacheMs?: number;
 }
 
 const RUN_STATUSES: readonly RunStatus[] = ["succeeded", "partial", "failed"];
 const SOURCE_OUTCOMES = ["applied", "refused", "skipped"] as const;
 const SOURCE_CHANGES = ["added", "retracked", "removed", "invalid"] as const;
 const OUTCOMES = ["changed", "unchanged", "failed", "not_found"] as const;
-const DRIFT_FIELDS: ReadonlySet<string> = new Set([...SYNCED_FIELDS, EXISTS_FIELD]);
 
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   return new PrometheusMetrics(options);
@@ -54,15 +63,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 class PrometheusMetrics implements Metrics {
   readonly registry = new Registry();
   readonly #series: ReturnType<typeof registerSeries>;
+  readonly #options: MetricsOptions;
   #queueDepthSource: QueueDepthSource | null = null;
+  #mismatchSource: MismatchCountsSource | null = null;
 
   constructor(options: MetricsOptions) {
+    this.#options = options;
     // In this order, the scrape lists the process's series first, as it always has.
     collectDefaultMetrics({ register: this.registry });
     this.#series = registerSeries(this.registry);
     registerQueueDepth(this.registry, {
       source: () => this.#queueDepthSource,
       timeoutMs: options.queueDepthTimeoutMs ?? 2000,
+      logger: options.logger ?? silentLogger,
+    });
+    registerMismatchGauge(this.registry, {
+      source: () => this.#mismatchSource,
       logger: options.logger ?? silentLogger,
     });
   }
@@ -107,6 +123,15 @@ class PrometheusMetrics implements Metrics {
 
   setQueueDepthSource(source: QueueDepthSource | null): void {
     this.#queueDepthSource = source;
+  }
+
+  setMismatchSource(source: MismatchCountsSource | null): void {
+    this.#mismatchSource =
+      source &&
+      cachedMismatchCounts(source, {
+        cacheMs: this.#options.mismatchCacheMs ?? 5000,
+        timeoutMs: this.#options.mismatchTimeoutMs ?? 2000,
+      });
   }
 }
 
@@ -219,8 +244,4 @@ function statusLabel(info: Pick<AttemptInfo, "status" | "code">): string {
       : "other";
   }
   return info.code !== null && /^[A-Z][A-Z0-9_]{0,39}$/.test(info.code) ? info.code : "other";
-}
-
-function fieldLabel(field: string): string {
-  return DRIFT_FIELDS.has(field) ? field : "other";
 }

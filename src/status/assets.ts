@@ -22,6 +22,7 @@ table { border-collapse: collapse; width: 100%; font-size: .9em; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #eee; vertical-align: top; }
 td, bdi { unicode-bidi: isolate; }
 td.long { overflow-wrap: anywhere; max-width: 28rem; }
+code { font-family: ui-monospace, monospace; font-size: .95em; }
 td.id { font-family: ui-monospace, monospace; overflow-wrap: anywhere; max-width: 16rem; }
 .n { text-align: right; font-variant-numeric: tabular-nums; }
 .status.succeeded { color: #1a7f37; } .status.partial { color: #9a6700; }
@@ -33,7 +34,8 @@ footer { margin-top: 1rem; }
 
 export const STATUS_JS = `"use strict";
 // Refreshes the run and queue figures from /api/run and /api/queue every few seconds; reloads the
-// page when a run starts or ends, and every minute for the other panels. Text only (textContent).
+// page when a run starts or ends, and every minute, for the other panels (the mismatches with your
+// records change only when a run closes). Text only (textContent).
 (function () {
   var FIGURES_MS = 3000, RELOAD_MS = 60000;
   function get(path) {

@@ -1,5 +1,6 @@
 // Escaping for the status page. Every value that reaches the page goes through `text` (element
 // content and attribute values alike): account names and webhook URLs are hostile input.
+import { quoted } from "../lib/text.js";
 
 const ENTITIES: Record<string, string> = {
   "&": "&amp;",
@@ -29,4 +30,17 @@ export function untrusted(value: string | null | undefined): string {
   if (characters.length <= SHOWN_CHARACTERS) return `<bdi>${text(value)}</bdi>`;
   const shown = characters.slice(0, SHOWN_CHARACTERS).join("");
   return `<bdi title="${text(value)}">${text(shown)}…</bdi> <span class="none">(${characters.length} characters)</span>`;
+}
+
+/**
+ * An expected or actual value as the `mismatches` command shows it: JSON text, so that null, "" and
+ * spaces are told apart, with control and bidi characters as escapes; cut like `untrusted`, with the
+ * whole value in the tooltip (and in /api/mismatches).
+ */
+export function jsonValue(value: string | null): string {
+  if (value === null) return '<code class="none">null</code>';
+  if (value.length <= SHOWN_CHARACTERS)
+    return `<code><bdi>${text(quoted(value, SHOWN_CHARACTERS))}</bdi></code>`;
+  const shown = quoted(value, SHOWN_CHARACTERS);
+  return `<code><bdi title="${text(value)}">${text(shown)}</bdi></code> <span class="none">(${Array.from(value).length} characters)</span>`;
 }

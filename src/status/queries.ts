@@ -1,10 +1,13 @@
 // What the status page shows, one function per panel: the rows read through src/db/sql, turned into
 // plain JSON-ready values that the page and /api/... serve as they are.
+
 import type { PrismaClient } from "../db/prisma.js";
 import * as driftSql from "../db/sql/drift.js";
+import * as mismatchesSql from "../db/sql/mismatches.js";
 import type { RunProgressRow } from "../db/sql/runs.js";
 import * as runsSql from "../db/sql/runs.js";
 import { failingAccounts, missingAccounts, trackedAccountCounts } from "../db/sql/status-page.js";
+import { Prisma } from "../generated/prisma/client.js";
 import { progressFigures, type RunProgress } from "../progress/figures.js";
 
 export type { DriftDay } from "../db/sql/drift.js";
@@ -12,6 +15,8 @@ export type { DriftDay } from "../db/sql/drift.js";
 /** Rows a list panel shows at most; its `total` tells how many there are. */
 const LIST_LIMIT = 100;
 const RECENT_RUNS = 20;
+/** Mismatches the page lists at most; `plugchat-sync mismatches` lists them all. */
+const MISMATCHES_LISTED = 50;
 const DRIFT_DAYS = 30;
 
 export interface CurrentRun {
@@ -198,4 +203,62 @@ export async function accountsPanel(prisma: PrismaClient, limit = LIST_LIMIT): P
       })),
     },
   };
+}
+
+/** One row of the account_mismatches view, as the page and /api/mismatches show it. */
+interface MismatchRow {
+  accountId: string;
+  name: string | null;
+  field: string;
+  /** As account_drift writes values: text, "true"/"false" for booleans, null for Plugchat's null. */
+  expected: string | null;
+  actual: string | null;
+  /** When the run that first saw it closed (ISO 8601). */
+  since: string;
+  runId: number;
+}
+
+export interface MismatchesPanel {
+  /** Tracked accounts with expected values from your records; 0: nothing is compared. */
+  accountsWithExpectations: number;
+  /** Open mismatches (the view's rows), all fields together. */
+  total: number;
+  /** The view's rows counted by field, in field order; fields without any are left out. */
+  byField: { field: string; mismatches: number }[];
+  /** Accounts with expected values whose last fetch does not tell (never synced, or failing). */
+  unverified: number;
+  /** The first mismatches by account and field; `total` tells how many there are. */
+  mismatches: MismatchRow[];
+}
+
+/**
+ * The "out of sync with your records" panel: every figure read in one snapshot (repeatable read), so
+ * that the counts and the list agree even when a run closes meanwhile.
+ */
+export async function mismatchesPanel(
+  prisma: PrismaClient,
+  limit = MISMATCHES_LISTED,
+): Promise<MismatchesPanel> {
+  return prisma.$transaction(
+    async (tx) => {
+      const byField = await mismatchesSql.mismatchCountsByField(tx);
+      const rows = await mismatchesSql.listMismatches(tx, { limit });
+      return {
+        accountsWithExpectations: await mismatchesSql.countAccountsWithExpectations(tx),
+        total: byField.reduce((sum, row) => sum + row.mismatches, 0),
+        byField,
+        unverified: await mismatchesSql.countUnverifiedAccounts(tx),
+        mismatches: rows.map((row) => ({
+          accountId: row.accountId,
+          name: row.name,
+          field: row.field,
+          expected: row.expected,
+          actual: row.actual,
+          since: row.since.toISOString(),
+          runId: row.runId,
+        })),
+      };
+    },
+    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
+  );
 }

@@ -3,8 +3,8 @@
 // through html.ts; nothing inline runs (see the CSP in routes.ts).
 import { formatDuration } from "../progress/figures.js";
 import { driftChartSvg, legendFields } from "./drift-chart.js";
-import { text, untrusted } from "./html.js";
-import type { AccountsPanel, CurrentRun, DriftDay, DriftRow, RecentRun } from "./queries.js";
+import { jsonValue, text, untrusted } from "./html.js";
+import type { AccountsPanel, CurrentRun, DriftDay, DriftRow, MismatchesPanel, RecentRun } from "./queries.js";
 
 export interface StatusData {
   run: CurrentRun | null;
@@ -12,6 +12,7 @@ export interface StatusData {
   drift: DriftDay[];
   recentDrift: DriftRow[];
   accounts: AccountsPanel;
+  mismatches: MismatchesPanel;
   /** Job counts by state; null when this process has no queue to ask. */
   queue: Record<string, number> | null;
 }
@@ -38,12 +39,13 @@ ${currentRunPanel(data.run)}
 ${queuePanel(data.queue)}
 ${accountsSummary(data.accounts)}
 ${recentRunsPanel(data.runs)}
+${mismatchesPanel(data.mismatches)}
 ${driftPanel(data.drift, now)}
 ${recentDriftPanel(data.recentDrift)}
 ${failingPanel(data.accounts)}
 ${missingPanel(data.accounts)}
 </main>
-<footer class="muted">JSON: <a href="/api/run">/api/run</a> · <a href="/api/runs">/api/runs</a> · <a href="/api/drift">/api/drift</a> · <a href="/api/accounts">/api/accounts</a> · <a href="/api/queue">/api/queue</a></footer>
+<footer class="muted">JSON: <a href="/api/run">/api/run</a> · <a href="/api/runs">/api/runs</a> · <a href="/api/drift">/api/drift</a> · <a href="/api/accounts">/api/accounts</a> · <a href="/api/mismatches">/api/mismatches</a> · <a href="/api/queue">/api/queue</a></footer>
 </body>
 </html>
 `;
@@ -105,6 +107,44 @@ function recentRunsPanel(runs: readonly RecentRun[]): string {
   return `<section id="runs" class="wide"><h2>Last runs</h2>
 <table><thead><tr><th>run</th><th>trigger</th><th>status</th><th>started</th><th>duration</th><th class="n">total</th><th class="n">changed</th><th class="n">unchanged</th><th class="n">not found</th><th class="n">failed</th><th class="n">drift</th><th>error</th></tr></thead>
 <tbody>${rows.join("\n") || '<tr><td colspan="12">no runs yet</td></tr>'}</tbody></table></section>`;
+}
+
+/**
+ * Where Plugchat disagrees with the integrator's records (the account_mismatches view): counts by
+ * field, then the first accounts; says apart "nothing to compare" and "nothing open".
+ */
+function mismatchesPanel(panel: MismatchesPanel): string {
+  const title = `<h2>Out of sync with your records (<span id="mismatches-total">${panel.total}</span>)</h2>`;
+  if (panel.accountsWithExpectations === 0) {
+    return `<section id="mismatches" class="wide">${title}
+<p class="muted" data-empty="no-expectations">Nothing to compare: no tracked account has expected values. Columns after the id in ACCOUNT_SOURCE_QUERY, named after synced fields (externalId, name, active, the webhooks), set them.</p></section>`;
+  }
+  const figures = panel.byField.map(
+    (row) =>
+      `<div><dt>${text(row.field)}</dt><dd data-mismatch-field="${text(row.field)}">${row.mismatches}</dd></div>`,
+  );
+  const unverified = `<div><dt>accounts not verified</dt><dd id="mismatches-unverified">${panel.unverified}</dd></div>`;
+  const compared = `<p class="muted">${panel.accountsWithExpectations} tracked account${panel.accountsWithExpectations === 1 ? "" : "s"} with expected values; not verified: never synced, or failing now.</p>`;
+  if (panel.total === 0) {
+    return `<section id="mismatches" class="wide">${title}
+<p data-empty="none-open">None open: every verified account agrees with your records.</p>
+<dl class="figures">${unverified}</dl>${compared}</section>`;
+  }
+  const rows = panel.mismatches.map(
+    (
+      row,
+    ) => `<tr><td class="id">${untrusted(row.accountId)}</td><td class="long">${untrusted(row.name)}</td><td>${text(row.field)}</td>
+<td class="long">${jsonValue(row.expected)}</td><td class="long">${jsonValue(row.actual)}</td><td>${text(formatTime(new Date(row.since)))}</td></tr>`,
+  );
+  const hidden = panel.total - panel.mismatches.length;
+  const more =
+    hidden > 0
+      ? `<p class="muted" id="mismatches-more">and ${hidden} more (plugchat-sync mismatches lists them all)</p>`
+      : "";
+  return `<section id="mismatches" class="wide">${title}
+<dl class="figures">${figures.join("")}${unverified}</dl>
+<table><thead><tr><th>account</th><th>name</th><th>field</th><th>expected</th><th>actual</th><th>since</th></tr></thead>
+<tbody>${rows.join("\n")}</tbody></table>${more}${compared}</section>`;
 }
 
 function driftPanel(drift: readonly DriftDay[], now: Date): string {

@@ -6,7 +6,14 @@ import type { PrismaClient } from "../db/prisma.js";
 import { type Answer, type Handler, json, plainText, Router } from "../lib/http/router.js";
 import { decideAccess, REALM } from "./access.js";
 import { STATUS_CSS, STATUS_JS } from "./assets.js";
-import { accountsPanel, currentRun, driftByDay, recentDrift, recentRuns } from "./queries.js";
+import {
+  accountsPanel,
+  currentRun,
+  driftByDay,
+  mismatchesPanel,
+  recentDrift,
+  recentRuns,
+} from "./queries.js";
 import { renderStatusPage } from "./render.js";
 
 /** Job counts by state (waiting, active, failed, ...), as the worker's `jobCounts()` gives them. */
@@ -60,16 +67,17 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
     .on(
       "/",
       guarded(async () => {
-        const [run, runs, drift, latest, accounts, jobs] = await Promise.all([
+        const [run, runs, drift, latest, accounts, mismatches, jobs] = await Promise.all([
           currentRun(prisma, now()),
           recentRuns(prisma),
           driftByDay(prisma),
           recentDrift(prisma),
           accountsPanel(prisma),
+          mismatchesPanel(prisma),
           // The page still shows the database's panels when the queue cannot answer.
           queue().catch(() => null),
         ]);
-        const data = { run, runs, drift, recentDrift: latest, accounts, queue: jobs };
+        const data = { run, runs, drift, recentDrift: latest, accounts, mismatches, queue: jobs };
         return page("text/html; charset=utf-8", renderStatusPage(data, now()));
       }),
     )
@@ -96,6 +104,10 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
     .on(
       "/api/accounts",
       guarded(async () => jsonLine(await accountsPanel(prisma))),
+    )
+    .on(
+      "/api/mismatches",
+      guarded(async () => jsonLine(await mismatchesPanel(prisma))),
     )
     .on(
       "/api/queue",

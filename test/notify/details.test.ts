@@ -9,6 +9,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { runSync } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { setExpectations } from "../helpers/expectations.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { useWebhookReceivers } from "../helpers/webhook-receiver.js";
 
@@ -129,5 +130,41 @@ describe("notifyRunFinished", () => {
       ),
     ).toBe(false);
     expect(received).toEqual([]);
+  });
+
+  it("tells of a run that opened mismatches, though nothing else happened, naming the first 20", async () => {
+    const ids = await setUp(23);
+    const [first] = ids as [string];
+    await setExpectations(prisma, [
+      ...ids.map((accountId) => ({ accountId, field: "name", expected: "Our name for it" })),
+      { accountId: first, field: "onFinishAttendance", expected: "" }, // Plugchat has a URL
+    ]);
+    const summary = await sync(); // a baseline: no drift, no failure
+    expect(summary).toMatchObject({ driftCount: 0, accountsFailed: 0, mismatches: { opened: 24 } });
+    const { url, received } = await startReceiver();
+
+    expect(await notifyRunFinished(summary, { url, prisma, logger: logs.logger })).toBe(true);
+
+    const view = await prisma.$queryRaw<Record<string, unknown>[]>`
+      SELECT account_id AS "accountId", name, field, expected, actual
+        FROM account_mismatches ORDER BY account_id, field LIMIT 20`;
+    const [notification] = received.map(({ body }) => JSON.parse(body) as RunNotification);
+    expect(notification?.mismatches).toEqual({ open: 24, opened: 24, resolved: 0 });
+    expect(notification?.openedMismatches).toEqual(view);
+    expect(notification?.openedMismatches[0]).toMatchObject({
+      accountId: first,
+      field: "name",
+      expected: "Our name for it",
+      actual: expect.any(String),
+    });
+    expect(notification?.openedMismatches[1]).toMatchObject({ field: "onFinishAttendance", expected: "" });
+    expect(notification?.openedMismatchesNotListed).toBe(4);
+    expect(notification?.text).toMatch(/; mismatches with your records: 24 open \(24 new, 0 resolved\)$/);
+
+    // The next run finds them still there, and nothing new: nothing to tell.
+    const next = await sync();
+    expect(next.mismatches).toEqual({ open: 24, opened: 0, resolved: 0 });
+    expect(await notifyRunFinished(next, { url, prisma, logger: logs.logger })).toBe(false);
+    expect(received).toHaveLength(1);
   });
 });

@@ -29,7 +29,11 @@ describe("shouldNotify and the account source", () => {
         summary({ accountSource: accountSourceRecord({ outcome: "skipped", ids: null, error: "x" }) }),
       ),
     ).toBe(true);
-    const notification = buildRunNotification(refused, { driftByField: {}, failingAccounts: [] });
+    const notification = buildRunNotification(refused, {
+      driftByField: {},
+      failingAccounts: [],
+      openedMismatches: [],
+    });
     expect(notification.text).toBe(
       `plugchat-sync run #42 succeeded (100 accounts, 0 changed, 0 failed, 0 not found, 0 drift); account source refused: ${refusal}`,
     );
@@ -55,6 +59,7 @@ describe("buildRunNotification", () => {
           { accountId: "acc-1", error: "Plugchat did not answer (HTTP 503) after 5 attempts" },
           { accountId: "acc-2", error: "timeout" },
         ],
+        openedMismatches: [],
       },
     );
     expect(notification).toEqual({
@@ -75,6 +80,9 @@ describe("buildRunNotification", () => {
       error: null,
       unknownFields: ["alpha", "zeta"],
       accountSource: null,
+      mismatches: { open: 0, opened: 0, resolved: 0 },
+      openedMismatches: [],
+      openedMismatchesNotListed: 0,
     });
     // What is POSTed is plain JSON: it survives a round trip unchanged.
     expect(JSON.parse(JSON.stringify(notification))).toEqual(notification);
@@ -85,6 +93,7 @@ describe("buildRunNotification", () => {
     const notification = buildRunNotification(summary({ status: "partial", accountsFailed: 57 }), {
       driftByField: {},
       failingAccounts,
+      openedMismatches: [],
     });
     expect(notification.failingAccounts).toEqual(failingAccounts.slice(0, 20));
     expect(notification.failingAccountsNotListed).toBe(37);
@@ -93,7 +102,7 @@ describe("buildRunNotification", () => {
   it("tells why a failed run stopped, with a null finish time while unknown", () => {
     const notification = buildRunNotification(
       summary({ status: "failed", finishedAt: null, error: "Plugchat refused the token (HTTP 401)" }),
-      { driftByField: {}, failingAccounts: [] },
+      { driftByField: {}, failingAccounts: [], openedMismatches: [] },
     );
     expect(notification).toMatchObject({
       status: "failed",
@@ -102,6 +111,49 @@ describe("buildRunNotification", () => {
     });
     expect(notification.text).toBe(
       "plugchat-sync run #42 failed: Plugchat refused the token (HTTP 401) (100 accounts, 0 changed, 0 failed, 0 not found, 0 drift)",
+    );
+  });
+});
+
+describe("a run that opened mismatches with the integrator's records", () => {
+  const opened = Array.from({ length: 23 }, (_, i) => ({
+    accountId: `acc-${String(i).padStart(2, "0")}`,
+    name: i === 0 ? null : `Loja ${i}`,
+    field: i % 2 === 0 ? "active" : "onReceiveMessage",
+    expected: i % 2 === 0 ? "true" : "",
+    actual: i % 2 === 0 ? "false" : null,
+  }));
+
+  it("is told even when nothing else happened, and only when the run opened some", () => {
+    const quiet = { status: "succeeded", driftCount: 0, accountsFailed: 0 } as const;
+    expect(shouldNotify(summary({ ...quiet, mismatches: { open: 3, opened: 1, resolved: 0 } }))).toBe(true);
+    expect(shouldNotify(summary({ ...quiet, mismatches: { open: 3, opened: 0, resolved: 0 } }))).toBe(false);
+    expect(shouldNotify(summary({ ...quiet, mismatches: { open: 0, opened: 0, resolved: 2 } }))).toBe(false);
+    expect(shouldNotify(summary({ ...quiet, mismatches: null }))).toBe(false);
+  });
+
+  it("names the first 20 (account, name, field, expected, actual) and counts the others", () => {
+    const notification = buildRunNotification(
+      summary({ mismatches: { open: 30, opened: 23, resolved: 2 } }),
+      { driftByField: {}, failingAccounts: [], openedMismatches: opened },
+    );
+    expect(notification.mismatches).toEqual({ open: 30, opened: 23, resolved: 2 });
+    expect(notification.openedMismatches).toEqual(opened.slice(0, 20));
+    expect(notification.openedMismatches[0]).toEqual({
+      accountId: "acc-00",
+      name: null,
+      field: "active",
+      expected: "true",
+      actual: "false",
+    });
+    // "" and null stay apart in the JSON that is POSTed.
+    expect(JSON.parse(JSON.stringify(notification)).openedMismatches[1]).toMatchObject({
+      expected: "",
+      actual: null,
+    });
+    expect(notification.openedMismatchesNotListed).toBe(3);
+    expect(notification.text).toBe(
+      "plugchat-sync run #42 succeeded (100 accounts, 0 changed, 0 failed, 0 not found, 0 drift); mismatches with your records: 30 open (23 new, 2 resolved)",
     );
   });
 });

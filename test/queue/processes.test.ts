@@ -475,6 +475,8 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         expect(scrape).toMatch(
           /^plugchat_sync_plugchat_request_duration_seconds_count\{.*status="401".*\} [1-9]/m,
         );
+        // Read from the database (account_mismatches), every field listed: none expected here.
+        expect(scrape).toMatch(/^plugchat_sync_mismatches\{field="name"\} 0$/m);
         expect(scrape).not.toContain("a-revoked-token");
         worker.child.kill("SIGTERM");
         expect(await worker.exited).toEqual({ code: 0, signal: null });

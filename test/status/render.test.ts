@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { driftChartSvg, lastDays } from "../../src/status/drift-chart.js";
 import { SHOWN_CHARACTERS, text, untrusted } from "../../src/status/html.js";
+import type { MismatchesPanel } from "../../src/status/queries.js";
 import { renderStatusPage, type StatusData } from "../../src/status/render.js";
 
 const HOSTILE = `<script>alert(1)</script>"'><img src=x onerror=alert(2)>\u202Egnp.exe`;
@@ -13,6 +14,7 @@ function data(overrides: Partial<StatusData> = {}): StatusData {
     drift: [],
     recentDrift: [],
     accounts: { tracked: 0, failing: { total: 0, accounts: [] }, missing: { total: 0, accounts: [] } },
+    mismatches: { accountsWithExpectations: 0, total: 0, byField: [], unverified: 0, mismatches: [] },
     queue: null,
     ...overrides,
   };
@@ -116,6 +118,103 @@ describe("renderStatusPage", () => {
     expect(html).toContain('<noscript><meta http-equiv="refresh"');
     expect(html).toContain("No run is going on.");
     expect(html).toContain("not available in this process");
+  });
+});
+
+describe("the mismatches panel", () => {
+  const panelOf = (html: string) =>
+    html.slice(
+      html.indexOf('<section id="mismatches"'),
+      html.indexOf("</section>", html.indexOf('<section id="mismatches"')),
+    );
+  const mismatch = (accountId: string, overrides: Partial<MismatchesPanel["mismatches"][number]> = {}) => ({
+    accountId,
+    name: "Loja",
+    field: "onReceiveMessage",
+    expected: "https://app.example/hook" as string | null,
+    actual: null as string | null,
+    since: "2026-12-02T11:30:00.000Z",
+    runId: 3,
+    ...overrides,
+  });
+
+  it("shows hostile names and values as text, quoted as JSON so that null and the empty string differ", () => {
+    const long = `https://hooks.example/${"a".repeat(300)}"><script>alert(3)</script>`;
+    const html = renderStatusPage(
+      data({
+        mismatches: {
+          accountsWithExpectations: 3,
+          total: 3,
+          byField: [
+            { field: "name", mismatches: 1 },
+            { field: "onReceiveMessage", mismatches: 2 },
+          ],
+          unverified: 1,
+          mismatches: [
+            mismatch("acc-1", { name: HOSTILE, field: "name", expected: HOSTILE, actual: "Loja" }),
+            mismatch("acc-2", { expected: "", actual: null }),
+            mismatch("acc-3", { expected: long, actual: " " }),
+          ],
+        },
+      }),
+      NOW,
+    );
+    const panel = panelOf(html);
+    expect(panel).toContain("Out of sync with your records");
+    expect(html).not.toContain("<script>alert");
+    expect(html).not.toContain("<img");
+    expect(html.match(/<script\b/g)).toEqual(["<script"]); // /status.js only
+    expect(panel).not.toMatch(/<[^>]*\son[a-z]+=/i);
+    // The expected name as the CLI shows it: JSON, its bidi override an escape, then HTML-escaped.
+    expect(panel).toContain(text(JSON.stringify(HOSTILE).replace("\u202E", "\\u202e")));
+    expect(panel).not.toContain('\u202E"');
+    const rows = panel.split("<tr>").slice(2);
+    expect(rows[1]).toContain(
+      '<td class="long"><code><bdi>&quot;&quot;</bdi></code></td><td class="long"><code class="none">null</code></td>',
+    );
+    expect(rows[2]).toContain(`(${long.length} characters)`);
+    expect(rows[2]).toContain(`title="${text(long)}"`);
+    expect(rows[2]).toContain("<bdi>&quot; &quot;</bdi>");
+    expect(rows[0]).toContain("2026-12-02 11:30:00 UTC");
+    expect(panel).toContain('<dd data-mismatch-field="name">1</dd>');
+    expect(panel).toContain('<dd data-mismatch-field="onReceiveMessage">2</dd>');
+    expect(panel).toContain('<dd id="mismatches-unverified">1</dd>');
+    expect(panel).not.toContain("more");
+  });
+
+  it("says how many more there are than listed, and where to see them all", () => {
+    const html = renderStatusPage(
+      data({
+        mismatches: {
+          accountsWithExpectations: 80,
+          total: 75,
+          byField: [{ field: "active", mismatches: 75 }],
+          unverified: 0,
+          mismatches: [mismatch("acc-1", { field: "active", expected: "true", actual: "false" })],
+        },
+      }),
+      NOW,
+    );
+    expect(panelOf(html)).toContain("and 74 more (plugchat-sync mismatches lists them all)");
+  });
+
+  it("tells no expected values at all apart from none open", () => {
+    const none = panelOf(renderStatusPage(data(), NOW));
+    expect(none).toContain('data-empty="no-expectations"');
+    expect(none).toContain("no tracked account has expected values");
+    const agreed = panelOf(
+      renderStatusPage(
+        data({
+          mismatches: { accountsWithExpectations: 5, total: 0, byField: [], unverified: 2, mismatches: [] },
+        }),
+        NOW,
+      ),
+    );
+    expect(agreed).toContain('data-empty="none-open"');
+    expect(agreed).toContain("every verified account agrees with your records");
+    expect(agreed).toContain('<dd id="mismatches-unverified">2</dd>');
+    expect(agreed).toContain("5 tracked accounts with expected values");
+    expect(agreed).not.toContain("<table>");
   });
 });
 

@@ -17,6 +17,7 @@ import { formatTime } from "../../src/status/render.js";
 import { runSync } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { setExpectations, viewCountsByField } from "../helpers/expectations.js";
 import { captureLogs } from "../helpers/logs.js";
 
 const TOKEN = "status-page-token";
@@ -137,6 +138,12 @@ beforeAll(async () => {
     logger,
   });
   const options = { trigger: "cli" as const, concurrency: 16, batchSize: BATCH_SIZE };
+  // Your records expect the first 100 accounts active (every 10th is not), and a hostile name for the
+  // first: the first run opens those mismatches.
+  await setExpectations(prisma, [
+    ...ids.slice(0, 100).map((accountId) => ({ accountId, field: "active", expected: "true" })),
+    { accountId: ids[0] as string, field: "name", expected: HOSTILE_NAME },
+  ]);
   await runSync({ prisma, client, logger }, options);
 
   // Drift over the past days, for the chart: as earlier runs would have recorded it.
@@ -235,6 +242,17 @@ describe.skipIf(!runBrowserTests)("the status page in a browser", () => {
       SELECT count(*)::int AS n FROM drift_by_day WHERE day > (now() AT TIME ZONE 'UTC')::date - 30`;
     expect(chartBars).toBe(driftRows[0]?.n);
 
+    // Out of sync with your records: the view's counts and rows, the hostile value as text.
+    const mismatches = await viewCountsByField(prisma);
+    const mismatchTotal = Object.values(mismatches).reduce((sum, n) => sum + n, 0);
+    expect(mismatches).toEqual({ active: 10, name: 1 });
+    expect(await fieldText(page, "#mismatches-total")).toBe(String(mismatchTotal));
+    expect(await fieldText(page, '[data-mismatch-field="active"]')).toBe(String(mismatches.active));
+    expect(await page.locator("#mismatches tbody tr").count()).toBe(mismatchTotal);
+    expect(await page.locator("#mismatches tbody tr td code").first().textContent()).toBe(
+      JSON.stringify(HOSTILE_NAME).replace("\u202E", "\\u202e").replace("\u202C", "\\u202c"),
+    );
+
     // The hostile name and URL are shown, as text; nothing of theirs ran or became an element.
     await expect.poll(() => page.locator("#recent-drift").textContent()).toContain(HOSTILE_NAME);
     // The 2,000-character URL: cut in the table, whole in the cell's title (and in /api/drift).
@@ -331,7 +349,9 @@ describe.skipIf(!runBrowserTests)("the status page in a browser", () => {
     const drift = (await (await fetch(`${base}/api/drift`)).json()) as { days: unknown[]; recent: unknown[] };
     expect(drift.days.length).toBeGreaterThan(0);
     expect(drift.recent.length).toBeGreaterThan(0);
-    const text = JSON.stringify([run, runs, accounts, drift]);
+    const mismatches = (await (await fetch(`${base}/api/mismatches`)).json()) as { total: number };
+    expect(mismatches.total).toBe(11);
+    const text = JSON.stringify([run, runs, accounts, drift, mismatches]);
     expect(text).not.toContain(TOKEN);
   });
 

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { type Config, DEFAULT_METRICS_PORT } from "../../config/index.js";
 import { createPrismaClient, type PrismaClient } from "../../db/prisma.js";
+import { mismatchCountsByField } from "../../db/sql/mismatches.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { notifyRunFinished } from "../../notify/index.js";
@@ -102,6 +103,7 @@ async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Pro
     },
   );
   metrics.setQueueDepthSource(() => worker.jobCounts());
+  metrics.setMismatchSource(() => mismatchCountsByField(prisma));
   const release = async () => {
     await worker.close();
     await prisma.$disconnect();

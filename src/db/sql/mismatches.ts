@@ -172,3 +172,11 @@ export async function mismatchesOpenedBy(
      LIMIT ${limit}`;
   return { first: rows.map(toChange), total: rows[0]?.total ?? 0 };
 }
+
+/** Tracked accounts with at least one expected value: 0 when nothing is compared at all. */
+export async function countAccountsWithExpectations(db: Db): Promise<number> {
+  const [row] = await db.$queryRaw<{ accounts: number }[]>`
+    SELECT count(*)::int AS accounts FROM accounts a
+     WHERE a.tracked AND EXISTS (SELECT 1 FROM account_expectations e WHERE e.account_id = a.id)`;
+  return row?.accounts ?? 0;
+}
