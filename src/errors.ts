@@ -17,4 +17,6 @@ export class UserFacingError extends Error {
 export const ExitCode = {
   failure: 1,
   badConfig: 2,
+  /** `sync` refused: another run is going (a script may retry later). */
+  runInProgress: 3,
 } as const;

@@ -1,5 +1,6 @@
 import { type Logger, pino } from "pino";
 import { prettyFactory } from "pino-pretty";
+import { isGoneReader } from "./lib/gone-reader.js";
 import { escapedJson, showControls } from "./lib/terminal-text.js";
 
 export type { Logger };
@@ -41,8 +42,22 @@ export function createLogger(options: LoggerOptions, destination?: pino.Destinat
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  const out = destination ?? pino.destination({ dest: 2, sync: true });
+  const out = destination ?? stderrLines();
   return pino(base, options.pretty ? prettyLines(out) : jsonLines(out));
+}
+
+/**
+ * Stderr, synchronously. Once its reader is gone (a closed pipe, EPIPE; a terminal that hung up, EIO)
+ * lines are dropped: the process carries on (a `sync` whose terminal closed still closes its run).
+ */
+function stderrLines(): pino.DestinationStream {
+  const stderr = pino.destination({ dest: 2, sync: true });
+  let gone = false;
+  stderr.on("error", (error: NodeJS.ErrnoException) => {
+    if (!isGoneReader(error)) throw error;
+    gone = true;
+  });
+  return { write: (line: string) => (gone ? undefined : stderr.write(line)) };
 }
 
 /**

@@ -9,3 +9,13 @@ export function accountIdArgument(value: string): string {
   }
   return value;
 }
+
+/** A run's number, `12` or `#12` (as `report` shows it): a positive integer PostgreSQL's `integer` holds. */
+export function runIdArgument(value: string): number {
+  const digits = value.startsWith("#") ? value.slice(1) : value;
+  const runId = /^[0-9]{1,10}$/.test(digits) ? Number(digits) : Number.NaN;
+  if (!(runId >= 1 && runId <= 2_147_483_647)) {
+    throw new InvalidArgumentError("expected a run number such as 12 (sync_runs.id, as report shows it)");
+  }
+  return runId;
+}

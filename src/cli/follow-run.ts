@@ -4,9 +4,11 @@ import type { PrismaClient } from "../db/prisma.js";
 import { runProgress } from "../status/queries.js";
 import { runProgressLine } from "./progress-line.js";
 
-interface RunFollower {
+export interface RunFollower {
   /** Draws the run as it stands now, then stops following; call it before printing the summary. */
   stop(): Promise<void>;
+  /** Stops following at once, leaving the line as it is drawn (the cursor shown again): on a signal. */
+  cancel(): void;
 }
 
 export function followRun(
@@ -15,7 +17,7 @@ export function followRun(
   stream: NodeJS.WriteStream = process.stderr,
   pollMs = 1_000,
 ): RunFollower {
-  if (stream.isTTY !== true) return { stop: async () => undefined };
+  if (stream.isTTY !== true) return { stop: async () => undefined, cancel: () => undefined };
   const line = runProgressLine(stream);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -41,6 +43,11 @@ export function followRun(
       // The wait ends when the run closes, up to a poll after the last drawing: draw the closed run.
       const closed = await read();
       if (closed) line.update(closed.progress);
+      line.stop();
+    },
+    cancel() {
+      stopped = true;
+      clearTimeout(timer);
       line.stop();
     },
   };

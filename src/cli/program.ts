@@ -7,6 +7,7 @@ import { demoCommand } from "./commands/demo.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { mismatchesCommand } from "./commands/mismatches.js";
 import { reportCommand } from "./commands/report.js";
+import { runsCommand } from "./commands/runs.js";
 import { syncCommand } from "./commands/sync.js";
 import { triggerCommand } from "./commands/trigger.js";
 import { workerCommand } from "./commands/worker.js";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand());
   program.addCommand(triggerCommand());
   program.addCommand(reportCommand());
+  program.addCommand(runsCommand());
   program.addCommand(mismatchesCommand());
   program.addCommand(dbCommand());
   program.addCommand(simulatorCommand());

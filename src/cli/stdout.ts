@@ -1,5 +1,6 @@
 // Long output written to stdout as it is produced (`accounts list` of a large table), waiting when the
 // reader is slower than the database, and ending quietly when the reader goes away (`| head`).
+import { isGoneReader } from "../lib/gone-reader.js";
 import { showControls } from "../lib/terminal-text.js";
 
 /** Thrown by a write once the reader of stdout has gone away. */
@@ -18,6 +19,18 @@ export function watchStdout(): void {
     if (error.code !== "EPIPE") throw error;
     stdoutClosed = true;
   });
+}
+
+/**
+ * For a command that must end its work when its terminal or reader is gone (`sync` closing its run
+ * after SIGHUP): what it still writes to stdout or stderr is dropped, instead of crashing it.
+ */
+export function outliveOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (!isGoneReader(error)) throw error;
+    });
+  }
 }
 
 /**

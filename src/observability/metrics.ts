@@ -5,7 +5,13 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import { rejectAfter } from "../lib/timeout.js";
 import { type Logger, silentLogger } from "../logger.js";
 import type { AttemptInfo } from "../plugchat/index.js";
-import type { RunCounts, RunStatus, RunSummary } from "../sync/types.js";
+import {
+  RUN_TRIGGERS,
+  type RunCounts,
+  type RunStatus,
+  type RunSummary,
+  type RunTrigger,
+} from "../sync/types.js";
 import { fieldLabel } from "./field-label.js";
 import { cachedMismatchCounts, type MismatchCountsSource, registerMismatchGauge } from "./mismatch-gauge.js";
 
@@ -31,6 +37,8 @@ export interface Metrics {
   onAttempt(info: AttemptInfo): void;
   /** A scheduled run was skipped because the previous one was still going. */
   skippedRunStart(): void;
+  /** A run left by a dead process (its heartbeat stale) was closed as abandoned by this process. */
+  abandonedRun(run: { trigger: RunTrigger }): void;
   /** Where `plugchat_sync_queue_jobs` is read from at each scrape; null to stop. */
   setQueueDepthSource(source: QueueDepthSource | null): void;
   /**
@@ -121,6 +129,10 @@ class PrometheusMetrics implements Metrics {
     this.#series.skippedRunStarts.inc();
   }
 
+  abandonedRun(run: { trigger: RunTrigger }): void {
+    this.#series.abandonedRuns.inc({ trigger: run.trigger });
+  }
+
   setQueueDepthSource(source: QueueDepthSource | null): void {
     this.#queueDepthSource = source;
   }
@@ -191,8 +203,15 @@ function registerSeries(registry: Registry) {
     help: "Scheduled fires skipped because a run was still going.",
     registers: [registry],
   });
+  const abandonedRuns = new Counter({
+    name: "plugchat_sync_runs_abandoned_total",
+    help: "Runs left running by a dead process (crash, kill) that this worker closed as failed once their heartbeat was stale, by trigger (schedule, manual, cli).",
+    labelNames: ["trigger"] as const,
+    registers: [registry],
+  });
   // Series that exist from the start at 0, so that rate() and absent() work before the first event.
   for (const status of RUN_STATUSES) runs.inc({ status }, 0);
+  for (const trigger of RUN_TRIGGERS) abandonedRuns.inc({ trigger }, 0);
   for (const outcome of OUTCOMES) accounts.inc({ outcome }, 0);
   for (const outcome of SOURCE_OUTCOMES) sourceRuns.inc({ outcome }, 0);
   for (const change of SOURCE_CHANGES) sourceIds.inc({ change }, 0);
@@ -206,6 +225,7 @@ function registerSeries(registry: Registry) {
     requestDuration,
     retries,
     skippedRunStarts,
+    abandonedRuns,
   };
 }
 

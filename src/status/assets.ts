@@ -27,6 +27,7 @@ td.id { font-family: ui-monospace, monospace; overflow-wrap: anywhere; max-width
 .n { text-align: right; font-variant-numeric: tabular-nums; }
 .status.succeeded { color: #1a7f37; } .status.partial { color: #9a6700; }
 .status.failed { color: #cf222e; } .status.running { color: #0969da; }
+.status.interrupted { color: #57606a; }
 figure { margin: 0; } svg { max-width: 100%; height: auto; }
 ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .3rem 1rem; padding: 0; margin: .3rem 0; font-size: .85em; }
 footer { margin-top: 1rem; }

@@ -22,10 +22,11 @@ export async function closeRunAndCompare(
   prisma: PrismaClient,
   runId: number,
   error: string | null,
+  interrupted = false,
 ): Promise<MismatchRefresh | null> {
   return prisma.$transaction(
     async (tx) => {
-      if (!(await closeRun(tx, runId, error))) return null;
+      if (!(await closeRun(tx, runId, error, interrupted))) return null;
       const refresh = await refreshMismatches(tx, runId);
       await recordMismatchCounts(tx, runId, {
         open: refresh.open,

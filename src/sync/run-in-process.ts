@@ -22,6 +22,12 @@ export interface SyncOptions {
   onProgress?: (progress: RunProgress) => void;
   /** Called once every batch is settled, before the run is closed and its summary line logged. */
   beforeClose?: () => void;
+  /**
+   * Aborting it interrupts the run: its requests stop, a batch being written finishes (one fetched
+   * whole is written), no batch opens after it, and the run is closed as `interrupted`, its error
+   * `interrupted by <reason>` (give the signal's name as the abort reason).
+   */
+  stop?: AbortSignal;
 }
 
 const DEFAULT_BATCH_SIZE = 500;
@@ -29,7 +35,7 @@ const DEFAULT_BATCH_SIZE = 500;
 /** Runs one complete sync in this process and returns the closed run. */
 export async function runSync(deps: SyncDependencies, options: SyncOptions): Promise<RunSummary> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  const run = await startRun(deps, options.trigger, options.staleRunAfterMs, batchSize);
+  const run = await startRun(deps, options.trigger, { staleRunAfterMs: options.staleRunAfterMs, batchSize });
   const beat = setInterval(() => {
     heartbeat(deps.prisma, run.runId).catch((error: unknown) =>
       deps.logger.warn({ err: error, runId: run.runId }, "run heartbeat failed"),
@@ -37,6 +43,9 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
   }, options.heartbeatEveryMs ?? 30_000);
   beat.unref();
   const batches = new OverlappingBatches(deps, run, options);
+  const interrupt = () => batches.stopRequests();
+  options.stop?.addEventListener("abort", interrupt, { once: true });
+  if (options.stop?.aborted) interrupt();
   try {
     await batches.runAll(batchSize);
   } catch (thrown) {
@@ -47,8 +56,14 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     await completeRun(deps, run.runId, error).catch(() => undefined);
     throw thrown;
   } finally {
+    options.stop?.removeEventListener("abort", interrupt);
     clearInterval(beat);
     options.beforeClose?.();
+  }
+  if (options.stop?.aborted) {
+    const reason = options.stop.reason;
+    const error = `interrupted by ${typeof reason === "string" ? reason : "a stop request"}`;
+    return (await completeRun(deps, run.runId, error, { interrupted: true })).summary;
   }
   return (await completeRun(deps, run.runId)).summary;
 }
@@ -87,7 +102,12 @@ class OverlappingBatches {
       const ids = await trackedIdsAfter(this.deps.prisma, afterId, batchSize);
       if (ids.length === 0) break;
       afterId = ids[ids.length - 1] ?? null;
-      const batch = runBatch(this.deps, { runId, batchIndex, ids }, this.options, this.#share);
+      const batch = runBatch(
+        this.deps,
+        { runId, batchIndex, ids },
+        { concurrency: this.options.concurrency },
+        this.#share,
+      );
       // Awaited in turn below; this only keeps a rejection from counting as unhandled meanwhile.
       batch.catch(() => undefined);
       this.#open.push(batch);
@@ -96,9 +116,14 @@ class OverlappingBatches {
     while (this.#open.length > 0) await this.#settleOldest();
   }
 
+  /** Stops the open batches' requests (a batch fetched whole is still written); opens no batch more. */
+  stopRequests(): void {
+    this.#share.stop.abort();
+  }
+
   /** Stops the open batches' requests and waits for them to settle. */
   async stop(): Promise<void> {
-    this.#share.stop.abort();
+    this.stopRequests();
     await Promise.allSettled(this.#open);
   }
 

@@ -45,7 +45,8 @@ export function logRunClosed(logger: Logger, summary: RunSummary): void {
       "Plugchat answered with fields this version does not know: the API changed; they are ignored",
     );
   }
-  const level = summary.status === "succeeded" ? "info" : summary.status === "partial" ? "warn" : "error";
+  // A run stopped on purpose (interrupted) is no error; one that failed is.
+  const level = summary.status === "succeeded" ? "info" : summary.status === "failed" ? "error" : "warn";
   logger[level](
     {
       status: summary.status,

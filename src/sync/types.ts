@@ -12,10 +12,14 @@ export interface SyncDependencies {
   accountSource?: AccountSourceSettings | undefined;
 }
 
-const RUN_TRIGGERS = ["schedule", "manual", "cli"] as const;
+export const RUN_TRIGGERS = ["schedule", "manual", "cli"] as const;
 export type RunTrigger = (typeof RUN_TRIGGERS)[number];
 
-export type RunStatus = "running" | "succeeded" | "partial" | "failed";
+/**
+ * `interrupted`: stopped by a signal to the process running it (`sync`), which let the batch being
+ * written finish and closed the run itself; every batch it wrote is whole.
+ */
+export type RunStatus = "running" | "succeeded" | "partial" | "failed" | "interrupted";
 
 /** What fetching one account from Plugchat gave, before it is compared with the database. */
 export type FetchResult =

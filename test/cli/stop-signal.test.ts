@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { captureStopSignals, stopSignal } from "../../src/cli/stop-signal.js";
+import { captureStopSignals, signalExitCode, stopSignal } from "../../src/cli/stop-signal.js";
 
 describe("stop signals of the worker", () => {
   it("keeps a SIGTERM that came before anyone asked for it (a worker signalled while it still loads)", async () => {
@@ -9,5 +9,11 @@ describe("stop signals of the worker", () => {
     await expect(stopSignal()).resolves.toBe("SIGTERM");
     // Captured once: no listener of ours is left to swallow a second signal.
     expect(process.listeners("SIGTERM").some((listener) => listener.name === "onSignal")).toBe(false);
+  });
+
+  it("gives a command stopped by a signal the exit code a shell shows for it: 128 + its number", () => {
+    expect([signalExitCode("SIGHUP"), signalExitCode("SIGINT"), signalExitCode("SIGTERM")]).toEqual([
+      129, 130, 143,
+    ]);
   });
 });

@@ -469,3 +469,35 @@ describe("20261205000000_sync_runs_stop_reason on a database with runs", () => {
     ]);
   });
 });
+
+describe("20261205200000_sync_runs_interrupted on a database with runs", () => {
+  const MIGRATION = "20261205200000_sync_runs_interrupted";
+
+  it("keeps every run, then lets a run close as interrupted, and still refuses a status nobody knows", async () => {
+    const database = await databaseMigratedUpTo(MIGRATION);
+    await query(
+      database.url,
+      `INSERT INTO sync_runs (id, trigger, status) VALUES
+         (1, 'cli', 'succeeded'), (2, 'schedule', 'partial'), (3, 'manual', 'failed'), (4, 'cli', 'running')`,
+    );
+    const update = "UPDATE sync_runs SET status = $1 WHERE id = 4";
+    await expect(query(database.url, update, ["interrupted"])).rejects.toThrow(/sync_runs_status_check/);
+
+    await migrate({ databaseUrl: database.url, migrationsDir: MIGRATIONS_DIR });
+
+    await query(database.url, update, ["interrupted"]);
+    const rows = await query<{ id: number; status: string }>(
+      database.url,
+      "SELECT id, status FROM sync_runs ORDER BY id",
+    );
+    expect(rows.map((row) => [row.id, row.status])).toEqual([
+      [1, "succeeded"],
+      [2, "partial"],
+      [3, "failed"],
+      [4, "interrupted"],
+    ]);
+    await expect(query(database.url, "UPDATE sync_runs SET status = 'paused' WHERE id = 1")).rejects.toThrow(
+      /sync_runs_status_check/,
+    );
+  });
+});

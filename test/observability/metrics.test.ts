@@ -66,6 +66,7 @@ describe("createMetrics", () => {
     metrics.onAttempt(attempt({ attempt: 2, status: 200, durationMs: 60 }));
     metrics.onAttempt(attempt({ attempt: 3, status: null, code: "ECONNRESET", durationMs: 5 }));
     metrics.skippedRunStart();
+    metrics.abandonedRun({ trigger: "cli" });
     metrics.setQueueDepthSource(async () => ({ waiting: 3, active: 1, delayed: 0, failed: 2 }));
 
     const { status, contentType, text } = await scrape(metrics);
@@ -97,6 +98,8 @@ describe("createMetrics", () => {
         'plugchat_sync_queue_jobs{state="delayed"} 0',
         'plugchat_sync_queue_jobs{state="failed"} 2',
         "plugchat_sync_skipped_fires_total 1",
+        'plugchat_sync_runs_abandoned_total{trigger="cli"} 1',
+        'plugchat_sync_runs_abandoned_total{trigger="schedule"} 0',
       ]),
     );
     // The first attempt is not a retry.

@@ -284,6 +284,30 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       }
     });
 
+    it("--wait stopped by Ctrl-C stops waiting at once (exit 130), saying that the manual run stays queued", async () => {
+      const trigger = spawnCli(["trigger", "--wait"], env());
+      processes.push(trigger);
+      try {
+        // No worker runs: the manual run's start job waits in the queue.
+        await waitFor(
+          "the manual run queued",
+          () => trigger.logs().some((line) => String(line.msg).startsWith("no worker is connected")),
+          15_000,
+        );
+
+        trigger.child.kill("SIGINT");
+        const { code } = await trigger.exited;
+
+        expect(code).toBe(130);
+        expect(trigger.stderr().trim().split("\n").at(-1)).toMatch(
+          /^plugchat-sync: SIGINT: stopped waiting; the manual run \(job \S+\) stays queued: a worker starts it$/,
+        );
+        expect(await inspection.runsQueue.getJobCounts("waiting")).toEqual({ waiting: 1 });
+      } finally {
+        await inspection.runsQueue.drain();
+      }
+    });
+
     it("--wait --timeout gives up in one line when the run in progress outlasts it, and queues nothing", async () => {
       const inProgress = await prisma.syncRun.create({ data: { trigger: "schedule" } });
       try {

@@ -1,6 +1,7 @@
 // The worker in this process, against real queues (Redis, or PostgreSQL), PostgreSQL and the Plugchat
 // simulator.
 import { expect, it } from "vitest";
+import type { AbandonedRun } from "../../src/db/sql/runs.js";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
 import type { QueueBackendSettings } from "../../src/queue/backend/index.js";
 import { runBatch } from "../../src/sync/batch.js";
@@ -118,6 +119,28 @@ describeOnEachBackend("the queue worker", (kind) => {
       if (next && run.finishedAt)
         expect(next.startedAt.getTime()).toBeGreaterThanOrEqual(run.finishedAt.getTime());
     }
+  });
+
+  it("closes a run left by a dead process before opening its own: one warn line, and counted in its metrics", async () => {
+    const heartbeatAt = new Date(Date.now() - 10 * 60_000);
+    const dead = await env.prisma.syncRun.create({ data: { trigger: "schedule", heartbeatAt } });
+    const abandoned: AbandonedRun[] = [];
+    const started = env.worker({ metrics: { abandonedRun: (run) => abandoned.push(run) } });
+    await started.ready;
+
+    await env.startManualRun();
+    const manual = await waitFor("the manual run closed", () =>
+      env.prisma.syncRun.findFirst({ where: { trigger: "manual", status: { not: "running" } } }),
+    );
+
+    expect(manual.status).toBe("succeeded");
+    expect(abandoned).toEqual([
+      { runId: dead.id, trigger: "schedule", startedAt: dead.startedAt, heartbeatAt },
+    ]);
+    const lines = env.logs.lines().filter((line) => String(line.msg).includes("closed as abandoned"));
+    expect(lines).toEqual([
+      expect.objectContaining({ level: "warn", runId: dead.id, heartbeatAt: heartbeatAt.toISOString() }),
+    ]);
   });
 
   it("stops the whole run when one batch finds the token refused: the others skip, the run fails saying why", async () => {

@@ -311,16 +311,18 @@ describe("a sync run", () => {
   });
 
   it("uses up no run number for a run refused because another is running: run ids have no gaps", async () => {
-    const first = await openRun(prisma, "manual", 60_000);
+    const first = await openRun({ prisma, logger: logs.logger }, "manual", { staleRunAfterMs: 60_000 });
     for (let i = 0; i < 3; i++) {
-      await expect(openRun(prisma, "schedule", 60_000)).rejects.toBeInstanceOf(RunInProgressError);
+      await expect(
+        openRun({ prisma, logger: logs.logger }, "schedule", { staleRunAfterMs: 60_000 }),
+      ).rejects.toBeInstanceOf(RunInProgressError);
     }
     await prisma.syncRun.update({
       where: { id: first.runId },
       data: { status: "succeeded", finishedAt: new Date() },
     });
 
-    const next = await openRun(prisma, "schedule", 60_000);
+    const next = await openRun({ prisma, logger: logs.logger }, "schedule", { staleRunAfterMs: 60_000 });
     expect(next.runId).toBe(first.runId + 1);
   });
 
@@ -381,6 +383,35 @@ describe("a sync run", () => {
     expect(row.error).toBe(row.stopReason);
   });
 
+  it("stops when told to (a signal): no batch opens after it, and the run is closed as interrupted, saying by what", async () => {
+    simulator.setFault({ type: "latency", ms: 20 });
+    const stop = new AbortController();
+
+    const summary = await runSync(
+      { prisma, client, logger: logs.logger },
+      {
+        trigger: "cli",
+        concurrency: 1,
+        batchSize: 2,
+        stop: stop.signal,
+        onProgress: (progress) => {
+          if (progress.batchesDone === 1) stop.abort("SIGINT");
+        },
+      },
+    );
+
+    expect(summary).toMatchObject({ status: "interrupted", error: "interrupted by SIGINT" });
+    expect(summary.finishedAt).not.toBeNull();
+    const batches = await prisma.syncRunBatch.findMany({ where: { runId: summary.runId } });
+    expect(batches.length).toBeLessThan(3);
+    expect(summary.accountsTotal).toBe(batches.length * 2);
+    expect(await prisma.account.count({ where: { lastStatus: "ok" } })).toBe(summary.accountsTotal);
+    // Stopped on purpose: no error line.
+    expect(logs.withMessage("sync run finished")).toEqual([
+      expect.objectContaining({ level: "warn", status: "interrupted" }),
+    ]);
+  });
+
   it("records no stop reason for a run that was not stopped, even one that failed", async () => {
     const abandoned = await prisma.syncRun.create({
       data: { trigger: "schedule", heartbeatAt: new Date(Date.now() - 60 * 60_000) },
@@ -406,5 +437,20 @@ describe("a sync run", () => {
       status: "failed",
       error: expect.stringMatching(/abandoned/),
     });
+  });
+
+  it("tells whoever opens the next run of each run it closed as abandoned (the worker counts them)", async () => {
+    const heartbeatAt = new Date(Date.now() - 60 * 60_000);
+    const abandoned = await prisma.syncRun.create({ data: { trigger: "cli", heartbeatAt } });
+    const told: unknown[] = [];
+
+    await openRun({ prisma, logger: logs.logger }, "schedule", {
+      staleRunAfterMs: 60_000,
+      onAbandoned: (run) => told.push(run),
+    });
+
+    expect(told).toEqual([
+      { runId: abandoned.id, trigger: "cli", startedAt: abandoned.startedAt, heartbeatAt },
+    ]);
   });
 });

@@ -10,35 +10,74 @@ import { commandContext, commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
 import { printJson, printLine, printNotice } from "../print.js";
 import { runProgressLine } from "../progress-line.js";
+import { interruptRunOnSignals } from "../run-interruption.js";
 
 export function syncCommand(): Command {
   return new Command("sync")
     .description("run one sync now in this process (no Redis needed) and print its summary")
     .option("--json", "print the summary as JSON")
-    .addHelpText("after", "\nExit status: 0 succeeded, 1 partial or failed, 2 bad configuration.")
-    .action(async (options: { json?: boolean }) => {
-      const { config, logger } = commandContext();
-      const client = plugchatClientFromConfig(config, logger);
-      // On a terminal only: piped, stderr keeps nothing but the JSON log lines.
-      const progress = runProgressLine(process.stderr);
-      const summary = await withPrisma(await commandDatabaseUrl(), (prisma) =>
-        runSync(
-          { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
-          {
-            trigger: "cli",
-            concurrency: config.syncConcurrency,
-            batchSize: config.syncBatchSize,
-            onProgress: (figures) => progress.update(figures),
-            // The run's summary line then starts on a line of its own.
-            beforeClose: () => progress.stop(),
-          },
-        ),
-      ).finally(() => progress.stop());
-      if (options.json) printJson(summary, 2);
-      else printLine(formatSummary(summary));
-      if (summary.status === "failed" && summary.error) printNotice(`error: ${summary.error}`);
-      if (summary.status !== "succeeded") process.exitCode = 1;
-    });
+    .addHelpText(
+      "after",
+      "\nSIGINT (Ctrl-C), SIGTERM or SIGHUP stop the run: its requests stop, a batch being written finishes, " +
+        "and the run is closed as interrupted. A second signal exits at once (the run is then left running: " +
+        "plugchat-sync runs close).\n" +
+        "Exit status: 0 succeeded, 1 partial or failed, 2 bad configuration or usage, 3 another run is going, " +
+        "130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP.",
+    )
+    .action(syncNow);
+}
+
+async function syncNow(options: { json?: boolean }): Promise<void> {
+  const { config, logger } = commandContext();
+  const client = plugchatClientFromConfig(config, logger);
+  // On a terminal only: piped, stderr keeps nothing but the JSON log lines.
+  const progress = runProgressLine(process.stderr);
+  let drawing = true;
+  const interruption = interruptRunOnSignals((signal) => {
+    // The terminal back in order at once (the cursor shown): the run may take a moment to close.
+    drawing = false;
+    progress.stop();
+    logger.info(
+      { signal },
+      "signal received: stopping the run (a batch being written finishes, then the run is closed as interrupted); a second signal exits at once",
+    );
+  });
+  const summary = await withPrisma(await commandDatabaseUrl(), async (prisma) => {
+    // A signal before the run opens: no run is opened only to be closed.
+    if (interruption.stop.aborted) return null;
+    return runSync(
+      { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
+      {
+        trigger: "cli",
+        concurrency: config.syncConcurrency,
+        batchSize: config.syncBatchSize,
+        onProgress: (figures) => {
+          interruption.running(figures.runId);
+          if (drawing) progress.update(figures);
+        },
+        // The run's summary line then starts on a line of its own.
+        beforeClose: () => progress.stop(),
+        stop: interruption.stop,
+      },
+    );
+  }).finally(() => {
+    progress.stop();
+    interruption.running(undefined);
+  });
+  if (summary) printOutcome(summary, options.json === true);
+  else printNotice(`${String(interruption.stop.reason)}: stopped before a run was opened`);
+  process.exitCode = interruption.exitCode() ?? (summary?.status === "succeeded" ? 0 : 1);
+}
+
+function printOutcome(summary: RunSummary, json: boolean): void {
+  if (json) printJson(summary, 2);
+  else printLine(formatSummary(summary));
+  if (summary.status === "failed" && summary.error) printNotice(`error: ${summary.error}`);
+  if (summary.status === "interrupted") {
+    printNotice(
+      `run #${summary.runId} ${summary.error ?? "interrupted"}: ${summary.accountsTotal} accounts synced, each written batch whole; the others keep their last values until the next run`,
+    );
+  }
 }
 
 export function formatSummary(summary: RunSummary): string {

@@ -21,6 +21,7 @@ import { commandContext, commandDatabaseUrl } from "../context.js";
 import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
 import { printJson, printLine, printNotice } from "../print.js";
+import { stopWaitingOnSignals, type Waiting } from "../stop-waiting.js";
 import { formatSummary } from "./sync.js";
 
 interface TriggerOptions {
@@ -41,7 +42,8 @@ export function triggerCommand(): Command {
     .option("--json", "print as JSON")
     .addHelpText(
       "after",
-      "\nWith --wait, a run in progress is waited for and the manual run starts after it.\n" +
+      "\nWith --wait, a run in progress is waited for and the manual run starts after it. SIGINT (Ctrl-C), " +
+        "SIGTERM or SIGHUP stop the waiting at once (exit 130, 143, 129), and nothing else: the run goes on.\n" +
         "Exit status: 0 queued (with --wait: the run succeeded); 1 (without --wait) a run is in progress, the queues are " +
         "unreachable, or (with --wait) the run ended partial or failed, was abandoned, or the timeout " +
         "passed; 2 bad configuration.",
@@ -70,7 +72,7 @@ async function trigger(options: TriggerOptions): Promise<void> {
   try {
     await withPrisma(databaseUrl, async (prisma) => {
       const context = { prisma, producer, logger, ...noWorkerWarnings(producer, backend, config, logger) };
-      if (options.wait) await startAndWait(context, deadline, options.json === true);
+      if (options.wait) await startAndWait(context, deadline, options.json === true, stopWaitingOnSignals());
       else await queueRun(context, options.json === true);
     });
   } finally {
@@ -129,6 +131,7 @@ async function startAndWait(
   context: TriggerContext,
   deadline: number | undefined,
   json: boolean,
+  waiting: Waiting,
 ): Promise<void> {
   const { prisma, logger } = context;
   const within = deadline === undefined ? {} : { deadline };
@@ -139,7 +142,10 @@ async function startAndWait(
         { runId: running.runId, trigger: running.trigger },
         "a sync run is in progress: the manual run starts when it has finished",
       ),
-    onQueued: context.warnWhenNoWorker,
+    onQueued: async (jobId) => {
+      waiting.queued(jobId);
+      await context.warnWhenNoWorker(jobId);
+    },
     onSlow: context.warnWhenSlow,
   });
   logger.info(
@@ -147,6 +153,7 @@ async function startAndWait(
     "manual run started: waiting for it to finish",
   );
   const following = followRun(prisma, started.runId);
+  waiting.following(started.runId, following);
   const summary = await waitForRun(prisma, started.runId, within).finally(following.stop);
   if (json) printJson(summary, 2);
   else printLine(formatSummary(summary));

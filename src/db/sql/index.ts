@@ -18,6 +18,7 @@
 //    batches.setBatchTotals. A refused token records runs.recordStopReason, which stops the other
 //    batches. Meanwhile runs.heartbeat keeps the run from looking abandoned.
 // 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, then runs.findRun for the summary.
+//    `runs close` (sync/close-by-hand.ts) reads runs.runLiveness first, then closes the same way.
 //
 // Read by the status page (status-page.ts, runs.recentRuns, runs.runProgressRow, drift.driftByDay,
 // drift.recentDrift), `report` (runs.recentRuns, drift.driftSince) and notifications

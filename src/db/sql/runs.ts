@@ -10,13 +10,32 @@ import type {
 } from "../../sync/types.js";
 import type { Db } from "./index.js";
 
-/** Closes as failed every running run whose heartbeat is older than `staleAfterMs`: its process died. */
-export async function closeAbandonedRuns(db: Db, staleAfterMs: number): Promise<void> {
-  await db.$executeRaw`
+/** A running run closed because its heartbeat was stale. */
+export interface AbandonedRun {
+  runId: number;
+  trigger: RunTrigger;
+  startedAt: Date;
+  /** Its last heartbeat: when its process was last known to be alive. */
+  heartbeatAt: Date;
+}
+
+/**
+ * Closes as failed every running run whose heartbeat is older than `staleAfterMs` (its process died),
+ * and returns them.
+ */
+export async function closeAbandonedRuns(db: Db, staleAfterMs: number): Promise<AbandonedRun[]> {
+  const rows = await db.$queryRaw<{ id: number; trigger: string; started_at: Date; heartbeat_at: Date }[]>`
     UPDATE sync_runs
        SET status = 'failed', finished_at = now(),
            error = 'abandoned: its process stopped sending heartbeats (crash or kill)'
-     WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})`;
+     WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})
+    RETURNING id, trigger, started_at, heartbeat_at`;
+  return rows.map((row) => ({
+    runId: row.id,
+    trigger: row.trigger as RunTrigger,
+    startedAt: row.started_at,
+    heartbeatAt: row.heartbeat_at,
+  }));
 }
 
 /** A new running run; the unique index on running runs refuses a second one (Prisma error P2002). */
@@ -126,18 +145,51 @@ export async function addBatchCounts(
 }
 
 /**
- * Closes a running run, deciding its status: failed when it was stopped (`stop_reason`) or `error` is
- * given, partial when some accounts failed, succeeded otherwise. True when this call closed it.
+ * Closes a running run, deciding its status: failed when it was stopped (`stop_reason`); interrupted
+ * when `interrupted` (a signal stopped it; `error` says which); failed when `error` is given; partial
+ * when some accounts failed; succeeded otherwise. True when this call closed it.
  */
-export async function closeRun(db: Db, runId: number, error: string | null): Promise<boolean> {
+export async function closeRun(
+  db: Db,
+  runId: number,
+  error: string | null,
+  interrupted = false,
+): Promise<boolean> {
   const closed = await db.$executeRaw`
     UPDATE sync_runs
        SET finished_at = now(), heartbeat_at = now(), error = COALESCE(stop_reason, error, ${error}::text),
-           status = CASE WHEN COALESCE(stop_reason, ${error}::text) IS NOT NULL THEN 'failed'
+           status = CASE WHEN stop_reason IS NOT NULL THEN 'failed'
+                         WHEN ${interrupted}::boolean THEN 'interrupted'
+                         WHEN ${error}::text IS NOT NULL THEN 'failed'
                          WHEN accounts_failed > 0 THEN 'partial'
                          ELSE 'succeeded' END
      WHERE id = ${runId} AND status = 'running'`;
   return closed === 1;
+}
+
+/** A run's state, with the database's clock (`runs close` decides on it). */
+export interface RunLiveness {
+  status: RunStatus;
+  trigger: RunTrigger;
+  finishedAt: Date | null;
+  heartbeatAt: Date;
+  /** The database's time, to compare with the heartbeat it wrote. */
+  now: Date;
+}
+
+export async function runLiveness(db: Db, runId: number): Promise<RunLiveness | null> {
+  const [row] = await db.$queryRaw<
+    { status: RunStatus; trigger: RunTrigger; finished_at: Date | null; heartbeat_at: Date; now: Date }[]
+  >`SELECT status, trigger, finished_at, heartbeat_at, now() AS now FROM sync_runs WHERE id = ${runId}`;
+  return row
+    ? {
+        status: row.status,
+        trigger: row.trigger,
+        finishedAt: row.finished_at,
+        heartbeatAt: row.heartbeat_at,
+        now: row.now,
+      }
+    : null;
 }
 
 /** A run's row with what its progress needs: the number of batches written so far. */

@@ -1,4 +1,5 @@
 import type { FlowProducer, Queue } from "bullmq";
+import type { AbandonedRun } from "../../db/sql/runs.js";
 import type { Logger } from "../../logger.js";
 import type { RunCounts, RunSummary, SyncDependencies } from "../../sync/types.js";
 import type { FinishJobData, RetryOptions, StartRunJobData } from "../jobs.js";
@@ -9,6 +10,8 @@ export interface WorkerMetrics {
   skippedRunStart?(): void;
   /** A run was closed (once per run). */
   observeRun?(summary: RunSummary): void;
+  /** A run left by a dead process was closed as abandoned by this worker (once per run). */
+  abandonedRun?(run: AbandonedRun): void;
   /** A batch was written (once per batch), with the field of each drift row it wrote. */
   observeBatch?(counts: RunCounts, driftFields: readonly string[]): void;
 }

@@ -61,7 +61,12 @@ export function createStartRunProcessor(
     let run: RunSummary | null;
     if (job.data.runId === undefined) {
       try {
-        run = await startRun(deps, trigger, ctx.staleRunAfterMs, ctx.batchSize);
+        run = await startRun(deps, trigger, {
+          staleRunAfterMs: ctx.staleRunAfterMs,
+          batchSize: ctx.batchSize,
+          onAbandoned: (abandoned) =>
+            callHookSafely(logger, () => ctx.metrics.abandonedRun?.(abandoned), "metrics abandonedRun"),
+        });
       } catch (error) {
         if (!(error instanceof RunInProgressError)) throw error;
         run = await runLeftByThisStartRunJob(job, error.runId);
@@ -72,6 +77,7 @@ export function createStartRunProcessor(
               trigger,
               runningRunId: error.runId,
               runningSince: error.startedAt.toISOString(),
+              runningHeartbeatAt: error.heartbeatAt.toISOString(),
             },
             "sync fire skipped: another run is still going",
           );
