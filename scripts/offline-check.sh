@@ -52,7 +52,7 @@ unshare -n env -u DATABASE_URL -u REDIS_URL -u PLUGCHAT_TOKEN -u PLUGCHAT_TOKEN_
       await client.connect();
       const { rows } = await client.query(\"SELECT count(*)::int AS n FROM account_drift\");
       await client.end();
-      if (rows[0].n !== 4) { console.error(\"offline-check: FAILED: \" + rows[0].n + \" drift rows in plugchat_sync_demo, not 4\"); process.exit(1); }
+      if (rows[0].n !== 5) { console.error(\"offline-check: FAILED: \" + rows[0].n + \" drift rows in plugchat_sync_demo, not 5\"); process.exit(1); }
     " "$url"
     echo "offline-check: db start/url/status: the demo data is there for psql"
     cli db stop | grep -q "^stopped the embedded PostgreSQL" || fail "db stop"
