@@ -106,6 +106,29 @@ describe("plugchat-sync sync and report", () => {
     expect(account.stderr).toMatch(/not a Plugchat account id/);
   });
 
+  it("a huge or hostile value refused by an option is cut and its control characters shown, exit 2", async () => {
+    const huge = "x".repeat(10_000);
+    for (const args of [
+      ["report", "--since", huge],
+      ["report", "--runs", huge],
+      ["mismatches", "--field", huge],
+      ["accounts", "list", "--status", huge],
+      [huge],
+      ["report", "--since", `it's ${huge}`],
+    ]) {
+      const result = await cli(args);
+      expect(result.code).toBe(2);
+      const [line] = result.stderr.split("\n");
+      expect(line?.length).toBeLessThanOrEqual(600);
+      expect(line).toMatch(/^error: .*xxx…/);
+    }
+    const since = await cli(["report", "--since", huge]);
+    expect(since.stderr).toContain("is invalid. expected a window such as 90m, 12h, 7d, 2w, or an ISO date");
+    const control = await cli(["report", "--since", "\u001b[2Jgone"]);
+    expect(control.stderr).toContain("argument '\\x1b[2Jgone' is invalid");
+    expect(control.stderr).not.toContain("\u001b");
+  });
+
   it("report --account of an id never tracked says so in one line and exits 1; a known calm account has nothing changed", async () => {
     const unknown = await cli(["report", "--account", "nope"]);
     expect(unknown.code).toBe(1);
