@@ -1,6 +1,7 @@
 import { type Logger, pino } from "pino";
 import { prettyFactory } from "pino-pretty";
 import { isGoneReader } from "./lib/gone-reader.js";
+import { redactUrlCredentials } from "./lib/redact.js";
 import { escapedJson, showControls } from "./lib/terminal-text.js";
 
 export type { Logger };
@@ -97,6 +98,25 @@ function escapeStrings(value: unknown): unknown {
   return Object.fromEntries(
     Object.entries(value).map(([key, item]) => [showControls(key), escapeStrings(item)]),
   );
+}
+
+/**
+ * Node prints a process warning (a dependency's deprecation, pg's notice about `sslmode`) as plain
+ * text on stderr, among the JSON log lines, where a log collector cannot read it: it goes through
+ * `logger` instead, one line at warn (`process warning`). Node's printer is the only listener at
+ * start; when there is none (`node --no-warnings`), warnings stay unprinted.
+ */
+export function logProcessWarnings(logger: Logger): void {
+  const printers = process.listeners("warning");
+  if (printers.length === 0) return;
+  for (const printer of printers) process.off("warning", printer);
+  process.on("warning", (warning) => {
+    const { name, code } = warning as Error & { code?: unknown };
+    logger.warn(
+      { warning: { name, code, message: redactUrlCredentials(warning.message) } },
+      "process warning",
+    );
+  });
 }
 
 /** A logger that drops everything, for library code called without one. */

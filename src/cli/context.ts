@@ -1,6 +1,6 @@
 import { type Config, loadConfig } from "../config/index.js";
 import { type OpenDatabase, openDatabase } from "../db/open-database.js";
-import { createLogger, type Logger } from "../logger.js";
+import { createLogger, type Logger, logProcessWarnings } from "../logger.js";
 import { migrateQueues, queueBackendSettings } from "../queue/backend/index.js";
 import { printNotice } from "./print.js";
 
@@ -16,7 +16,9 @@ let context: CommandContext | undefined;
 export function commandContext(): CommandContext {
   if (!context) {
     const config = loadConfig();
-    context = { config, logger: createLogger({ level: config.logLevel, pretty: config.logPretty }) };
+    const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
+    logProcessWarnings(logger);
+    context = { config, logger };
   }
   return context;
 }

@@ -1,4 +1,6 @@
 import { Command } from "commander";
+import { showControls } from "../lib/terminal-text.js";
+import { truncate } from "../lib/text.js";
 import { simulatorCommand } from "../simulator/command.js";
 import { PACKAGE_VERSION } from "../version.js";
 import { accountsCommand } from "./commands/accounts.js";
@@ -29,15 +31,31 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand());
   program.addCommand(simulatorCommand());
   program.addCommand(demoCommand());
-  throwUsageErrors(program);
+  configureUsageErrors(program);
   return program;
 }
 
 /**
- * Commands added with addCommand do not inherit exitOverride: without it commander exits 1 itself on a
- * bad option of a subcommand, before main can give usage errors their exit code (2, see errors.ts).
+ * Commands added with addCommand inherit neither exitOverride nor the output settings. Without
+ * exitOverride commander exits 1 itself on a bad option of a subcommand, before main can give usage
+ * errors their exit code (2, see errors.ts). Commander prints its own error lines, quoting the value
+ * it refused: they are cut and their control characters shown, as every other message is.
  */
-function throwUsageErrors(command: Command): void {
-  command.exitOverride();
-  for (const sub of command.commands) throwUsageErrors(sub);
+function configureUsageErrors(command: Command): void {
+  command.exitOverride().configureOutput({ outputError: (text, write) => write(usageErrorText(text)) });
+  for (const sub of command.commands) configureUsageErrors(sub);
+}
+
+/** A value commander quotes ('…'), when long: a whole file pasted by mistake, say. */
+const LONG_QUOTED_VALUE = /'([^'\n]{81,})'/g;
+/** For a value holding a quote itself, which the pattern cannot tell from the text around it. */
+const MAX_LINE = 600;
+
+/** Commander's error text with each long value it quotes cut, each line at most MAX_LINE characters. */
+function usageErrorText(text: string): string {
+  const lines = text.split("\n").map((line) => {
+    const cut = line.replace(LONG_QUOTED_VALUE, (_, value: string) => `'${truncate(value, 80)}'`);
+    return truncate(cut, MAX_LINE);
+  });
+  return showControls(lines.join("\n"));
 }

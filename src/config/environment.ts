@@ -7,7 +7,9 @@ import {
   decimal,
   directory,
   matching,
+  OWN_QUEUE_SCHEMA,
   oneOf,
+  queueSchemaName,
   sqlQuery,
   timeZone,
   url,
@@ -30,10 +32,7 @@ const variables = z.object({
   PLUGCHAT_SYNC_DB_PORT: wholeNumber(1, 65_535).default(54_329),
   REDIS_URL: url(["redis:", "rediss:"], "redis://host:6379/0").optional(),
   QUEUE_BACKEND: oneOf(QUEUE_BACKENDS).optional(),
-  QUEUE_SCHEMA: matching(
-    /^[a-z_][a-z0-9_]{0,62}$/,
-    'a schema name: 1 to 63 lower-case letters, digits or "_", not starting with a digit',
-  ).default("bullmq"),
+  QUEUE_SCHEMA: queueSchemaName().default("bullmq"),
   PLUGCHAT_BASE_URL: url(["https:", "http:"], PLUGCHAT_API).default(PLUGCHAT_API),
   PLUGCHAT_ALLOW_INSECURE: yesOrNo().default(false),
   SYNC_CRON: cronSchedule().default("*/15 * * * *"),
@@ -80,7 +79,12 @@ type Name = keyof Environment;
 export const ENVIRONMENT = variables.superRefine(
   (env, ctx) => {
     const known = new Checked(env, new Set(ctx.issues.map((issue) => issue.path?.[0])));
-    for (const problem of [insecureBaseUrl(known), redisWithoutUrl(known), halfAccountSource(known)]) {
+    for (const problem of [
+      insecureBaseUrl(known),
+      redisWithoutUrl(known),
+      queueSchemaOfReports(known),
+      halfAccountSource(known),
+    ]) {
       // No path: the message is the whole line.
       if (problem) ctx.addIssue({ code: "custom", message: problem, path: [] });
     }
@@ -123,6 +127,18 @@ function redisWithoutUrl(known: Checked): string | undefined {
     return undefined;
   }
   return "QUEUE_BACKEND=redis needs REDIS_URL: set it to the Redis of the queues, such as redis://host:6379/0";
+}
+
+/**
+ * The queues beside the reporting tables (DATABASE_URL's `?schema=`) could not be dropped with their
+ * schema without the reports. (The default, public, is refused by QUEUE_SCHEMA's own check.)
+ */
+function queueSchemaOfReports(known: Checked): string | undefined {
+  const url = known.env.DATABASE_URL;
+  if (url === undefined || !known.isSet("DATABASE_URL") || !known.isSet("QUEUE_SCHEMA")) return undefined;
+  const reports = new URL(url).searchParams.get("schema");
+  if (reports !== known.env.QUEUE_SCHEMA) return undefined;
+  return `QUEUE_SCHEMA="${reports}" is the schema of the reporting tables (DATABASE_URL's ?schema=): ${OWN_QUEUE_SCHEMA}`;
 }
 
 function halfAccountSource(known: Checked): string | undefined {

@@ -53,6 +53,30 @@ export function matching(pattern: RegExp, expected: string) {
     .regex(pattern);
 }
 
+/** What each queue schema needs to be told apart from: its own, dropped whole when the queues go. */
+export const OWN_QUEUE_SCHEMA = 'the queues need a schema of their own, such as "bullmq"';
+
+/**
+ * The queue backend's PostgreSQL schema: a plain lower-case identifier (it is written into SQL), and
+ * neither PostgreSQL's own schemas nor `public`, where other tables live (the reporting tables by
+ * default): BullMQ's tables there could not be removed with their schema. The reporting tables' own
+ * schema is a rule between variables (src/config/environment.ts).
+ */
+export function queueSchemaName() {
+  return matching(
+    /^[a-z_][a-z0-9_]{0,62}$/,
+    'a schema name: 1 to 63 lower-case letters, digits or "_", not starting with a digit',
+  ).superRefine((name, ctx) => {
+    const what =
+      name === "public"
+        ? "is PostgreSQL's default schema, where other tables live (the reporting tables unless DATABASE_URL names another schema)"
+        : name === "information_schema" || name.startsWith("pg_")
+          ? "is a schema of PostgreSQL itself"
+          : undefined;
+    if (what) ctx.addIssue({ code: "custom", message: `${what}: ${OWN_QUEUE_SCHEMA}`, params: ECHO_VALUE });
+  });
+}
+
 /** Trimmed; never echoed, as a URL may hold a password. */
 export function url(protocols: readonly string[], example: string) {
   return z

@@ -43,13 +43,17 @@ export interface SecretKind {
 }
 
 const ONE_LINE_TOKEN = "expected one line with the token and nothing else";
+const ASCII_TOKEN = "expected ASCII letters, digits and punctuation only (the token has another character)";
 
 export const PLUGCHAT_TOKEN: SecretKind = {
-  // Whitespace or control characters inside would corrupt the Authorization header.
+  // Whitespace or control characters inside would corrupt the Authorization header; a character
+  // outside ASCII cannot be sent in it as the API reads it, so every account would fail: refused
+  // here, at start. Only the first issue is reported, so one with spaces says "one line".
   schema: z
     .string()
     .trim()
-    .regex(/^[^\s\p{Cc}]+$/u, ONE_LINE_TOKEN),
+    .regex(/^[^\s\p{Cc}]+$/u, ONE_LINE_TOKEN)
+    .regex(/^[\x21-\x7e]*$/, ASCII_TOKEN),
   badValue: "does not hold a usable token",
   badFile: "does not hold a usable token",
   fileHolds: "the token",

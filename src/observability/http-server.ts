@@ -10,7 +10,10 @@ import { Readiness, type ReadinessCheck } from "./readiness.js";
 export interface HealthServerOptions {
   /** 0 picks a free port (tests); the chosen one is returned. */
   port: number;
-  /** Default 0.0.0.0: Prometheus and the orchestrator's probes come from outside the container. */
+  /**
+   * Default: every address, IPv6 and IPv4 (`::` dual stack where the machine has IPv6, else 0.0.0.0):
+   * Prometheus and the orchestrator's probes come from outside the container, over either.
+   */
   host?: string;
   metrics: Pick<Metrics, "registry">;
   /** By name, as /readyz reports them (the worker's: postgres, queue). */
@@ -56,7 +59,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
   const { server, address } = await startHttpServer({
     router,
     port: options.port,
-    host: options.host ?? "0.0.0.0",
+    host: options.host,
     notFound: plainText(404, "not found\n"),
     failed: plainText(500, "internal error\n"),
     onError: (error, request) =>

@@ -1,7 +1,8 @@
-// One HTTP attempt at an account: a GET under its own timeout, same-origin redirects followed, the
+// One HTTP attempt at an account: a GET under its own timeout, redirects to its own path followed, the
 // body read up to a cap. It says how the attempt ended; judging that is attempt-verdict.ts's job.
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { quoted } from "../lib/text.js";
 import { readBodyUpTo } from "./body.js";
 import type { RateLimiter } from "./rate-limiter.js";
 
@@ -61,7 +62,7 @@ export async function requestOnce(
   }
 }
 
-/** Sends the request, following same-origin redirects only, and reads a successful body. */
+/** Sends the request, following redirects to the account's own path only, and reads a successful body. */
 async function followRedirects(
   url: URL,
   settings: RequestSettings,
@@ -74,7 +75,7 @@ async function followRedirects(
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return await readBody(response, status);
     discard(response);
-    const redirect = judgeRedirect(status, response.headers.location, target, url.origin, redirects);
+    const redirect = judgeRedirect(status, response.headers.location, target, url, redirects);
     if (redirect === null)
       return { type: "status", status, retryAfter: headerValue(response, "retry-after") };
     if ("refuse" in redirect) return { type: "refused", status, problem: redirect.refuse };
@@ -85,23 +86,36 @@ async function followRedirects(
 
 /**
  * Whether an answer is a redirect to follow (`follow`), one to refuse (`refuse`, why), or no redirect
- * at all (null). Only the origin the token was meant for may be redirected to.
+ * at all (null). Only the origin the token was meant for may be redirected to, and there only the
+ * account's own path (with or without its trailing slash): what answers another path would be stored
+ * as this account's data.
  */
 export function judgeRedirect(
   status: number,
   location: string | undefined,
   from: URL,
-  allowedOrigin: string,
+  requested: URL,
   redirectsSoFar: number,
 ): { follow: URL } | { refuse: string } | null {
   if (!REDIRECT_STATUSES.has(status) || location === undefined) return null;
   if (!URL.canParse(location, from.href)) return { refuse: "redirect to an invalid URL" };
   const next = new URL(location, from);
-  if (next.origin !== allowedOrigin) {
-    return { refuse: `redirect to ${next.origin} not followed: the token must not leave ${allowedOrigin}` };
+  if (next.origin !== requested.origin) {
+    return {
+      refuse: `redirect to ${next.origin} not followed: the token must not leave ${requested.origin}`,
+    };
+  }
+  if (withoutTrailingSlash(next.pathname) !== withoutTrailingSlash(requested.pathname)) {
+    return {
+      refuse: `redirect to another path (${quoted(next.pathname)}) not followed: its answer is not this account's`,
+    };
   }
   if (redirectsSoFar === MAX_REDIRECTS) return { refuse: "too many redirects" };
   return { follow: next };
+}
+
+function withoutTrailingSlash(path: string): string {
+  return path.endsWith("/") ? path.slice(0, -1) : path;
 }
 
 /**

@@ -116,15 +116,8 @@ async function waitForStartRunJob(
   const started = Date.now();
   let warned = false;
   for (;;) {
-    const job = await producer.call(() => Job.fromId<StartRunJobData, StartRunResult>(producer.queue, jobId));
-    if (!job) throw new UserFacingError(`the manual run's job ${jobId} disappeared from the queue`);
-    const state = await producer.call(() => job.getState());
-    // Read again: the job read above may predate its completion, without its return value.
-    if (state === "completed")
-      return (await producer.call(() => Job.fromId(producer.queue, jobId)))?.returnvalue;
-    if (state === "failed") {
-      throw new UserFacingError(`the manual run could not start: ${job.failedReason}`);
-    }
+    const { state, result } = await readStartRunJob(producer, jobId);
+    if (result) return result;
     if (!warned && state === "waiting" && Date.now() - started > (options.slowAfterMs ?? 15_000)) {
       warned = true;
       options.onSlow?.();
@@ -136,6 +129,40 @@ async function waitForStartRunJob(
     }
     await sleep(options.pollMs ?? 200);
   }
+}
+
+/**
+ * What a worker made of the start job, or undefined when it has not done with it by `withinMs`: the
+ * run it opened, or `skipped` with the run that was going (a run that opened after trigger looked).
+ */
+export async function startRunJobOutcome(
+  producer: Producer,
+  jobId: string,
+  options: { withinMs: number; pollMs?: number },
+): Promise<StartRunResult | undefined> {
+  const giveUpAt = Date.now() + options.withinMs;
+  for (;;) {
+    const { result } = await readStartRunJob(producer, jobId);
+    if (result || Date.now() > giveUpAt) return result;
+    await sleep(options.pollMs ?? 200);
+  }
+}
+
+/** The start job's state, and its result once completed; a failed or vanished job is one clear line. */
+async function readStartRunJob(
+  producer: Producer,
+  jobId: string,
+): Promise<{ state: string; result?: StartRunResult | undefined }> {
+  const job = await producer.call(() => Job.fromId<StartRunJobData, StartRunResult>(producer.queue, jobId));
+  if (!job) throw new UserFacingError(`the manual run's job ${jobId} disappeared from the queue`);
+  const state = await producer.call(() => job.getState());
+  // Read again: the job read above may predate its completion, without its return value.
+  if (state === "completed") {
+    const completed = await producer.call(() => Job.fromId(producer.queue, jobId));
+    return { state, result: completed?.returnvalue };
+  }
+  if (state === "failed") throw new UserFacingError(`the manual run could not start: ${job.failedReason}`);
+  return { state };
 }
 
 export interface ManualRunOptions extends WaitOptions, IdleWaitOptions {

@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { startSimulator } from "./server.js";
 
 /** The token a simulator accepts when none is configured: not a secret, so it may be printed. */
@@ -19,7 +19,8 @@ export function simulatorCommand(): Command {
     .description("Serve a Plugchat simulator with generated accounts until SIGINT or SIGTERM")
     .option("--accounts <n>", "number of generated accounts (acc-00001, acc-00002...)", wholeNumber, 100)
     .option("--port <port>", "port to listen on; 0 picks a free one", portNumber, 4010)
-    .option("--host <host>", "address to listen on", "127.0.0.1")
+    // Shown as written (commander would quote a string default).
+    .addOption(new Option("--host <host>", "address to listen on").default("127.0.0.1", "127.0.0.1"))
     .option(
       "--token <token>",
       `token clients must send (default: PLUGCHAT_TOKEN, else ${SIMULATOR_DEV_TOKEN})`,

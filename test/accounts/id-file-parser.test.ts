@@ -216,6 +216,32 @@ describe("parseIdFile: expected values", () => {
   });
 });
 
+describe("parseIdFile: a huge line is cut in its message", () => {
+  const huge = `${"x".repeat(5000)} ${"y".repeat(5000)}`;
+  // Enough for "line N: ", the cut value and the sentence around it; the 10,001 characters never.
+  const MAX_MESSAGE = 250;
+
+  it("cuts an invalid id, an invalid CSV id and an invalid expected value, ending them in …", async () => {
+    const messages = [
+      ...(await parse(`ok-1\n${huge}`)).invalid,
+      ...(await parse(`accountId,note\n"${huge}",n`)).invalid,
+      ...(await parse(`id,active\nacc-1,${huge}`)).invalid,
+    ].map((entry) => entry.message);
+    expect(messages).toHaveLength(3);
+    for (const message of messages) {
+      expect(message.length).toBeLessThan(MAX_MESSAGE);
+      expect(message).toMatch(/^line 2: .*xxx…/);
+    }
+  });
+
+  it("cuts a header with no id column", async () => {
+    const error = await parse(`${huge},b\nx,y`).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdFileFormatError);
+    expect((error as Error).message.length).toBeLessThan(MAX_MESSAGE * 2);
+    expect((error as Error).message).toMatch(/^line 1: this looks like a CSV header \("x+…"\)/);
+  });
+});
+
 describe("splitCsvRecord", () => {
   it("splits quoted and unquoted fields", () => {
     expect(splitCsvRecord('a,"b,c",,"d""e"')).toEqual({

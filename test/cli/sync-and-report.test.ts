@@ -106,6 +106,59 @@ describe("plugchat-sync sync and report", () => {
     expect(account.stderr).toMatch(/not a Plugchat account id/);
   });
 
+  it("a huge or hostile value refused by an option is cut and its control characters shown, exit 2", async () => {
+    const huge = "x".repeat(10_000);
+    for (const args of [
+      ["report", "--since", huge],
+      ["report", "--runs", huge],
+      ["mismatches", "--field", huge],
+      ["accounts", "list", "--status", huge],
+      [huge],
+      ["report", "--since", `it's ${huge}`],
+    ]) {
+      const result = await cli(args);
+      expect(result.code).toBe(2);
+      const [line] = result.stderr.split("\n");
+      expect(line?.length).toBeLessThanOrEqual(600);
+      expect(line).toMatch(/^error: .*xxx…/);
+    }
+    const since = await cli(["report", "--since", huge]);
+    expect(since.stderr).toContain("is invalid. expected a window such as 90m, 12h, 7d, 2w, or an ISO date");
+    const control = await cli(["report", "--since", "\u001b[2Jgone"]);
+    expect(control.stderr).toContain("argument '\\x1b[2Jgone' is invalid");
+    expect(control.stderr).not.toContain("\u001b");
+  });
+
+  it("report --account of an id never tracked says so in one line and exits 1; a known calm account has nothing changed", async () => {
+    const unknown = await cli(["report", "--account", "nope"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe("");
+    expect(unknown.stderr.trim()).toBe(
+      'plugchat-sync: error: no account "nope" here: it was never tracked (plugchat-sync accounts list --all lists every account)',
+    );
+    expect((await cli(["report", "--account", "nope", "--json"])).code).toBe(1);
+    const calm = setup.simulator.listIds().at(-1) as string;
+    const known = await cli(["report", "--account", calm, "--since", "2026-01-01"]);
+    expect(known.code).toBe(0);
+    expect(known.stdout).toMatch(/Drift since .*\nnothing changed$/m);
+  });
+
+  it("help shows each default as a user would write it", async () => {
+    const report = await cli(["report", "--help"]);
+    expect(report.stdout.replace(/\s+/g, " ")).toContain(
+      "--since <window> drift window: 90m, 12h, 7d, 2w or an ISO date (default: 7d)",
+    );
+    const simulator = await cli(["simulator", "--help"]);
+    expect(simulator.stdout.replace(/\s+/g, " ")).toContain(
+      "--host <host> address to listen on (default: 127.0.0.1)",
+    );
+    // Every default shown by any command's help is a plain value, never a quoted string or an instant.
+    for (const command of [["report"], ["simulator"], ["trigger"], ["accounts", "list"], ["db", "url"]]) {
+      const help = (await cli([...command, "--help"])).stdout.replace(/\s+/g, " ");
+      expect(help).not.toMatch(/\(default: "|\(default: \d{4}-\d\d-\d\dT/);
+    }
+  });
+
   it("a bad configuration value ends every command with exit 2 and one line per variable", async () => {
     const result = await cli(["migrate"], { SYNC_CONCURRENCY: "abc", HTTP_TIMEOUT_MS: "-1" });
     expect(result.code).toBe(2);

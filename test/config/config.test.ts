@@ -155,6 +155,27 @@ describe("parseConfig", () => {
     );
   });
 
+  it("refuses a QUEUE_SCHEMA of PostgreSQL's own, public, or the reporting tables' schema, so the queues can be dropped alone", () => {
+    const own = 'the queues need a schema of their own, such as "bullmq"';
+    for (const name of ["pg_catalog", "pg_toast", "pg_temp_1", "information_schema"]) {
+      expect(problemsOf({ QUEUE_SCHEMA: name })).toEqual([
+        `QUEUE_SCHEMA="${name}" is a schema of PostgreSQL itself: ${own}`,
+      ]);
+    }
+    expect(problemsOf({ QUEUE_SCHEMA: "public" })).toEqual([
+      `QUEUE_SCHEMA="public" is PostgreSQL's default schema, where other tables live (the reporting tables unless DATABASE_URL names another schema): ${own}`,
+    ]);
+    const reportsIn = "postgresql://u:secret-pw@h:5432/d?schema=reports";
+    expect(problemsOf({ DATABASE_URL: reportsIn, QUEUE_SCHEMA: "reports" })).toEqual([
+      `QUEUE_SCHEMA="reports" is the schema of the reporting tables (DATABASE_URL's ?schema=): ${own}`,
+    ]);
+    // Any other schema is fine, the default included, and public is refused whatever DATABASE_URL says.
+    expect(parseConfig({ DATABASE_URL: reportsIn }).queueSchema).toBe("bullmq");
+    expect(parseConfig({ DATABASE_URL: reportsIn, QUEUE_SCHEMA: "jobs" }).queueSchema).toBe("jobs");
+    expect(parseConfig({ QUEUE_SCHEMA: "pgqueue" }).queueSchema).toBe("pgqueue");
+    expect(problemsOf({ DATABASE_URL: reportsIn, QUEUE_SCHEMA: "public" })).toHaveLength(1);
+  });
+
   it("returns a frozen object", () => {
     const config = parseConfig({});
     expect(Object.isFrozen(config)).toBe(true);

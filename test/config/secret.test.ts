@@ -60,6 +60,37 @@ describe("readSecret", () => {
     );
   });
 
+  it("refuses a token with a character outside ASCII, or a control character or space inside, without echoing it", () => {
+    const ascii =
+      "does not hold a usable token: expected ASCII letters, digits and punctuation only (the token has another character)";
+    const oneLine = "does not hold a usable token: expected one line with the token and nothing else";
+    const tokens: [string, string][] = [
+      ["tok\u00e9n-123", ascii],
+      ["tok\u20acn-123", ascii],
+      ["tok\u{1F511}-123", ascii],
+      ["tok\u00a0n-123", oneLine],
+      ["tok\u0007n-123", oneLine],
+      ["tok\u007fn-123", oneLine],
+      ["tok\tn-123", oneLine],
+    ];
+    for (const [token, message] of tokens) {
+      const fromVariable = readSecret({ PLUGCHAT_TOKEN: token }, TOKEN_NAMES, PLUGCHAT_TOKEN, files({}));
+      expect(fromVariable).toEqual({ problem: `PLUGCHAT_TOKEN ${message}` });
+      const fromFile = readSecret(
+        { PLUGCHAT_TOKEN_FILE: "/t" },
+        TOKEN_NAMES,
+        PLUGCHAT_TOKEN,
+        files({ "/t": `${token}\n` }),
+      );
+      expect(fromFile).toEqual({ problem: `the file in PLUGCHAT_TOKEN_FILE (/t) ${message}` });
+    }
+    // Every printable ASCII character is fine.
+    const printable = Array.from({ length: 94 }, (_, i) => String.fromCharCode(0x21 + i)).join("");
+    expect(
+      readSecret({ PLUGCHAT_TOKEN: printable }, TOKEN_NAMES, PLUGCHAT_TOKEN, files({})).secret?.reveal(),
+    ).toBe(printable);
+  });
+
   it("checks a token and a password each its own way, and never echoes them", () => {
     const cases: [Record<string, string>, readonly [string, string], typeof PLUGCHAT_TOKEN, string][] = [
       [

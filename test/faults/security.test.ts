@@ -445,41 +445,55 @@ describe("a redirect to another host", () => {
       await h.track(ids);
       const attackerUrl = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
       const simPort = simulator.port;
-      const redirects: [id: string, location: string, status: 301 | 302 | 303 | 307 | 308, origin: string][] =
+      const redirects: [
+        id: string,
+        location: string,
+        status: 301 | 302 | 303 | 307 | 308,
+        origin: string | null,
+      ][] = [
+        ["acc-00001", `${attackerUrl}/integrator/account/acc-00001/`, 302, attackerUrl],
+        ["acc-00002", `//127.0.0.1:${(attacker.address() as AddressInfo).port}/steal`, 301, attackerUrl],
         [
-          ["acc-00001", `${attackerUrl}/integrator/account/acc-00001/`, 302, attackerUrl],
-          ["acc-00002", `//127.0.0.1:${(attacker.address() as AddressInfo).port}/steal`, 301, attackerUrl],
-          [
-            "acc-00003",
-            `http://localhost:${simPort}/integrator/account/acc-00003/`,
-            307,
-            `http://localhost:${simPort}`,
-          ],
-          [
-            "acc-00004",
-            `https://127.0.0.1:${simPort}/integrator/account/acc-00004/`,
-            308,
-            `https://127.0.0.1:${simPort}`,
-          ],
-          [
-            "acc-00005",
-            `http://${FAULT_TOKEN}@127.0.0.1:${(attacker.address() as AddressInfo).port}/`,
-            303,
-            attackerUrl,
-          ],
-          // A same-origin hop first, to a path whose answer redirects away.
-          ["acc-00006", "/integrator/account/acc-00007/", 307, attackerUrl],
-          ["acc-00007", `${attackerUrl}/second-hop`, 302, attackerUrl],
-        ];
+          "acc-00003",
+          `http://localhost:${simPort}/integrator/account/acc-00003/`,
+          307,
+          `http://localhost:${simPort}`,
+        ],
+        [
+          "acc-00004",
+          `https://127.0.0.1:${simPort}/integrator/account/acc-00004/`,
+          308,
+          `https://127.0.0.1:${simPort}`,
+        ],
+        [
+          "acc-00005",
+          `http://${FAULT_TOKEN}@127.0.0.1:${(attacker.address() as AddressInfo).port}/`,
+          303,
+          attackerUrl,
+        ],
+        // A same-origin hop first, to the account's own path (no trailing slash), whose answer
+        // redirects away (the hop is added below, before this).
+        ["acc-00006", `${attackerUrl}/second-hop`, 302, attackerUrl],
+        // Same origin, another account: its answer would be stored as this account's.
+        ["acc-00007", "/integrator/account/acc-00008/", 307, null],
+      ];
       for (const [id, location, status] of redirects)
         simulator.setFault({ type: "redirect", location, status }, { accountId: id });
+      simulator.setFault(
+        { type: "redirect", location: "/integrator/account/acc-00006", status: 308 },
+        { accountId: "acc-00006", times: 1 },
+      );
       const run = await h.sync({ client: h.client() });
 
       const redirected = new Set(redirects.map(([id]) => id));
       const stored = await readStoredAccounts(h.db.url, [...redirected]);
-      const wrong = redirects.flatMap(([id, , , origin]) => {
+      const wrong = redirects.flatMap(([id, location, , origin]) => {
         const row = stored.get(id);
-        const expected = `Plugchat sent an invalid response for account ${id}: redirect to ${origin} not followed: the token must not leave ${simulator.url}`;
+        const problem =
+          origin === null
+            ? `redirect to another path ("${location}") not followed: its answer is not this account's`
+            : `redirect to ${origin} not followed: the token must not leave ${simulator.url}`;
+        const expected = `Plugchat sent an invalid response for account ${id}: ${problem}`;
         return row?.status === "failed" && row.error === expected
           ? []
           : [`${id}: ${row?.status} ${row?.error}`];
@@ -500,6 +514,9 @@ describe("a redirect to another host", () => {
       expect(run).toMatchObject({ status: "partial", accountsFailed: redirects.length });
       // A refused redirect is final: no retry that would ask again.
       expect(simulator.requestCount("acc-00001")).toBe(1);
+      // The hop to its own path was followed; another account's path was never asked for it.
+      expect(simulator.requestCount("acc-00006")).toBe(2);
+      expect(simulator.requestCount("acc-00008")).toBe(1);
     } finally {
       await h.close();
       await simulator.close();

@@ -1,8 +1,11 @@
+import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { json, Router } from "../../src/lib/http/router.js";
 import { type HealthServerOptions, startHealthServer } from "../../src/observability/http-server.js";
 import { createMetrics } from "../../src/observability/metrics.js";
+import { decideAccess } from "../../src/status/access.js";
 import { closedPort } from "../helpers/free-port.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 
@@ -165,4 +168,45 @@ describe("startHealthServer", () => {
     await server.close();
     await expect(fetch(`http://127.0.0.1:${server.port}/healthz`)).rejects.toThrow();
   });
+});
+
+/** Whether this machine can listen on its IPv6 loopback (a container may have no IPv6 at all). */
+function canListenOn(host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(0, host, () => probe.close(() => resolve(true)));
+  });
+}
+
+const ipv6Loopback = await canListenOn("::1");
+
+describe("startHealthServer without a host", () => {
+  it.skipIf(!ipv6Loopback)(
+    "serves [::1] and 127.0.0.1 alike, each a loopback client to the status page's access rule",
+    async () => {
+      // What the status page decides for the client as the socket reports it (::1, ::ffff:127.0.0.1).
+      const routes = new Router().on("/access", (request) =>
+        json(200, {
+          kind: decideAccess(
+            {
+              remoteAddress: request.socket.remoteAddress,
+              host: request.headers.host,
+              authorization: undefined,
+            },
+            undefined,
+          ).kind,
+        }),
+      );
+      const port = new URL(await start({ host: undefined, routes })).port;
+      for (const base of [`http://[::1]:${port}`, `http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+        expect((await fetch(`${base}/healthz`)).status).toBe(200);
+        expect(await (await fetch(`${base}/access`)).json()).toEqual({ kind: "allow" });
+      }
+    },
+  );
+
+  if (!ipv6Loopback) {
+    it.skip("this machine cannot listen on ::1 (no IPv6 loopback): serving [::1] was not tested", () => {});
+  }
 });

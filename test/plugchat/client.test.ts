@@ -322,15 +322,25 @@ describe("redirects", () => {
     expect(sim.requestCount(ID)).toBe(1);
   });
 
-  it("follows a redirect within the same origin", async () => {
-    sim.setFault({ type: "redirect", location: "/integrator/account/acc-00002/", status: 307 }, { times: 1 });
+  it("follows a redirect to the account's own path without its trailing slash", async () => {
+    sim.setFault({ type: "redirect", location: `/integrator/account/${ID}`, status: 308 }, { times: 1 });
     const fetched = await client().getAccount(ID);
-    expect(fetched.account).toEqual(sim.getAccount("acc-00002"));
+    expect(fetched.account).toEqual(sim.getAccount(ID));
     expect(fetched.attempts).toBe(1);
-    expect(sim.requests().map((r) => r.headers.authorization)).toEqual([
-      `Bearer ${TOKEN}`,
-      `Bearer ${TOKEN}`,
+    expect(sim.requests().map((r) => [r.path, r.headers.authorization])).toEqual([
+      [`/integrator/account/${ID}/`, `Bearer ${TOKEN}`],
+      [`/integrator/account/${ID}`, `Bearer ${TOKEN}`],
     ]);
+  });
+
+  it("does not follow a same-origin redirect to another account, whose data would be stored as this one's", async () => {
+    sim.setFault({ type: "redirect", location: "/integrator/account/acc-00002/", status: 307 });
+    const error = await failure(client().getAccount(ID));
+    expect(error).toMatchObject({ kind: "invalid_response", status: 307, attempts: 1 });
+    expect(error.message).toBe(
+      `Plugchat sent an invalid response for account ${ID}: redirect to another path ("/integrator/account/acc-00002/") not followed: its answer is not this account's`,
+    );
+    expect(sim.requestCount("acc-00002")).toBe(0);
   });
 
   it("gives up after three same-origin redirects", async () => {

@@ -243,6 +243,65 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       }
     });
 
+    it("without --wait, names the run a worker started for the manual run", async () => {
+      const logs = captureLogs();
+      const worker = workerHere(logs.logger);
+      try {
+        await worker.ready;
+        const before = await lastRunId();
+        const trigger = spawnCli(["trigger", "--json"], env());
+        processes.push(trigger);
+        const { code } = await trigger.exited;
+
+        expect(code).toBe(0);
+        const printed = JSON.parse(trigger.stdout()) as { queued: boolean; runId: number; batches: number };
+        expect(printed).toMatchObject({ queued: true, runId: before + 1 });
+        expect(printed.batches).toBeGreaterThan(0);
+        expect(await waitForRun(prisma, printed.runId, { pollMs: 50 })).toMatchObject({
+          trigger: "manual",
+          status: "succeeded",
+        });
+      } finally {
+        await worker.close();
+      }
+    });
+
+    it("without --wait, a run that opens before a worker takes the manual run refuses it, naming that run", async () => {
+      const logs = captureLogs();
+      let worker: SyncWorker | undefined;
+      let overtaking: { id: number } | undefined;
+      try {
+        const trigger = spawnCli(["trigger"], env());
+        processes.push(trigger);
+        await waitFor(
+          "the manual run queued, no worker running",
+          async () => (await inspection.runsQueue.getJobCounts("waiting")).waiting === 1,
+          15_000,
+        );
+        // A scheduled run opens before any worker takes the manual run: the worker skips it.
+        overtaking = await prisma.syncRun.create({ data: { trigger: "schedule" } });
+        worker = workerHere(logs.logger);
+        await worker.ready;
+        const { code } = await trigger.exited;
+
+        expect(code).toBe(1);
+        expect(trigger.stderr().trim().split("\n").at(-1)).toMatch(
+          new RegExp(
+            `^plugchat-sync: error: a sync run is in progress \\(#${overtaking.id}, schedule, started .*\\): no new run was started`,
+          ),
+        );
+        expect(trigger.stdout()).toBe("");
+        expect(logs.withMessage("sync fire skipped: another run is still going")).toHaveLength(1);
+        expect(await inspection.runsQueue.getJobCounts("waiting", "delayed")).toEqual({
+          waiting: 0,
+          delayed: 0,
+        });
+      } finally {
+        await worker?.close();
+        if (overtaking) await closeRun(overtaking.id);
+      }
+    });
+
     it("--wait starts the manual run after the run in progress has finished, not beside it", async () => {
       const inProgress = await prisma.syncRun.create({ data: { trigger: "schedule" } });
       const logs = captureLogs();

@@ -85,7 +85,7 @@ export function sourceFailure(
   if (matches(codes.login)) {
     return new AccountSourceError(
       "unreachable",
-      `the account source (${where}) refused the connection (${short}): check the user, password and database name in ACCOUNT_SOURCE_URL`,
+      `the account source (${where}) refused the connection (${short}): check the user, password and database name in ACCOUNT_SOURCE_URL, and that this user may log in (not locked, its password not expired)`,
       error,
     );
   }

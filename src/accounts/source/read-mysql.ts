@@ -11,7 +11,12 @@ const CODES = {
   // MariaDB's max_statement_time, MySQL's max_execution_time; the driver's own timeout.
   timeout: ["ER_STATEMENT_TIMEOUT", 1969, "ER_QUERY_TIMEOUT", 3024, "PROTOCOL_SEQUENCE_TIMEOUT"],
   writes: ["ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION", 1792],
-  login: ["ER_ACCESS_DENIED_ERROR", 1045, "ER_BAD_DB_ERROR", 1049, "ER_DBACCESS_DENIED_ERROR", 1044],
+  // A refused login, by the error number: mysql2 names codes after MySQL's numbers, and MariaDB's locked
+  // account (4151) has another name there. Also a user known only from other hosts (1130), one that
+  // logs in by unix socket only (1698), a locked account (MySQL 3118, MariaDB 4151) and an expired
+  // password (1820 at the first statement, 1862 at login): each the user's or password's doing, never
+  // the query's.
+  login: [1045, 1049, 1044, 1130, 1698, 3118, 4151, 1820, 1862],
 };
 
 export async function* readMysqlSource(options: SourceReadOptions): AsyncGenerator<SourcePage> {

@@ -1,12 +1,17 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { withPrisma } from "../../db/prisma.js";
+import { accountIsKnown } from "../../db/sql/accounts.js";
 import { driftSince } from "../../db/sql/drift.js";
 import { recentRuns } from "../../db/sql/runs.js";
+import { UserFacingError } from "../../errors.js";
+import { quoted } from "../../lib/text.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../../report/format.js";
 import { parseSince } from "../../report/since.js";
 import { accountIdArgument } from "../arguments.js";
 import { commandDatabaseUrl } from "../context.js";
 import { printJson, printLine } from "../print.js";
+
+const DEFAULT_SINCE = "7d";
 
 interface ReportOptions {
   runs: number;
@@ -21,17 +26,32 @@ export function reportCommand(): Command {
     .description("show recent sync runs and what drifted")
     .option("--runs <n>", "how many recent runs to show", positiveInteger, 10)
     .option("--drift", "also list drift events (field changes)")
-    .option("--since <window>", "drift window: 90m, 12h, 7d, 2w or an ISO date", since, parseSince("7d"))
+    .addOption(
+      new Option("--since <window>", "drift window: 90m, 12h, 7d, 2w or an ISO date")
+        .argParser(since)
+        // Shown as a user writes it, not as the instant it stands for.
+        .default(parseSince(DEFAULT_SINCE), DEFAULT_SINCE),
+    )
     .option("--account <id>", "only the drift of this account (implies --drift)", accountIdArgument)
     .option("--json", "print JSON instead of tables")
     .action(async (options: ReportOptions) => {
       const showDrift = options.drift === true || options.account !== undefined;
-      const { runs, drift } = await withPrisma(await commandDatabaseUrl(), async (prisma) => ({
-        runs: await recentRuns(prisma, options.runs),
-        drift: showDrift
+      const { runs, drift } = await withPrisma(await commandDatabaseUrl(), async (prisma) => {
+        const drift = showDrift
           ? await driftSince(prisma, { since: options.since, accountId: options.account, limit: DRIFT_LIMIT })
-          : undefined,
-      }));
+          : undefined;
+        // "nothing changed" is true of an account that exists only; a typo must not read as calm.
+        if (
+          options.account !== undefined &&
+          drift?.length === 0 &&
+          !(await accountIsKnown(prisma, options.account))
+        ) {
+          throw new UserFacingError(
+            `no account ${quoted(options.account)} here: it was never tracked (plugchat-sync accounts list --all lists every account)`,
+          );
+        }
+        return { runs: await recentRuns(prisma, options.runs), drift };
+      });
       if (options.json) {
         printJson(drift ? { runs, drift } : { runs }, 2);
         return;

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import type { Config } from "../../config/index.js";
 import { type PrismaClient, withPrisma } from "../../db/prisma.js";
+import { findRun } from "../../db/sql/runs.js";
 import type { Logger } from "../../logger.js";
 import {
   connectProducerBackend,
@@ -14,6 +15,7 @@ import {
   type Producer,
   RunAlreadyGoingError,
   startManualRunWhenIdle,
+  startRunJobOutcome,
   waitForRun,
 } from "../../queue/trigger.js";
 import { parseDuration } from "../../report/since.js";
@@ -42,9 +44,11 @@ export function triggerCommand(): Command {
     .option("--json", "print as JSON")
     .addHelpText(
       "after",
-      "\nWith --wait, a run in progress is waited for and the manual run starts after it. SIGINT (Ctrl-C), " +
+      "\nWithout --wait, a run in progress refuses the manual run: when trigger looks, or when a worker takes the " +
+        "manual run (up to 10 s after; a run that opened meanwhile, a scheduled one, makes the worker skip it). " +
+        "With --wait, a run in progress is waited for and the manual run starts after it. SIGINT (Ctrl-C), " +
         "SIGTERM or SIGHUP stop the waiting at once (exit 130, 143, 129), and nothing else: the run goes on.\n" +
-        "Exit status: 0 queued (with --wait: the run succeeded); 1 (without --wait) a run is in progress, the queues are " +
+        "Exit status: 0 started or queued (with --wait: the run succeeded); 1 (without --wait) a run is in progress, the queues are " +
         "unreachable, or (with --wait) the run ended partial or failed, was abandoned, or the timeout " +
         "passed; 2 bad configuration.",
     )
@@ -108,22 +112,49 @@ function noWorkerWarnings(
   };
 }
 
-/** Without --wait: queues the manual run, refused while a run is in progress. */
+/**
+ * How long `trigger` waits for a worker to take the manual run, so that it can say what became of
+ * it: started, or skipped because a run opened first (a scheduled one, between the look and the take).
+ */
+const TAKEN_WITHIN_MS = 10_000;
+
+/**
+ * Without --wait: queues the manual run, refused while a run is in progress, and says what a worker
+ * made of it: the run it started, or refused after all when a run opened first (the worker skipped it).
+ */
 async function queueRun(context: TriggerContext, json: boolean): Promise<void> {
-  const running = await liveRunningRun(context.prisma);
+  await refuseWhenRunGoing(context.prisma);
+  const jobId = await enqueueManualRun(context.producer);
+  await context.warnWhenNoWorker(jobId);
+  const outcome = await startRunJobOutcome(context.producer, jobId, { withinMs: TAKEN_WITHIN_MS });
+  if (outcome?.outcome === "skipped") await refuseWhenRunGoing(context.prisma, outcome.runningRunId);
+  const started = outcome?.outcome === "planned" ? outcome : undefined;
+  if (json) {
+    printJson({ queued: true, jobId, runId: started?.runId ?? null, batches: started?.batches ?? null });
+  } else if (started) {
+    printLine(
+      `manual run #${started.runId} started (${started.batches} batches): follow it with plugchat-sync report --runs 1`,
+    );
+  } else {
+    printLine(
+      `manual run queued (job ${jobId}): no worker has taken it yet; the first that does starts it, or skips it if another run is going by then (trigger --wait starts it after that run)`,
+    );
+  }
+}
+
+/**
+ * Refuses, naming it, the run in progress; `skippedFor`: the run a worker skipped the manual run for,
+ * named even when it has finished since.
+ */
+async function refuseWhenRunGoing(prisma: PrismaClient, skippedFor?: number): Promise<void> {
+  const running = skippedFor === undefined ? await liveRunningRun(prisma) : await findRun(prisma, skippedFor);
   if (running) {
     throw new RunAlreadyGoingError(
       running.runId,
       `, ${running.trigger}, started ${formatTime(running.startedAt)}`,
     );
   }
-  const jobId = await enqueueManualRun(context.producer);
-  await context.warnWhenNoWorker(jobId);
-  if (json) printJson({ queued: true, jobId });
-  else
-    printLine(
-      `manual run queued (job ${jobId}): a worker starts it; follow it with plugchat-sync report --runs 1`,
-    );
+  if (skippedFor !== undefined) throw new RunAlreadyGoingError(skippedFor, "");
 }
 
 /** With --wait: the manual run starts after a run in progress, so that it reads Plugchat now. */

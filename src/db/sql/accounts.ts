@@ -8,6 +8,11 @@ export async function countTrackedAccounts(db: Db): Promise<number> {
   return db.account.count({ where: { tracked: true } });
 }
 
+/** Whether the account has a row: tracked now or once (a removed account keeps its row and history). */
+export async function accountIsKnown(db: Db, id: string): Promise<boolean> {
+  return (await db.account.count({ where: { id } })) > 0;
+}
+
 /** One page of tracked account ids after `afterId`, in id order (keyset pagination). */
 export async function trackedIdsAfter(db: Db, afterId: string | null, limit: number): Promise<string[]> {
   const rows = await db.account.findMany({

@@ -9,7 +9,11 @@ export interface HttpServerOptions {
   router: Router;
   /** 0 picks a free port. */
   port: number;
-  host: string;
+  /**
+   * Undefined: every address of the machine, IPv6 and IPv4 alike (Node listens on `::`, dual stack,
+   * where the machine has IPv6, else on 0.0.0.0).
+   */
+  host?: string | undefined;
   /** The answer to a path that no route has. */
   notFound: Answer;
   /** The answer to a request whose handler threw; a response already under way is cut instead. */
