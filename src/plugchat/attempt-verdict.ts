@@ -8,13 +8,15 @@ import {
   PlugchatUnavailableError,
 } from "./errors.js";
 import type { AttemptResult } from "./http-request.js";
-import { type PlugchatAccount, parseAccountBody } from "./response.js";
+import { type ExtraFields, type PlugchatAccount, parseAccountBody } from "./response.js";
 import { type AttemptFailure, decideRetry, type RetryDecision, type RetryPolicy } from "./retry-policy.js";
 
 export interface FetchedAccount {
   account: PlugchatAccount;
   /** Fields Plugchat sent that the client does not know: a hint that the API has grown. */
   unknownFields: string[];
+  /** Those fields' values, as kept in `accounts.extra`. */
+  extra: ExtraFields;
   attempts: number;
 }
 
@@ -41,7 +43,12 @@ export function judgeAttempt(result: AttemptResult, context: AttemptContext): At
       if (parsed.ok) {
         return {
           type: "account",
-          fetched: { account: parsed.account, unknownFields: parsed.unknownFields, attempts },
+          fetched: {
+            account: parsed.account,
+            unknownFields: parsed.unknownFields,
+            extra: parsed.extra,
+            attempts,
+          },
         };
       }
       const { problem, field } = parsed;

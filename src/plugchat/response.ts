@@ -32,8 +32,15 @@ export const MAX_WEBHOOK_LENGTH = 2_048;
 export const MAX_NAME_LENGTH = 1_024;
 export const MAX_EXTERNAL_ID_LENGTH = 1_024;
 
-/** Unknown field names reported per account, at most; a real API change adds a few. */
+/** Unknown field names reported (and their values kept) per account, at most; a real API change adds a few. */
 export const MAX_UNKNOWN_FIELDS = 20;
+/** Longest value of an unknown field kept, in characters of its JSON text; a longer one is cut. */
+export const MAX_EXTRA_VALUE_LENGTH = 2_048;
+/**
+ * Never kept as extra fields: account_drift's pseudo-field for an account that disappeared, and a
+ * name that would be an object's prototype wherever the values are read back into an object.
+ */
+const RESERVED_FIELDS: ReadonlySet<string> = new Set(["exists", "__proto__"]);
 const MAX_UNKNOWN_FIELD_NAME_LENGTH = 64;
 
 /**
@@ -61,8 +68,18 @@ const accountSchema = z.object({
 
 const ACCOUNT_FIELDS: readonly string[] = Object.keys(accountSchema.shape);
 
+/**
+ * The fields Plugchat sent that the project does not model, with their values as sent (kept in
+ * `accounts.extra`), and the names of those that could not be kept: past MAX_UNKNOWN_FIELDS, a value
+ * past MAX_EXTRA_VALUE_LENGTH, or one PostgreSQL's jsonb cannot hold (NUL, an unpaired surrogate).
+ */
+export interface ExtraFields {
+  values: Record<string, unknown>;
+  cut: string[];
+}
+
 type ParsedAccount =
-  | { ok: true; account: PlugchatAccount; unknownFields: string[] }
+  | { ok: true; account: PlugchatAccount; unknownFields: string[]; extra: ExtraFields }
   | { ok: false; problem: string; field: string | null };
 
 /**
@@ -92,12 +109,30 @@ export function parseAccountBody(body: Uint8Array): ParsedAccount {
     const field = result.error.issues[0]?.path[0];
     return { ok: false, problem: problems.join("; "), field: typeof field === "string" ? field : null };
   }
-  const unknownFields = Object.keys(record)
-    .filter((key) => !ACCOUNT_FIELDS.includes(key))
-    .slice(0, MAX_UNKNOWN_FIELDS)
-    .map(printableFieldName);
-  return { ok: true, account: result.data, unknownFields };
+  const unknown = Object.keys(record).filter((key) => !ACCOUNT_FIELDS.includes(key));
+  const unknownFields = unknown.slice(0, MAX_UNKNOWN_FIELDS).map(printableFieldName);
+  return { ok: true, account: result.data, unknownFields, extra: extraFieldsOf(record, unknown) };
 }
+
+function extraFieldsOf(record: Record<string, unknown>, unknown: readonly string[]): ExtraFields {
+  const kept: [string, unknown][] = [];
+  const cut: string[] = [];
+  unknown.forEach((name, index) => {
+    const json = JSON.stringify(record[name]) ?? "null";
+    const keepable =
+      index < MAX_UNKNOWN_FIELDS &&
+      !RESERVED_FIELDS.has(name) &&
+      json.length <= MAX_EXTRA_VALUE_LENGTH &&
+      textProblem(name, MAX_UNKNOWN_FIELD_NAME_LENGTH) === undefined &&
+      !JSONB_REFUSES.test(json);
+    if (keepable) kept.push([name, record[name]]);
+    else cut.push(printableFieldName(name));
+  });
+  return { values: Object.fromEntries(kept), cut };
+}
+
+/** In JSON text: a NUL, or an unpaired surrogate (JSON.stringify escapes only those), which jsonb refuses. */
+const JSONB_REFUSES = /\\u0000|\\ud[89a-f][0-9a-f]{2}/i;
 
 /** Why a string cannot be stored as it is, or undefined when it can. */
 function textProblem(value: string, max: number): string | undefined {

@@ -92,9 +92,11 @@ async function fetchAndWrite(
   const unknownFields = new Set(
     results.flatMap((result) => (result.kind === "ok" ? result.unknownFields : [])),
   );
+  const extraCutFields = new Set(results.flatMap((result) => (result.kind === "ok" ? result.extra.cut : [])));
   const written = await writeBatch(prisma, runId, results, {
     index: batchIndex,
     unknownFields: [...unknownFields],
+    extraCutFields: [...extraCutFields],
     writtenBy: PROCESS_NAME,
   });
   if (written === "already_written" || written === "run_closed") return skipped(written);

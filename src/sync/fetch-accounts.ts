@@ -81,6 +81,7 @@ async function fetchOne(client: PlugchatClient, id: string, signal: AbortSignal)
       kind: "ok",
       account: fetched.account,
       unknownFields: fetched.unknownFields,
+      extra: fetched.extra,
     };
     return { kind: "result", result };
   } catch (error) {

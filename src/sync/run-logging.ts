@@ -37,15 +37,24 @@ function logNotFound(logger: Logger, outcome: Extract<AccountOutcome, { kind: "n
   }
 }
 
-/** The lines of a closed run: fields Plugchat sent that this version does not know, then its summary. */
+/**
+ * The lines of a closed run: fields Plugchat sent that this version does not model, those whose values
+ * were too large to keep, then its summary.
+ */
 export function logRunClosed(logger: Logger, summary: RunSummary): void {
   if (summary.unknownFields.length > 0) {
     logger.warn(
       { fields: summary.unknownFields },
-      "Plugchat answered with fields this version does not know: the API changed; they are ignored",
+      "Plugchat answered with fields this version does not model: the API changed; their values are kept in accounts.extra",
     );
   }
   // A run stopped on purpose (interrupted) is no error; one that failed is.
+  if (summary.extraCutFields.length > 0) {
+    logger.warn(
+      { fields: summary.extraCutFields },
+      "Plugchat sent values of fields this version does not model that are too large (or not storable) to keep in accounts.extra: they were cut",
+    );
+  }
   const level = summary.status === "succeeded" ? "info" : summary.status === "failed" ? "error" : "warn";
   logger[level](
     {

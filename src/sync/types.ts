@@ -2,6 +2,7 @@ import type { AccountSourceSettings } from "../accounts/source/read-source.js";
 import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
 import type { PlugchatAccount, PlugchatClient } from "../plugchat/index.js";
+import type { ExtraFields } from "../plugchat/response.js";
 
 /** What every step of a run works with. */
 export interface SyncDependencies {
@@ -23,7 +24,14 @@ export type RunStatus = "running" | "succeeded" | "partial" | "failed" | "interr
 
 /** What fetching one account from Plugchat gave, before it is compared with the database. */
 export type FetchResult =
-  | { id: string; kind: "ok"; account: PlugchatAccount; unknownFields: readonly string[] }
+  | {
+      id: string;
+      kind: "ok";
+      account: PlugchatAccount;
+      unknownFields: readonly string[];
+      /** The unknown fields' values, kept in `accounts.extra`; those too large are named in `cut`. */
+      extra: ExtraFields;
+    }
   | { id: string; kind: "not_found" }
   | { id: string; kind: "failed"; error: string };
 
@@ -74,6 +82,8 @@ export interface RunSummary extends RunCounts {
   finishedAt: Date | null;
   error: string | null;
   unknownFields: string[];
+  /** Unknown fields whose values were too large to keep (cut), in this run. */
+  extraCutFields: string[];
   /** Null when no account source is configured (or the run began before the source was read). */
   accountSource: AccountSourceRecord | null;
   /** Disagreements with the integrator's records; null until the run is closed. */

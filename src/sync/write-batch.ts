@@ -20,6 +20,8 @@ export interface BatchIdentity {
   index: number;
   /** Fields Plugchat sent that this version does not know, merged into the run's `unknown_fields`. */
   unknownFields: readonly string[];
+  /** Unknown fields whose values were too large to keep, merged into the run's `extra_cut_fields`. */
+  extraCutFields: readonly string[];
   /** The process writing it (host:pid), for `sync_run_batches.written_by`. */
   writtenBy: string;
 }
@@ -52,14 +54,14 @@ export async function writeBatch(
         tx,
         outcomes.flatMap((outcome) =>
           outcome.kind === "baseline" || outcome.kind === "changed"
-            ? [{ id: outcome.id, ...outcome.account }]
+            ? [{ id: outcome.id, ...outcome.account, extra: outcome.extra }]
             : [],
         ),
       );
       await writeStatuses(tx, outcomes);
       const driftCount = await insertDrift(tx, runId, driftRows(outcomes));
       const counts = countOutcomes(outcomes, driftCount);
-      await addBatchCounts(tx, runId, counts, batch.unknownFields);
+      await addBatchCounts(tx, runId, counts, batch.unknownFields, batch.extraCutFields);
       await setBatchTotals(tx, runId, batch.index, counts);
       return { outcomes, counts };
     },
@@ -72,7 +74,8 @@ function outcomesOf(results: readonly FetchResult[], stored: Map<string, StoredA
   return results.flatMap((result): AccountOutcome[] => {
     const account = stored.get(result.id);
     if (!account) return [];
-    if (result.kind === "ok") return [outcomeOfFetch(account, result.account)];
+    if (result.kind === "ok")
+      return [outcomeOfFetch(account, { account: result.account, extra: result.extra.values })];
     if (result.kind === "not_found") return [outcomeOfNotFound(account)];
     return [{ kind: "failed", id: result.id, error: result.error }];
   });

@@ -11,6 +11,7 @@ export function runSummary(overrides: Partial<RunSummary> = {}): RunSummary {
     finishedAt: new Date("2026-01-05T10:02:03.500Z"),
     error: null,
     unknownFields: [],
+    extraCutFields: [],
     accountsTotal: 100,
     accountsChanged: 0,
     accountsUnchanged: 100,

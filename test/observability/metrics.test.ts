@@ -41,6 +41,7 @@ function summary(overrides: Partial<RunSummary> = {}): RunSummary {
     finishedAt: new Date("2026-01-05T10:01:30Z"),
     error: null,
     unknownFields: [],
+    extraCutFields: [],
     accountsTotal: 10,
     accountsChanged: 3,
     accountsUnchanged: 5,

@@ -27,12 +27,12 @@ const account = {
 const body = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 describe("judging an attempt", () => {
-  it("gives the account, its unknown fields and the attempts it took", () => {
+  it("gives the account, its unknown fields with their values, and the attempts it took", () => {
     expect(
       judgeAttempt({ type: "body", status: 200, body: body({ ...account, plan: "pro" }) }, context),
     ).toEqual({
       type: "account",
-      fetched: { account, unknownFields: ["plan"], attempts: 2 },
+      fetched: { account, unknownFields: ["plan"], extra: { values: { plan: "pro" }, cut: [] }, attempts: 2 },
     });
   });
 

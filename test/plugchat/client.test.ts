@@ -75,7 +75,12 @@ function captureLogs() {
 describe("a successful read", () => {
   it("returns the validated account after one attempt", async () => {
     const fetched = await client().getAccount(ID);
-    expect(fetched).toEqual({ account: sim.getAccount(ID), unknownFields: [], attempts: 1 });
+    expect(fetched).toEqual({
+      account: sim.getAccount(ID),
+      unknownFields: [],
+      extra: { values: {}, cut: [] },
+      attempts: 1,
+    });
   });
 
   it("sends the token, JSON headers and a User-Agent naming the project and its version", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   MAX_EXTERNAL_ID_LENGTH,
+  MAX_EXTRA_VALUE_LENGTH,
   MAX_NAME_LENGTH,
   MAX_UNKNOWN_FIELDS,
   MAX_WEBHOOK_LENGTH,
@@ -18,12 +19,20 @@ const account = {
   onMessageStatus: null,
 };
 
+/** No unknown field: nothing kept apart. */
+const NO_EXTRA = { values: {}, cut: [] };
+
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
 
 describe("parseAccountBody", () => {
   it("reads the documented example", () => {
-    expect(parseAccountBody(bytes(account))).toEqual({ ok: true, account, unknownFields: [] });
+    expect(parseAccountBody(bytes(account))).toEqual({
+      ok: true,
+      account,
+      unknownFields: [],
+      extra: NO_EXTRA,
+    });
   });
 
   it("accepts a null externalId", () => {
@@ -31,9 +40,25 @@ describe("parseAccountBody", () => {
     expect(parsed).toMatchObject({ ok: true, account: { externalId: null } });
   });
 
-  it("drops unknown fields from the account and lists their names", () => {
+  it("keeps unknown fields apart from the account: their names listed, their values as sent", () => {
     const parsed = parseAccountBody(bytes({ ...account, sessionName: "s", plan: { tier: 2 } }));
-    expect(parsed).toEqual({ ok: true, account, unknownFields: ["sessionName", "plan"] });
+    expect(parsed).toEqual({
+      ok: true,
+      account,
+      unknownFields: ["sessionName", "plan"],
+      extra: { values: { sessionName: "s", plan: { tier: 2 } }, cut: [] },
+    });
+  });
+
+  it("cuts unknown fields past the count limit, and values past the size limit, naming them", () => {
+    const many = Object.fromEntries(Array.from({ length: 22 }, (_, index) => [`f${index}`, index]));
+    const big = "x".repeat(MAX_EXTRA_VALUE_LENGTH);
+    const parsed = parseAccountBody(bytes({ ...account, big, ...many }));
+    if (!parsed.ok) throw new Error(parsed.problem);
+    expect(parsed.extra.cut).toEqual(["big", "f19", "f20", "f21"]);
+    expect(Object.keys(parsed.extra.values)).toHaveLength(MAX_UNKNOWN_FIELDS - 1);
+    const fits = parseAccountBody(bytes({ ...account, fits: "x".repeat(MAX_EXTRA_VALUE_LENGTH - 2) }));
+    expect(fits).toMatchObject({ ok: true, extra: { cut: [] } });
   });
 
   it("names a field of the wrong type and both types, without its value", () => {
@@ -108,7 +133,7 @@ describe("parseAccountBody", () => {
 
   it("accepts a byte order mark before the JSON", () => {
     const withBom = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes(account)]);
-    expect(parseAccountBody(withBom)).toEqual({ ok: true, account, unknownFields: [] });
+    expect(parseAccountBody(withBom)).toEqual({ ok: true, account, unknownFields: [], extra: NO_EXTRA });
   });
 
   it.each([
@@ -134,7 +159,12 @@ describe("string values", () => {
       onSendingMessage: "'; DROP TABLE accounts; --",
       onMessageStatus: "   ",
     };
-    expect(parseAccountBody(bytes(odd))).toEqual({ ok: true, account: odd, unknownFields: [] });
+    expect(parseAccountBody(bytes(odd))).toEqual({
+      ok: true,
+      account: odd,
+      unknownFields: [],
+      extra: NO_EXTRA,
+    });
   });
 
   it("rejects NUL, which PostgreSQL text cannot hold, naming the field", () => {
@@ -195,12 +225,21 @@ describe("unknown fields", () => {
       ok: true,
       account,
       unknownFields: ['"bad\\u0000name"', '"\\ud800"', `"${"k".repeat(62)}…`, '"line\\nbreak"', "plan"],
+      extra: {
+        values: { "line\nbreak": 4, plan: 5 },
+        cut: ['"bad\\u0000name"', '"\\ud800"', `"${"k".repeat(62)}…`],
+      },
     });
   });
 
   it("never shortens a name in the middle of a character such as an emoji", () => {
     const parsed = parseAccountBody(bytes({ ...account, [`${"k".repeat(61)}😀${"k".repeat(10)}`]: 1 }));
-    expect(parsed).toEqual({ ok: true, account, unknownFields: [`"${"k".repeat(61)}…`] });
+    expect(parsed).toEqual({
+      ok: true,
+      account,
+      unknownFields: [`"${"k".repeat(61)}…`],
+      extra: { values: {}, cut: [`"${"k".repeat(61)}…`] },
+    });
   });
 
   it(`reports at most ${MAX_UNKNOWN_FIELDS} of them`, () => {
@@ -212,7 +251,12 @@ describe("unknown fields", () => {
   it("treats __proto__ as an unknown field, not as the object's prototype", () => {
     const body = `{"__proto__":{"name":"polluted","active":false},${JSON.stringify(account).slice(1)}`;
     const parsed = parseAccountBody(bytes(body));
-    expect(parsed).toEqual({ ok: true, account, unknownFields: ["__proto__"] });
+    expect(parsed).toEqual({
+      ok: true,
+      account,
+      unknownFields: ["__proto__"],
+      extra: { values: {}, cut: ["__proto__"] },
+    });
     expect(({} as Record<string, unknown>).name).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@ import { PlugchatNotFoundError, PlugchatUnavailableError } from "../../src/plugc
 import { retryAttempts } from "../../src/plugchat/retry-loop.js";
 
 const ID = "acc-00001";
-const fetched = { account: {} as never, unknownFields: [], attempts: 0 };
+const fetched = { account: {} as never, unknownFields: [], extra: { values: {}, cut: [] }, attempts: 0 };
 const retry = (status: number | null, code: string | null): AttemptVerdict => ({
   type: "retry",
   status,

@@ -88,6 +88,7 @@ describeOnEachBackend("the queue worker", (kind) => {
     const late = await writeBatch(env.prisma, run.runId, [{ id: first, kind: "failed", error: "late" }], {
       index: 1,
       unknownFields: [],
+      extraCutFields: [],
       writtenBy: "test",
     });
     expect(late).toBe("run_closed");

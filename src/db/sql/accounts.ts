@@ -35,6 +35,7 @@ interface StoredRow {
   on_sending_message: string | null;
   on_message_status: string | null;
   on_message_delivery_error: string | null;
+  extra: Record<string, unknown>;
   last_synced_at: Date | null;
   missing_since: Date | null;
 }
@@ -46,7 +47,8 @@ interface StoredRow {
 export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<string, StoredAccount>> {
   const rows = await db.$queryRaw<StoredRow[]>`
     SELECT id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
-           on_sending_message, on_message_status, on_message_delivery_error, last_synced_at, missing_since
+           on_sending_message, on_message_status, on_message_delivery_error, extra, last_synced_at,
+           missing_since
       FROM accounts WHERE id = ANY(${[...ids]}::text[]) ORDER BY id FOR UPDATE`;
   return new Map(
     rows.map((row) => [
@@ -55,6 +57,7 @@ export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<
         id: row.id,
         lastSyncedAt: row.last_synced_at,
         missingSince: row.missing_since,
+        extra: row.extra,
         values: {
           externalId: row.external_id,
           name: row.name,
@@ -71,11 +74,12 @@ export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<
   );
 }
 
-export type SyncedRow = { id: string } & PlugchatAccount;
+export type SyncedRow = { id: string; extra: Record<string, unknown> } & PlugchatAccount;
 
 /**
  * The synced data columns of the given accounts. `onMessageDeliveryError` is written only where the
- * answer had it (null included); where it was left out, the stored value is kept.
+ * answer had it (null included); where it was left out, the stored value is kept. `extra` is merged:
+ * a field the answer left out keeps its kept value.
  */
 export async function writeSyncedData(db: Db, rows: readonly SyncedRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -89,14 +93,15 @@ export async function writeSyncedData(db: Db, rows: readonly SyncedRow[]): Promi
            on_message_status = i.on_message_status,
            on_message_delivery_error = CASE WHEN i.delivery_error_sent THEN i.on_message_delivery_error
                                             ELSE a.on_message_delivery_error END,
-           updated_at = now()
+           extra = a.extra || i.extra, updated_at = now()
       FROM unnest(${column("id")}::text[], ${column("externalId")}::text[], ${column("name")}::text[],
                   ${column("active")}::boolean[], ${column("onStartAttendance")}::text[],
                   ${column("onFinishAttendance")}::text[], ${column("onReceiveMessage")}::text[],
                   ${column("onSendingMessage")}::text[], ${column("onMessageStatus")}::text[],
-                  ${column("onMessageDeliveryError")}::text[], ${deliveryErrorSent}::boolean[])
+                  ${column("onMessageDeliveryError")}::text[], ${deliveryErrorSent}::boolean[],
+                  ${rows.map((row) => JSON.stringify(row.extra))}::jsonb[])
            AS i(id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
-                on_sending_message, on_message_status, on_message_delivery_error, delivery_error_sent)
+                on_sending_message, on_message_status, on_message_delivery_error, delivery_error_sent, extra)
      WHERE a.id = i.id`;
 }
 

@@ -128,6 +128,7 @@ export async function addBatchCounts(
   runId: number,
   counts: RunCounts,
   unknownFields: readonly string[],
+  extraCutFields: readonly string[] = [],
 ): Promise<void> {
   await db.$executeRaw`
     UPDATE sync_runs
@@ -140,6 +141,9 @@ export async function addBatchCounts(
            unknown_fields = ARRAY(SELECT DISTINCT f
                                     FROM unnest(COALESCE(unknown_fields, ARRAY[]::text[]) || ${[...unknownFields]}::text[]) AS f
                                    ORDER BY f),
+           extra_cut_fields = ARRAY(SELECT DISTINCT f
+                                      FROM unnest(COALESCE(extra_cut_fields, ARRAY[]::text[]) || ${[...extraCutFields]}::text[]) AS f
+                                     ORDER BY f),
            heartbeat_at = now()
      WHERE id = ${runId}`;
 }
@@ -232,6 +236,7 @@ function toSummary(row: SyncRun): RunSummary {
     finishedAt: row.finishedAt,
     error: row.error,
     unknownFields: row.unknownFields,
+    extraCutFields: row.extraCutFields,
     accountsTotal: row.accountsTotal,
     accountsChanged: row.accountsChanged,
     accountsUnchanged: row.accountsUnchanged,
