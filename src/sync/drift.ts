@@ -79,7 +79,7 @@ export function diffFields(stored: StoredAccount["values"], fetched: PlugchatAcc
  * have is no drift (its first appearance is reported as an unknown field of the run); one the answer
  * leaves out says nothing about it. Values compare as canonical JSON: jsonb reorders object keys.
  */
-export function diffExtra(stored: Record<string, unknown>, fetched: Record<string, unknown>): FieldChange[] {
+function diffExtra(stored: Record<string, unknown>, fetched: Record<string, unknown>): FieldChange[] {
   const changes: FieldChange[] = [];
   for (const field of Object.keys(fetched).sort()) {
     if (!Object.hasOwn(stored, field)) continue;
