@@ -118,8 +118,9 @@ function extraFieldsOf(record: Record<string, unknown>, unknown: readonly string
   const kept: [string, unknown][] = [];
   const cut: string[] = [];
   unknown.forEach((name, index) => {
-    const json = JSON.stringify(record[name]) ?? "null";
+    const json = jsonOf(record[name]);
     const keepable =
+      json !== undefined &&
       index < MAX_UNKNOWN_FIELDS &&
       !RESERVED_FIELDS.has(name) &&
       json.length <= MAX_EXTRA_VALUE_LENGTH &&
@@ -129,6 +130,18 @@ function extraFieldsOf(record: Record<string, unknown>, unknown: readonly string
     else cut.push(printableFieldName(name));
   });
   return { values: Object.fromEntries(kept), cut };
+}
+
+/**
+ * A value's JSON text, or undefined for one nested too deep to write (JSON.parse reads deeper than
+ * JSON.stringify can write back): such a value is cut, never a failure of its account.
+ */
+function jsonOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value) ?? "null";
+  } catch {
+    return undefined;
+  }
 }
 
 /** In JSON text: a NUL, or an unpaired surrogate (JSON.stringify escapes only those), which jsonb refuses. */

@@ -100,7 +100,8 @@ export async function readStoredAccounts(
   try {
     const { rows } = await client.query<Record<string, unknown>>(
       `SELECT id, last_status, last_error, consecutive_failures, external_id, name, active, on_start_attendance,
-              on_finish_attendance, on_receive_message, on_sending_message, on_message_status
+              on_finish_attendance, on_receive_message, on_sending_message, on_message_status,
+              on_message_delivery_error
          FROM accounts WHERE id = ANY($1::text[])`,
       [ids],
     );
@@ -120,6 +121,7 @@ export async function readStoredAccounts(
             onReceiveMessage: row.on_receive_message as string | null,
             onSendingMessage: row.on_sending_message as string | null,
             onMessageStatus: row.on_message_status as string | null,
+            onMessageDeliveryError: row.on_message_delivery_error as string | null,
           },
         },
       ]),

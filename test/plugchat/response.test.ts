@@ -50,6 +50,16 @@ describe("parseAccountBody", () => {
     });
   });
 
+  it("cuts a value nested too deep for JSON.stringify, and keeps the account", () => {
+    const body = `{"deep":${"[".repeat(5_000)}${"]".repeat(5_000)},${JSON.stringify(account).slice(1)}`;
+    expect(parseAccountBody(bytes(body))).toEqual({
+      ok: true,
+      account,
+      unknownFields: ["deep"],
+      extra: { values: {}, cut: ["deep"] },
+    });
+  });
+
   it("cuts unknown fields past the count limit, and values past the size limit, naming them", () => {
     const many = Object.fromEntries(Array.from({ length: 22 }, (_, index) => [`f${index}`, index]));
     const big = "x".repeat(MAX_EXTRA_VALUE_LENGTH);
