@@ -1,18 +1,7 @@
 // Expected values from a PostgreSQL account source (a throwaway database of its own).
-import pg from "pg";
 import { describe } from "vitest";
-import { createTestDatabase } from "../helpers/databases.js";
+import { createTestDatabase, queryDatabase as query } from "../helpers/databases.js";
 import { defineExpectationScenarios } from "./source/expectation-scenarios.js";
-
-async function query(url: string, sql: string, values: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql, values);
-  } finally {
-    await client.end();
-  }
-}
 
 describe("expected values from an account source in PostgreSQL", () => {
   defineExpectationScenarios({

@@ -1,18 +1,7 @@
 // The account source scenarios against a PostgreSQL source (a throwaway database of its own).
-import pg from "pg";
 import { describe } from "vitest";
-import { createTestDatabase } from "../helpers/databases.js";
+import { createTestDatabase, queryDatabase as query } from "../helpers/databases.js";
 import { defineSourceScenarios } from "./source/scenarios.js";
-
-async function query(url: string, sql: string, values: unknown[] = []) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql, values);
-  } finally {
-    await client.end();
-  }
-}
 
 describe("an account source in PostgreSQL", () => {
   defineSourceScenarios({
@@ -28,11 +17,11 @@ describe("an account source in PostgreSQL", () => {
           ]);
         },
         async storedIds() {
-          const result = await query(
+          const rows = await query<{ id: string | null }>(
             database.url,
             "SELECT plugchat_account_id AS id FROM customers ORDER BY plugchat_account_id",
           );
-          return result.rows.map((row: { id: string | null }) => row.id);
+          return rows.map((row) => row.id);
         },
         drop: () => database.drop(),
       };

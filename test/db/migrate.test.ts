@@ -16,7 +16,12 @@ import {
   SchemaNotEmptyError,
 } from "../../src/db/migrations/index.js";
 import { UserFacingError } from "../../src/errors.js";
-import { createTestDatabase, reserveTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import {
+  createTestDatabase,
+  queryDatabase as query,
+  reserveTestDatabase,
+  type TestDatabase,
+} from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
 
 const MIGRATIONS_DIR = defaultMigrationsDir();
@@ -39,20 +44,6 @@ afterAll(async () => {
 function track(database: TestDatabase): TestDatabase {
   databases.push(database);
   return database;
-}
-
-async function query<T extends pg.QueryResultRow>(
-  url: string,
-  sql: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
 }
 
 async function tableExists(url: string, table: string): Promise<boolean> {

@@ -94,13 +94,22 @@ async function copyDatabase(template: string, name: string): Promise<void> {
   }
 }
 
-/** Runs one statement on the admin database, on a connection of its own. */
-export async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl() });
+/** Runs one statement on the database at `url`, on a connection of its own; returns its rows. */
+export async function queryDatabase<T extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(sql);
+    return (await client.query<T>(sql, values)).rows;
   } finally {
     await client.end();
   }
+}
+
+/** Runs one statement on the admin database, on a connection of its own. */
+export async function adminQuery(sql: string): Promise<void> {
+  await queryDatabase(adminUrl(), sql);
 }

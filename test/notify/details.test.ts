@@ -4,13 +4,12 @@ import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { loadNotificationDetails } from "../../src/notify/details.js";
 import type { RunNotification } from "../../src/notify/notification.js";
 import { notifyRunFinished } from "../../src/notify/notify-run.js";
-import { createPlugchatClient } from "../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { runSync } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { setExpectations } from "../helpers/expectations.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
+import { syncWithSimulator } from "../helpers/simulator-sync.js";
 import { useWebhookReceivers } from "../helpers/webhook-receiver.js";
 
 const TOKEN = "notify-test-token";
@@ -42,15 +41,8 @@ async function setUp(accounts: number): Promise<string[]> {
 
 /** A real run against the simulator; failed attempts are not retried. */
 function sync(): Promise<RunSummary> {
-  const client = createPlugchatClient({
-    baseUrl: simulator.url,
-    token: TOKEN,
-    timeoutMs: 2000,
-    maxAttempts: 1,
-    maxRps: 0,
-  });
-  return runSync(
-    { prisma, client, logger: logs.logger },
+  return syncWithSimulator(
+    { prisma, simulator, token: TOKEN, logger: logs.logger },
     { trigger: "schedule", concurrency: 4, batchSize: 50 },
   );
 }

@@ -6,13 +6,12 @@ import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { mismatchCountsByField } from "../../src/db/sql/mismatches.js";
 import { startHealthServer } from "../../src/observability/http-server.js";
 import { createMetrics, type Metrics } from "../../src/observability/metrics.js";
-import { createPlugchatClient } from "../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { EXISTS_FIELD, SYNCED_FIELDS } from "../../src/sync/drift.js";
-import { runSync } from "../../src/sync/run-in-process.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { setExpectations, viewCountsByField } from "../helpers/expectations.js";
 import { captureLogs } from "../helpers/logs.js";
+import { syncWithSimulator } from "../helpers/simulator-sync.js";
 
 const TOKEN = "mismatch-gauge-token";
 const closers: (() => Promise<void>)[] = [];
@@ -60,15 +59,7 @@ describe("plugchat_sync_mismatches against the database", () => {
   });
 
   function sync() {
-    const client = createPlugchatClient({
-      baseUrl: simulator.url,
-      token: TOKEN,
-      timeoutMs: 2000,
-      maxAttempts: 1,
-      maxRps: 0,
-    });
-    const logger = captureLogs().logger;
-    return runSync({ prisma, client, logger }, { trigger: "cli", concurrency: 4, batchSize: 10 });
+    return syncWithSimulator({ prisma, simulator, token: TOKEN }, { concurrency: 4, batchSize: 10 });
   }
 
   it("equals the view's counts by field on every worker, and shows 0 once a field's mismatches are resolved", async () => {

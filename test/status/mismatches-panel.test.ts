@@ -6,16 +6,15 @@ import { Secret } from "../../src/config/secret.js";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { type HealthServer, startHealthServer } from "../../src/observability/http-server.js";
 import { createMetrics } from "../../src/observability/metrics.js";
-import { createPlugchatClient } from "../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
 import { text } from "../../src/status/html.js";
 import { statusRoutes } from "../../src/status/index.js";
 import type { MismatchesPanel } from "../../src/status/queries.js";
-import { runSync } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { type Expectation, setExpectations, viewCountsByField } from "../helpers/expectations.js";
 import { captureLogs } from "../helpers/logs.js";
+import { syncWithSimulator } from "../helpers/simulator-sync.js";
 
 const TOKEN = "mismatch-panel-token";
 const PASSWORD = "mismatch panel password";
@@ -48,15 +47,7 @@ async function setUp(accounts: number): Promise<string[]> {
 }
 
 function sync(): Promise<RunSummary> {
-  const client = createPlugchatClient({
-    baseUrl: simulator.url,
-    token: TOKEN,
-    timeoutMs: 2000,
-    maxAttempts: 1,
-    maxRps: 0,
-  });
-  const logger = captureLogs().logger;
-  return runSync({ prisma, client, logger }, { trigger: "cli", concurrency: 8, batchSize: 25 });
+  return syncWithSimulator({ prisma, simulator, token: TOKEN }, { concurrency: 8, batchSize: 25 });
 }
 
 async function serve(password?: Secret): Promise<string> {

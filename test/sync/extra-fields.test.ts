@@ -2,11 +2,11 @@
 // their values as sent; a change in one is drift; a first appearance is reported as an unknown field;
 // a value too large to keep is cut with one warning per run, never failing the account.
 import { expect, it } from "vitest";
-import { createPlugchatClient, type PlugchatAccount } from "../../src/plugchat/index.js";
+import type { PlugchatAccount } from "../../src/plugchat/index.js";
 import { MAX_EXTRA_VALUE_LENGTH } from "../../src/plugchat/response.js";
-import { runSync } from "../../src/sync/run-in-process.js";
 import { captureLogs } from "../helpers/logs.js";
 import { useSimulatorWithDatabase } from "../helpers/simulator-database.js";
+import { driftOfRun, syncWithSimulator } from "../helpers/simulator-sync.js";
 
 const TOKEN = "extra-fields-token";
 const env = useSimulatorWithDatabase({ token: TOKEN, accounts: 3 });
@@ -18,18 +18,7 @@ function serve(id: string, fields: Record<string, unknown>): void {
 
 async function sync() {
   const logs = captureLogs("warn");
-  const client = createPlugchatClient({
-    baseUrl: env.simulator.url,
-    token: TOKEN,
-    maxRps: 0,
-    timeoutMs: 2_000,
-    maxAttempts: 1,
-    logger: logs.logger,
-  });
-  const summary = await runSync(
-    { prisma: env.prisma, client, logger: logs.logger },
-    { trigger: "cli", concurrency: 2 },
-  );
+  const summary = await syncWithSimulator({ ...env, token: TOKEN, logger: logs.logger }, { concurrency: 2 });
   return { summary, logs };
 }
 
@@ -37,12 +26,8 @@ async function extraOf(id: string) {
   return (await env.prisma.account.findUniqueOrThrow({ where: { id } })).extra;
 }
 
-async function driftOf(runId: number) {
-  const rows = await env.prisma.accountDrift.findMany({
-    where: { syncRunId: runId },
-    orderBy: { field: "asc" },
-  });
-  return rows.map(({ accountId, field, oldValue, newValue }) => ({ accountId, field, oldValue, newValue }));
+function driftOf(runId: number) {
+  return driftOfRun(env.prisma, runId);
 }
 
 it("keeps unknown fields' values in accounts.extra, and records their changes as drift", async () => {

@@ -2,38 +2,23 @@
 // page): synced and drifted like the other five when an answer has it; an answer that leaves it out
 // says nothing about it.
 import { expect, it } from "vitest";
-import { createPlugchatClient } from "../../src/plugchat/index.js";
-import { runSync } from "../../src/sync/run-in-process.js";
-import { captureLogs } from "../helpers/logs.js";
 import { useSimulatorWithDatabase } from "../helpers/simulator-database.js";
+import { driftOfRun, syncWithSimulator } from "../helpers/simulator-sync.js";
 
 const TOKEN = "delivery-error-token";
 const env = useSimulatorWithDatabase({ token: TOKEN, accounts: 2 });
 const HOOK = "https://app.example.com/plugchat/delivery-error";
 
-async function sync() {
-  const logger = captureLogs("warn").logger;
-  const client = createPlugchatClient({
-    baseUrl: env.simulator.url,
-    token: TOKEN,
-    maxRps: 0,
-    timeoutMs: 2_000,
-    maxAttempts: 1,
-    logger,
-  });
-  return runSync({ prisma: env.prisma, client, logger }, { trigger: "cli", concurrency: 2 });
+function sync() {
+  return syncWithSimulator({ ...env, token: TOKEN }, { concurrency: 2 });
 }
 
 async function stored(id: string) {
   return (await env.prisma.account.findUniqueOrThrow({ where: { id } })).onMessageDeliveryError;
 }
 
-async function driftOf(runId: number) {
-  const rows = await env.prisma.accountDrift.findMany({
-    where: { syncRunId: runId },
-    orderBy: { accountId: "asc" },
-  });
-  return rows.map(({ accountId, field, oldValue, newValue }) => ({ accountId, field, oldValue, newValue }));
+function driftOf(runId: number) {
+  return driftOfRun(env.prisma, runId);
 }
 
 it("syncs onMessageDeliveryError when the answer has it, and keeps it when the answer leaves it out", async () => {

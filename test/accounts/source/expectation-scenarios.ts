@@ -4,12 +4,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../../src/db/prisma.js";
 import type { PlugchatAccount } from "../../../src/plugchat/index.js";
-import { createPlugchatClient } from "../../../src/plugchat/index.js";
 import { type Simulator, startSimulator } from "../../../src/simulator/index.js";
-import { runSync } from "../../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../../src/sync/types.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../../helpers/logs.js";
+import { syncWithSimulator } from "../../helpers/simulator-sync.js";
 
 /** One row of the integrator's `customers` table. */
 export interface Customer {
@@ -148,21 +147,9 @@ export function defineExpectationScenarios(backend: CustomersBackend): void {
     await sync.drop();
   });
 
-  async function run(query = QUERY): Promise<RunSummary> {
-    const client = createPlugchatClient({
-      baseUrl: simulator.url,
-      token: TOKEN,
-      maxRps: 0,
-      timeoutMs: 2_000,
-      maxAttempts: 1,
-    });
-    const deps = {
-      prisma,
-      client,
-      logger: logs.logger,
-      accountSource: { url: source.url, query, timeoutMs: 10_000, maxRemovalShare: 1 },
-    };
-    return runSync(deps, { trigger: "cli", concurrency: 4 });
+  function run(query = QUERY): Promise<RunSummary> {
+    const accountSource = { url: source.url, query, timeoutMs: 10_000, maxRemovalShare: 1 };
+    return syncWithSimulator({ prisma, simulator, token: TOKEN, logger: logs.logger, accountSource });
   }
 
   async function mismatches(): Promise<MismatchRow[]> {
