@@ -56,8 +56,13 @@ export interface MismatchRefresh {
  * that is unverified now (failing) stays open: nothing is known to have changed.
  */
 export async function refreshMismatches(db: Db, runId: number): Promise<MismatchRefresh> {
+  // Computed once (a scan of every expectation), then read by the three statements below.
+  await db.$executeRaw`
+    CREATE TEMPORARY TABLE plugchat_current_mismatches ON COMMIT DROP AS ${CURRENT}`;
+  await db.$executeRawUnsafe("CREATE UNIQUE INDEX ON plugchat_current_mismatches (account_id, field)");
+  await db.$executeRawUnsafe("ANALYZE plugchat_current_mismatches");
   const resolved = await db.$queryRaw<RawChange[]>`
-    WITH current AS (${CURRENT}),
+    WITH current AS (SELECT * FROM plugchat_current_mismatches),
     ended AS (
       UPDATE account_mismatch_spans s SET ended_at = now(), ended_run_id = ${runId}
        WHERE s.ended_at IS NULL
@@ -68,13 +73,12 @@ export async function refreshMismatches(db: Db, runId: number): Promise<Mismatch
     SELECT n.account_id, a.name, n.field, n.expected, n.actual
       FROM ended n JOIN accounts a ON a.id = n.account_id ORDER BY n.account_id, n.field`;
   await db.$executeRaw`
-    WITH current AS (${CURRENT})
     UPDATE account_mismatch_spans s SET expected = c.expected, actual = c.actual
-      FROM current c
+      FROM plugchat_current_mismatches c
      WHERE s.ended_at IS NULL AND c.account_id = s.account_id AND c.field = s.field
        AND (s.expected IS DISTINCT FROM c.expected OR s.actual IS DISTINCT FROM c.actual)`;
   const opened = await db.$queryRaw<RawChange[]>`
-    WITH current AS (${CURRENT}),
+    WITH current AS (SELECT * FROM plugchat_current_mismatches),
     began AS (
       INSERT INTO account_mismatch_spans (account_id, field, expected, actual, began_run_id)
       SELECT c.account_id, c.field, c.expected, c.actual, ${runId}::int FROM current c
