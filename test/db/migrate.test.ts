@@ -492,3 +492,81 @@ describe("20261205200000_sync_runs_interrupted on a database with runs", () => {
     );
   });
 });
+
+describe("20261205100000 to 20261205210000 (expectations, onMessageDeliveryError, extra) on a database in use", () => {
+  const FIRST = "20261205100000_account_expectations";
+
+  it("keep every account, run and drift row, add empty columns, and the views list the same accounts", async () => {
+    const database = await databaseMigratedUpTo(FIRST);
+    await query(
+      database.url,
+      `INSERT INTO accounts (id, name, active, on_receive_message, last_status, last_synced_at, tracked) VALUES
+         ('acc-1', 'Loja Um', true, 'https://hooks.example/1', 'ok', now(), true),
+         ('acc-2', 'Loja Dois', false, NULL, 'not_found', now(), true),
+         ('acc-3', 'Gone', true, NULL, 'ok', now(), false)`,
+    );
+    await query(database.url, "INSERT INTO sync_runs (id, trigger, status) VALUES (1, 'cli', 'succeeded')");
+    await query(
+      database.url,
+      `INSERT INTO account_drift (account_id, sync_run_id, field, old_value, new_value)
+       VALUES ('acc-1', 1, 'name', 'Loja', 'Loja Um'), ('acc-2', 1, 'exists', 'true', 'false')`,
+    );
+    const before = {
+      accounts: await query(
+        database.url,
+        "SELECT id, name, active, on_receive_message, last_status FROM accounts ORDER BY id",
+      ),
+      drift: await query(
+        database.url,
+        "SELECT account_id, field, old_value, new_value FROM account_drift ORDER BY id",
+      ),
+      state: await query(
+        database.url,
+        "SELECT account_id, name, last_drift_at FROM account_current_state ORDER BY account_id",
+      ),
+    };
+
+    await migrate({ databaseUrl: database.url, migrationsDir: MIGRATIONS_DIR });
+
+    expect(
+      await query(
+        database.url,
+        "SELECT id, name, active, on_receive_message, last_status FROM accounts ORDER BY id",
+      ),
+    ).toEqual(before.accounts);
+    expect(
+      await query(
+        database.url,
+        "SELECT account_id, field, old_value, new_value FROM account_drift ORDER BY id",
+      ),
+    ).toEqual(before.drift);
+    expect(
+      await query(database.url, "SELECT id, on_message_delivery_error, extra FROM accounts ORDER BY id"),
+    ).toEqual([
+      { id: "acc-1", on_message_delivery_error: null, extra: {} },
+      { id: "acc-2", on_message_delivery_error: null, extra: {} },
+      { id: "acc-3", on_message_delivery_error: null, extra: {} },
+    ]);
+    expect(
+      await query(database.url, "SELECT mismatches_open, mismatches_opened, extra_cut_fields FROM sync_runs"),
+    ).toEqual([{ mismatches_open: null, mismatches_opened: null, extra_cut_fields: [] }]);
+    expect(
+      await query(
+        database.url,
+        "SELECT account_id, name, last_drift_at FROM account_current_state ORDER BY account_id",
+      ),
+    ).toEqual(before.state);
+    const columns = (
+      await query<{ column_name: string }>(
+        database.url,
+        `SELECT column_name FROM information_schema.columns
+          WHERE table_name = 'account_current_state' ORDER BY ordinal_position`,
+      )
+    ).map((column) => column.column_name);
+    expect(columns.slice(-3)).toEqual(["failing_since", "on_message_delivery_error", "extra"]);
+    expect(await query(database.url, "SELECT * FROM account_mismatches")).toEqual([]);
+    expect(await query(database.url, "SELECT count(*)::int AS n FROM account_expectations")).toEqual([
+      { n: 0 },
+    ]);
+  });
+});
