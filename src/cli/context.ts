@@ -1,4 +1,5 @@
 import { type Config, loadConfig } from "../config/index.js";
+import type { DatabaseTarget } from "../db/connection-errors.js";
 import { type OpenDatabase, openDatabase } from "../db/open-database.js";
 import { createLogger, type Logger, logProcessWarnings } from "../logger.js";
 import { migrateQueues, queueBackendSettings } from "../queue/backend/index.js";
@@ -24,7 +25,7 @@ export function commandContext(): CommandContext {
 }
 
 let database: Promise<OpenDatabase> | undefined;
-let databaseUrl: string | undefined;
+let openedTarget: DatabaseTarget | undefined;
 
 /**
  * The URL of this process's database, opened once per process (src/db/open-database.ts): DATABASE_URL,
@@ -46,13 +47,16 @@ export async function commandDatabase(options: { migrate?: boolean } = {}): Prom
     onStarted: printNotice,
   });
   const opened = await database;
-  databaseUrl = opened.url;
+  openedTarget = {
+    url: opened.url,
+    ...(opened.embedded ? { embeddedDataDir: opened.embedded.layout.dataDir } : {}),
+  };
   return opened;
 }
 
-/** The URL of the database this process opened, if any: it helps describe connection failures. */
-export function openedDatabaseUrl(): string | undefined {
-  return databaseUrl;
+/** The database this process opened, if any: it helps describe connection failures. */
+export function openedDatabase(): DatabaseTarget | undefined {
+  return openedTarget;
 }
 
 /** Ends what the command opened: leaves the embedded server (the last to leave stops it). */

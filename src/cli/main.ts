@@ -6,7 +6,7 @@ import { captureStopSignals } from "./stop-signal.js";
 if (process.argv[2] === "worker") captureStopSignals();
 
 const { loadConfig } = await import("../config/index.js");
-const { closeCommandContext, openedDatabaseUrl } = await import("./context.js");
+const { closeCommandContext, openedDatabase } = await import("./context.js");
 const { reportError } = await import("./errors.js");
 const { printNotice } = await import("./print.js");
 const { buildProgram } = await import("./program.js");
@@ -18,17 +18,20 @@ async function main(argv: string[]): Promise<number> {
     // Commands report a non-fatal failure (a partial run) through process.exitCode.
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
-    const report = reportError(error, safeDatabaseUrl());
+    const report = reportError(error, databaseOfThisProcess());
     for (const line of report.lines) printNotice(`error: ${line}`);
     await closeCommandContext().catch(() => undefined);
     return report.exitCode;
   }
 }
 
-// The database URL helps describe connection failures; a config that does not parse has none.
-function safeDatabaseUrl(): string | undefined {
+// The database helps describe connection failures; a config that does not parse has none.
+function databaseOfThisProcess(): { url: string; embeddedDataDir?: string } | undefined {
+  const opened = openedDatabase();
+  if (opened) return opened;
   try {
-    return openedDatabaseUrl() ?? loadConfig().databaseUrl;
+    const url = loadConfig().databaseUrl;
+    return url === undefined ? undefined : { url };
   } catch {
     return undefined;
   }

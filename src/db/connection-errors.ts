@@ -38,22 +38,41 @@ export function databaseLocation(databaseUrl: string): string {
 }
 
 /**
+ * Which database a message is about: DATABASE_URL, or the embedded server that runs when it is unset.
+ * The message names the one the user can act on.
+ */
+export interface DatabaseTarget {
+  url: string;
+  /** The embedded server's data directory, when this is the embedded server (DATABASE_URL unset). */
+  embeddedDataDir?: string;
+}
+
+/**
  * Turns a failure to connect to PostgreSQL into a one-line user-facing error, or returns undefined
  * when `err` is something else (a failed query, a bug...). Understands errors from `pg` (network
  * errors and the server's SQLSTATE codes), the same errors wrapped in `cause`, and Prisma Client
  * errors that carry the driver adapter's description (`meta.driverAdapterError.cause`).
- * A UserFacingError is returned as it is.
+ * A UserFacingError is returned as it is. A bare URL is DATABASE_URL's.
  */
-export function describeDatabaseError(err: unknown, databaseUrl: string): UserFacingError | undefined {
+export function describeDatabaseError(
+  err: unknown,
+  target: string | DatabaseTarget,
+): UserFacingError | undefined {
   if (err instanceof UserFacingError) return err;
   const failure = findConnectionFailure(err);
   if (!failure) return undefined;
-  const place = placeOf(databaseUrl);
-  const unreachable = UNREACHABLE[failure.code]?.(failure.detail);
+  const place = placeOf(typeof target === "string" ? { url: target } : target);
+  const unreachable = UNREACHABLE[failure.code]?.(failure.detail, place);
   if (!unreachable) return refusal(failure, place, err);
+  if (place.embeddedDataDir !== undefined) {
+    return new DatabaseConnectionError(
+      `Cannot reach the embedded PostgreSQL at ${place.server} (${unreachable.reason}): it has stopped; a worker restarts it within seconds, and any command starts it again (\`plugchat-sync db status\` shows it; data in ${place.embeddedDataDir}, DATABASE_URL unset)`,
+      { cause: err },
+    );
+  }
   return new DatabaseConnectionError(
     `Cannot reach PostgreSQL at ${place.server} (${unreachable.reason}): ${unreachable.advice ?? CHECK_SERVER}`,
-    { cause: err },
+    { cause: err, exitCode: unreachable.exitCode },
   );
 }
 
@@ -62,18 +81,28 @@ interface Place {
   server: string;
   serverAndDatabase: string;
   database: string;
+  /** Set for the embedded server (DATABASE_URL unset). */
+  embeddedDataDir: string | undefined;
+  /** What the user changes to fix a login or a database name: DATABASE_URL or the embedded server's. */
+  setting: string;
 }
 
-function placeOf(databaseUrl: string): Place {
-  const target = parseTarget(databaseUrl);
-  if (!target) {
+function placeOf(target: DatabaseTarget): Place {
+  const setting =
+    target.embeddedDataDir === undefined
+      ? "DATABASE_URL"
+      : `the embedded server (data in ${target.embeddedDataDir}; DATABASE_URL unset)`;
+  const where = parseTarget(target.url);
+  if (!where) {
     const server = "the server in DATABASE_URL";
-    return { server, serverAndDatabase: server, database: "" };
+    return { server, serverAndDatabase: server, database: "", embeddedDataDir: undefined, setting };
   }
   return {
-    server: target.hostPort,
-    serverAndDatabase: databaseLocation(databaseUrl),
-    database: target.database,
+    server: where.hostPort,
+    serverAndDatabase: databaseLocation(target.url),
+    database: where.database,
+    embeddedDataDir: target.embeddedDataDir,
+    setting,
   };
 }
 
@@ -87,8 +116,15 @@ function noRoute() {
   return { reason: "no route to the host", advice: "check the host in DATABASE_URL and the network" };
 }
 
+interface Unreachable {
+  reason: string;
+  advice?: string;
+  /** Default 1 (worth trying again); 2 for a URL that can never work as written. */
+  exitCode?: number;
+}
+
 /** The failures where the server could not be reached or would not take a connection now. */
-const UNREACHABLE: Record<string, (detail?: string) => { reason: string; advice?: string }> = {
+const UNREACHABLE: Record<string, (detail: string | undefined, place: Place) => Unreachable> = {
   ECONNREFUSED: () => ({ reason: "connection refused" }),
   ENOTFOUND: hostNotFound,
   EAI_AGAIN: hostNotFound,
@@ -106,6 +142,24 @@ const UNREACHABLE: Record<string, (detail?: string) => { reason: string; advice?
   tls: (detail) => ({
     reason: `TLS failed${detail ? `: ${detail}` : ""}`,
     advice: "check the sslmode in DATABASE_URL and the server's SSL setup",
+  }),
+  socket: (detail) => ({
+    reason: `no server socket at ${detail ?? "that path"}`,
+    advice:
+      "check the host in DATABASE_URL (a ?host= that starts with / is the directory of the server's Unix socket) and that the server is running",
+  }),
+  file: (detail) => ({
+    reason: `a file it names cannot be read: ${detail ?? "no such file"}`,
+    advice: "check the sslcert, sslkey and sslrootcert paths in DATABASE_URL",
+    exitCode: ExitCode.badConfig,
+  }),
+  "57P02": () => ({
+    reason: "the server crashed and ended the connection",
+    advice: "check that the server is running, then run the command again",
+  }),
+  "57P01": () => ({
+    reason: "the server shut down or ended the connection",
+    advice: "check that the server is running, then run the command again",
   }),
   "57P03": (detail) => ({
     reason: `not accepting connections: ${detail ?? "the server is starting up or shutting down"}`,
@@ -128,12 +182,18 @@ function refusal(
     case "28P01":
     case "28000":
       return new DatabaseConnectionError(
-        `PostgreSQL at ${place.serverAndDatabase} refused the login (${failure.detail ?? "authentication failed"}): check the user and password in DATABASE_URL and the server's pg_hba.conf`,
+        `PostgreSQL at ${place.serverAndDatabase} refused the login (${failure.detail ?? "authentication failed"}): ${place.embeddedDataDir === undefined ? "check the user and password in DATABASE_URL and the server's pg_hba.conf" : `the password file of ${place.setting} does not match its server: stop every plugchat-sync command and run \`plugchat-sync db stop\`, then try again`}`,
         { exitCode: ExitCode.badConfig, cause: err },
       );
     case "3D000":
       return new DatabaseConnectionError(
-        `PostgreSQL at ${server} has no database ${database === "" ? "of that name" : `"${database}"`}: run \`plugchat-sync migrate\` to create it, or fix the database name in DATABASE_URL`,
+        `PostgreSQL at ${server} has no database ${database === "" ? "of that name" : `"${database}"`}: run \`plugchat-sync migrate\` to create it, or fix the database name in ${place.setting}`,
+        { exitCode: ExitCode.badConfig, cause: err },
+      );
+    case "42P01":
+      // A reporting table that is not there: a database never migrated, or ?schema= naming another schema.
+      return new DatabaseConnectionError(
+        `PostgreSQL at ${place.serverAndDatabase} has no table ${failure.detail ?? "of the reporting database"}: run \`plugchat-sync migrate\` with the same ${place.setting === "DATABASE_URL" ? "DATABASE_URL" : "settings"} to create the tables, or fix the schema (?schema=) in DATABASE_URL`,
         { exitCode: ExitCode.badConfig, cause: err },
       );
     case "53100":
@@ -148,7 +208,7 @@ function refusal(
 }
 
 interface ConnectionFailure {
-  /** A network error code, a SQLSTATE, or one of "unreachable", "closed", "tls". */
+  /** A network error code, a SQLSTATE, or one of "unreachable", "closed", "tls", "socket", "file". */
   code: string;
   /** The server's own words, when they help and hold no secret (it never echoes passwords). */
   detail?: string;
@@ -162,7 +222,9 @@ const NETWORK_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
 ]);
-const SQLSTATES = new Set(["28P01", "28000", "3D000", "57P03", "53300", "53100"]);
+const SQLSTATES = new Set(["28P01", "28000", "3D000", "57P01", "57P02", "57P03", "53300", "53100"]);
+/** undefined_table: told apart from the others, its detail is the table's name. */
+const UNDEFINED_TABLE = "42P01";
 const TLS_MESSAGES = new Set([
   "The server does not support SSL connections",
   "There was an error establishing an SSL connection",
@@ -191,6 +253,9 @@ function findConnectionFailure(err: unknown, depth = 0): ConnectionFailure | und
     if (e.code === "ECONNRESET") return { code: "closed" };
     if (SQLSTATES.has(e.code)) return { code: e.code, ...(message ? { detail: message } : {}) };
   }
+  const local = typeof e.code === "string" && message ? localFileFailure(e.code, message) : undefined;
+  if (local) return local;
+  if (e.code === UNDEFINED_TABLE && message) return { code: UNDEFINED_TABLE, detail: tableIn(message) };
   if (message === "Connection terminated unexpectedly" || message === "timeout expired") {
     return { code: message === "timeout expired" ? "ETIMEDOUT" : "closed" };
   }
@@ -205,6 +270,10 @@ function findConnectionFailure(err: unknown, depth = 0): ConnectionFailure | und
       const detail =
         typeof adapterCause.originalMessage === "string" ? adapterCause.originalMessage : undefined;
       return { code: adapterCause.originalCode, ...(detail ? { detail } : {}) };
+    }
+    if (adapterCause.kind === "TableDoesNotExist") {
+      const table = (adapterCause as { table?: unknown }).table;
+      return { code: UNDEFINED_TABLE, ...(typeof table === "string" ? { detail: `"${table}"` } : {}) };
     }
     const mapped = typeof adapterCause.kind === "string" ? ADAPTER_KINDS[adapterCause.kind] : undefined;
     if (mapped) {
@@ -221,6 +290,26 @@ function findConnectionFailure(err: unknown, depth = 0): ConnectionFailure | und
     }
   }
   return findConnectionFailure(e.cause, depth + 1);
+}
+
+/**
+ * A file the connection needs that is not there: the Unix socket of `?host=/dir` (`connect ENOENT
+ * /dir/.s.PGSQL.5432`), or a certificate or key named by `sslcert=`/`sslkey=`/`sslrootcert=` (`ENOENT:
+ * no such file or directory, open '/path'`). Prisma keeps only the code and this message.
+ */
+function localFileFailure(code: string, message: string): ConnectionFailure | undefined {
+  if (code !== "ENOENT" && code !== "EACCES") return undefined;
+  const socket = /connect E[A-Z]+ (\/\S+)/.exec(message);
+  if (socket) return { code: "socket", detail: socket[1] };
+  const file = /open '([^']+)'/.exec(message);
+  const why = code === "EACCES" ? "permission denied" : "no such file";
+  if (file) return { code: "file", detail: `${file[1]} (${why})` };
+  return undefined;
+}
+
+/** The quoted relation of PostgreSQL's `relation "x.y" does not exist`. */
+function tableIn(message: string): string | undefined {
+  return /relation ("[^"]+")/.exec(message)?.[1];
 }
 
 function parseTarget(databaseUrl: string): { hostPort: string; database: string } | undefined {

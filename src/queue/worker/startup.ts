@@ -1,6 +1,7 @@
 // The worker's start-up: the backend may be down when the worker starts, so it is waited for (a worker
 // waits out outages), unless it can never work as configured (a QueueSchemaError: run `migrate`).
 import { setTimeout as sleep } from "node:timers/promises";
+import { ExitCode } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import { type QueueBackend, QueueSchemaError } from "../backend/index.js";
 import { oneLine } from "../processors/context.js";
@@ -49,8 +50,11 @@ async function prepareBackend(steps: StartUpSteps): Promise<boolean> {
       return true;
     } catch (error) {
       if (error instanceof QueueSchemaError) throw error;
+      // A URL that can never work as written (a certificate file that is not there) is not waited out.
+      const described = backend.describeUnreachable(error);
+      if (described?.exitCode === ExitCode.badConfig) throw described;
       logger.error(
-        { err: oneLine((error as Error).message), attempt, queues: backend.location },
+        { err: described?.message ?? oneLine((error as Error).message), attempt, queues: backend.location },
         "could not reach the queues to register the sync schedule: retrying",
       );
       // Doubling from 2 s, at most 30 s.
