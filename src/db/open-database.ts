@@ -4,7 +4,7 @@
 import type { Config } from "../config/index.js";
 import { urlWithoutPassword } from "../lib/redact.js";
 import type { Logger } from "../logger.js";
-import { type EmbeddedSession, joinServer } from "./embedded/index.js";
+import { type EmbeddedSession, joinServer, keepServerAlive } from "./embedded/index.js";
 import { defaultMigrationsDir, migrate } from "./migrations/index.js";
 
 /** The database of the embedded server that the commands use. */
@@ -60,5 +60,12 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
     await session.release();
     throw error;
   }
-  return { url, embedded: session, release: () => session.release() };
+  // While this process uses it, a server that dies is started again (a worker would wait forever).
+  const keeper = keepServerAlive({ layout: session.layout, port: session.port, logger: options.logger });
+  let released: Promise<void> | undefined;
+  const release = () => {
+    released ??= keeper.stop().then(() => session.release());
+    return released;
+  };
+  return { url, embedded: session, release };
 }

@@ -5,9 +5,11 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "nod
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, type CliExit, runCli } from "../helpers/cli.js";
+import { startSimulator } from "../../src/simulator/index.js";
+import { CLI, type CliExit, type CliProcess, runCli, spawnCli } from "../helpers/cli.js";
 import { freePort } from "../helpers/free-port.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -90,6 +92,14 @@ async function stalledList(place: Place): Promise<{ child: ChildProcess; finish(
   };
 }
 
+/** Waits for `condition`, polling; fails naming `what` after 60 s. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let waited = 0; !condition(); waited += 100) {
+    if (waited > 60_000) throw new Error(`waited 60 s for ${what}`);
+    await sleep(100);
+  }
+}
+
 const MANY = Array.from({ length: 20_000 }, (_, index) => `acc-${String(index).padStart(5, "0")}`);
 
 describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, () => {
@@ -162,6 +172,39 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
     expect(await cli(place, ["accounts", "add", "after-crash"])).toMatchObject({ code: 0 });
     listed = await cli(place, ["accounts", "list", "--json"]);
     expect(JSON.parse(listed.stdout)).toHaveLength(MANY.length + 1);
+  });
+
+  it("is started again by a worker whose server was killed under it, and the worker goes on syncing", async () => {
+    const place = await newPlace();
+    const simulator = await startSimulator({ token: "keep-alive-token", accounts: 20 });
+    const env = envFor(place, {
+      PLUGCHAT_BASE_URL: simulator.url,
+      PLUGCHAT_TOKEN: "keep-alive-token",
+      SYNC_CRON: "0 0 1 1 *",
+      METRICS_PORT: "0",
+    });
+    let worker: CliProcess | undefined;
+    try {
+      expect((await runCli(["accounts", "import", "-"], env, simulator.listIds().join("\n"))).code).toBe(0);
+      worker = spawnCli(["worker"], env);
+      await until(() => worker?.logs().some((log) => log.msg === "worker ready") ?? false, "worker ready");
+      const before = await status(place);
+      process.kill(before.pid as number, "SIGKILL");
+      await until(
+        () => worker?.logs().some((log) => String(log.msg).includes("started it again")) ?? false,
+        "the worker starting the server again",
+      );
+      expect(await status(place)).toMatchObject({ running: true, port: place.port });
+      expect((await status(place)).pid).not.toBe(before.pid);
+      const triggered = await runCli(["trigger", "--wait"], env);
+      expect(triggered.code, triggered.stderr).toBe(0);
+      const report = await runCli(["report", "--json"], env);
+      expect(JSON.parse(report.stdout).runs[0]).toMatchObject({ status: "succeeded", accountsTotal: 20 });
+    } finally {
+      worker?.child.kill("SIGTERM");
+      await worker?.exited;
+      await simulator.close();
+    }
   });
 
   it("db start keeps it up for psql until db stop; db url prints the URL with the password", async () => {

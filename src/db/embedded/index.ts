@@ -9,6 +9,7 @@ import { addLease, type Lease, liveLeases, removeLease } from "./leases.js";
 import { withLock } from "./lock.js";
 import { ensureServer, readPassword, runningServer, SERVER_ROLE, stopServer } from "./server.js";
 
+export { keepServerAlive } from "./keep-alive.js";
 export { type Layout, layoutOf } from "./layout.js";
 
 interface EmbeddedServerOptions {
