@@ -65,6 +65,11 @@ export interface Config {
   /** How often workers look for batches whose worker died (stalled jobs). */
   workerStalledIntervalMs: number;
   /**
+   * HEALTH_DATABASE_OUTAGE_MS: /healthz fails once the database has been unreachable this long, so
+   * that an orchestrator restarts a worker that cannot recover by itself; 0: never.
+   */
+  healthDatabaseOutageMs: number;
+  /**
    * ACCOUNT_SOURCE_URL: the integrator's own database, whose ids the tracked set follows at the start
    * of every run (with ACCOUNT_SOURCE_QUERY; both or neither). Undefined: the tracked set changes only by hand.
    */
@@ -150,6 +155,7 @@ function fromEnvironment(
     workerShutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
     workerLockDurationMs: env.WORKER_LOCK_DURATION_MS,
     workerStalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+    healthDatabaseOutageMs: env.HEALTH_DATABASE_OUTAGE_MS,
     accountSourceUrl: env.ACCOUNT_SOURCE_URL,
     accountSourceQuery: env.ACCOUNT_SOURCE_QUERY,
     accountSourceMaxRemoval: env.ACCOUNT_SOURCE_MAX_REMOVAL,

@@ -56,6 +56,7 @@ const variables = z.object({
   WORKER_SHUTDOWN_TIMEOUT_MS: wholeNumber(0, HOUR_MS).default(30_000),
   WORKER_LOCK_DURATION_MS: wholeNumber(1_000, HOUR_MS).default(30_000),
   WORKER_STALLED_INTERVAL_MS: wholeNumber(500, HOUR_MS).default(30_000),
+  HEALTH_DATABASE_OUTAGE_MS: wholeNumber(0, 24 * HOUR_MS).default(120_000),
   ACCOUNT_SOURCE_URL: url(
     ["postgresql:", "postgres:", "mysql:", "mariadb:"],
     "postgresql://user:password@host:5432/crm or mysql://user:password@host:3306/crm",

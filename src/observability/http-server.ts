@@ -21,6 +21,13 @@ export interface HealthServerOptions {
   logger: Logger;
   /** How long /readyz waits for each check; default 2000 ms. */
   checkTimeoutMs?: number;
+  /** How long one round of checks serves /readyz and /healthz; default 2000 ms. */
+  checkCacheMs?: number;
+  /**
+   * /healthz fails once this check has been failing for longer than `afterMs` (the worker's: postgres,
+   * HEALTH_DATABASE_OUTAGE_MS). Unset, or 0: /healthz answers while the process does.
+   */
+  liveness?: { check: string; afterMs: number };
   /** More routes (the status page), for the paths this server does not have. */
   routes?: Router;
 }
@@ -32,13 +39,20 @@ export interface HealthServer {
 
 export async function startHealthServer(options: HealthServerOptions): Promise<HealthServer> {
   const { logger } = options;
-  const readiness = new Readiness(options.checks, options.checkTimeoutMs ?? 2000, logger);
+  const readiness = new Readiness(options.checks, {
+    timeoutMs: options.checkTimeoutMs ?? 2000,
+    cacheMs: options.checkCacheMs,
+    logger,
+  });
   const router = new Router({
     headers: { "cache-control": "no-store" },
     methods: ["GET", "HEAD"],
     methodNotAllowed: plainText(405, "method not allowed\n"),
   })
-    .on("/healthz", () => plainText(200, "ok\n"))
+    .on("/healthz", async () => {
+      const outage = await outageOf(readiness, options.liveness);
+      return outage === undefined ? plainText(200, "ok\n") : plainText(503, `${outage}\n`);
+    })
     .on("/readyz", async () => {
       const { ready, body } = await readiness.check();
       return json(ready ? 200 : 503, body, {
@@ -77,4 +91,17 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         server.closeIdleConnections();
       }),
   };
+}
+
+/** Why /healthz fails: a dependency unreachable for longer than allowed; undefined while it is alive. */
+async function outageOf(
+  readiness: Readiness,
+  liveness: HealthServerOptions["liveness"],
+): Promise<string | undefined> {
+  if (!liveness || liveness.afterMs === 0) return undefined;
+  await readiness.check();
+  const failingMs = readiness.failingForMs(liveness.check);
+  return failingMs > liveness.afterMs
+    ? `${liveness.check} unreachable for ${Math.round(failingMs / 1000)} s (over ${liveness.afterMs} ms): restart the worker`
+    : undefined;
 }

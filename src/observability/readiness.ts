@@ -1,5 +1,7 @@
-// The dependency checks behind /readyz. A failure is logged when a dependency goes down and when it
-// comes back, not at every probe.
+// The dependency checks behind /readyz and /healthz. Checks run at most once per `cacheMs` whatever
+// the number of probes (a probe answers from figures at most that old), and a failure is logged when a
+// dependency goes down and when it comes back, not at every probe.
+import { readAtMostEvery } from "../lib/read-at-most-every.js";
 import { redactUrlCredentials } from "../lib/redact.js";
 import { withTimeout } from "../lib/timeout.js";
 import type { Logger } from "../logger.js";
@@ -9,20 +11,49 @@ export type ReadinessCheck = () => Promise<void>;
 
 type CheckResult = "ok" | "failed" | "timeout";
 
+interface ReadinessOptions {
+  timeoutMs: number;
+  logger: Logger;
+  /** How long one round of checks serves probes; default 2000 ms. */
+  cacheMs?: number;
+  clock?: () => number;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  body: Record<string, unknown>;
+}
+
 export class Readiness {
   readonly #checks: Readonly<Record<string, ReadinessCheck>>;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
+  readonly #clock: () => number;
   readonly #lastResults = new Map<string, CheckResult>();
+  /** When each failing dependency was first seen failing (cleared when it answers again). */
+  readonly #failingSince = new Map<string, number>();
+  readonly #cachedCheck: () => Promise<ReadinessReport>;
 
-  constructor(checks: Readonly<Record<string, ReadinessCheck>>, timeoutMs: number, logger: Logger) {
+  constructor(checks: Readonly<Record<string, ReadinessCheck>>, options: ReadinessOptions) {
     this.#checks = checks;
-    this.#timeoutMs = timeoutMs;
-    this.#logger = logger;
+    this.#timeoutMs = options.timeoutMs;
+    this.#logger = options.logger;
+    this.#clock = options.clock ?? Date.now;
+    this.#cachedCheck = readAtMostEvery(options.cacheMs ?? 2_000, () => this.#checkAll(), this.#clock);
   }
 
-  /** Runs every check at once: ready when all pass, with each one's result for /readyz. */
-  async check(): Promise<{ ready: boolean; body: Record<string, unknown> }> {
+  /** Every check at once (or the last round, if recent): ready when all pass, with each one's result. */
+  check(): Promise<ReadinessReport> {
+    return this.#cachedCheck();
+  }
+
+  /** How long `name` has been failing, as far as the checks saw; 0 while it answers. */
+  failingForMs(name: string): number {
+    const since = this.#failingSince.get(name);
+    return since === undefined ? 0 : this.#clock() - since;
+  }
+
+  async #checkAll(): Promise<ReadinessReport> {
     const names = Object.keys(this.#checks);
     const results = await Promise.all(
       names.map((name) => this.#run(name, this.#checks[name] as ReadinessCheck)),
@@ -35,6 +66,7 @@ export class Readiness {
   }
 
   async #run(name: string, check: ReadinessCheck): Promise<CheckResult> {
+    const startedAt = this.#clock();
     let problem: unknown;
     const attempt = Promise.resolve()
       .then(check)
@@ -48,6 +80,8 @@ export class Readiness {
     const result = (await withTimeout(attempt, this.#timeoutMs)) ?? "timeout";
     const previous = this.#lastResults.get(name);
     this.#lastResults.set(name, result);
+    if (result === "ok") this.#failingSince.delete(name);
+    else if (!this.#failingSince.has(name)) this.#failingSince.set(name, startedAt);
     if (result !== "ok" && previous !== result) {
       const reason =
         result === "timeout"

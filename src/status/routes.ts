@@ -4,8 +4,10 @@ import type { IncomingMessage } from "node:http";
 import type { Secret } from "../config/secret.js";
 import type { PrismaClient } from "../db/prisma.js";
 import { type Answer, type Handler, json, plainText, Router } from "../lib/http/router.js";
+import type { Logger } from "../logger.js";
 import { decideAccess, REALM } from "./access.js";
 import { STATUS_CSS, STATUS_JS } from "./assets.js";
+import { LoginThrottle } from "./login-throttle.js";
 import {
   accountsPanel,
   currentRun,
@@ -25,6 +27,8 @@ export interface StatusRoutesOptions {
   jobCounts?: JobCounts;
   /** STATUS_PASSWORD: with it, every client must give it; without it, loopback clients only. */
   password?: Secret;
+  /** Where failed logins are told (the client's address, never what it sent). */
+  logger?: Logger;
   /** The clock, replaceable in tests. */
   now?: () => Date;
 }
@@ -58,10 +62,11 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
   const { prisma } = options;
   const now = options.now ?? (() => new Date());
   const queue = async () => (options.jobCounts ? await options.jobCounts() : null);
+  const refusal = accessGate(options.password, options.logger);
   const guarded =
     (answer: () => Promise<Answer> | Answer): Handler =>
     (request) =>
-      refusal(request, options.password) ?? answer();
+      refusal(request) ?? answer();
 
   return new Router({ headers: SECURITY_HEADERS })
     .on(
@@ -115,23 +120,49 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
     );
 }
 
-/** The answer that keeps a client out (a password to give, or a refusal), or undefined to let it in. */
-function refusal(request: IncomingMessage, password: Secret | undefined): Answer | undefined {
-  const decision = decideAccess(
-    {
-      remoteAddress: request.socket.remoteAddress,
-      host: request.headers.host,
-      authorization: request.headers.authorization,
-    },
-    password,
-  );
-  if (decision.kind === "ask_password") {
-    return plainText(401, "the status page needs its password (STATUS_PASSWORD)\n", {
-      "WWW-Authenticate": `Basic realm="${REALM}", charset="UTF-8"`,
-    });
+/**
+ * The answer that keeps a client out (a password to give, a refusal, or "too many wrong passwords"),
+ * or undefined to let it in. A client past its failed logins is refused before its password is checked.
+ */
+function accessGate(
+  password: Secret | undefined,
+  logger: Logger | undefined,
+): (request: IncomingMessage) => Answer | undefined {
+  const throttle = new LoginThrottle();
+  return (request) => {
+    const client = request.socket.remoteAddress ?? "unknown";
+    const waitS = password === undefined ? undefined : throttle.blockedFor(client);
+    if (waitS !== undefined) {
+      return plainText(429, `too many wrong passwords from this address: try again in ${waitS} s\n`, {
+        "Retry-After": String(waitS),
+      });
+    }
+    const decision = decideAccess(
+      { remoteAddress: client, host: request.headers.host, authorization: request.headers.authorization },
+      password,
+    );
+    if (decision.kind === "ask_password") {
+      if (request.headers.authorization !== undefined) countFailedLogin(throttle, client, logger);
+      return plainText(401, "the status page needs its password (STATUS_PASSWORD)\n", {
+        "WWW-Authenticate": `Basic realm="${REALM}", charset="UTF-8"`,
+      });
+    }
+    if (decision.kind === "refuse") return plainText(403, `${decision.reason}\n`);
+    if (password !== undefined) throttle.succeeded(client);
+    return undefined;
+  };
+}
+
+function countFailedLogin(throttle: LoginThrottle, client: string, logger: Logger | undefined): void {
+  const outcome = throttle.failed(client);
+  if (outcome.blocked) {
+    logger?.warn(
+      { client, retryAfterS: outcome.retryAfterS },
+      "status page: too many wrong passwords from one client, refused until the window ends",
+    );
+  } else {
+    logger?.warn({ client, failures: outcome.failures }, "status page login failed (wrong password)");
   }
-  if (decision.kind === "refuse") return plainText(403, `${decision.reason}\n`);
-  return undefined;
 }
 
 function page(contentType: string, body: string): Answer {

@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -75,6 +76,65 @@ describe("startHealthServer", () => {
     expect(warnings[0]).toMatchObject({ level: "warn", dependency: "redis" });
     expect(String(warnings[0]?.reason)).toContain("ECONNREFUSED");
     expect(logs.text()).not.toContain("hunter2");
+  });
+
+  it("answers many probes of /readyz and /healthz from one round of checks (figures at most checkCacheMs old)", async () => {
+    let rounds = 0;
+    const base = await start({
+      checkCacheMs: 60_000,
+      liveness: { check: "postgres", afterMs: 1_000 },
+      checks: {
+        postgres: async () => {
+          rounds += 1;
+        },
+      },
+    });
+    for (let probe = 0; probe < 10; probe++) {
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    }
+    expect(rounds).toBe(1);
+  });
+
+  it("fails /healthz once postgres has been unreachable longer than the bound, and passes again when it answers", async () => {
+    let down = true;
+    const base = await start({
+      checkCacheMs: 0,
+      liveness: { check: "postgres", afterMs: 300 },
+      checks: {
+        postgres: async () => {
+          if (down) throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
+        },
+        redis: async () => {},
+      },
+    });
+    // Down, but not for long yet: not ready, still alive.
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await sleep(400);
+    const failing = await fetch(`${base}/healthz`);
+    expect(failing.status).toBe(503);
+    expect(await failing.text()).toMatch(
+      /^postgres unreachable for \d+ s \(over 300 ms\): restart the worker\n$/,
+    );
+    down = false;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+  });
+
+  it("keeps /healthz at 200 through any outage when the bound is 0", async () => {
+    const base = await start({
+      checkCacheMs: 0,
+      liveness: { check: "postgres", afterMs: 0 },
+      checks: {
+        postgres: async () => {
+          throw new Error("down");
+        },
+      },
+    });
+    await fetch(`${base}/readyz`);
+    await sleep(50);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
   it("answers /readyz with 503 when a check does not answer within the timeout", async () => {

@@ -4,6 +4,7 @@ import { type Config, DEFAULT_METRICS_PORT } from "../../config/index.js";
 import { createPrismaClient, type PrismaClient } from "../../db/prisma.js";
 import { mismatchCountsByField } from "../../db/sql/mismatches.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
+import { readAtMostEvery } from "../../lib/read-at-most-every.js";
 import type { Logger } from "../../logger.js";
 import { notifyRunFinished } from "../../notify/index.js";
 import {
@@ -62,6 +63,8 @@ interface RunningWorker {
   worker: SyncWorker;
   prisma: PrismaClient;
   metrics: Metrics;
+  /** The queues' job counts, read at most once per 5 s however many scrapes and page views ask. */
+  jobCounts(): Promise<Record<string, number>>;
   /** Aborted once the shutdown timeout has passed: a notification still being sent gives up. */
   stopping: AbortController;
   /** Closes the worker (in-flight batches finish or go back to the queue), then the database client. */
@@ -102,13 +105,14 @@ async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Pro
       },
     },
   );
-  metrics.setQueueDepthSource(() => worker.jobCounts());
+  const jobCounts = readAtMostEvery(5_000, () => worker.jobCounts());
+  metrics.setQueueDepthSource(jobCounts);
   metrics.setMismatchSource(() => mismatchCountsByField(prisma));
   const release = async () => {
     await worker.close();
     await prisma.$disconnect();
   };
-  return { worker, prisma, metrics, stopping, release };
+  return { worker, prisma, metrics, jobCounts, stopping, release };
 }
 
 /** Health, metrics and the status page, on METRICS_PORT. */
@@ -117,14 +121,15 @@ function serveHealth(
   logger: Logger,
   running: RunningWorker,
 ): Promise<HealthServer> {
-  const { worker, prisma, metrics } = running;
+  const { worker, prisma, metrics, jobCounts } = running;
   return listenForHealth({ port: config.metricsPort, logger }, (port) =>
     startHealthServer({
       port,
       metrics,
       checks: worker.checks,
+      liveness: { check: "postgres", afterMs: config.healthDatabaseOutageMs },
       logger,
-      routes: statusRoutes({ prisma, jobCounts: () => worker.jobCounts(), password: config.statusPassword }),
+      routes: statusRoutes({ prisma, jobCounts, password: config.statusPassword, logger }),
     }),
   );
 }
