@@ -155,11 +155,11 @@ const UNREACHABLE: Record<string, (detail: string | undefined, place: Place) => 
   }),
   "57P02": () => ({
     reason: "the server crashed and ended the connection",
-    advice: "check that the server is running, then run the command again",
+    advice: "check that the server in DATABASE_URL is running, then run the command again",
   }),
   "57P01": () => ({
     reason: "the server shut down or ended the connection",
-    advice: "check that the server is running, then run the command again",
+    advice: "check that the server in DATABASE_URL is running, then run the command again",
   }),
   "57P03": (detail) => ({
     reason: `not accepting connections: ${detail ?? "the server is starting up or shutting down"}`,

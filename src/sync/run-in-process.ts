@@ -3,6 +3,7 @@
 import pLimit from "p-limit";
 import { trackedIdsAfter } from "../db/sql/accounts.js";
 import { heartbeat } from "../db/sql/runs.js";
+import { sleep } from "../lib/sleep.js";
 import type { RunProgress } from "../progress/figures.js";
 import { type BatchResult, runBatch } from "./batch.js";
 import { completeRun, startRun } from "./run-lifecycle.js";
@@ -53,7 +54,7 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     await batches.stop();
     // Closing the run as failed matters more than this error's details; it is rethrown below.
     const error = `run stopped by an unexpected error: ${(thrown as Error).message}`;
-    await completeRun(deps, run.runId, error).catch(() => undefined);
+    await closeFailedRun(deps, run.runId, error);
     throw thrown;
   } finally {
     options.stop?.removeEventListener("abort", interrupt);
@@ -66,6 +67,27 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     return (await completeRun(deps, run.runId, error, { interrupted: true })).summary;
   }
   return (await completeRun(deps, run.runId)).summary;
+}
+
+/** How long a run that failed is tried to be closed, when the failure was the database going away. */
+const CLOSE_FAILED_RUN_FOR_MS = 10_000;
+
+/**
+ * Closes a failed run, trying again for a few seconds: the failure may be the database going away,
+ * and a server back within seconds (the embedded one is started again at once) lets the run be closed
+ * now rather than left running until it is closed as abandoned minutes later.
+ */
+async function closeFailedRun(deps: SyncDependencies, runId: number, error: string): Promise<void> {
+  const deadline = Date.now() + CLOSE_FAILED_RUN_FOR_MS;
+  for (;;) {
+    try {
+      await completeRun(deps, runId, error);
+      return;
+    } catch {
+      if (Date.now() > deadline) return;
+      await sleep(1_000);
+    }
+  }
 }
 
 /** Batches `runSync` has open at once: one written while the next is fetched. */
