@@ -2,7 +2,7 @@ import { type Config, loadConfig } from "../config/index.js";
 import type { DatabaseTarget } from "../db/connection-errors.js";
 import { type OpenDatabase, openDatabase } from "../db/open-database.js";
 import { createLogger, type Logger, logProcessWarnings } from "../logger.js";
-import { migrateQueues, queueBackendSettings } from "../queue/backend/index.js";
+import { closeWhenCommandEnds } from "./command-end.js";
 import { printNotice } from "./print.js";
 
 /** What every command needs: the validated config and the process's logger. Built on first use, so
@@ -43,7 +43,10 @@ export async function commandDatabase(options: { migrate?: boolean } = {}): Prom
     logger,
     migrate: options.migrate,
     // On the embedded server the queues live in the same database (no REDIS_URL): migrated alike.
-    migrateMore: (url) => migrateQueues(queueBackendSettings(config, url)),
+    migrateMore: async (url) => {
+      const { migrateQueues, queueBackendSettings } = await import("../queue/backend/index.js");
+      return migrateQueues(queueBackendSettings(config, url));
+    },
     onStarted: printNotice,
   });
   const opened = await database;
@@ -60,8 +63,10 @@ export function openedDatabase(): DatabaseTarget | undefined {
 }
 
 /** Ends what the command opened: leaves the embedded server (the last to leave stops it). */
-export async function closeCommandContext(): Promise<void> {
+async function closeCommandContext(): Promise<void> {
   const opened = database;
   database = undefined;
   if (opened) await (await opened.catch(() => undefined))?.release();
 }
+
+closeWhenCommandEnds(closeCommandContext);

@@ -5,31 +5,42 @@ import { captureStopSignals } from "./stop-signal.js";
 
 if (process.argv[2] === "worker") captureStopSignals();
 
-const { loadConfig } = await import("../config/index.js");
-const { closeCommandContext, openedDatabase } = await import("./context.js");
-const { reportError } = await import("./errors.js");
-const { printNotice } = await import("./print.js");
+// Only what every command needs is loaded here: each command loads its own code (program.ts), and
+// the configuration and database context load with the first command that asks for them.
 const { buildProgram } = await import("./program.js");
+const { CommanderError } = await import("commander");
 
 async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     await closeCommandContext();
     // Commands report a non-fatal failure (a partial run) through process.exitCode.
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
-    const report = reportError(error, databaseOfThisProcess());
+    const { reportError } = await import("./errors.js");
+    const { printNotice } = await import("./print.js");
+    // Commander's own ends (--help, a usage error) need no database to describe them.
+    const database = error instanceof CommanderError ? undefined : await databaseOfThisProcess();
+    const report = reportError(error, database);
     for (const line of report.lines) printNotice(`error: ${line}`);
     await closeCommandContext().catch(() => undefined);
     return report.exitCode;
   }
 }
 
+/** Ends what the command opened (its database), if it opened anything. */
+async function closeCommandContext(): Promise<void> {
+  const { closeWhatCommandOpened } = await import("./command-end.js");
+  await closeWhatCommandOpened();
+}
+
 // The database helps describe connection failures; a config that does not parse has none.
-function databaseOfThisProcess(): { url: string; embeddedDataDir?: string } | undefined {
+async function databaseOfThisProcess(): Promise<{ url: string; embeddedDataDir?: string } | undefined> {
+  const { openedDatabase } = await import("./context.js");
   const opened = openedDatabase();
   if (opened) return opened;
   try {
+    const { loadConfig } = await import("../config/index.js");
     const url = loadConfig().databaseUrl;
     return url === undefined ? undefined : { url };
   } catch {

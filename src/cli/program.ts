@@ -1,38 +1,40 @@
 import { Command } from "commander";
 import { showControls } from "../lib/terminal-text.js";
 import { truncate } from "../lib/text.js";
-import { simulatorCommand } from "../simulator/command.js";
 import { PACKAGE_VERSION } from "../version.js";
-import { accountsCommand } from "./commands/accounts.js";
-import { dbCommand } from "./commands/db.js";
-import { demoCommand } from "./commands/demo.js";
-import { migrateCommand } from "./commands/migrate.js";
-import { mismatchesCommand } from "./commands/mismatches.js";
-import { reportCommand } from "./commands/report.js";
-import { runsCommand } from "./commands/runs.js";
-import { syncCommand } from "./commands/sync.js";
-import { triggerCommand } from "./commands/trigger.js";
-import { workerCommand } from "./commands/worker.js";
+import { COMMANDS, type CommandName } from "./command-list.js";
 
-export function buildProgram(): Command {
+/**
+ * The program, with the command that `argv` runs loaded whole and every other one as a name and a
+ * description only (enough for the command list and for commander to tell a typo): a command loads
+ * its own code and drivers, not everyone's.
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("plugchat-sync")
     .description("Keep a PostgreSQL copy of your Plugchat integrator accounts and record what drifts.")
     .version(PACKAGE_VERSION)
     .showHelpAfterError("(run with --help for usage)")
-    .exitOverride();
-  program.addCommand(migrateCommand());
-  program.addCommand(accountsCommand());
-  program.addCommand(syncCommand());
-  program.addCommand(workerCommand());
-  program.addCommand(triggerCommand());
-  program.addCommand(reportCommand());
-  program.addCommand(runsCommand());
-  program.addCommand(mismatchesCommand());
-  program.addCommand(dbCommand());
-  program.addCommand(simulatorCommand());
-  program.addCommand(demoCommand());
+    .exitOverride()
+    .configureHelp({ subcommandTerm: (command) => termOf(command) });
+  const wanted = commandIn(argv.slice(2));
+  for (const [name, entry] of Object.entries(COMMANDS)) {
+    program.addCommand(
+      name === wanted ? await entry.load() : new Command(name).description(entry.description),
+    );
+  }
   configureUsageErrors(program);
   return program;
+}
+
+/** The command the arguments run: the first one, or the one after `help`. */
+function commandIn(args: readonly string[]): string | undefined {
+  return args[0] === "help" ? args[1] : args[0];
+}
+
+function termOf(command: Command): string {
+  return Object.hasOwn(COMMANDS, command.name())
+    ? COMMANDS[command.name() as CommandName].term
+    : command.name();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { descriptionOf } from "../cli/command-list.js";
 import { startSimulator } from "./server.js";
 
 /** The token a simulator accepts when none is configured: not a secret, so it may be printed. */
@@ -16,7 +17,7 @@ interface SimulatorCommandOptions {
 /** `plugchat-sync simulator`: serves generated accounts until SIGINT or SIGTERM. */
 export function simulatorCommand(): Command {
   const command = new Command("simulator")
-    .description("Serve a Plugchat simulator with generated accounts until SIGINT or SIGTERM")
+    .description(descriptionOf("simulator"))
     .option("--accounts <n>", "number of generated accounts (acc-00001, acc-00002...)", wholeNumber, 100)
     .option("--port <port>", "port to listen on; 0 picks a free one", portNumber, 4010)
     // Shown as written (commander would quote a string default).

@@ -1,7 +1,5 @@
 // The account source: the integrator's own database, read by the driver its URL names.
 import { AccountSourceError } from "./errors.js";
-import { readMysqlSource } from "./read-mysql.js";
-import { readPostgresSource } from "./read-postgres.js";
 import { readStatementRefusal } from "./read-statement.js";
 import type { SqlDialect } from "./sql-tokens.js";
 
@@ -63,7 +61,16 @@ export function readSourceRows(options: SourceReadOptions): AsyncGenerator<Sourc
       `ACCOUNT_SOURCE_QUERY was refused before it reached the database: ${refusal}; it must be one statement that only reads (SELECT, WITH … SELECT, TABLE or VALUES), such as SELECT id FROM customers`,
     );
   }
-  return dialect === "postgres" ? readPostgresSource(options) : readMysqlSource(options);
+  return readWithDriver(dialect, options);
+}
+
+/** Each driver loads when a source of its kind is read: not in every command that has none. */
+async function* readWithDriver(dialect: SqlDialect, options: SourceReadOptions): AsyncGenerator<SourcePage> {
+  const read =
+    dialect === "postgres"
+      ? (await import("./read-postgres.js")).readPostgresSource
+      : (await import("./read-mysql.js")).readMysqlSource;
+  yield* read(options);
 }
 
 /** Which SQL the source's URL speaks: postgresql:// or postgres://, else mysql:// or mariadb://. */

@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { ACCOUNT_STATUSES, trackAccounts, untrackAccounts } from "../../accounts/repository.js";
 import { withPrisma } from "../../db/prisma.js";
+import { descriptionOf } from "../command-list.js";
 import { commandDatabaseUrl } from "../context.js";
 import { printLine, printNotice } from "../print.js";
 import { type ImportOptions, importIds } from "./accounts/import.js";
@@ -10,9 +11,7 @@ import { checkIds, describeTrack, listed } from "./accounts/messages.js";
 import { checkSource } from "./accounts/source-check.js";
 
 export function accountsCommand(): Command {
-  const accounts = new Command("accounts").description(
-    "manage the account ids to sync (Plugchat cannot list them, so they are kept in the accounts table)",
-  );
+  const accounts = new Command("accounts").description(descriptionOf("accounts"));
   accounts.addCommand(addCommand());
   accounts.addCommand(importCommand());
   accounts.addCommand(sourceCommand());

@@ -11,13 +11,12 @@ import {
 import { EMBEDDED_DATABASE } from "../../db/open-database.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import { urlWithoutPassword } from "../../lib/redact.js";
+import { descriptionOf } from "../command-list.js";
 import { commandContext, commandDatabase } from "../context.js";
 import { printJson, printLine, printNotice } from "../print.js";
 
 export function dbCommand(): Command {
-  const db = new Command("db").description(
-    "the embedded PostgreSQL that the commands use when DATABASE_URL is unset: its URL, keep it up, stop it, its status",
-  );
+  const db = new Command("db").description(descriptionOf("db"));
   db.command("url")
     .description("print the connection string of the database (with its password), for psql or a BI tool")
     .option(

@@ -6,6 +6,7 @@ import { withPrisma } from "../../db/prisma.js";
 import { countUnverifiedAccounts, listMismatches, type Mismatch } from "../../db/sql/mismatches.js";
 import { quoted } from "../../lib/text.js";
 import { accountIdArgument } from "../arguments.js";
+import { descriptionOf } from "../command-list.js";
 import { commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
 import { printJson, printLine } from "../print.js";
@@ -21,7 +22,7 @@ const SOME_MISMATCHES = 1;
 
 export function mismatchesCommand(): Command {
   return new Command("mismatches")
-    .description("list the accounts whose Plugchat values disagree with your records (exit 0: none, 1: some)")
+    .description(descriptionOf("mismatches"))
     .option("--field <name>", "only this field (externalId, active, onReceiveMessage, exists...)", field)
     .option("--account <id>", "only this account", accountIdArgument)
     .option("--json", "print JSON instead of a table")

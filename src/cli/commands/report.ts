@@ -8,6 +8,7 @@ import { quoted } from "../../lib/text.js";
 import { DRIFT_LIMIT, formatDrift, formatRuns } from "../../report/format.js";
 import { parseSince } from "../../report/since.js";
 import { accountIdArgument } from "../arguments.js";
+import { descriptionOf } from "../command-list.js";
 import { commandDatabaseUrl } from "../context.js";
 import { printJson, printLine } from "../print.js";
 
@@ -23,7 +24,7 @@ interface ReportOptions {
 
 export function reportCommand(): Command {
   return new Command("report")
-    .description("show recent sync runs and what drifted")
+    .description(descriptionOf("report"))
     .option("--runs <n>", "how many recent runs to show", positiveInteger, 10)
     .option("--drift", "also list drift events (field changes)")
     .addOption(

@@ -3,11 +3,12 @@ import { Command } from "commander";
 import { withPrisma } from "../../db/prisma.js";
 import { CLOSED_BY_HAND, closeRunByHand } from "../../sync/close-by-hand.js";
 import { runIdArgument } from "../arguments.js";
+import { descriptionOf } from "../command-list.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
 import { printLine } from "../print.js";
 
 export function runsCommand(): Command {
-  const runs = new Command("runs").description("sync runs by hand: close one whose process is gone");
+  const runs = new Command("runs").description(descriptionOf("runs"));
   runs
     .command("close")
     .description(

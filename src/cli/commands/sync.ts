@@ -6,6 +6,7 @@ import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config
 import { runSync } from "../../sync/run-in-process.js";
 import { describeAccountSource, describeMismatches, hasMismatchNews } from "../../sync/summary-counts.js";
 import type { RunSummary } from "../../sync/types.js";
+import { descriptionOf } from "../command-list.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
 import { formatTable, formatTime } from "../format.js";
 import { printJson, printLine, printNotice } from "../print.js";
@@ -14,7 +15,7 @@ import { interruptRunOnSignals } from "../run-interruption.js";
 
 export function syncCommand(): Command {
   return new Command("sync")
-    .description("run one sync now in this process (no Redis needed) and print its summary")
+    .description(descriptionOf("sync"))
     .option("--json", "print the summary as JSON")
     .addHelpText(
       "after",

@@ -19,6 +19,7 @@ import {
   waitForRun,
 } from "../../queue/trigger.js";
 import { parseDuration } from "../../report/since.js";
+import { descriptionOf } from "../command-list.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
 import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
@@ -34,7 +35,7 @@ interface TriggerOptions {
 
 export function triggerCommand(): Command {
   return new Command("trigger")
-    .description("queue a manual sync run now, for the workers (`plugchat-sync worker`) to run")
+    .description(descriptionOf("trigger"))
     .option("--wait", "wait for the run to finish and print its summary")
     .option(
       "--timeout <duration>",

@@ -17,14 +17,13 @@ import { createWorkerBackend, queueBackendSettings } from "../../queue/backend/i
 import { type SyncWorker, startWorker } from "../../queue/worker.js";
 import { statusRoutes } from "../../status/index.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
+import { descriptionOf } from "../command-list.js";
 import { commandContext, commandDatabaseUrl } from "../context.js";
 import { exitOnSecondSignal, stopSignal } from "../stop-signal.js";
 
 export function workerCommand(): Command {
   return new Command("worker")
-    .description(
-      "run the scheduled worker until SIGTERM or SIGINT: registers SYNC_CRON and runs scheduled and manual runs as batch jobs shared with the other workers",
-    )
+    .description(descriptionOf("worker"))
     .addHelpText(
       "after",
       "\nServes /healthz, /readyz, /metrics and the status page on METRICS_PORT (unset: 9464, or a free port when that one is taken). Stops gracefully on SIGTERM or SIGINT: " +

@@ -1,0 +1,100 @@
+// Each command loads its own code, not everyone's: `--help` loads no command and no driver, and a
+// query command such as `report` loads neither BullMQ, Redis, MySQL nor the simulator. Proven by
+// recording every module a real CLI process resolves (a module.register hook), not by timing.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Help } from "commander";
+import { afterAll, describe, expect, it } from "vitest";
+import { COMMANDS } from "../../src/cli/command-list.js";
+import { CLI, inheritedEnv } from "../helpers/cli.js";
+import { createMigratedTestDatabase } from "../helpers/databases.js";
+
+const dir = mkdtempSync(join(tmpdir(), "plugchat-lazy-"));
+const hooks = join(dir, "record.mjs");
+writeFileSync(
+  hooks,
+  `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  appendFileSync(process.env.RECORD_MODULES_TO, resolved.url + "\\n");
+  return resolved;
+}
+`,
+);
+const preload = join(dir, "register.mjs");
+writeFileSync(
+  preload,
+  `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
+);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The modules `plugchat-sync <args>` loaded, as resolved URLs. */
+function modulesLoadedBy(
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; modules: string[] } {
+  const record = join(dir, `modules-${args.join("-")}.txt`);
+  writeFileSync(record, "");
+  const exit = spawnSync(process.execPath, ["--import", preload, CLI, ...args], {
+    env: inheritedEnv({ ...env, RECORD_MODULES_TO: record }),
+    encoding: "utf8",
+  });
+  return { code: exit.status, modules: readFileSync(record, "utf8").split("\n").filter(Boolean) };
+}
+
+const packageOf = (modules: string[], name: string) =>
+  modules.filter((url) => url.includes(`/node_modules/${name}/`));
+
+describe("commands load what they use", () => {
+  it("--help loads no command's code, no driver, no Prisma, no zod and no pino", () => {
+    const { code, modules } = modulesLoadedBy(["--help"]);
+    expect(code).toBe(0);
+    for (const heavy of [
+      "bullmq",
+      "ioredis",
+      "mysql2",
+      "pg",
+      "@prisma/client",
+      "zod",
+      "pino",
+      "prom-client",
+    ]) {
+      expect(packageOf(modules, heavy), heavy).toEqual([]);
+    }
+    expect(
+      modules.filter((url) =>
+        /\/dist\/(cli\/commands|simulator|status|queue|sync|db\/(embedded|migrations|sql|prisma|open-database))/.test(
+          url,
+        ),
+      ),
+    ).toEqual([]);
+  });
+
+  it("report loads Prisma but neither BullMQ, Redis, MySQL, the simulator nor the status page", async () => {
+    const database = await createMigratedTestDatabase();
+    try {
+      const { code, modules } = modulesLoadedBy(["report"], { DATABASE_URL: database.url });
+      expect(code).toBe(0);
+      expect(packageOf(modules, "@prisma/client").length).toBeGreaterThan(0);
+      for (const unused of ["bullmq", "ioredis", "mysql2"])
+        expect(packageOf(modules, unused), unused).toEqual([]);
+      expect(modules.filter((url) => /\/dist\/(simulator|status|queue)\//.test(url))).toEqual([]);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it("lists every command with the same term and description as its own help", async () => {
+    const help = new Help();
+    for (const [name, entry] of Object.entries(COMMANDS)) {
+      const command = await entry.load();
+      expect(command.name()).toBe(name);
+      expect(help.subcommandTerm(command), name).toBe(entry.term);
+      expect(command.description(), name).toBe(entry.description);
+    }
+  });
+});
