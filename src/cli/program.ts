@@ -1,4 +1,4 @@
-import { Command } from "commander";
+import { Command, Help } from "commander";
 import { showControls } from "../lib/terminal-text.js";
 import { truncate } from "../lib/text.js";
 import { PACKAGE_VERSION } from "../version.js";
@@ -31,10 +31,13 @@ function commandIn(args: readonly string[]): string | undefined {
   return args[0] === "help" ? args[1] : args[0];
 }
 
+const defaultHelp = new Help();
+
+/** A command not loaded has no options to show: its term is the list's. */
 function termOf(command: Command): string {
   return Object.hasOwn(COMMANDS, command.name())
     ? COMMANDS[command.name() as CommandName].term
-    : command.name();
+    : defaultHelp.subcommandTerm(command);
 }
 
 /**
