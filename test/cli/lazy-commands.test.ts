@@ -36,14 +36,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function modulesLoadedBy(
   args: string[],
   env: Record<string, string> = {},
-): { code: number | null; modules: string[] } {
+): { code: number | null; stdout: string; modules: string[] } {
   const record = join(dir, `modules-${args.join("-")}.txt`);
   writeFileSync(record, "");
   const exit = spawnSync(process.execPath, ["--import", preload, CLI, ...args], {
     env: inheritedEnv({ ...env, RECORD_MODULES_TO: record }),
     encoding: "utf8",
   });
-  return { code: exit.status, modules: readFileSync(record, "utf8").split("\n").filter(Boolean) };
+  return {
+    code: exit.status,
+    stdout: exit.stdout,
+    modules: readFileSync(record, "utf8").split("\n").filter(Boolean),
+  };
 }
 
 const packageOf = (modules: string[], name: string) =>
@@ -51,8 +55,10 @@ const packageOf = (modules: string[], name: string) =>
 
 describe("commands load what they use", () => {
   it("--help loads no command's code, no driver, no Prisma, no zod and no pino", () => {
-    const { code, modules } = modulesLoadedBy(["--help"]);
+    const { code, stdout, modules } = modulesLoadedBy(["--help"]);
     expect(code).toBe(0);
+    expect(stdout).toMatch(/^ {2}sync \[options\] +run one sync now/m);
+    expect(stdout).toMatch(/^ {2}help \[command\] +display help for command$/m);
     for (const heavy of [
       "bullmq",
       "ioredis",
