@@ -14,14 +14,16 @@
 //   6. scale-out, on each queue backend: one run through one worker process, then through two;
 //   7. the account source at 10,000, 100,000 and 1,000,000 ids: seconds to reconcile, peak RSS;
 //   8. expected values: unchanged runs of 100,000 accounts whose source returns only the ids, then
-//      four expected values per account too: the second at most 10% slower.
+//      four expected values per account too: the second at most 10% slower;
+//   9. startup: `--help`, and `report` on 10,000 accounts with history, against `node -e 0` measured
+//      alternately: wall time ratio and peak RSS of whole processes.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
 // --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
 // --expectation-runs N (3), --backends redis,postgres,
-// --only throughput,naive,memory,workerpath,scaleout,source,expectations, --keep-db.
+// --only throughput,naive,memory,workerpath,scaleout,source,expectations,startup, --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { measureAccountSource } from "./lib/account-source.mjs";
@@ -32,6 +34,7 @@ import { naiveLoop } from "./lib/naive.mjs";
 import { checkTargets, humanLines, worstUnchanged } from "./lib/report.mjs";
 import { measureScaleOut } from "./lib/scale-out.mjs";
 import { startSimulatorProcess } from "./lib/simulator.mjs";
+import { measureStartup } from "./lib/startup.mjs";
 import { BATCH_SIZE, measureThroughput, round } from "./lib/throughput.mjs";
 import { measureWorkerPath } from "./lib/worker-path.mjs";
 import { BACKENDS } from "./lib/workers.mjs";
@@ -49,7 +52,10 @@ const { values } = parseArgs({
     "expectation-accounts": { type: "string", default: "100000" },
     "expectation-runs": { type: "string", default: "3" },
     backends: { type: "string", default: BACKENDS.join(",") },
-    only: { type: "string", default: "throughput,naive,memory,workerpath,scaleout,source,expectations" },
+    only: {
+      type: "string",
+      default: "throughput,naive,memory,workerpath,scaleout,source,expectations,startup",
+    },
     "keep-db": { type: "boolean", default: false },
   },
 });
@@ -94,6 +100,7 @@ const figures = {
   scaleOut: null,
   accountSource: null,
   expectations: null,
+  startup: null,
 };
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
@@ -209,6 +216,7 @@ if (only.has("expectations")) {
     progress,
   });
 }
+if (only.has("startup")) figures.startup = await measureStartup({ url, progress });
 const postgres = await withClient(
   url,
   async (client) => (await client.query("SHOW server_version")).rows[0].server_version,

@@ -66,6 +66,13 @@ export function checkTargets(figures) {
     const { ratio } = figures.expectations;
     add("expected values: run with / without", ratio, "<= 1.10", ratio <= 1.1);
   }
+  if (figures.startup) {
+    const { helpWallRatio, helpPeakMB, reportWallRatio, reportPeakMB } = figures.startup;
+    add("startup: --help / node -e 0", helpWallRatio, "<= 2", helpWallRatio <= 2);
+    add("startup: --help peak RSS (MB)", helpPeakMB, "<= 60", helpPeakMB <= 60);
+    add("startup: report / node -e 0", reportWallRatio, "<= 4", reportWallRatio <= 4);
+    add("startup: report peak RSS (MB)", reportPeakMB, "<= 100", reportPeakMB <= 100);
+  }
   return targets;
 }
 
@@ -128,6 +135,12 @@ export function humanLines(figures, targets) {
   if (expectations) {
     lines.push(
       `expected values: unchanged run of ${int(expectations.accounts)} accounts (0 ms, c=64) whose source returns only the ids ${expectations.idsOnly.median} s, with four expected values per account ${expectations.withExpectations.median} s (medians of ${expectations.runs}: ${expectations.idsOnly.seconds.join(", ")} / ${expectations.withExpectations.seconds.join(", ")}; ${expectations.mismatchesOpen} mismatches open; the first run storing them ${expectations.firstWithSeconds} s); ratio ${expectations.ratio}${verdict("expected values")}`,
+    );
+  }
+  const { startup } = figures;
+  if (startup) {
+    lines.push(
+      `startup (whole processes, medians of ${startup.samples}, alternating with node -e 0 at ${startup.nodeWallMs} ms, ${startup.nodePeakMB} MB): --help ${startup.helpWallMs} ms, ratio ${startup.helpWallRatio}${verdict("startup: --help /")}, peak RSS ${startup.helpPeakMB} MB${verdict("startup: --help peak")}; report on 10,000 accounts with history ${startup.reportWallMs} ms, ratio ${startup.reportWallRatio}${verdict("startup: report /")}, peak RSS ${startup.reportPeakMB} MB${verdict("startup: report peak")}`,
     );
   }
   const missed = targets.filter((target) => !target.pass);
