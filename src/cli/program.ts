@@ -8,6 +8,7 @@ import { dbCommand } from "./commands/db.js";
 import { demoCommand } from "./commands/demo.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { mismatchesCommand } from "./commands/mismatches.js";
+import { pruneCommand } from "./commands/prune.js";
 import { reportCommand } from "./commands/report.js";
 import { runsCommand } from "./commands/runs.js";
 import { syncCommand } from "./commands/sync.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   program.addCommand(reportCommand());
   program.addCommand(runsCommand());
   program.addCommand(mismatchesCommand());
+  program.addCommand(pruneCommand());
   program.addCommand(dbCommand());
   program.addCommand(simulatorCommand());
   program.addCommand(demoCommand());
