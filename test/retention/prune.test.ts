@@ -226,3 +226,69 @@ describe("cutoffs", () => {
     expect(left.map((batch) => batch.batchIndex)).toEqual([0]);
   });
 });
+
+describe("account_versions, once its migration is there", () => {
+  /** The columns retention reads, as the account history's migration declares them (until it lands here). */
+  async function ensureVersionsTable(): Promise<void> {
+    await prisma.$executeRaw`
+      CREATE TABLE IF NOT EXISTS account_versions (
+        account_id VARCHAR(128) NOT NULL REFERENCES accounts(id),
+        valid_from TIMESTAMPTZ(6) NOT NULL,
+        valid_to TIMESTAMPTZ(6),
+        run_id INTEGER NOT NULL REFERENCES sync_runs(id) ON DELETE RESTRICT)`;
+  }
+
+  /** One instant for all versions: one ends exactly where the next starts. */
+  const base = new Date();
+
+  async function insertVersion(accountId: string, runId: number, from: number, to: number | null) {
+    await prisma.$executeRaw`
+      INSERT INTO account_versions (account_id, valid_from, valid_to, run_id)
+      VALUES (${accountId}, ${daysAgo(from, base)}, ${to === null ? null : daysAgo(to, base)}, ${runId})`;
+  }
+
+  async function versionsOf(accountId: string) {
+    return prisma.$queryRaw<{ run_id: number; valid_from: Date; valid_to: Date | null }[]>`
+      SELECT run_id, valid_from, valid_to FROM account_versions WHERE account_id = ${accountId} ORDER BY valid_from`;
+  }
+
+  it("removes only closed versions older than the cutoff, oldest first, and keeps the runs the others name", async () => {
+    await ensureVersionsTable();
+    const [r1, r2, r3, r4] = [
+      await insertPastRun(prisma, { age: 40 }),
+      await insertPastRun(prisma, { age: 30 }),
+      await insertPastRun(prisma, { age: 20 }),
+      await insertPastRun(prisma, { age: 5 }),
+    ] as number[];
+    const latest = await insertPastRun(prisma, { age: 1 });
+    await insertVersion("a1", r1 as number, 40, 30);
+    await insertVersion("a1", r2 as number, 30, 20);
+    await insertVersion("a1", r3 as number, 20, 5);
+    await insertVersion("a1", r4 as number, 5, null);
+    // Current since long ago: kept, with its run.
+    await insertVersion("a2", r1 as number, 40, null);
+    const days: RetentionDays = { ...KEEP_ALL, account_versions: 7, sync_runs: 7 };
+
+    const dry = await pruneNow(days, { dryRun: true });
+    const result = await pruneNow(days);
+
+    expect(result.removed).toEqual(dry.removed);
+    expect(result.removed).toMatchObject({ account_versions: 2, sync_runs: 1 });
+    expect(await runIds(prisma)).toEqual([r1, r3, r4, latest]);
+    const history = await versionsOf("a1");
+    expect(history.map((version) => version.run_id)).toEqual([r3, r4]);
+    // No gap: each version starts where the one before it ended.
+    expect(history[1]?.valid_from).toEqual(history[0]?.valid_to);
+    expect((await versionsOf("a2")).map((version) => version.run_id)).toEqual([r1]);
+  });
+
+  it("keeps every version by default", async () => {
+    await ensureVersionsTable();
+    const run = await insertPastRun(prisma, { age: 400 });
+    await insertPastRun(prisma, { age: 1 });
+    await insertVersion("a1", run, 400, 300);
+    await insertVersion("a1", run, 300, null);
+    expect((await pruneNow(DEFAULT_DAYS)).removed.account_versions).toBe(0);
+    expect(await versionsOf("a1")).toHaveLength(2);
+  });
+});

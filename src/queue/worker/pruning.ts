@@ -52,10 +52,17 @@ export function startPruning(options: PruningOptions): Pruning {
   };
 }
 
-/** One info line when the pass removed rows, with the count of each table; nothing otherwise. */
+/** One info line when the pass removed rows, with the count of each table; otherwise at debug only. */
 function logPass(logger: Logger, result: PruneResult): void {
   const total = totalRemoved(result);
-  if (total === 0) return;
+  if (!result.ran) {
+    logger.debug("pruning skipped: another worker is pruning");
+    return;
+  }
+  if (total === 0) {
+    logger.debug("pruning: nothing to remove");
+    return;
+  }
   const counts = Object.entries(result.removed)
     .filter(([, count]) => (count ?? 0) > 0)
     .map(([table, count]) => `${count} from ${table}`);
