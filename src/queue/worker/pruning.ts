@@ -1,11 +1,14 @@
-// The worker's pruning, part of its periodic upkeep: every PRUNE_EVERY_MS, one pass removes what the
-// retention settings let go (src/retention/prune.ts), in small chunks, alongside any run. Of several
-// workers, one prunes at a time; the others skip that pass. Logged at info only when a pass removed rows.
+// The worker's pruning, part of its periodic upkeep: a minute after start, then PRUNE_EVERY_MS after
+// the end of each pass, one pass removes what the retention settings let go (src/retention/prune.ts),
+// in small chunks, alongside any run. Of several workers, one prunes at a time; the others skip that
+// pass. Logged at info only when a pass removed rows.
 import type { PrismaClient } from "../../db/prisma.js";
 import type { Logger } from "../../logger.js";
 import { throttledLog } from "../../observability/throttled-log.js";
 import { type PruneResult, prune, type RetentionDays, totalRemoved } from "../../retention/prune.js";
 import { oneLine } from "../processors/context.js";
+
+const FIRST_PASS_AFTER_MS = 60_000;
 
 export interface PruningOptions {
   prisma: PrismaClient;
@@ -26,9 +29,14 @@ export function startPruning(options: PruningOptions): Pruning {
   const logProblem = throttledLog(logger, "warn");
   const stopping = new AbortController();
   let pass: Promise<void> | undefined;
+  let timer: NodeJS.Timeout;
 
-  const timer = setInterval(() => {
-    pass ??= prune(prisma, { days: options.days, whenBusy: "skip", signal: stopping.signal })
+  const schedule = (delayMs: number) => {
+    timer = setTimeout(runPass, delayMs);
+    timer.unref();
+  };
+  function runPass(): void {
+    pass = prune(prisma, { days: options.days, whenBusy: "skip", signal: stopping.signal })
       .then((result) => logPass(logger, result))
       .catch((error: unknown) =>
         logProblem(
@@ -39,13 +47,15 @@ export function startPruning(options: PruningOptions): Pruning {
       )
       .finally(() => {
         pass = undefined;
+        if (!stopping.signal.aborted) schedule(options.everyMs);
       });
-  }, options.everyMs);
-  timer.unref();
+  }
+  // The first pass soon after start: workers restarted more often than PRUNE_EVERY_MS still prune.
+  schedule(Math.min(options.everyMs, FIRST_PASS_AFTER_MS));
 
   return {
     stop: async () => {
-      clearInterval(timer);
+      clearTimeout(timer);
       stopping.abort();
       await pass;
     },
