@@ -119,8 +119,8 @@ const LOCK_HELD_AT_MOST_MS = 6 * 3_600_000;
 
 /**
  * Runs `work` while holding the pruning lock: a transaction that does nothing but hold an advisory
- * lock (it has no snapshot nor any row lock between its statements, so it holds nothing back); the
- * pass's own statements run outside it, each a short transaction of its own.
+ * lock (no row lock, and no snapshot: see tryPruneLock, so it holds vacuum back no more than an idle
+ * connection); the pass's own statements run outside it, each a short transaction of its own.
  */
 async function withPruneLock(
   prisma: PrismaClient,

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { prune, type RetentionDays } from "../../src/retention/prune.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { waitFor } from "../queue/helpers.js";
 import {
   DEFAULT_DAYS,
   daysAgo,
@@ -209,6 +210,23 @@ describe("two pruners at once", () => {
     expect(removed("sync_runs")).toBe(due.removed.sync_runs);
     expect(third?.ran).toBe(true);
     expect([first, second].some((result) => !result?.ran)).toBe(true);
+  });
+});
+
+describe("the pruning lock", () => {
+  it("is held by a transaction that holds no snapshot, so vacuum can clean up behind the pass", async () => {
+    for (let run = 0; run < 4; run++) await insertPastRun(prisma, { age: 30 - run, batches: 10 });
+    await insertPastRun(prisma, { age: 1 });
+    const pass = prune(prisma, { days: DEFAULT_DAYS, chunkSize: 1, pauseMs: 20 });
+    const holder = await waitFor("the transaction holding the pruning lock", async () => {
+      const [row] = await prisma.$queryRaw<{ xmin: string | null }[]>`
+        SELECT backend_xmin::text AS xmin FROM pg_stat_activity
+         WHERE datname = current_database() AND state = 'idle in transaction'
+           AND query LIKE '%pg_try_advisory_xact_lock%'`;
+      return row;
+    });
+    expect((await pass).removed.sync_run_batches).toBe(40);
+    expect(holder.xmin).toBeNull();
   });
 });
 

@@ -160,12 +160,14 @@ export async function countDueRuns(
   return row?.due ?? 0;
 }
 
-/** Key of the advisory lock that lets one pruner at a time work on this database. */
-const PRUNE_LOCK = "plugchat-sync:prune";
-
-/** Takes the pruning lock for the transaction `db` is, if free; whether it got it. */
+/**
+ * Takes the pruning lock for the transaction `db` is, if free; whether it got it. Without parameters
+ * on purpose: such a statement is sent as a simple query, which keeps no portal, so the transaction
+ * holding the lock holds no snapshot either (one would keep vacuum, and the index's clean-up of the
+ * rows this pass removes, waiting for as long as the pass lasts).
+ */
 export async function tryPruneLock(db: Db): Promise<boolean> {
   const [row] = await db.$queryRaw<{ locked: boolean }[]>`
-    SELECT pg_try_advisory_xact_lock(hashtext(${PRUNE_LOCK})) AS locked`;
+    SELECT pg_try_advisory_xact_lock(hashtext('plugchat-sync:prune')) AS locked`;
   return row?.locked === true;
 }
