@@ -230,6 +230,22 @@ describe("the pruning lock", () => {
   });
 });
 
+describe("stopping a pass", () => {
+  it("ends it after the chunk under way, reporting what it removed, and the next pass removes the rest", async () => {
+    for (let run = 0; run < 4; run++) await insertPastRun(prisma, { age: 30 - run, batches: 10 });
+    await insertPastRun(prisma, { age: 1 });
+    const stop = new AbortController();
+    const pass = prune(prisma, { days: DEFAULT_DAYS, chunkSize: 1, pauseMs: 20, signal: stop.signal });
+    await waitFor("a first chunk removed", async () => (await prisma.syncRunBatch.count()) < 41);
+    stop.abort();
+    const stopped = await pass;
+    const left = await prisma.syncRunBatch.count();
+    expect(stopped.removed.sync_run_batches).toBe(41 - left);
+    expect(left).toBeGreaterThan(1);
+    expect((await pruneNow(DEFAULT_DAYS)).removed.sync_run_batches).toBe(left - 1);
+  });
+});
+
 describe("cutoffs", () => {
   it("a row exactly as old as the retention is kept; a second older goes", async () => {
     const now = new Date();

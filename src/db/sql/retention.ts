@@ -75,8 +75,9 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
     table: "account_versions",
     optional: true,
     // Never the current version (valid_to null): each account keeps its history from the oldest
-    // version left, without a gap, up to now.
-    due: (cutoff) => Prisma.sql`t.valid_to < ${cutoff}`,
+    // version left, without a gap, up to now. (A version of the running or latest run is current, or
+    // closed by that run, so recent: excluded all the same, as every row of those runs is.)
+    due: (cutoff) => Prisma.sql`t.valid_to < ${cutoff} AND t.run_id NOT IN ${PROTECTED_RUNS}`,
     chunkOrder: Prisma.sql`t.valid_to`,
     runColumns: ["run_id"],
   },
