@@ -60,6 +60,12 @@ export const COMMANDS = {
       "the embedded PostgreSQL that the commands use when DATABASE_URL is unset: its URL, keep it up, stop it, its status",
     load: async () => (await import("./commands/db.js")).dbCommand(),
   },
+  prune: {
+    term: "prune [options]",
+    description:
+      "remove the rows the retention settings (RETENTION_*_DAYS) let go, as the worker does every PRUNE_EVERY_MS",
+    load: async () => (await import("./commands/prune.js")).pruneCommand(),
+  },
   simulator: {
     term: "simulator [options]",
     description: "Serve a Plugchat simulator with generated accounts until SIGINT or SIGTERM",

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { PrunedTable } from "../db/sql/retention.js";
 import { ExitCode, UserFacingError } from "../errors.js";
 import { type DataDirPlatform, defaultDataDir, thisPlatform } from "./data-dir.js";
 import {
@@ -87,6 +88,13 @@ export interface Config {
   /** SYNC_NOTIFY_URL: where the worker POSTs a notification after a run that did not succeed. */
   syncNotifyUrl: string | undefined;
   /**
+   * RETENTION_*_DAYS: how many days each table that grows keeps its rows; null keeps them forever
+   * (sync_run_batches: 7 days by default; the history tables: forever).
+   */
+  retentionDays: Readonly<Record<PrunedTable, number | null>>;
+  /** PRUNE_EVERY_MS: how often a worker prunes what retention lets go; 0: never (only `prune`). */
+  pruneEveryMs: number;
+  /**
    * STATUS_PASSWORD or the contents of STATUS_PASSWORD_FILE: opens the worker's status page (`/`) to any
    * client that gives it (HTTP basic auth); unset, the page answers loopback clients only.
    */
@@ -161,6 +169,14 @@ function fromEnvironment(
     accountSourceMaxRemoval: env.ACCOUNT_SOURCE_MAX_REMOVAL,
     accountSourceTimeoutMs: env.ACCOUNT_SOURCE_TIMEOUT_MS,
     syncNotifyUrl: env.SYNC_NOTIFY_URL,
+    retentionDays: Object.freeze({
+      sync_run_batches: env.RETENTION_BATCHES_DAYS,
+      sync_runs: env.RETENTION_RUNS_DAYS,
+      account_drift: env.RETENTION_DRIFT_DAYS,
+      account_mismatch_spans: env.RETENTION_MISMATCH_SPANS_DAYS,
+      account_versions: env.RETENTION_VERSIONS_DAYS,
+    }),
+    pruneEveryMs: env.PRUNE_EVERY_MS,
   };
 }
 

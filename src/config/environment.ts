@@ -10,6 +10,7 @@ import {
   OWN_QUEUE_SCHEMA,
   oneOf,
   queueSchemaName,
+  retentionDays,
   sqlQuery,
   timeZone,
   url,
@@ -65,6 +66,13 @@ const variables = z.object({
   ACCOUNT_SOURCE_MAX_REMOVAL: decimal(0, 1).default(0.25),
   ACCOUNT_SOURCE_TIMEOUT_MS: wholeNumber(100, HOUR_MS).default(30_000),
   SYNC_NOTIFY_URL: url(["https:", "http:"], "https://hooks.example.com/plugchat-sync").optional(),
+  // Retention: bookkeeping for a few days, history forever unless configured.
+  RETENTION_BATCHES_DAYS: retentionDays().default(7),
+  RETENTION_RUNS_DAYS: retentionDays().default(null),
+  RETENTION_DRIFT_DAYS: retentionDays().default(null),
+  RETENTION_MISMATCH_SPANS_DAYS: retentionDays().default(null),
+  RETENTION_VERSIONS_DAYS: retentionDays().default(null),
+  PRUNE_EVERY_MS: wholeNumber(0, 7 * 24 * HOUR_MS).default(HOUR_MS),
 });
 
 export type Environment = z.output<typeof variables>;

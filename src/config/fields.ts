@@ -22,6 +22,31 @@ export function decimal(min: number, max: number) {
     .max(max);
 }
 
+/** The longest retention: a hundred years, which is forever in all but name. */
+const MAX_RETENTION_DAYS = 36_500;
+
+/**
+ * A retention in whole days (1 or more), or "forever" (null): rows are kept. 0 is refused rather
+ * than read as "keep nothing" or as "forever", which it could mean either way.
+ */
+export function retentionDays() {
+  return z
+    .string()
+    .trim()
+    .superRefine((text, ctx) => {
+      if (text.toLowerCase() === "forever") return;
+      const days = Number(text);
+      if (!/^\d+$/.test(text) || days < 1 || days > MAX_RETENTION_DAYS) {
+        ctx.addIssue({
+          code: "custom",
+          message: `is not valid: expected a whole number of days from 1 to ${MAX_RETENTION_DAYS}, or "forever" to keep every row`,
+          params: ECHO_VALUE,
+        });
+      }
+    })
+    .transform((text): number | null => (text.toLowerCase() === "forever" ? null : Number(text)));
+}
+
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z
     .string()

@@ -17,8 +17,10 @@
 // - worker/startup.ts: waiting for the backend, registering the schedule, starting the workers;
 // - worker/shutdown.ts: the graceful stop;
 // - worker/event-logging.ts, worker/health.ts: logs of queue events; health checks and job counts;
-// - run-keeper.ts: the heartbeat of the current run and the schedule's upkeep.
+// - run-keeper.ts: the heartbeat of the current run and the schedule's upkeep;
+// - worker/pruning.ts: removing the rows the retention settings let go, once in a while.
 import { throttledLog } from "../observability/throttled-log.js";
+import type { RetentionDays } from "../retention/prune.js";
 import { PROCESS_NAME } from "../sync/batch.js";
 import { DEFAULT_STALE_RUN_AFTER_MS } from "../sync/run-lifecycle.js";
 import type { RunSummary, SyncDependencies } from "../sync/types.js";
@@ -40,6 +42,7 @@ import { logJobFailures, logQueueErrors } from "./worker/event-logging.js";
 import { type HealthChecks, healthChecks, jobCounts, queueDepth } from "./worker/health.js";
 import { InFlightJobs } from "./worker/in-flight-jobs.js";
 import { createJobWorkers } from "./worker/job-workers.js";
+import { startPruning } from "./worker/pruning.js";
 import { shutDown } from "./worker/shutdown.js";
 import { startUp } from "./worker/startup.js";
 
@@ -76,6 +79,8 @@ export interface SyncWorkerOptions {
   /** This worker's name, stored on the jobs it processes. Default host:pid. */
   name?: string;
   metrics?: WorkerMetrics;
+  /** What the worker prunes, and how often (RETENTION_*_DAYS, PRUNE_EVERY_MS). Default: it never prunes. */
+  retention?: { days: RetentionDays; everyMs: number };
   /** Called once per run, after the run is closed (e.g. to send a notification); its errors are logged. */
   onRunFinished?: (summary: RunSummary) => Promise<void> | void;
 }
@@ -161,6 +166,9 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     },
   });
 
+  const pruning =
+    options.retention && startPruning({ prisma: dependencies.prisma, logger, ...options.retention });
+
   backend.onConnectionLost(() => keeper.noteBackendTrouble());
   const logQueueProblem = throttledLog(logger, "warn");
   const components = { runsQueue, batchesQueue, flows, runsWorker, batchesWorker };
@@ -186,13 +194,17 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
       closing ??= (async () => {
         stopping.abort();
         keeper.stop();
-        await shutDown({
-          ...components,
-          backend,
-          inFlight,
-          logger,
-          timeoutMs: options.shutdownTimeoutMs ?? 30_000,
-        });
+        // A pass under way ends after its current chunk, while the jobs finish.
+        await Promise.all([
+          pruning?.stop(),
+          shutDown({
+            ...components,
+            backend,
+            inFlight,
+            logger,
+            timeoutMs: options.shutdownTimeoutMs ?? 30_000,
+          }),
+        ]);
       })();
       return closing;
     },

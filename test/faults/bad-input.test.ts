@@ -459,6 +459,24 @@ describe("bad configuration values", () => {
         ],
         ["ACCOUNT_SOURCE_TIMEOUT_MS", { ACCOUNT_SOURCE_TIMEOUT_MS: "0" }, /ACCOUNT_SOURCE_TIMEOUT_MS="0"/],
         [
+          "RETENTION_BATCHES_DAYS zero",
+          { RETENTION_BATCHES_DAYS: "0" },
+          /RETENTION_BATCHES_DAYS="0".*"forever"/,
+        ],
+        ["RETENTION_RUNS_DAYS fraction", { RETENTION_RUNS_DAYS: "1.5" }, /RETENTION_RUNS_DAYS="1.5"/],
+        ["RETENTION_DRIFT_DAYS words", { RETENTION_DRIFT_DAYS: "never" }, /RETENTION_DRIFT_DAYS="never"/],
+        [
+          "RETENTION_MISMATCH_SPANS_DAYS negative",
+          { RETENTION_MISMATCH_SPANS_DAYS: "-1" },
+          /RETENTION_MISMATCH_SPANS_DAYS="-1"/,
+        ],
+        [
+          "RETENTION_VERSIONS_DAYS too big",
+          { RETENTION_VERSIONS_DAYS: "36501" },
+          /RETENTION_VERSIONS_DAYS="36501"/,
+        ],
+        ["PRUNE_EVERY_MS words", { PRUNE_EVERY_MS: "hourly" }, /PRUNE_EVERY_MS="hourly"/],
+        [
           "PLUGCHAT_TOKEN_FILE missing",
           { PLUGCHAT_TOKEN: undefined, PLUGCHAT_TOKEN_FILE: join(dir, "missing") },
           /PLUGCHAT_TOKEN_FILE=".*missing" cannot be read \(ENOENT\)/,

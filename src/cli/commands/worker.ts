@@ -93,6 +93,7 @@ async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Pro
       shutdownTimeoutMs: config.workerShutdownTimeoutMs,
       lockDurationMs: config.workerLockDurationMs,
       stalledIntervalMs: config.workerStalledIntervalMs,
+      retention: { days: config.retentionDays, everyMs: config.pruneEveryMs },
       metrics,
       onRunFinished: async (summary) => {
         await notifyRunFinished(summary, {

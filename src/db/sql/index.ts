@@ -24,8 +24,10 @@
 // drift.recentDrift), `report` (runs.recentRuns, drift.driftSince) and notifications
 // (drift.driftCountsByField, accounts.failedInRun). `plugchat-sync accounts` writes the tracked set with
 // accounts.trackIds and accounts.untrackIds and lists it with accounts.accountsPage; the demo drops its
-// own database with databases.dropDatabaseIfExists. The queue's own statements (the PostgreSQL rate
-// cap, readiness) are in queue.ts.
+// own database with databases.dropDatabaseIfExists. Retention (retention/prune.ts, for the worker and
+// `prune`): under retention.tryPruneLock, retention.existingTables, then per table retention.pruneChunk
+// (or retention.countDue for a dry run), the runs last with retention.pruneRunsChunk (countDueRuns).
+// The queue's own statements (the PostgreSQL rate cap, readiness) are in queue.ts.
 // Not here: the migration runner's bookkeeping (src/db/migrations, as `prisma migrate deploy` does it)
 // and the integrator's own query on their database (src/accounts/source/read-*.ts).
 import type { Prisma } from "../../generated/prisma/client.js";
