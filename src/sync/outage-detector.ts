@@ -15,7 +15,7 @@ export interface OutageSettings {
 /**
  * Defaults: 30 failures in a row is out of reach of random errors (at 30% of requests failing, 2e-16),
  * and reached within a second or two of Plugchat going down; a run of any size then ends within about
- * a minute (a minute and a half when every request times out instead of being refused).
+ * a minute (about 70 s when every request times out at 10 s instead of being refused).
  */
 export const DEFAULT_OUTAGE_SETTINGS: OutageSettings = { after: 30, probeEveryMs: 5_000, giveUpMs: 45_000 };
 

@@ -5,6 +5,7 @@ import { trackedIdsAfter } from "../db/sql/accounts.js";
 import { heartbeat } from "../db/sql/runs.js";
 import type { RunProgress } from "../progress/figures.js";
 import { type BatchResult, runBatch } from "./batch.js";
+import { FetchedAccountsReporter } from "./fetched-accounts.js";
 import { DEFAULT_OUTAGE_SETTINGS } from "./outage-detector.js";
 import { OutageGate } from "./outage-gate.js";
 import { completeRun, startRun } from "./run-lifecycle.js";
@@ -93,6 +94,8 @@ class OverlappingBatches {
   #batchesDone = 0;
   /** Accounts fetched so far, written or not: progress moves per account, not per batch. */
   #fetched = 0;
+  /** The same, for readers of the database (a worker's status page showing this run). */
+  readonly #reporter: FetchedAccountsReporter;
 
   constructor(
     private readonly deps: SyncDependencies,
@@ -104,6 +107,7 @@ class OverlappingBatches {
       stop: new AbortController(),
       outage: new OutageGate(deps.outage ?? DEFAULT_OUTAGE_SETTINGS, deps.logger.child({ runId: run.runId })),
     };
+    this.#reporter = new FetchedAccountsReporter(deps.prisma, deps.logger);
     options.onProgress?.(this.#progress());
   }
 
@@ -126,6 +130,7 @@ class OverlappingBatches {
       if (this.#open.length >= MAX_OPEN_BATCHES) await this.#settleOldest();
     }
     while (this.#open.length > 0) await this.#settleOldest();
+    this.#reporter.discard();
   }
 
   /** Stops the open batches' requests (a batch fetched whole is still written); opens no batch more. */
@@ -137,6 +142,7 @@ class OverlappingBatches {
   async stop(): Promise<void> {
     this.stopRequests();
     await Promise.allSettled(this.#open);
+    this.#reporter.discard();
   }
 
   async #settleOldest(): Promise<void> {
@@ -157,6 +163,7 @@ class OverlappingBatches {
 
   #accountFetched(): void {
     this.#fetched += 1;
+    this.#reporter.fetched(this.run.runId);
     this.options.onProgress?.(this.#progress());
   }
 
