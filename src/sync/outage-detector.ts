@@ -121,7 +121,7 @@ export class OutageDetector {
   giveUpReason(): string | null {
     if (!this.#gaveUp) return null;
     const seconds = Math.round(this.#gaveUp.downMs / 1000);
-    return `Plugchat unreachable: ${this.#gaveUp.failures} requests failed in a row (last: ${this.#lastFailure}) and no probe got an answer for ${seconds} s; the run stopped, the accounts not tried keep their last values`;
+    return `Plugchat unreachable: ${this.#gaveUp.failures} requests failed in a row (last: ${this.#lastFailure}) and no probe got an answer for ${seconds} s; the run stopped, the accounts not tried keep their last values (is Plugchat up, and PLUGCHAT_BASE_URL right?)`;
   }
 }
 
