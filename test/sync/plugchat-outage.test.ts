@@ -88,6 +88,28 @@ describe("a Plugchat outage during sync", () => {
     expect(warnLines().length).toBeLessThanOrEqual(3);
   });
 
+  it("with every request timing out, closes failed 'Plugchat unreachable' the same way", async () => {
+    const before = await accountRows();
+    setup.simulator.setFault({ type: "hang" });
+    const hanging = createPlugchatClient({
+      baseUrl: setup.simulator.url,
+      token: TOKEN,
+      timeoutMs: 200,
+      maxAttempts: 5,
+      maxRps: 0,
+      minRetryDelayMs: 20,
+      maxRetryDelayMs: 100,
+      logger: logs.logger,
+    });
+
+    const run = await sync(hanging);
+
+    expect(run).toMatchObject({ status: "failed", accountsTotal: 0, accountsFailed: 0 });
+    expect(run.error).toMatch(/^Plugchat unreachable: .*\(last: TIMEOUT\)/);
+    expect(await accountRows()).toEqual(before);
+    expect(failingLines()).toHaveLength(1);
+  });
+
   it("with every request answered 503 and Plugchat back mid-run, resumes and completes, each change stored once, one 'recovered' line", async () => {
     const changed = setup.simulator.listIds().filter((_, index) => index % 100 === 7);
     for (const id of changed) setup.simulator.setAccount(id, { name: `renamed ${id}` });
