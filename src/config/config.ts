@@ -46,6 +46,11 @@ export interface Config {
   httpTimeoutMs: number;
   syncMaxAttempts: number;
   retryAfterMaxMs: number;
+  /**
+   * PLUGCHAT_OUTAGE_AFTER, _PROBE_MS, _GIVE_UP_MS: requests failing in a row (refused, timed out, 5xx)
+   * that make Plugchat count as down; then one probe this often; down this long, the run gives up.
+   */
+  plugchatOutage: { after: number; probeEveryMs: number; giveUpMs: number };
   logLevel: LogLevel;
   /** LOG_PRETTY; when unset, pretty when stdout is a terminal. */
   logPretty: boolean;
@@ -156,6 +161,11 @@ function fromEnvironment(
     httpTimeoutMs: env.HTTP_TIMEOUT_MS,
     syncMaxAttempts: env.SYNC_MAX_ATTEMPTS,
     retryAfterMaxMs: env.PLUGCHAT_RETRY_AFTER_MAX_MS,
+    plugchatOutage: {
+      after: env.PLUGCHAT_OUTAGE_AFTER,
+      probeEveryMs: env.PLUGCHAT_OUTAGE_PROBE_MS,
+      giveUpMs: env.PLUGCHAT_OUTAGE_GIVE_UP_MS,
+    },
     logLevel: env.LOG_LEVEL,
     metricsPort: env.METRICS_PORT,
     queuePrefix: env.QUEUE_PREFIX,

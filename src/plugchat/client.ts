@@ -37,11 +37,18 @@ export interface PlugchatClientOptions {
   onAttempt?: (info: AttemptInfo) => void;
 }
 
+/** Per call: `onAttempt` is told of each of this call's attempts; `maxAttempts` replaces the client's. */
+export interface GetAccountOptions {
+  signal?: AbortSignal | undefined;
+  onAttempt?: ((info: AttemptInfo) => void) | undefined;
+  maxAttempts?: number | undefined;
+}
+
 export interface PlugchatClient {
   /**
    * Reads one account. Rejects with a `PlugchatError`, or with `signal.reason` when the caller aborts.
    */
-  getAccount(accountId: string, options?: { signal?: AbortSignal }): Promise<FetchedAccount>;
+  getAccount(accountId: string, options?: GetAccountOptions): Promise<FetchedAccount>;
 }
 
 export function createPlugchatClient(options: PlugchatClientOptions): PlugchatClient {
@@ -75,12 +82,13 @@ class HttpPlugchatClient implements PlugchatClient {
     this.#onAttempt = options.onAttempt;
   }
 
-  async getAccount(accountId: string, { signal }: { signal?: AbortSignal } = {}): Promise<FetchedAccount> {
+  async getAccount(accountId: string, options: GetAccountOptions = {}): Promise<FetchedAccount> {
     assertValidAccountId(accountId);
+    const { signal } = options;
     const url = new URL(`integrator/account/${encodeURIComponent(accountId)}/`, this.#baseUrl);
-    return await retryAttempts((attempt) => this.#attempt(url, accountId, attempt, signal), {
+    return await retryAttempts((attempt) => this.#attempt(url, accountId, attempt, options), {
       accountId,
-      maxAttempts: this.#maxAttempts,
+      maxAttempts: options.maxAttempts ?? this.#maxAttempts,
       signal,
       logger: this.#logger,
     });
@@ -91,12 +99,14 @@ class HttpPlugchatClient implements PlugchatClient {
     url: URL,
     accountId: string,
     attempt: number,
-    signal?: AbortSignal,
+    { signal, onAttempt }: GetAccountOptions,
   ): Promise<AttemptVerdict> {
     await this.#request.rateLimiter.acquire(signal);
     const started = performance.now();
     const result = await requestOnce(url, this.#request, signal);
-    this.#callOnAttemptHookCatchingErrors(attemptInfo(result, accountId, attempt, started));
+    const info = attemptInfo(result, accountId, attempt, started);
+    this.#callOnAttemptHookCatchingErrors(info);
+    onAttempt?.(info);
     signal?.throwIfAborted();
     return judgeAttempt(result, { accountId, attempt, policy: this.#policy });
   }

@@ -1,5 +1,5 @@
 export { assertValidAccountId, isValidAccountId } from "./account-id.js";
-export type { AttemptInfo, PlugchatClient, PlugchatClientOptions } from "./client.js";
+export type { AttemptInfo, GetAccountOptions, PlugchatClient, PlugchatClientOptions } from "./client.js";
 export { createPlugchatClient } from "./client.js";
 export {
   PlugchatError,

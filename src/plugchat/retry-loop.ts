@@ -44,7 +44,8 @@ export async function retryAttempts(
       onFailedAttempt: async ({ error, retriesLeft }) => {
         if (!(error instanceof RetryableAttempt) || retriesLeft === 0) return;
         const { status, code, delayMs } = error;
-        logger.warn(
+        // At debug: in an outage every request retries; the outage itself is said once (outage-gate.ts).
+        logger.debug(
           { accountId, attempt: error.attempt, ...(code === null ? { status } : { code }), delayMs },
           "plugchat request retry",
         );

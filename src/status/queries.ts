@@ -90,11 +90,20 @@ export interface AccountsPanel {
   missing: { total: number; accounts: MissingAccount[] };
 }
 
+/**
+ * Accounts done: those fetched (reported about once a second by each process fetching), or those
+ * written when more. A batch fetched again counts twice in the first, so it is held to the plan.
+ */
+function accountsDone(row: RunProgressRow): number {
+  const fetched = Math.min(row.accounts_fetched, row.accounts_planned ?? row.accounts_fetched);
+  return Math.max(row.accounts_total, fetched);
+}
+
 function toProgress(row: RunProgressRow): RunProgress {
   return {
     runId: row.id,
     startedAt: row.started_at,
-    accountsDone: row.accounts_total,
+    accountsDone: accountsDone(row),
     accountsPlanned: row.accounts_planned,
     batchesDone: row.batches_done,
     batchesPlanned: row.batches_planned,
@@ -123,7 +132,7 @@ export async function currentRun(prisma: PrismaClient, now = new Date()): Promis
     trigger: row.trigger,
     startedAt: row.started_at.toISOString(),
     heartbeatAt: row.heartbeat_at.toISOString(),
-    accountsDone: row.accounts_total,
+    accountsDone: accountsDone(row),
     accountsPlanned: row.accounts_planned,
     batchesDone: row.batches_done,
     batchesPlanned: row.batches_planned,

@@ -33,6 +33,8 @@ export interface BatchOptions {
    * its limit replaces `concurrency`, and a refused token stops every open batch of the run.
    */
   sharedLimit?: SharedFetchLimit;
+  /** Told of each account fetched (before the batch is written), for the run's progress. */
+  onFetched?: () => void;
 }
 
 /**

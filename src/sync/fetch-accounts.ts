@@ -1,11 +1,14 @@
 // Fetching one batch of accounts from Plugchat: many requests at once under a limit, and what to do
 // when one fails. An account's failure is that account's; a refused token stops the whole run; an
-// error that is no account's fault (the shared rate limiter unreachable) fails the batch, to be retried.
+// error that is no account's fault (the shared rate limiter unreachable) fails the batch, to be retried;
+// an outage (every request failing) pauses the requests at the run's outage gate, and when the gate
+// gives up, stops the run with the accounts not tried left as they were.
 import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import { truncate } from "../lib/text.js";
-import { type PlugchatClient, PlugchatError } from "../plugchat/index.js";
+import { type GetAccountOptions, type PlugchatClient, PlugchatError } from "../plugchat/index.js";
 import { BatchInterruptedError } from "./errors.js";
+import type { OutageGate } from "./outage-gate.js";
 import type { RunFetchShare } from "./shared-fetch-limit.js";
 import type { FetchResult } from "./types.js";
 
@@ -14,6 +17,8 @@ export interface FetchOptions {
   concurrency: number;
   /** Aborting it stops the fetch; the rejection is a `BatchInterruptedError`. */
   signal?: AbortSignal | undefined;
+  /** Told of each account fetched (a result to write), e.g. for the run's progress. */
+  onFetched?: (() => void) | undefined;
 }
 
 export interface FetchedBatch {
@@ -25,7 +30,8 @@ export interface FetchedBatch {
 
 /** What became of one request: a result to write, or a reason to stop. */
 type Attempt =
-  | { kind: "result"; result: FetchResult }
+  /** `unavailable`: a failure that another attempt might mend (Plugchat down, or asking to wait). */
+  | { kind: "result"; result: FetchResult; unavailable?: boolean }
   | { kind: "stop_run"; reason: string }
   | { kind: "fail_batch"; error: unknown }
   | { kind: "stopped" };
@@ -55,7 +61,10 @@ export async function fetchAccounts(
   const attempts = await Promise.all(
     ids.map((id) =>
       limit(async () => {
-        const attempt = await fetchOne(client, id, signal);
+        const attempt = share?.outage
+          ? await fetchThroughGate(client, id, signal, share.outage)
+          : await fetchOne(client, id, signal);
+        if (attempt.kind === "result") options.onFetched?.();
         if (attempt.kind === "stop_run") runStop.abort();
         if (attempt.kind === "fail_batch") batchStop.abort();
         return attempt;
@@ -72,10 +81,49 @@ export async function fetchAccounts(
   };
 }
 
-async function fetchOne(client: PlugchatClient, id: string, signal: AbortSignal): Promise<Attempt> {
+/**
+ * One account, asking the run's outage gate before each request. A request called back because an
+ * outage opened meanwhile, and a probe that got no usable answer, wait at the gate again: the account
+ * is not failed for Plugchat being down. When the gate gives up, the run stops.
+ */
+async function fetchThroughGate(
+  client: PlugchatClient,
+  id: string,
+  signal: AbortSignal,
+  gate: OutageGate,
+): Promise<Attempt> {
+  for (;;) {
+    const admission = await gate.admit(signal);
+    if (admission === "stopped") return { kind: "stopped" };
+    if (admission === "give_up") return { kind: "stop_run", reason: gate.giveUpReason() };
+    const probe = admission === "probe";
+    // The probe is sent while the outage is open (its signal aborted already), and only once.
+    const requestSignal = probe ? signal : AbortSignal.any([signal, gate.openedSignal]);
+    let told = false;
+    const attempt = await fetchOne(client, id, requestSignal, {
+      onAttempt: (info) => {
+        told = true;
+        gate.record(info, probe);
+      },
+      ...(probe ? { maxAttempts: 1 } : {}),
+    });
+    if (probe && !told) gate.probeDropped();
+    if (signal.aborted) return { kind: "stopped" };
+    if (attempt.kind === "stopped") continue;
+    if (probe && attempt.kind === "result" && attempt.unavailable === true) continue;
+    return attempt;
+  }
+}
+
+async function fetchOne(
+  client: PlugchatClient,
+  id: string,
+  signal: AbortSignal,
+  extra: Omit<GetAccountOptions, "signal"> = {},
+): Promise<Attempt> {
   if (signal.aborted) return { kind: "stopped" };
   try {
-    const fetched = await client.getAccount(id, { signal });
+    const fetched = await client.getAccount(id, { signal, ...extra });
     const result: FetchResult = {
       id,
       kind: "ok",
@@ -103,5 +151,6 @@ function attemptOfError(id: string, error: unknown): Attempt {
   if ((error as { code?: unknown } | null)?.code === "RATE_LIMITER_UNAVAILABLE")
     return { kind: "fail_batch", error };
   const message = error instanceof Error ? error.message : String(error);
-  return { kind: "result", result: { id, kind: "failed", error: truncate(message, 500) } };
+  const unavailable = error instanceof PlugchatError && error.kind === "unavailable";
+  return { kind: "result", result: { id, kind: "failed", error: truncate(message, 500) }, unavailable };
 }

@@ -6,6 +6,9 @@ import { heartbeat } from "../db/sql/runs.js";
 import { sleep } from "../lib/sleep.js";
 import type { RunProgress } from "../progress/figures.js";
 import { type BatchResult, runBatch } from "./batch.js";
+import { FetchedAccountsReporter } from "./fetched-accounts.js";
+import { DEFAULT_OUTAGE_SETTINGS } from "./outage-detector.js";
+import { OutageGate } from "./outage-gate.js";
 import { completeRun, startRun } from "./run-lifecycle.js";
 import type { RunFetchShare } from "./shared-fetch-limit.js";
 import { addCounts, NO_COUNTS } from "./summary-counts.js";
@@ -19,7 +22,11 @@ export interface SyncOptions {
   /** A running run whose heartbeat is older than this was abandoned by a crashed process. */
   staleRunAfterMs?: number;
   heartbeatEveryMs?: number;
-  /** Called once the run is open, then after each written batch (a terminal's progress line). */
+  /**
+   * Called once the run is open, then as each account is fetched and after each written batch (a
+   * terminal's progress line): `accountsDone` counts the accounts fetched, the other counts are those
+   * of the batches written.
+   */
   onProgress?: (progress: RunProgress) => void;
   /** Called once every batch is settled, before the run is closed and its summary line logged. */
   beforeClose?: () => void;
@@ -107,13 +114,22 @@ class OverlappingBatches {
   readonly #open: Promise<BatchResult>[] = [];
   #counts: RunCounts = NO_COUNTS;
   #batchesDone = 0;
+  /** Accounts fetched so far, written or not: progress moves per account, not per batch. */
+  #fetched = 0;
+  /** The same, for readers of the database (a worker's status page showing this run). */
+  readonly #reporter: FetchedAccountsReporter;
 
   constructor(
     private readonly deps: SyncDependencies,
     private readonly run: RunSummary & { plan: RunPlan },
     private readonly options: SyncOptions,
   ) {
-    this.#share = { limit: pLimit(options.concurrency), stop: new AbortController() };
+    this.#share = {
+      limit: pLimit(options.concurrency),
+      stop: new AbortController(),
+      outage: new OutageGate(deps.outage ?? DEFAULT_OUTAGE_SETTINGS, deps.logger.child({ runId: run.runId })),
+    };
+    this.#reporter = new FetchedAccountsReporter(deps.prisma, deps.logger);
     options.onProgress?.(this.#progress());
   }
 
@@ -127,7 +143,7 @@ class OverlappingBatches {
       const batch = runBatch(
         this.deps,
         { runId, batchIndex, ids },
-        { concurrency: this.options.concurrency },
+        { concurrency: this.options.concurrency, onFetched: () => this.#accountFetched() },
         this.#share,
       );
       // Awaited in turn below; this only keeps a rejection from counting as unhandled meanwhile.
@@ -136,6 +152,7 @@ class OverlappingBatches {
       if (this.#open.length >= MAX_OPEN_BATCHES) await this.#settleOldest();
     }
     while (this.#open.length > 0) await this.#settleOldest();
+    this.#reporter.discard();
   }
 
   /** Stops the open batches' requests (a batch fetched whole is still written); opens no batch more. */
@@ -147,6 +164,7 @@ class OverlappingBatches {
   async stop(): Promise<void> {
     this.stopRequests();
     await Promise.allSettled(this.#open);
+    this.#reporter.discard();
   }
 
   async #settleOldest(): Promise<void> {
@@ -165,12 +183,19 @@ class OverlappingBatches {
     if (batch && (batch.status !== "written" || batch.stopReason !== null)) this.#share.stop.abort();
   }
 
+  #accountFetched(): void {
+    this.#fetched += 1;
+    this.#reporter.fetched(this.run.runId);
+    this.options.onProgress?.(this.#progress());
+  }
+
   #progress(): RunProgress {
     return {
       runId: this.run.runId,
       startedAt: this.run.startedAt,
       ...this.run.plan,
-      accountsDone: this.#counts.accountsTotal,
+      // Every account written was fetched first, but for one deleted meanwhile (written as nothing).
+      accountsDone: Math.max(this.#counts.accountsTotal, this.#fetched),
       batchesDone: this.#batchesDone,
       changed: this.#counts.accountsChanged,
       failed: this.#counts.accountsFailed,

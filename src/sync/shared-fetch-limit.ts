@@ -1,14 +1,19 @@
 // How many Plugchat requests are in flight at once, shared by every batch a process fetches at once, so
 // that the limit holds for all of them and not per batch.
 import pLimit, { type LimitFunction } from "p-limit";
+import type { Logger } from "../logger.js";
+import type { OutageSettings } from "./outage-detector.js";
+import { OutageGate } from "./outage-gate.js";
 
 /**
  * What the open batches of one run share: the limiter, and one stop, so that a refused token (or, in
- * `runSync`, the end of the run) stops the requests of every open batch.
+ * `runSync`, the end of the run) stops the requests of every open batch; and the run's outage gate
+ * (see outage-gate.ts), when it has one.
  */
 export interface RunFetchShare {
   limit: LimitFunction;
   stop: AbortController;
+  outage?: OutageGate | undefined;
 }
 
 /**
@@ -20,8 +25,14 @@ export class SharedFetchLimit {
   readonly #limit: LimitFunction;
   // Only runs with a batch open are kept, so the map stays as small as the batches in flight.
   readonly #runs = new Map<number, { stop: AbortController; batches: number }>();
+  // The latest run's outage gate, kept between its batches: an outage outlives the batch that saw it
+  // open. One run goes at a time, so a new run's batch means a new gate.
+  #outage: { runId: number; gate: OutageGate } | undefined;
 
-  constructor(requestsInFlight: number) {
+  constructor(
+    requestsInFlight: number,
+    private readonly outage?: { settings: OutageSettings; logger: Logger },
+  ) {
     this.#limit = pLimit(requestsInFlight);
   }
 
@@ -32,12 +43,21 @@ export class SharedFetchLimit {
     run.batches++;
     let released = false;
     return {
-      share: { limit: this.#limit, stop: run.stop },
+      share: { limit: this.#limit, stop: run.stop, outage: this.#gateOf(runId) },
       release: () => {
         if (released) return;
         released = true;
         if (--run.batches === 0) this.#runs.delete(runId);
       },
     };
+  }
+
+  #gateOf(runId: number): OutageGate | undefined {
+    if (!this.outage) return undefined;
+    if (this.#outage?.runId !== runId) {
+      const gate = new OutageGate(this.outage.settings, this.outage.logger.child({ runId }));
+      this.#outage = { runId, gate };
+    }
+    return this.#outage.gate;
   }
 }

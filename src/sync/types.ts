@@ -3,6 +3,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
 import type { PlugchatAccount, PlugchatClient } from "../plugchat/index.js";
 import type { ExtraFields } from "../plugchat/response.js";
+import type { OutageSettings } from "./outage-detector.js";
 
 /** What every step of a run works with. */
 export interface SyncDependencies {
@@ -11,6 +12,8 @@ export interface SyncDependencies {
   logger: Logger;
   /** ACCOUNT_SOURCE_*: when set, every run first makes the tracked set equal to the source's ids. */
   accountSource?: AccountSourceSettings | undefined;
+  /** PLUGCHAT_OUTAGE_*: when Plugchat counts as down, and how long a run waits for it (defaults when absent). */
+  outage?: OutageSettings | undefined;
 }
 
 export const RUN_TRIGGERS = ["schedule", "manual", "cli"] as const;

@@ -45,7 +45,17 @@ describe("parseConfig", () => {
       accountSourceQuery: undefined,
       accountSourceMaxRemoval: 0.25,
       accountSourceTimeoutMs: 30_000,
+      plugchatOutage: { after: 30, probeEveryMs: 5_000, giveUpMs: 45_000 },
     });
+  });
+
+  it("reads when Plugchat counts as down and how long a run waits for it", () => {
+    const config = parseConfig({
+      PLUGCHAT_OUTAGE_AFTER: "5",
+      PLUGCHAT_OUTAGE_PROBE_MS: "250",
+      PLUGCHAT_OUTAGE_GIVE_UP_MS: "0",
+    });
+    expect(config.plugchatOutage).toEqual({ after: 5, probeEveryMs: 250, giveUpMs: 0 });
   });
 
   it("reads the account source: a PostgreSQL, MySQL or MariaDB URL with its query, limit and timeout", () => {
@@ -244,6 +254,9 @@ describe("parseConfig", () => {
     ["SYNC_CRON", "61 * * * *", /SYNC_CRON=.*range 0-59/],
     ["SYNC_TIMEZONE", "Mars/Olympus", /SYNC_TIMEZONE=.*IANA/],
     ["SYNC_MAX_ATTEMPTS", "0", /SYNC_MAX_ATTEMPTS=.*1 to 20/],
+    ["PLUGCHAT_OUTAGE_AFTER", "0", /PLUGCHAT_OUTAGE_AFTER=.*1 to 100000/],
+    ["PLUGCHAT_OUTAGE_PROBE_MS", "50", /PLUGCHAT_OUTAGE_PROBE_MS=.*100 to 3600000/],
+    ["PLUGCHAT_OUTAGE_GIVE_UP_MS", "a minute", /PLUGCHAT_OUTAGE_GIVE_UP_MS=.*whole number from 0/],
     ["PLUGCHAT_MAX_RPS", "-3", /PLUGCHAT_MAX_RPS=.*number from 0/],
     ["METRICS_PORT", "70000", /METRICS_PORT=.*0 to 65535/],
     ["LOG_PRETTY", "maybe", /LOG_PRETTY=.*true or false/],

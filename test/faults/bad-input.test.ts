@@ -422,6 +422,13 @@ describe("bad configuration values", () => {
           { PLUGCHAT_RETRY_AFTER_MAX_MS: "-1" },
           /PLUGCHAT_RETRY_AFTER_MAX_MS=/,
         ],
+        ["PLUGCHAT_OUTAGE_AFTER zero", { PLUGCHAT_OUTAGE_AFTER: "0" }, /PLUGCHAT_OUTAGE_AFTER="0"/],
+        ["PLUGCHAT_OUTAGE_PROBE_MS", { PLUGCHAT_OUTAGE_PROBE_MS: "5s" }, /PLUGCHAT_OUTAGE_PROBE_MS="5s"/],
+        [
+          "PLUGCHAT_OUTAGE_GIVE_UP_MS",
+          { PLUGCHAT_OUTAGE_GIVE_UP_MS: "-1" },
+          /PLUGCHAT_OUTAGE_GIVE_UP_MS="-1"/,
+        ],
         ["LOG_LEVEL unknown", { LOG_LEVEL: "verbose" }, /LOG_LEVEL="verbose"/],
         ["LOG_LEVEL upper case", { LOG_LEVEL: "INFO" }, /LOG_LEVEL="INFO"/],
         ["LOG_PRETTY", { LOG_PRETTY: "maybe" }, /LOG_PRETTY="maybe"/],

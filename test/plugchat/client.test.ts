@@ -406,7 +406,7 @@ describe("rate cap", () => {
 });
 
 describe("observability", () => {
-  it("logs one warn line per retry with the account, attempt, status or code and delay", async () => {
+  it("logs one debug line per retry (an outage is said once, elsewhere) with the account, attempt, status or code and delay", async () => {
     const { lines, logger } = captureLogs();
     sim.setFault({ type: "reset" }, { times: 1 });
     sim.setFault({ type: "status", status: 503 }, { times: 1 });
@@ -414,13 +414,13 @@ describe("observability", () => {
     const entries = lines.map((line) => JSON.parse(line));
     expect(entries).toHaveLength(2);
     expect(entries[0]).toMatchObject({
-      level: "warn",
+      level: "debug",
       msg: "plugchat request retry",
       accountId: ID,
       attempt: 1,
       status: 503,
     });
-    expect(entries[1]).toMatchObject({ level: "warn", accountId: ID, attempt: 2, code: "ECONNRESET" });
+    expect(entries[1]).toMatchObject({ level: "debug", accountId: ID, attempt: 2, code: "ECONNRESET" });
     for (const entry of entries) expect(entry.delayMs).toBeGreaterThanOrEqual(10);
   });
 

@@ -13,6 +13,7 @@ import { createWorkerBackend, type QueueBackendSettings } from "../../src/queue/
 import { BATCHES_QUEUE, RUNS_QUEUE, START_RUN_JOB } from "../../src/queue/jobs.js";
 import { type SyncWorker, type SyncWorkerOptions, startWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import type { OutageSettings } from "../../src/sync/outage-detector.js";
 import { type CliProcess, inheritedEnv, spawnCli as spawnCliWith } from "../helpers/cli.js";
 import type { TestDatabase } from "../helpers/databases.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
@@ -51,6 +52,8 @@ export interface InProcessWorkerSetup {
   maxReconnectDelayMs?: number;
   /** The worker's Plugchat client; default one of the simulator with short timings. */
   client?: PlugchatClient;
+  /** When Plugchat counts as down, and for how long a run waits for it; the defaults when absent. */
+  outage?: OutageSettings;
 }
 
 /** The Plugchat client of an in-process worker: the simulator's, with short timings. */
@@ -74,7 +77,7 @@ export function inProcessWorker(
 ): SyncWorker {
   const client = setup.client ?? simulatorClient(setup);
   return startWorker(
-    { prisma: setup.prisma, client, logger: setup.logger },
+    { prisma: setup.prisma, client, logger: setup.logger, outage: setup.outage },
     {
       backend: createWorkerBackend(setup.queues, {
         logger: setup.logger,

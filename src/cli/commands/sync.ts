@@ -47,7 +47,13 @@ async function syncNow(options: { json?: boolean }): Promise<void> {
     // A signal before the run opens: no run is opened only to be closed.
     if (interruption.stop.aborted) return null;
     return runSync(
-      { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
+      {
+        prisma,
+        client,
+        logger,
+        accountSource: accountSourceFromConfig(config),
+        outage: config.plugchatOutage,
+      },
       {
         trigger: "cli",
         concurrency: config.syncConcurrency,

@@ -82,7 +82,13 @@ async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Pro
   });
   const prisma = createPrismaClient(databaseUrl);
   const worker = startWorker(
-    { prisma, client, logger, accountSource: accountSourceFromConfig(config) },
+    {
+      prisma,
+      client,
+      logger,
+      accountSource: accountSourceFromConfig(config),
+      outage: config.plugchatOutage,
+    },
     {
       backend,
       cron: config.syncCron,

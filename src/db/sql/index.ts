@@ -16,7 +16,9 @@
 //    batches.claimBatch, accounts.lockAccounts, accounts.writeSyncedData, accounts.markFound,
 //    accounts.markNotFound, accounts.markFailed, drift.insertDrift, runs.addBatchCounts,
 //    batches.setBatchTotals. A refused token records runs.recordStopReason, which stops the other
-//    batches. Meanwhile runs.heartbeat keeps the run from looking abandoned.
+//    batches. Meanwhile runs.heartbeat keeps the run from looking abandoned, and
+//    runs.addFetchedAccounts (about once a second per process, sync/fetched-accounts.ts) moves its
+//    progress before a batch is written.
 // 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, then runs.findRun for the summary.
 //    `runs close` (sync/close-by-hand.ts) reads runs.runLiveness first, then closes the same way.
 //

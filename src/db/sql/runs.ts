@@ -111,6 +111,13 @@ export async function recordStopReason(db: Db, runId: number, reason: string): P
      WHERE id = ${runId} AND status = 'running' AND stop_reason IS NULL`;
 }
 
+/** Adds accounts fetched by one process since its last report to a running run's progress. */
+export async function addFetchedAccounts(db: Db, runId: number, accounts: number): Promise<void> {
+  await db.$executeRaw`
+    UPDATE sync_runs SET accounts_fetched = accounts_fetched + ${accounts}
+     WHERE id = ${runId} AND status = 'running'`;
+}
+
 /**
  * Locks the run's row for the rest of the transaction and gives its status (null: no such run). Every
  * batch's counter update takes this lock anyway; taken first, closing the run waits for the batches
@@ -204,6 +211,7 @@ export interface RunProgressRow {
   started_at: Date;
   heartbeat_at: Date;
   accounts_total: number;
+  accounts_fetched: number;
   accounts_planned: number | null;
   batches_planned: number | null;
   accounts_changed: number;
@@ -217,7 +225,8 @@ export interface RunProgressRow {
 /** Run `runId`'s progress row, or with null the running run's; undefined when there is none. */
 export async function runProgressRow(db: Db, runId: number | null): Promise<RunProgressRow | undefined> {
   const [row] = await db.$queryRaw<RunProgressRow[]>`
-    SELECT r.id, r.trigger, r.status, r.started_at, r.heartbeat_at, r.accounts_total, r.accounts_planned,
+    SELECT r.id, r.trigger, r.status, r.started_at, r.heartbeat_at, r.accounts_total, r.accounts_fetched,
+           r.accounts_planned,
            r.batches_planned, r.accounts_changed, r.accounts_unchanged, r.accounts_failed,
            r.accounts_not_found, r.drift_count,
            (SELECT count(*) FROM sync_run_batches b WHERE b.run_id = r.id)::int AS batches_done

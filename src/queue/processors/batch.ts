@@ -3,6 +3,7 @@
 import { type Job, WaitingError } from "bullmq";
 import { runBatch } from "../../sync/batch.js";
 import { BatchInterruptedError } from "../../sync/errors.js";
+import { FetchedAccountsReporter } from "../../sync/fetched-accounts.js";
 import type { SharedFetchLimit } from "../../sync/shared-fetch-limit.js";
 import type { BatchJobData } from "../jobs.js";
 import { callHookSafely, oneLine, type ProcessorContext } from "./context.js";
@@ -17,6 +18,8 @@ export function createBatchProcessor(
   ctx: ProcessorContext,
   sharedLimit: SharedFetchLimit,
 ): (job: Job<BatchJobData>, token: string | undefined, signal?: AbortSignal) => Promise<BatchJobResult> {
+  // The run's progress in the database moves as this process fetches, not only per batch written.
+  const fetched = new FetchedAccountsReporter(ctx.deps.prisma, ctx.logger);
   return async function processBatch(job, token, signal) {
     const { runId, batchIndex, ids } = job.data;
     const logger = ctx.logger.child({ runId, batchIndex, jobId: job.id });
@@ -25,7 +28,12 @@ export function createBatchProcessor(
       const result = await runBatch(
         ctx.deps,
         { runId, batchIndex, ids },
-        { concurrency: ctx.concurrency, sharedLimit, ...(signal ? { signal } : {}) },
+        {
+          concurrency: ctx.concurrency,
+          sharedLimit,
+          onFetched: () => fetched.fetched(runId),
+          ...(signal ? { signal } : {}),
+        },
       );
       if (result.status === "written") {
         callHookSafely(

@@ -1,6 +1,7 @@
 // The worker's two BullMQ workers and what they run: scheduled and manual runs' start and finish jobs
 // on the runs queue, batch jobs on the batches queue.
 import { type Job, UnrecoverableError, type Worker } from "bullmq";
+import { DEFAULT_OUTAGE_SETTINGS } from "../../sync/outage-detector.js";
 import { SharedFetchLimit } from "../../sync/shared-fetch-limit.js";
 import type { QueueBackend } from "../backend/index.js";
 import {
@@ -48,7 +49,10 @@ export function createJobWorkers(
   // batches. Each job still writes in its own transaction, once.
   const processBatch = createBatchProcessor(
     context,
-    new SharedFetchLimit(context.concurrency * settings.workerConcurrency),
+    new SharedFetchLimit(context.concurrency * settings.workerConcurrency, {
+      settings: context.deps.outage ?? DEFAULT_OUTAGE_SETTINGS,
+      logger: context.logger,
+    }),
   );
   const tuning = {
     name: settings.name,
