@@ -14,14 +14,16 @@
 //   6. scale-out, on each queue backend: one run through one worker process, then through two;
 //   7. the account source at 10,000, 100,000 and 1,000,000 ids: seconds to reconcile, peak RSS;
 //   8. expected values: unchanged runs of 100,000 accounts whose source returns only the ids, then
-//      four expected values per account too: the second at most 10% slower.
+//      four expected values per account too: the second at most 10% slower;
+//   9. history: 100,000 accounts x 20 versions over a year in account_versions; accounts_as_of at an
+//      instant half a year ago (under 1 s), accounts_by_day over the year (under 5 s).
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
 // --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
-// --expectation-runs N (3), --backends redis,postgres,
-// --only throughput,naive,memory,workerpath,scaleout,source,expectations, --keep-db.
+// --expectation-runs N (3), --version-accounts N (100000), --versions N (20), --backends redis,postgres,
+// --only throughput,naive,memory,workerpath,scaleout,source,expectations,versions, --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { measureAccountSource } from "./lib/account-source.mjs";
@@ -33,6 +35,7 @@ import { checkTargets, humanLines, worstUnchanged } from "./lib/report.mjs";
 import { measureScaleOut } from "./lib/scale-out.mjs";
 import { startSimulatorProcess } from "./lib/simulator.mjs";
 import { BATCH_SIZE, measureThroughput, round } from "./lib/throughput.mjs";
+import { measureVersions } from "./lib/versions.mjs";
 import { measureWorkerPath } from "./lib/worker-path.mjs";
 import { BACKENDS } from "./lib/workers.mjs";
 
@@ -48,8 +51,13 @@ const { values } = parseArgs({
     "source-accounts": { type: "string", default: "10000,100000,1000000" },
     "expectation-accounts": { type: "string", default: "100000" },
     "expectation-runs": { type: "string", default: "3" },
+    "version-accounts": { type: "string", default: "100000" },
+    versions: { type: "string", default: "20" },
     backends: { type: "string", default: BACKENDS.join(",") },
-    only: { type: "string", default: "throughput,naive,memory,workerpath,scaleout,source,expectations" },
+    only: {
+      type: "string",
+      default: "throughput,naive,memory,workerpath,scaleout,source,expectations,versions",
+    },
     "keep-db": { type: "boolean", default: false },
   },
 });
@@ -94,6 +102,7 @@ const figures = {
   scaleOut: null,
   accountSource: null,
   expectations: null,
+  versions: null,
 };
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
@@ -206,6 +215,15 @@ if (only.has("expectations")) {
     url,
     accounts: Number(values["expectation-accounts"]),
     runs: Number(values["expectation-runs"]),
+    progress,
+  });
+}
+if (only.has("versions")) {
+  figures.versions = await measureVersions({
+    url,
+    accounts: Number(values["version-accounts"]),
+    versions: Number(values.versions),
+    repeats: 3,
     progress,
   });
 }

@@ -66,6 +66,11 @@ export function checkTargets(figures) {
     const { ratio } = figures.expectations;
     add("expected values: run with / without", ratio, "<= 1.10", ratio <= 1.1);
   }
+  if (figures.versions) {
+    const { asOf, byDay } = figures.versions;
+    add("history: accounts_as_of (s)", asOf.countSeconds, "< 1", asOf.countSeconds < 1);
+    add("history: accounts_by_day over a year (s)", byDay.seconds, "< 5", byDay.seconds < 5);
+  }
   return targets;
 }
 
@@ -128,6 +133,12 @@ export function humanLines(figures, targets) {
   if (expectations) {
     lines.push(
       `expected values: unchanged run of ${int(expectations.accounts)} accounts (0 ms, c=64) whose source returns only the ids ${expectations.idsOnly.median} s, with four expected values per account ${expectations.withExpectations.median} s (medians of ${expectations.runs}: ${expectations.idsOnly.seconds.join(", ")} / ${expectations.withExpectations.seconds.join(", ")}; ${expectations.mismatchesOpen} mismatches open; the first run storing them ${expectations.firstWithSeconds} s); ratio ${expectations.ratio}${verdict("expected values")}`,
+    );
+  }
+  const { versions } = figures;
+  if (versions) {
+    lines.push(
+      `history: ${int(versions.accounts)} accounts x ${versions.versions} versions over a year: accounts_as_of half a year ago ${versions.asOf.countSeconds} s (counted; ${versions.asOf.fetchSeconds} s fetching its ${int(versions.asOf.rows)} rows), accounts_by_day over the year ${versions.byDay.seconds} s (${versions.byDay.days} days); medians of ${versions.repeats}${verdict("history")}`,
     );
   }
   const missed = targets.filter((target) => !target.pass);

@@ -37,26 +37,23 @@ ALTER TABLE "account_versions" ADD CONSTRAINT "account_versions_run_id_fkey"
 -- At most one current version per account; also how a batch finds the current versions it compares.
 CREATE UNIQUE INDEX "account_versions_current_key" ON "account_versions"("account_id")
     WHERE "valid_to" IS NULL;
--- An account's versions in time order: accounts_as_of looks up each account's latest version that
--- began by the instant asked (one index probe per account).
+-- One account's versions in time order (its history, or its version at an instant).
 CREATE INDEX "account_versions_account_from_idx" ON "account_versions"("account_id", "valid_from");
+-- The versions valid at an instant, whatever the account: accounts_as_of. A GiST index on the version's
+-- period reads only the versions of that time, which the sync wrote close together (in time order).
+CREATE INDEX "account_versions_period_idx" ON "account_versions"
+    USING gist (tstzrange("valid_from", "valid_to", '[)'));
 -- Deleting a run (retention) checks that no version references it without reading the whole table.
 CREATE INDEX "account_versions_run_id_idx" ON "account_versions"("run_id");
 
--- Each account's version at `at`: the one with valid_from <= at < valid_to (or still current). An
--- account without a version then (not synced yet) is left out. One probe of
--- account_versions_account_from_idx per account.
+-- Each account's version at `at`: the one with valid_from <= at < valid_to (valid_to null: still
+-- current). An account without a version then (not synced yet) is left out. A plain SELECT, so that
+-- PostgreSQL inlines it into the caller's query: `WHERE account_id = ...` on it uses the indexes.
 CREATE FUNCTION "accounts_as_of"("at" TIMESTAMPTZ) RETURNS SETOF "account_versions"
 LANGUAGE sql STABLE AS $$
-  SELECT v.*
-    FROM accounts a
-   CROSS JOIN LATERAL (
-         SELECT *
-           FROM account_versions v
-          WHERE v.account_id = a.id AND v.valid_from <= "at"
-          ORDER BY v.valid_from DESC
-          LIMIT 1) v
-   WHERE v.valid_to IS NULL OR v.valid_to > "at"
+  SELECT *
+    FROM account_versions v
+   WHERE tstzrange(v.valid_from, v.valid_to, '[)') @> "at"
 $$;
 
 -- Per UTC day, from the day of the first version to today, the accounts as they were at the end of the
