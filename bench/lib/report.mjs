@@ -138,7 +138,7 @@ export function humanLines(figures, targets) {
   const { versions } = figures;
   if (versions) {
     lines.push(
-      `history: ${int(versions.accounts)} accounts x ${versions.versions} versions over a year: accounts_as_of half a year ago ${versions.asOf.countSeconds} s (counted; ${versions.asOf.fetchSeconds} s fetching its ${int(versions.asOf.rows)} rows), accounts_by_day over the year ${versions.byDay.seconds} s (${versions.byDay.days} days); medians of ${versions.repeats}${verdict("history")}`,
+      `history: ${int(versions.accounts)} accounts x ${versions.versions} versions over a year: accounts_as_of half a year ago ${versions.asOf.countSeconds} s (counted by state; ${versions.asOf.fetchSeconds} s fetching its ${int(versions.asOf.rows)} rows), accounts_by_day over the year ${versions.byDay.seconds} s (${versions.byDay.days} days); medians of ${versions.repeats}${verdict("history")}`,
     );
   }
   const missed = targets.filter((target) => !target.pass);
