@@ -100,11 +100,16 @@ async function writeStatuses(tx: Db, outcomes: readonly AccountOutcome[]): Promi
 /**
  * The accounts' versions made equal to their rows, once data and status are written: a version closed
  * and one opened wherever the row changed (a synced field, `extra`, a 404 or a comeback), in the same
- * transaction and at the same instant (now()) as the drift rows. A failed fetch changes no versioned
- * column, so it opens nothing.
+ * transaction and at the same instant (now()) as the drift rows. Only the outcomes that can change a
+ * versioned column are looked at: an unchanged answer or a failed fetch changes none (a comeback is
+ * "changed"), so an unchanged run sends no statement for versions.
  */
 async function writeVersions(tx: Db, runId: number, outcomes: readonly AccountOutcome[]): Promise<void> {
-  const ids = outcomes.filter((outcome) => outcome.kind !== "failed").map((outcome) => outcome.id);
+  const ids = outcomes
+    .filter(
+      (outcome) => outcome.kind === "baseline" || outcome.kind === "changed" || outcome.kind === "not_found",
+    )
+    .map((outcome) => outcome.id);
   await closeStaleVersions(tx, ids);
   await openVersions(tx, runId, ids);
 }
