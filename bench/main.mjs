@@ -15,15 +15,17 @@
 //   7. the account source at 10,000, 100,000 and 1,000,000 ids: seconds to reconcile, peak RSS;
 //   8. expected values: unchanged runs of 100,000 accounts whose source returns only the ids, then
 //      four expected values per account too: the second at most 10% slower;
-//   9. startup: `--help`, and `report` on 10,000 accounts with history, against `node -e 0` measured
+//   9. history: 100,000 accounts x 20 versions over a year in account_versions; accounts_as_of at an
+//      instant half a year ago (under 1 s), accounts_by_day over the year (under 5 s);
+//  10. startup: `--help`, and `report` on 10,000 accounts with history, against `node -e 0` measured
 //      alternately: wall time ratio and peak RSS of whole processes.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
 // --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
-// --expectation-runs N (3), --backends redis,postgres,
-// --only throughput,naive,memory,workerpath,scaleout,source,expectations,startup, --keep-db.
+// --expectation-runs N (3), --version-accounts N (100000), --versions N (20), --backends redis,postgres,
+// --only throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup, --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { measureAccountSource } from "./lib/account-source.mjs";
@@ -36,6 +38,7 @@ import { measureScaleOut } from "./lib/scale-out.mjs";
 import { startSimulatorProcess } from "./lib/simulator.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 import { BATCH_SIZE, measureThroughput, round } from "./lib/throughput.mjs";
+import { measureVersions } from "./lib/versions.mjs";
 import { measureWorkerPath } from "./lib/worker-path.mjs";
 import { BACKENDS } from "./lib/workers.mjs";
 
@@ -51,10 +54,12 @@ const { values } = parseArgs({
     "source-accounts": { type: "string", default: "10000,100000,1000000" },
     "expectation-accounts": { type: "string", default: "100000" },
     "expectation-runs": { type: "string", default: "3" },
+    "version-accounts": { type: "string", default: "100000" },
+    versions: { type: "string", default: "20" },
     backends: { type: "string", default: BACKENDS.join(",") },
     only: {
       type: "string",
-      default: "throughput,naive,memory,workerpath,scaleout,source,expectations,startup",
+      default: "throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup",
     },
     "keep-db": { type: "boolean", default: false },
   },
@@ -101,6 +106,7 @@ const figures = {
   accountSource: null,
   expectations: null,
   startup: null,
+  versions: null,
 };
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
@@ -213,6 +219,15 @@ if (only.has("expectations")) {
     url,
     accounts: Number(values["expectation-accounts"]),
     runs: Number(values["expectation-runs"]),
+    progress,
+  });
+}
+if (only.has("versions")) {
+  figures.versions = await measureVersions({
+    url,
+    accounts: Number(values["version-accounts"]),
+    versions: Number(values.versions),
+    repeats: 3,
     progress,
   });
 }

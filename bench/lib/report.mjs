@@ -73,6 +73,11 @@ export function checkTargets(figures) {
     add("startup: report / node -e 0", reportWallRatio, "<= 4", reportWallRatio <= 4);
     add("startup: report peak RSS (MB)", reportPeakMB, "<= 100", reportPeakMB <= 100);
   }
+  if (figures.versions) {
+    const { asOf, byDay } = figures.versions;
+    add("history: accounts_as_of (s)", asOf.countSeconds, "< 1", asOf.countSeconds < 1);
+    add("history: accounts_by_day over a year (s)", byDay.seconds, "< 5", byDay.seconds < 5);
+  }
   return targets;
 }
 
@@ -141,6 +146,12 @@ export function humanLines(figures, targets) {
   if (startup) {
     lines.push(
       `startup (whole processes, medians of ${startup.samples}, alternating with node -e 0 at ${startup.nodeWallMs} ms, ${startup.nodePeakMB} MB): --help ${startup.helpWallMs} ms, ratio ${startup.helpWallRatio}${verdict("startup: --help /")}, peak RSS ${startup.helpPeakMB} MB${verdict("startup: --help peak")}; report on 10,000 accounts with history ${startup.reportWallMs} ms, ratio ${startup.reportWallRatio}${verdict("startup: report /")}, peak RSS ${startup.reportPeakMB} MB${verdict("startup: report peak")}`,
+    );
+  }
+  const { versions } = figures;
+  if (versions) {
+    lines.push(
+      `history: ${int(versions.accounts)} accounts x ${versions.versions} versions over a year: accounts_as_of half a year ago ${versions.asOf.countSeconds} s (counted by state; ${versions.asOf.fetchSeconds} s fetching its ${int(versions.asOf.rows)} rows), accounts_by_day over the year ${versions.byDay.seconds} s (${versions.byDay.days} days); medians of ${versions.repeats}${verdict("history")}`,
     );
   }
   const missed = targets.filter((target) => !target.pass);

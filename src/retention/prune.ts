@@ -8,7 +8,6 @@ import {
   type AppliedRule,
   countDue,
   countDueRuns,
-  existingTables,
   type PrunedTable,
   pruneChunk,
   pruneRunsChunk,
@@ -65,21 +64,16 @@ export function totalRemoved(result: PruneResult): number {
   return Object.values(result.removed).reduce((sum, count) => sum + (count ?? 0), 0);
 }
 
-/** The rules of the tables that exist (a table another migration adds may not yet), with their cutoffs. */
-async function appliedRules(prisma: PrismaClient, options: PruneOptions): Promise<AppliedRule[]> {
+/** Every table's rule, with its cutoff. */
+function appliedRules(options: PruneOptions): AppliedRule[] {
   const due = cutoffs(options.days, options.now ?? new Date());
-  const optional = RETENTION_RULES.filter((rule) => rule.optional).map((rule) => rule.table);
-  const present = await existingTables(prisma, optional);
-  return RETENTION_RULES.filter((rule) => !rule.optional || present.has(rule.table)).map((rule) => ({
-    rule,
-    cutoff: due[rule.table],
-  }));
+  return RETENTION_RULES.map((rule) => ({ rule, cutoff: due[rule.table] }));
 }
 
 /** Runs one pruning pass (or counts it, for a dry run). */
 export async function prune(prisma: PrismaClient, options: PruneOptions): Promise<PruneResult> {
   const runsCutoff = cutoffs(options.days, options.now ?? new Date()).sync_runs;
-  const rules = await appliedRules(prisma, options);
+  const rules = appliedRules(options);
   if (options.dryRun) {
     const removed: PruneResult["removed"] = {};
     for (const { rule, cutoff } of rules)

@@ -1,5 +1,5 @@
-// What one batch writes, in one transaction: its bookkeeping row, the accounts' data and status, the
-// drift rows, and its counts added to the run's.
+// What one batch writes, in one transaction: its bookkeeping row, the accounts' data and status, their
+// versions, the drift rows, and its counts added to the run's.
 
 import type { PrismaClient } from "../db/prisma.js";
 import { lockAccounts, markFailed, markFound, markNotFound, writeSyncedData } from "../db/sql/accounts.js";
@@ -7,6 +7,7 @@ import { claimBatch, setBatchTotals } from "../db/sql/batches.js";
 import { type DriftInsert, insertDrift } from "../db/sql/drift.js";
 import type { Db } from "../db/sql/index.js";
 import { addBatchCounts, lockRunStatus } from "../db/sql/runs.js";
+import { closeStaleVersions, openVersions } from "../db/sql/versions.js";
 import { type AccountOutcome, outcomeOfFetch, outcomeOfNotFound, type StoredAccount } from "./drift.js";
 import type { FetchResult, RunCounts } from "./types.js";
 
@@ -59,6 +60,7 @@ export async function writeBatch(
         ),
       );
       await writeStatuses(tx, outcomes);
+      await writeVersions(tx, runId, outcomes);
       const driftCount = await insertDrift(tx, runId, driftRows(outcomes));
       const counts = countOutcomes(outcomes, driftCount);
       await addBatchCounts(tx, runId, counts, batch.unknownFields, batch.extraCutFields);
@@ -93,6 +95,23 @@ async function writeStatuses(tx: Db, outcomes: readonly AccountOutcome[]): Promi
       outcome.kind === "failed" ? [{ id: outcome.id, error: outcome.error }] : [],
     ),
   );
+}
+
+/**
+ * The accounts' versions made equal to their rows, once data and status are written: a version closed
+ * and one opened wherever the row changed (a synced field, `extra`, a 404 or a comeback), in the same
+ * transaction and at the same instant (now()) as the drift rows. Only the outcomes that can change a
+ * versioned column are looked at: an unchanged answer or a failed fetch changes none (a comeback is
+ * "changed"), so an unchanged run sends no statement for versions.
+ */
+async function writeVersions(tx: Db, runId: number, outcomes: readonly AccountOutcome[]): Promise<void> {
+  const ids = outcomes
+    .filter(
+      (outcome) => outcome.kind === "baseline" || outcome.kind === "changed" || outcome.kind === "not_found",
+    )
+    .map((outcome) => outcome.id);
+  await closeStaleVersions(tx, ids);
+  await openVersions(tx, runId, ids);
 }
 
 function driftRows(outcomes: readonly AccountOutcome[]): DriftInsert[] {

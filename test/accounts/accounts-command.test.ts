@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await prisma.$executeRaw`TRUNCATE account_drift, account_expectations, account_mismatch_spans, sync_runs, accounts`;
+  await prisma.$executeRaw`TRUNCATE account_versions, account_drift, account_expectations, account_mismatch_spans, sync_runs, accounts`;
 });
 
 interface Outcome {

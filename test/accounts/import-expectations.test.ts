@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  await prisma.$executeRaw`TRUNCATE account_drift, account_expectations, account_mismatch_spans, sync_runs, accounts`;
+  await prisma.$executeRaw`TRUNCATE account_versions, account_drift, account_expectations, account_mismatch_spans, sync_runs, accounts`;
 });
 
 function cli(args: string[], stdin = "", env: Record<string, string> = {}): Promise<CliExit> {

@@ -17,7 +17,7 @@ afterAll(async () => {
   await database?.drop();
 });
 beforeEach(async () => {
-  await prisma.$executeRaw`TRUNCATE account_mismatch_spans, account_expectations, account_drift, sync_runs, accounts`;
+  await prisma.$executeRaw`TRUNCATE account_mismatch_spans, account_expectations, account_versions, account_drift, sync_runs, accounts`;
 });
 
 const cli = (...args: string[]) =>

@@ -570,3 +570,112 @@ describe("20261205100000 to 20261205210000 (expectations, onMessageDeliveryError
     ]);
   });
 });
+
+describe("20261205220000_account_versions on a database with accounts, runs and drift", () => {
+  const MIGRATION = "20261205220000_account_versions";
+  const at = (text: string) => new Date(`2026-11-${text}Z`);
+
+  it("rebuilds each synced account's versions from its row and its drift, walking back from the row", async () => {
+    const database = await databaseMigratedUpTo(MIGRATION);
+    await query(
+      database.url,
+      `INSERT INTO sync_runs (id, trigger, status, started_at, finished_at) VALUES
+         (1, 'cli', 'succeeded', '2026-11-01 10:00:00+00', '2026-11-01 10:05:00+00'),
+         (2, 'schedule', 'succeeded', '2026-11-02 10:00:00+00', '2026-11-02 10:05:00+00'),
+         (3, 'schedule', 'succeeded', '2026-11-03 10:00:00+00', '2026-11-03 10:05:00+00'),
+         (4, 'schedule', 'partial', '2026-11-04 10:00:00+00', '2026-11-04 10:05:00+00'),
+         (5, 'schedule', 'succeeded', '2026-11-05 10:00:00+00', '2026-11-05 10:05:00+00');
+       INSERT INTO accounts (id, name, active, on_message_delivery_error, extra, tracked, added_at,
+                             last_synced_at, last_status, missing_since) VALUES
+         ('plain', 'Plain', true, NULL, '{}', true, '2026-10-31 09:00+00', '2026-11-05 10:01+00', 'ok', NULL),
+         ('renamed', 'Newer', false, NULL, '{}', true, '2026-10-31 09:00+00', '2026-11-05 10:01+00', 'ok', NULL),
+         ('gone', 'Gone', true, 'https://err.example', '{}', true, '2026-10-31 09:00+00',
+          '2026-11-04 10:02+00', 'not_found', '2026-11-05 10:02+00'),
+         ('extra', 'Extra', true, NULL, '{"plan": {"tier": "pro"}, "sessionName": "s2", "seats": 3, "note": "x"}',
+          true, '2026-10-31 09:00+00', '2026-11-05 10:01+00', 'ok', NULL),
+         ('late', 'Late', true, NULL, '{}', true, '2026-11-02 10:00:30+00', '2026-11-05 10:01+00', 'ok', NULL),
+         ('removed', 'Removed', true, NULL, '{}', false, '2026-10-31 09:00+00', '2026-11-01 10:01+00', 'ok', NULL),
+         ('never', NULL, NULL, NULL, '{}', true, '2026-10-31 09:00+00', NULL, 'failed', NULL),
+         ('never-found', NULL, NULL, NULL, '{}', true, '2026-10-31 09:00+00', NULL, 'not_found', '2026-11-01 10:01+00');
+       INSERT INTO account_drift (account_id, sync_run_id, field, old_value, new_value, detected_at) VALUES
+         ('renamed', 2, 'name', 'Old', 'New', '2026-11-02 10:01+00'),
+         ('renamed', 2, 'active', 'true', 'false', '2026-11-02 10:01+00'),
+         ('renamed', 4, 'name', 'New', 'Newer', '2026-11-04 10:01+00'),
+         ('gone', 2, 'exists', 'true', 'false', '2026-11-02 10:02+00'),
+         ('gone', 3, 'exists', 'false', 'true', '2026-11-03 10:02+00'),
+         ('gone', 3, 'onMessageDeliveryError', NULL, 'https://err.example', '2026-11-03 10:02+00'),
+         ('gone', 5, 'exists', 'true', 'false', '2026-11-05 10:02+00'),
+         ('extra', 3, 'sessionName', 's1', 's2', '2026-11-03 10:03+00'),
+         ('extra', 4, 'plan', '{"tier":"free"}', '{"tier":"pro"}', '2026-11-04 10:03+00'),
+         ('extra', 4, 'seats', '2', '3', '2026-11-04 10:03+00'),
+         ('extra', 4, 'note', '5', 'x', '2026-11-04 10:03+00');`,
+    );
+
+    await migrate({ databaseUrl: database.url, migrationsDir: MIGRATIONS_DIR });
+
+    const rows = await query(
+      database.url,
+      `SELECT account_id, valid_from, valid_to, run_id, "exists", name, active, on_message_delivery_error, extra
+         FROM account_versions ORDER BY account_id, valid_from`,
+    );
+    const version = (
+      account_id: string,
+      valid_from: string,
+      valid_to: string | null,
+      run_id: number | null,
+      values: Record<string, unknown>,
+    ) => ({
+      account_id,
+      valid_from: at(valid_from),
+      valid_to: valid_to === null ? null : at(valid_to),
+      run_id,
+      exists: true,
+      active: true,
+      on_message_delivery_error: null,
+      extra: {},
+      ...values,
+    });
+    expect(rows).toEqual([
+      // Older values of extra fields: JSON unless the field is a string now ("5" then, a string now).
+      version("extra", "01 10:00", "03 10:03", 1, {
+        name: "Extra",
+        extra: { plan: { tier: "free" }, sessionName: "s1", seats: 2, note: "5" },
+      }),
+      version("extra", "03 10:03", "04 10:03", 3, {
+        name: "Extra",
+        extra: { plan: { tier: "free" }, sessionName: "s2", seats: 2, note: "5" },
+      }),
+      version("extra", "04 10:03", null, 4, {
+        name: "Extra",
+        extra: { plan: { tier: "pro" }, sessionName: "s2", seats: 3, note: "x" },
+      }),
+      version("gone", "01 10:00", "02 10:02", 1, { name: "Gone" }),
+      version("gone", "02 10:02", "03 10:02", 2, { name: "Gone", exists: false }),
+      version("gone", "03 10:02", "05 10:02", 3, {
+        name: "Gone",
+        on_message_delivery_error: "https://err.example",
+      }),
+      version("gone", "05 10:02", null, 5, {
+        name: "Gone",
+        exists: false,
+        on_message_delivery_error: "https://err.example",
+      }),
+      // Added while run 2 was going: its first version begins when it was added, seen by run 2.
+      version("late", "02 10:00:30", null, 2, { name: "Late" }),
+      version("plain", "01 10:00", null, 1, { name: "Plain" }),
+      version("removed", "01 10:00", null, 1, { name: "Removed" }),
+      version("renamed", "01 10:00", "02 10:01", 1, { name: "Old", active: true }),
+      version("renamed", "02 10:01", "04 10:01", 2, { name: "New", active: false }),
+      version("renamed", "04 10:01", null, 4, { name: "Newer", active: false }),
+    ]);
+    // The writes of the next run go on from there: the current versions are the rows.
+    expect(
+      await query(
+        database.url,
+        `SELECT count(*)::int AS n FROM accounts a JOIN account_versions v ON v.account_id = a.id AND v.valid_to IS NULL
+          WHERE (v.exists, v.name, v.active, v.on_message_delivery_error, v.extra)
+                IS DISTINCT FROM (a.missing_since IS NULL, a.name, a.active, a.on_message_delivery_error, a.extra)`,
+      ),
+    ).toEqual([{ n: 0 }]);
+  });
+});

@@ -261,24 +261,14 @@ describe("cutoffs", () => {
   });
 });
 
-describe("account_versions, once its migration is there", () => {
-  /** The columns retention reads, as the account history's migration declares them (until it lands here). */
-  async function ensureVersionsTable(): Promise<void> {
-    await prisma.$executeRaw`
-      CREATE TABLE IF NOT EXISTS account_versions (
-        account_id VARCHAR(128) NOT NULL REFERENCES accounts(id),
-        valid_from TIMESTAMPTZ(6) NOT NULL,
-        valid_to TIMESTAMPTZ(6),
-        run_id INTEGER NOT NULL REFERENCES sync_runs(id) ON DELETE RESTRICT)`;
-  }
-
+describe("account_versions", () => {
   /** One instant for all versions: one ends exactly where the next starts. */
   const base = new Date();
 
   async function insertVersion(accountId: string, runId: number, from: number, to: number | null) {
     await prisma.$executeRaw`
-      INSERT INTO account_versions (account_id, valid_from, valid_to, run_id)
-      VALUES (${accountId}, ${daysAgo(from, base)}, ${to === null ? null : daysAgo(to, base)}, ${runId})`;
+      INSERT INTO account_versions (account_id, valid_from, valid_to, run_id, "exists")
+      VALUES (${accountId}, ${daysAgo(from, base)}, ${to === null ? null : daysAgo(to, base)}, ${runId}, true)`;
   }
 
   async function versionsOf(accountId: string) {
@@ -287,7 +277,6 @@ describe("account_versions, once its migration is there", () => {
   }
 
   it("removes only closed versions older than the cutoff, oldest first, and keeps the runs the others name", async () => {
-    await ensureVersionsTable();
     const [r1, r2, r3, r4] = [
       await insertPastRun(prisma, { age: 40 }),
       await insertPastRun(prisma, { age: 30 }),
@@ -317,7 +306,6 @@ describe("account_versions, once its migration is there", () => {
   });
 
   it("keeps every version by default", async () => {
-    await ensureVersionsTable();
     const run = await insertPastRun(prisma, { age: 400 });
     await insertPastRun(prisma, { age: 1 });
     await insertVersion("a1", run, 400, 300);

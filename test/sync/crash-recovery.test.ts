@@ -63,6 +63,8 @@ it("a run killed with SIGKILL mid-way leaves whole batches only, and the rerun f
   // Whole batches only: every drift row belongs to an account whose data was written.
   const halfway = await setup.prisma.account.findMany({ where: { name: { startsWith: "renamed" } } });
   expect(await setup.prisma.accountDrift.count()).toBe(halfway.length * 2);
+  // And versions only with them: a second version for exactly the accounts the killed run wrote.
+  expect(await setup.prisma.accountVersion.count()).toBe(ACCOUNTS + halfway.length);
 
   setup.simulator.clearFaults();
   const rerun = await runSync(
@@ -82,4 +84,15 @@ it("a run killed with SIGKILL mid-way leaves whole batches only, and the rerun f
   const perField = await setup.prisma.accountDrift.groupBy({ by: ["accountId", "field"], _count: true });
   expect(perField).toHaveLength(ACCOUNTS * 2);
   expect(perField.every((group) => group._count === 1)).toBe(true);
+  // Each account: its first version, closed where the renamed one begins (at its drift rows' instant),
+  // which is current and holds the account's values.
+  for (const id of setup.simulator.listIds()) {
+    const versions = await setup.prisma.accountVersion.findMany({
+      where: { accountId: id },
+      orderBy: { validFrom: "asc" },
+    });
+    const drift = await setup.prisma.accountDrift.findFirstOrThrow({ where: { accountId: id } });
+    expect(versions.map((version) => version.validTo)).toEqual([drift.detectedAt, null]);
+    expect(versions[1]).toMatchObject({ validFrom: drift.detectedAt, exists: true, ...expected.get(id) });
+  }
 });

@@ -14,11 +14,12 @@
 // 3. Batches: accounts.trackedIdsAfter cuts the tracked ids into batches; each batch reads
 //    batches.batchState, then writes in one transaction (sync/write-batch.ts): runs.lockRunStatus,
 //    batches.claimBatch, accounts.lockAccounts, accounts.writeSyncedData, accounts.markFound,
-//    accounts.markNotFound, accounts.markFailed, drift.insertDrift, runs.addBatchCounts,
-//    batches.setBatchTotals. A refused token records runs.recordStopReason, which stops the other
-//    batches. Meanwhile runs.heartbeat keeps the run from looking abandoned, and
-//    runs.addFetchedAccounts (about once a second per process, sync/fetched-accounts.ts) moves its
-//    progress before a batch is written.
+//    accounts.markNotFound, accounts.markFailed, versions.closeStaleVersions, versions.openVersions
+//    (each account's current version made equal to its row, at the drift rows' instant),
+//    drift.insertDrift, runs.addBatchCounts, batches.setBatchTotals. A refused token records
+//    runs.recordStopReason, which stops the other batches. Meanwhile runs.heartbeat keeps the run from
+//    looking abandoned, and runs.addFetchedAccounts (about once a second per process,
+//    sync/fetched-accounts.ts) moves its progress before a batch is written.
 // 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, then runs.findRun for the summary.
 //    `runs close` (sync/close-by-hand.ts) reads runs.runLiveness first, then closes the same way.
 //
@@ -27,9 +28,11 @@
 // (drift.driftCountsByField, accounts.failedInRun). `plugchat-sync accounts` writes the tracked set with
 // accounts.trackIds and accounts.untrackIds and lists it with accounts.accountsPage; the demo drops its
 // own database with databases.dropDatabaseIfExists. Retention (retention/prune.ts, for the worker and
-// `prune`): under retention.tryPruneLock, retention.existingTables, then per table retention.pruneChunk
+// `prune`): under retention.tryPruneLock, per table retention.pruneChunk
 // (or retention.countDue for a dry run), the runs last with retention.pruneRunsChunk (countDueRuns).
 // The queue's own statements (the PostgreSQL rate cap, readiness) are in queue.ts.
+// The history (account_versions) is read by people and BI tools only, through the function
+// accounts_as_of and the view accounts_by_day, which live in the migration 20261205220000_account_versions.
 // Not here: the migration runner's bookkeeping (src/db/migrations, as `prisma migrate deploy` does it)
 // and the integrator's own query on their database (src/accounts/source/read-*.ts).
 import type { Prisma } from "../../generated/prisma/client.js";

@@ -32,8 +32,6 @@ function oldRun(run: Prisma.Sql, cutoff: Date): Prisma.Sql {
 
 export interface RetentionRule {
   readonly table: RuleTable;
-  /** A table another migration adds: its rule is skipped while the table does not exist. */
-  readonly optional?: true;
   /** The table's rows (alias `t`) due for pruning with this cutoff. */
   due(cutoff: Date): Prisma.Sql;
   /**
@@ -71,9 +69,7 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
     runColumns: ["began_run_id", "ended_run_id"],
   },
   {
-    // Added by the account history's migration; until then this rule is skipped.
     table: "account_versions",
-    optional: true,
     // Never the current version (valid_to null): each account keeps its history from the oldest
     // version left, without a gap, up to now. (A version of the running or latest run is current, or
     // closed by that run, so recent: excluded all the same, as every row of those runs is.)
@@ -82,13 +78,6 @@ export const RETENTION_RULES: readonly RetentionRule[] = [
     runColumns: ["run_id"],
   },
 ];
-
-/** Of the given tables, those that exist (in the search path). */
-export async function existingTables(db: Db, tables: readonly string[]): Promise<Set<string>> {
-  const rows = await db.$queryRaw<{ name: string }[]>`
-    SELECT name FROM unnest(${[...tables]}::text[]) AS name WHERE to_regclass(quote_ident(name)) IS NOT NULL`;
-  return new Set(rows.map((row) => row.name));
-}
 
 /** How many rows of the rule's table are due. */
 export async function countDue(db: Db, rule: RetentionRule, cutoff: Date): Promise<number> {
