@@ -211,7 +211,9 @@ describe("a sync stopped by a signal", () => {
       stderr: `plugchat-sync: error: run #${runId} is closed already (failed, finished ${closed.finishedAt?.toISOString()}): nothing to do\n`,
     });
     expect((await runCli(["sync"], env())).code).toBe(0);
-  });
+    // Seven CLI processes one after another and a sync of 2,000 accounts: over the default 30 s on a
+    // loaded machine.
+  }, 120_000);
 });
 
 function isAlive(pid: number): boolean {

@@ -3,7 +3,7 @@
 import type { AccountSourceSettings } from "../../src/accounts/source/read-source.js";
 import type { PrismaClient } from "../../src/db/prisma.js";
 import type { Logger } from "../../src/logger.js";
-import { createPlugchatClient } from "../../src/plugchat/index.js";
+import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
 import { runSync, type SyncOptions } from "../../src/sync/run-in-process.js";
 import type { RunSummary } from "../../src/sync/types.js";
 import { captureLogs } from "./logs.js";
@@ -30,6 +30,23 @@ export function syncWithSimulator(
     logger,
   });
   return runSync({ prisma, client, logger, accountSource }, { trigger: "cli", concurrency: 4, ...options });
+}
+
+/**
+ * A client that retries like the real one (5 attempts) with short pauses, for tests of what retries
+ * and outages do without waiting seconds between attempts.
+ */
+export function quickRetryClient(baseUrl: string, token: string, logger: Logger): PlugchatClient {
+  return createPlugchatClient({
+    baseUrl,
+    token,
+    timeoutMs: 2_000,
+    maxAttempts: 5,
+    maxRps: 0,
+    minRetryDelayMs: 20,
+    maxRetryDelayMs: 100,
+    logger,
+  });
 }
 
 /** The drift rows of one run, as the tests compare them, by account and field. */

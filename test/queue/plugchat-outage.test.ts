@@ -2,10 +2,11 @@
 // own requests, pauses them and probes; the run either closes failed "Plugchat unreachable" (the
 // stop reason stops the other batches, the accounts not tried left as they were) or resumes when
 // Plugchat answers again. Each process says so once.
+
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, it } from "vitest";
-import { createPlugchatClient } from "../../src/plugchat/index.js";
 import type { OutageSettings } from "../../src/sync/outage-detector.js";
+import { quickRetryClient } from "../helpers/simulator-sync.js";
 import { describeOnEachBackend } from "./backends.js";
 import { useWorkerTestEnvironment, waitFor } from "./helpers.js";
 
@@ -23,16 +24,7 @@ describeOnEachBackend("a Plugchat outage under two workers", (kind) => {
         { name: `outage-${name}`, batchSize: 20, concurrency: 4 },
         {
           outage: OUTAGE,
-          client: createPlugchatClient({
-            baseUrl: env.simulator.url,
-            token: TOKEN,
-            timeoutMs: 2_000,
-            maxAttempts: 5,
-            maxRps: 0,
-            minRetryDelayMs: 20,
-            maxRetryDelayMs: 100,
-            logger: env.logs.logger,
-          }),
+          client: quickRetryClient(env.simulator.url, TOKEN, env.logs.logger),
         },
       ),
     );

@@ -1,6 +1,7 @@
 // A Plugchat outage under `sync` (runSync in one process): the run stops trying accounts once every
 // request fails, probes, and either closes failed "Plugchat unreachable" with the accounts not tried
 // left as they were, or resumes when Plugchat answers again; said once in the log either way.
+
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
@@ -10,6 +11,7 @@ import { runSync } from "../../src/sync/run-in-process.js";
 import { freePort } from "../helpers/free-port.js";
 import { type CapturedLogs, captureLogs } from "../helpers/logs.js";
 import { useSimulatorWithDatabase } from "../helpers/simulator-database.js";
+import { quickRetryClient } from "../helpers/simulator-sync.js";
 
 const TOKEN = "outage-sync-token";
 const ACCOUNTS = 2_000;
@@ -20,16 +22,7 @@ const setup = useSimulatorWithDatabase({ token: TOKEN, accounts: ACCOUNTS });
 let logs: CapturedLogs;
 
 function clientOf(baseUrl: string): PlugchatClient {
-  return createPlugchatClient({
-    baseUrl,
-    token: TOKEN,
-    timeoutMs: 2_000,
-    maxAttempts: 5,
-    maxRps: 0,
-    minRetryDelayMs: 20,
-    maxRetryDelayMs: 100,
-    logger: logs.logger,
-  });
+  return quickRetryClient(baseUrl, TOKEN, logs.logger);
 }
 
 function sync(client: PlugchatClient, onProgress?: (progress: RunProgress) => void) {

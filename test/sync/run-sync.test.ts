@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { createPlugchatClient, type PlugchatClient } from "../../src/plugchat/index.js";
@@ -329,18 +330,25 @@ describe("a sync run", () => {
   it("overlaps batches: the next batch's requests fill the current one's, never more than `concurrency` in all", async () => {
     let inFlight = 0;
     let mostInFlight = 0;
+    // Each request is held until three are in flight at once (or 2 s, when they never are): whatever
+    // the machine's speed, the first batch's two requests are still out when the next batch's come.
+    let releaseAll = () => {};
+    const threeInFlight = new Promise<void>((resolve) => {
+      releaseAll = resolve;
+    });
     const counting: PlugchatClient = {
       async getAccount(id, options) {
         inFlight++;
         mostInFlight = Math.max(mostInFlight, inFlight);
+        if (inFlight >= 3) releaseAll();
         try {
+          await Promise.race([threeInFlight, sleep(2_000)]);
           return await client.getAccount(id, options);
         } finally {
           inFlight--;
         }
       },
     };
-    simulator.setFault({ type: "latency", ms: 20 });
 
     // Batches of 2 with 3 requests allowed: only an overlap of two batches can have 3 in flight.
     const summary = await runSync(
