@@ -85,6 +85,7 @@ describe("plugchat-sync prune", () => {
         { table: "sync_run_batches", keepDays: 7, wouldRemove: 5 },
         { table: "account_drift", keepDays: null, wouldRemove: 0 },
         { table: "account_mismatch_spans", keepDays: null, wouldRemove: 0 },
+        { table: "account_versions", keepDays: null, wouldRemove: 0 },
         { table: "sync_runs", keepDays: 7, wouldRemove: 2 },
       ],
     });

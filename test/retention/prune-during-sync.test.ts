@@ -70,9 +70,17 @@ it("prunes old history in a loop during a sync: the sync completes with its drif
     sync_run_batches: 0,
     account_drift: 0,
     account_mismatch_spans: 0,
+    account_versions: 0,
     sync_runs: 0,
   });
-  expect(await runIds(prisma)).toEqual([run.runId]);
+  // The first run stays: it opened the versions, still current, of the accounts that did not change.
+  expect(await runIds(prisma)).toEqual([first.runId, run.runId]);
+  const firstRunVersions = await prisma.$queryRaw<{ current: number; closed: number }[]>`
+    SELECT count(*) FILTER (WHERE valid_to IS NULL)::int AS current,
+           count(*) FILTER (WHERE valid_to IS NOT NULL)::int AS closed
+      FROM account_versions WHERE run_id = ${first.runId}`;
+  // Its versions of the changed accounts, closed by the second run, were due and went.
+  expect(firstRunVersions).toEqual([{ current: ACCOUNTS - changed.length, closed: 0 }]);
   expect(await prisma.accountDrift.count()).toBe(run.driftCount);
   expect(await prisma.accountMismatchSpan.count()).toBe(0);
   expect(first.runId).toBeLessThan(run.runId);

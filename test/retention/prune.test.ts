@@ -64,6 +64,7 @@ describe("what a pass removes", () => {
       sync_run_batches: 5,
       account_drift: 0,
       account_mismatch_spans: 0,
+      account_versions: 0,
       sync_runs: 0,
     });
     expect(await runsWithBatches(prisma)).toEqual([recent, latest]);
@@ -101,6 +102,7 @@ describe("what a pass removes", () => {
       sync_run_batches: 6,
       account_drift: 3,
       account_mismatch_spans: 1,
+      account_versions: 0,
       sync_runs: 4,
     });
     expect([oldWithDrift, oldBare].every((id) => id < openSpan)).toBe(true);
@@ -147,6 +149,7 @@ describe("what a pass removes", () => {
       sync_run_batches: 0,
       account_drift: 0,
       account_mismatch_spans: 0,
+      account_versions: 0,
       sync_runs: 0,
     });
     const run = await insertPastRun(prisma, { age: 30, batches: 3 });
@@ -178,12 +181,14 @@ describe("a dry run", () => {
       sync_run_batches: 6,
       account_drift: 2,
       account_mismatch_spans: 1,
+      account_versions: 0,
       sync_runs: 1,
     });
     expect((await pruneNow(days, { dryRun: true })).removed).toEqual({
       sync_run_batches: 0,
       account_drift: 0,
       account_mismatch_spans: 0,
+      account_versions: 0,
       sync_runs: 0,
     });
   });
