@@ -1,7 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { descriptionOf } from "../cli/command-list.js";
+import { UserFacingError } from "../errors.js";
+import { readAccountsFile } from "./accounts-file.js";
 import { startSimulator } from "./server.js";
+
+class UsageError extends UserFacingError {
+  constructor(message: string) {
+    super(message, { exitCode: 2 });
+  }
+}
 
 /** The token a simulator accepts when none is configured: not a secret, so it may be printed. */
 export const SIMULATOR_DEV_TOKEN = "simulator-token";
@@ -12,6 +20,7 @@ interface SimulatorCommandOptions {
   host: string;
   token?: string;
   idsFile?: string;
+  accountsFile?: string;
 }
 
 /** `plugchat-sync simulator`: serves generated accounts until SIGINT or SIGTERM. */
@@ -26,18 +35,32 @@ export function simulatorCommand(): Command {
       "--token <token>",
       `token clients must send (default: PLUGCHAT_TOKEN, else ${SIMULATOR_DEV_TOKEN})`,
     )
-    .option("--ids-file <path>", "write the account ids to this file, one per line");
+    .option("--ids-file <path>", "write the account ids to this file, one per line")
+    .option(
+      "--accounts-file <path>",
+      "serve these accounts instead of generated ones: JSON (ids, or accounts with an id and any fields) or the id files `accounts import` reads (one id per line, or a CSV whose columns name fields)",
+    )
+    .addHelpText(
+      "after",
+      `\nControl API (no token, on the same port): GET /_simulator/accounts; GET, PUT or PATCH (JSON fields) and DELETE /_simulator/accounts/{id}; POST /_simulator/accounts/{id}/restore; POST /_simulator/faults {"fault":{"type":"status","status":503},"accountId":"...","times":N}; DELETE /_simulator/faults; GET /_simulator/stats. Examples: docs/commands.md#the-simulator`,
+    );
 
   return command.action(async (options: SimulatorCommandOptions) => {
     const envToken = process.env.PLUGCHAT_TOKEN || undefined;
     const token = options.token ?? envToken ?? SIMULATOR_DEV_TOKEN;
+    if (options.accountsFile !== undefined && command.getOptionValueSource("accounts") === "cli") {
+      throw new UsageError("give --accounts or --accounts-file, not both");
+    }
+    const accounts =
+      options.accountsFile === undefined ? options.accounts : await readAccountsFile(options.accountsFile);
     const simulator = await startSimulator({
       token,
       port: options.port,
       host: options.host,
-      accounts: options.accounts,
+      accounts,
       // A long-running simulator must not keep every request in memory.
       recordRequests: false,
+      control: true,
     });
     try {
       if (options.idsFile !== undefined) {
@@ -57,7 +80,7 @@ export function simulatorCommand(): Command {
       command
         .configureOutput()
         .writeOut?.(
-          `Plugchat simulator listening on ${simulator.url} with ${options.accounts} accounts (${tokenNote})\n`,
+          `Plugchat simulator listening on ${simulator.url} with ${simulator.listIds().length} accounts (${tokenNote}); control API at ${simulator.url}/_simulator/\n`,
         );
       await stopSignal();
     } finally {

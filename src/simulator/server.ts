@@ -12,6 +12,7 @@ import {
   sendOversized,
   statusFaultAnswer,
 } from "./answers.js";
+import { CONTROL_PREFIX, controlRoutes } from "./control.js";
 import {
   type FaultScope,
   FaultTable,
@@ -34,6 +35,8 @@ export interface SimulatorOptions {
    * off so memory stays flat; counts are kept either way.
    */
   recordRequests?: boolean;
+  /** Serve the control API under /_simulator/ (src/simulator/control.ts); default false. */
+  control?: boolean;
 }
 
 export interface Simulator {
@@ -74,6 +77,7 @@ class PlugchatSimulator implements Simulator {
   readonly #accounts: Map<string, PlugchatAccount>;
   readonly #faults = new FaultTable();
   readonly #requests: RequestLog;
+  readonly #control: boolean;
   /** Stops the latency faults' waits when the simulator closes. */
   readonly #closing = new AbortController();
   #server: Server | undefined;
@@ -88,6 +92,7 @@ class PlugchatSimulator implements Simulator {
         ? new Map(Object.entries(options.accounts).map(([id, account]) => [id, { ...account }]))
         : simulatedAccounts(options.accounts ?? 0);
     this.#requests = new RequestLog(options.recordRequests ?? true);
+    this.#control = options.control ?? false;
     // Every request held by a latency fault waits on this one signal: many at once is normal.
     setMaxListeners(0, this.#closing.signal);
   }
@@ -109,6 +114,7 @@ class PlugchatSimulator implements Simulator {
       (request, response, [accountId]) => this.#answer(request, response, accountId as string),
       ["GET"],
     );
+    if (this.#control) router.fallBackTo(controlRoutes(this));
     const { server, address } = await startHttpServer({
       router,
       port,
@@ -118,6 +124,8 @@ class PlugchatSimulator implements Simulator {
       // Every request counts, those refused before any route included.
       onRequest: (request) => {
         const path = pathOf(request);
+        // The control API's own requests are not Plugchat's: they stay out of the counts.
+        if (path.startsWith(CONTROL_PREFIX)) return;
         this.#requests.add(request, path, accountIdFromPath(path));
       },
     });

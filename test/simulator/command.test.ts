@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -85,6 +85,37 @@ describe("plugchat-sync simulator", () => {
     } finally {
       process.emit("SIGTERM", "SIGTERM");
       await done;
+    }
+  });
+
+  it("serves the accounts of --accounts-file, with the control API, and refuses it beside --accounts", async () => {
+    vi.stubEnv("PLUGCHAT_TOKEN", "");
+    const dir = await mkdtemp(join(tmpdir(), "simulator-command-"));
+    try {
+      const accountsFile = join(dir, "accounts.csv");
+      await writeFile(
+        accountsFile,
+        "id,name,active\nclinic-1,Clínica Um,true\nclinic-2,Clínica Dois,false\n",
+      );
+      const { line, url, done } = await run(["--accounts-file", accountsFile, "--port", "0"]);
+      try {
+        expect(line).toContain(" with 2 accounts ");
+        expect(line).toContain(`control API at ${url}/_simulator/`);
+        expect(await (await getAccount(url, "clinic-2", SIMULATOR_DEV_TOKEN)).json()).toMatchObject({
+          name: "Clínica Dois",
+          active: false,
+        });
+        expect((await fetch(`${url}/_simulator/accounts/clinic-1`, { method: "DELETE" })).status).toBe(200);
+        expect((await getAccount(url, "clinic-1", SIMULATOR_DEV_TOKEN)).status).toBe(404);
+      } finally {
+        process.emit("SIGTERM", "SIGTERM");
+        await done;
+      }
+      await expect(
+        simulatorCommand().parseAsync(["--accounts", "3", "--accounts-file", accountsFile], { from: "user" }),
+      ).rejects.toThrow("give --accounts or --accounts-file, not both");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
