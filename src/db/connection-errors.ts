@@ -225,6 +225,20 @@ const NETWORK_CODES = new Set([
 const SQLSTATES = new Set(["28P01", "28000", "3D000", "57P01", "57P02", "57P03", "53300", "53100"]);
 /** undefined_table: told apart from the others, its detail is the table's name. */
 const UNDEFINED_TABLE = "42P01";
+/**
+ * node-postgres's own words for a connection that is gone (the server died, or the connection was
+ * lost before or during a query), with no code of their own.
+ */
+const PG_CLIENT_MESSAGES: Readonly<Record<string, string>> = {
+  "Connection terminated unexpectedly": "closed",
+  "Connection terminated": "closed",
+  "Client has encountered a connection error and is not queryable": "closed",
+  "Client was closed and is not queryable": "closed",
+  "timeout expired": "ETIMEDOUT",
+  "Connection terminated due to connection timeout": "ETIMEDOUT",
+  "timeout exceeded when trying to connect": "ETIMEDOUT",
+  "Query read timeout": "ETIMEDOUT",
+};
 const TLS_MESSAGES = new Set([
   "The server does not support SSL connections",
   "There was an error establishing an SSL connection",
@@ -256,9 +270,7 @@ function findConnectionFailure(err: unknown, depth = 0): ConnectionFailure | und
   const local = typeof e.code === "string" && message ? localFileFailure(e.code, message) : undefined;
   if (local) return local;
   if (e.code === UNDEFINED_TABLE && message) return { code: UNDEFINED_TABLE, detail: tableIn(message) };
-  if (message === "Connection terminated unexpectedly" || message === "timeout expired") {
-    return { code: message === "timeout expired" ? "ETIMEDOUT" : "closed" };
-  }
+  if (message && PG_CLIENT_MESSAGES[message]) return { code: PG_CLIENT_MESSAGES[message] };
   if (message && TLS_MESSAGES.has(message)) return { code: "tls", detail: message };
 
   // Prisma Client: meta.driverAdapterError.cause = { kind, originalCode?, originalMessage?, reason? }

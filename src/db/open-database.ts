@@ -2,8 +2,10 @@
 // embedded server when it is down); otherwise the embedded server of PLUGCHAT_SYNC_DATA_DIR, started
 // if needed, with the database created and migrated on first use.
 import type { Config } from "../config/index.js";
+import { UserFacingError } from "../errors.js";
 import { urlWithoutPassword } from "../lib/redact.js";
 import type { Logger } from "../logger.js";
+import { describeDatabaseError } from "./connection-errors.js";
 import { type EmbeddedSession, joinServer, keepServerAlive } from "./embedded/index.js";
 import { defaultMigrationsDir, migrate } from "./migrations/index.js";
 
@@ -58,7 +60,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
     }
   } catch (error) {
     await session.release();
-    throw error;
+    throw embeddedServerError(error, url, config.dataDir) ?? error;
   }
   // While this process uses it, a server that dies is started again (a worker would wait forever).
   const keeper = keepServerAlive({ layout: session.layout, port: session.port, logger: options.logger });
@@ -68,4 +70,14 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
     return released;
   };
   return { url, embedded: session, release };
+}
+
+/**
+ * A connection failure while migrating the embedded database, told as the embedded server's (the
+ * migration names DATABASE_URL, which is unset here); undefined for any other error.
+ */
+function embeddedServerError(error: unknown, url: string, dataDir: string): UserFacingError | undefined {
+  const original = error instanceof UserFacingError && error.cause !== undefined ? error.cause : error;
+  const described = describeDatabaseError(original, { url, embeddedDataDir: dataDir });
+  return described === original ? undefined : described;
 }

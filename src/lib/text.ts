@@ -17,3 +17,8 @@ export function truncate(text: string, maxLength: number): string {
 export function quoted(text: string, maxLength = 80): string {
   return terminalJson(truncate(text, maxLength));
 }
+
+/** Error messages (Prisma's span several lines) as one line, for a run's `error` and log lines. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}

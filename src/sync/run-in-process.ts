@@ -4,6 +4,7 @@ import pLimit from "p-limit";
 import { trackedIdsAfter } from "../db/sql/accounts.js";
 import { heartbeat } from "../db/sql/runs.js";
 import { sleep } from "../lib/sleep.js";
+import { oneLine } from "../lib/text.js";
 import type { RunProgress } from "../progress/figures.js";
 import { type BatchResult, runBatch } from "./batch.js";
 import { FetchedAccountsReporter } from "./fetched-accounts.js";
@@ -60,7 +61,8 @@ export async function runSync(deps: SyncDependencies, options: SyncOptions): Pro
     // Nothing of this run may go on once it is closed: the open batch stops, and is waited for.
     await batches.stop();
     // Closing the run as failed matters more than this error's details; it is rethrown below.
-    const error = `run stopped by an unexpected error: ${(thrown as Error).message}`;
+    // The run's error column and summary line: the error's own words (a lost database, mostly).
+    const error = `run stopped by an error: ${oneLine((thrown as Error).message)}`;
     await closeFailedRun(deps, run.runId, error);
     throw thrown;
   } finally {

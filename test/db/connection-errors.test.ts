@@ -61,6 +61,21 @@ describe("describeDatabaseError names the setting to change", () => {
     );
   });
 
+  it("node-postgres's own words for a lost connection, with no code, are a lost connection too", () => {
+    for (const message of [
+      "Client has encountered a connection error and is not queryable",
+      "Client was closed and is not queryable",
+      "Connection terminated",
+    ]) {
+      expect(describeDatabaseError(new Error(message), URL)?.message, message).toMatch(
+        /^Cannot reach PostgreSQL at db\.example:6543 \(the connection was closed unexpectedly\): check DATABASE_URL/,
+      );
+    }
+    expect(describeDatabaseError(new Error("timeout exceeded when trying to connect"), URL)?.message).toMatch(
+      /\(timed out\)/,
+    );
+  });
+
   it("the embedded server is named as such, never DATABASE_URL", () => {
     const target = {
       url: "postgresql://postgres:pw@127.0.0.1:54329/plugchat_sync",

@@ -1,12 +1,13 @@
 // One batch of account ids: fetched from Plugchat and written in one transaction (exactly once, by
 // its sync_run_batches row). Handed back to the queue untouched when the worker stops past its timeout.
 import { type Job, WaitingError } from "bullmq";
+import { oneLine } from "../../lib/text.js";
 import { runBatch } from "../../sync/batch.js";
 import { BatchInterruptedError } from "../../sync/errors.js";
 import { FetchedAccountsReporter } from "../../sync/fetched-accounts.js";
 import type { SharedFetchLimit } from "../../sync/shared-fetch-limit.js";
 import type { BatchJobData } from "../jobs.js";
-import { callHookSafely, oneLine, type ProcessorContext } from "./context.js";
+import { callHookSafely, type ProcessorContext } from "./context.js";
 
 export interface BatchJobResult {
   status: string;

@@ -40,8 +40,3 @@ export function callHookSafely(logger: Logger, call: () => void, what: string): 
     logger.warn({ err: (error as Error).message }, `${what} failed`);
   }
 }
-
-/** Error messages (Prisma's span several lines) as one line, for the run's `error` and log lines. */
-export function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
-}

@@ -1,9 +1,9 @@
 // The flow's parent: every batch is done (or failed for good), so the run is closed, once.
 import type { Job } from "bullmq";
-import { truncate } from "../../lib/text.js";
+import { oneLine, truncate } from "../../lib/text.js";
 import { completeRun } from "../../sync/run-lifecycle.js";
 import type { FinishJobData, FinishResult } from "../jobs.js";
-import { callHookSafely, oneLine, type ProcessorContext } from "./context.js";
+import { callHookSafely, type ProcessorContext } from "./context.js";
 
 export function createFinishProcessor(
   ctx: ProcessorContext,

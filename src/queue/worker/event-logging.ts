@@ -1,8 +1,8 @@
 // What the worker logs of its queues' and workers' events: problems with the backend (throttled, as
 // an outage is reported by every component again and again) and failed or stalled jobs.
 import type { FlowProducer, Queue } from "bullmq";
+import { oneLine } from "../../lib/text.js";
 import type { Logger } from "../../logger.js";
-import { oneLine } from "../processors/context.js";
 import type { BatchesWorker, RunsWorker } from "./job-workers.js";
 
 /** Logs a queue problem at most once per key in a while (see throttledLog). */

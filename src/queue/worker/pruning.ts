@@ -3,10 +3,10 @@
 // in small chunks, alongside any run. Of several workers, one prunes at a time; the others skip that
 // pass. Logged at info only when a pass removed rows.
 import type { PrismaClient } from "../../db/prisma.js";
+import { oneLine } from "../../lib/text.js";
 import type { Logger } from "../../logger.js";
 import { throttledLog } from "../../observability/throttled-log.js";
 import { type PruneResult, prune, type RetentionDays, totalRemoved } from "../../retention/prune.js";
-import { oneLine } from "../processors/context.js";
 
 const FIRST_PASS_AFTER_MS = 60_000;
 

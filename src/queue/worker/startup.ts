@@ -2,9 +2,9 @@
 // waits out outages), unless it can never work as configured (a QueueSchemaError: run `migrate`).
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExitCode } from "../../errors.js";
+import { oneLine } from "../../lib/text.js";
 import type { Logger } from "../../logger.js";
 import { type QueueBackend, QueueSchemaError } from "../backend/index.js";
-import { oneLine } from "../processors/context.js";
 import type { QueueProblemLog } from "./event-logging.js";
 import type { BatchesWorker, RunsWorker } from "./job-workers.js";
 
