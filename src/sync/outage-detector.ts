@@ -1,10 +1,14 @@
 // Telling a Plugchat outage from the failure of a few accounts. Pure: the time is given, so every
-// step can be tested without a server or a clock. Requests failing in a row (refused, timed out, 5xx)
-// open an outage; while it is open no request goes but one probe now and then; an answer (a probe's,
+// step can be tested without a server or a clock. Requests failing in a row (refused, timed out, 5xx),
+// of as many different accounts as go at once, open an outage: a few accounts that always fail, retried
+// again and again at the end of a batch, never do; while it is open no request goes but one probe now and then; an answer (a probe's,
 // or a late one) closes it; open too long, the run gives up. outage-gate.ts puts it to work.
 
 export interface OutageSettings {
-  /** Requests failing in a row (connection refused or reset, timeout, HTTP 5xx) that open an outage. */
+  /**
+   * Requests failing in a row (connection refused or reset, timeout, HTTP 5xx), with no answer between,
+   * that open an outage, provided they are of as many different accounts as go at once (or `after`).
+   */
   after: number;
   /** While an outage is open, one probe request this often. */
   probeEveryMs: number;
@@ -13,14 +17,18 @@ export interface OutageSettings {
 }
 
 /**
- * Defaults: 30 failures in a row is out of reach of random errors (at 30% of requests failing, 2e-16),
- * and reached within a second or two of Plugchat going down; a run of any size then ends within about
+ * Defaults: 30 accounts failing in a row is out of reach of random errors (at 30% of requests failing,
+ * 2e-16) and of a batch's few accounts that always fail, and reached within a second or two of Plugchat
+ * going down; a run of any size then ends within about
  * a minute (about 70 s when every request times out at 10 s instead of being refused).
  */
 export const DEFAULT_OUTAGE_SETTINGS: OutageSettings = { after: 30, probeEveryMs: 5_000, giveUpMs: 45_000 };
 
 /** What one request's outcome says about Plugchat: it answered, it did not, or nothing (aborted by us). */
-export type RequestOutcome = { kind: "answered" } | { kind: "failed"; what: string } | { kind: "none" };
+export type RequestOutcome =
+  | { kind: "answered" }
+  | { kind: "failed"; what: string; accountId: string }
+  | { kind: "none" };
 
 /** Whether a request may go now: yes, as the probe, not before `untilMs`, or never (given up). */
 export type Admission =
@@ -45,11 +53,21 @@ interface OpenOutage {
 
 export class OutageDetector {
   #failuresInARow = 0;
+  /** The accounts of those failures: only failures of `after` different accounts open an outage. */
+  readonly #failingAccounts = new Set<string>();
   #lastFailure = "";
   #open: OpenOutage | null = null;
   #gaveUp: { downMs: number; failures: number } | null = null;
 
-  constructor(readonly settings: OutageSettings) {
+  /**
+   * `accountsAtOnce`: the requests in flight at once (the concurrency). An outage opens after `after`
+   * failed requests in a row, of at least that many different accounts (or `after`, if fewer): the
+   * whole first wave failing is an outage, a few accounts that fail every attempt are not.
+   */
+  constructor(
+    readonly settings: OutageSettings,
+    private readonly accountsAtOnce = Number.POSITIVE_INFINITY,
+  ) {
     if (!(Number.isInteger(settings.after) && settings.after >= 1)) {
       throw new RangeError(`after must be a whole number of at least 1, got ${settings.after}`);
     }
@@ -85,6 +103,7 @@ export class OutageDetector {
     if (this.#gaveUp || outcome.kind === "none") return null;
     if (outcome.kind === "answered") {
       this.#failuresInARow = 0;
+      this.#failingAccounts.clear();
       if (!open) return null;
       this.#open = null;
       return {
@@ -101,7 +120,11 @@ export class OutageDetector {
       return null;
     }
     this.#failuresInARow += 1;
-    if (this.#failuresInARow < this.settings.after) return null;
+    this.#failingAccounts.add(outcome.accountId);
+    const accountsNeeded = Math.min(this.settings.after, this.accountsAtOnce);
+    if (this.#failuresInARow < this.settings.after || this.#failingAccounts.size < accountsNeeded)
+      return null;
+    this.#failingAccounts.clear();
     this.#open = {
       sinceMs: nowMs,
       nextProbeMs: nowMs + this.settings.probeEveryMs,
@@ -130,10 +153,15 @@ export class OutageDetector {
  * outage looks like; any other answer, 404, 401/403 and 429 included, is Plugchat answering (429 is
  * waited for as its Retry-After asks). An attempt we aborted ourselves says nothing.
  */
-export function outcomeOfAttempt(attempt: { status: number | null; code: string | null }): RequestOutcome {
+export function outcomeOfAttempt(attempt: {
+  accountId: string;
+  status: number | null;
+  code: string | null;
+}): RequestOutcome {
+  const { accountId } = attempt;
   if (attempt.code === "ABORTED") return { kind: "none" };
-  if (attempt.code !== null) return { kind: "failed", what: attempt.code };
+  if (attempt.code !== null) return { kind: "failed", what: attempt.code, accountId };
   if (attempt.status !== null && attempt.status >= 500)
-    return { kind: "failed", what: `HTTP ${attempt.status}` };
+    return { kind: "failed", what: `HTTP ${attempt.status}`, accountId };
   return { kind: "answered" };
 }

@@ -23,8 +23,9 @@ export class OutageGate {
   /** Aborted whenever the state changes, to wake the requests waiting. */
   #changed = new AbortController();
 
-  constructor(settings: OutageSettings, logger: Logger) {
-    this.#detector = new OutageDetector(settings);
+  /** `accountsAtOnce`: the requests in flight at once (see OutageDetector). */
+  constructor(settings: OutageSettings, logger: Logger, accountsAtOnce?: number) {
+    this.#detector = new OutageDetector(settings, accountsAtOnce);
     this.#logger = logger;
     // Every request waiting or out listens to these: none of them leaks.
     setMaxListeners(0, this.#opened.signal, this.#changed.signal);
@@ -50,7 +51,7 @@ export class OutageGate {
   }
 
   /** One HTTP attempt's outcome (the client's onAttempt); `probe` for the probe's. */
-  record(attempt: { status: number | null; code: string | null }, probe: boolean): void {
+  record(attempt: { accountId: string; status: number | null; code: string | null }, probe: boolean): void {
     const event = this.#detector.record(outcomeOfAttempt(attempt), Date.now(), probe);
     if (event) this.#announce(event);
     else if (probe) this.#wake();

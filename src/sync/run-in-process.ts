@@ -129,7 +129,11 @@ class OverlappingBatches {
     this.#share = {
       limit: pLimit(options.concurrency),
       stop: new AbortController(),
-      outage: new OutageGate(deps.outage ?? DEFAULT_OUTAGE_SETTINGS, deps.logger.child({ runId: run.runId })),
+      outage: new OutageGate(
+        deps.outage ?? DEFAULT_OUTAGE_SETTINGS,
+        deps.logger.child({ runId: run.runId }),
+        options.concurrency,
+      ),
     };
     this.#reporter = new FetchedAccountsReporter(deps.prisma, deps.logger);
     options.onProgress?.(this.#progress());

@@ -23,6 +23,7 @@ export interface RunFetchShare {
  */
 export class SharedFetchLimit {
   readonly #limit: LimitFunction;
+  readonly #requestsInFlight: number;
   // Only runs with a batch open are kept, so the map stays as small as the batches in flight.
   readonly #runs = new Map<number, { stop: AbortController; batches: number }>();
   // The latest run's outage gate, kept between its batches: an outage outlives the batch that saw it
@@ -34,6 +35,7 @@ export class SharedFetchLimit {
     private readonly outage?: { settings: OutageSettings; logger: Logger },
   ) {
     this.#limit = pLimit(requestsInFlight);
+    this.#requestsInFlight = requestsInFlight;
   }
 
   /** The run's share for one batch; `release` when the batch is done with it. */
@@ -55,7 +57,11 @@ export class SharedFetchLimit {
   #gateOf(runId: number): OutageGate | undefined {
     if (!this.outage) return undefined;
     if (this.#outage?.runId !== runId) {
-      const gate = new OutageGate(this.outage.settings, this.outage.logger.child({ runId }));
+      const gate = new OutageGate(
+        this.outage.settings,
+        this.outage.logger.child({ runId }),
+        this.#requestsInFlight,
+      );
       this.#outage = { runId, gate };
     }
     return this.#outage.gate;

@@ -2,54 +2,76 @@ import { describe, expect, it } from "vitest";
 import { OutageDetector, outcomeOfAttempt } from "../../src/sync/outage-detector.js";
 
 const SETTINGS = { after: 3, probeEveryMs: 1_000, giveUpMs: 10_000 };
-const down = { kind: "failed", what: "ECONNREFUSED" } as const;
+/** A failed request of account `n`: accounts fail one after another, each a different one. */
+let nextAccount = 0;
+const down = () => ({ kind: "failed", what: "ECONNREFUSED", accountId: `acc-${nextAccount++}` }) as const;
+const downOf = (accountId: string) => ({ kind: "failed", what: "ECONNREFUSED", accountId }) as const;
 const answered = { kind: "answered" } as const;
 
 /** A detector opened at `atMs` by SETTINGS.after failures in a row. */
 function openedAt(atMs: number): OutageDetector {
   const detector = new OutageDetector(SETTINGS);
-  for (let i = 0; i < SETTINGS.after; i++) detector.record(down, atMs, false);
+  for (let i = 0; i < SETTINGS.after; i++) detector.record(down(), atMs, false);
   return detector;
 }
 
 describe("outcomeOfAttempt", () => {
   it("counts no answer (refused, reset, timeout) and 5xx as Plugchat down", () => {
     for (const code of ["ECONNREFUSED", "ECONNRESET", "TIMEOUT"]) {
-      expect(outcomeOfAttempt({ status: null, code })).toEqual({ kind: "failed", what: code });
+      expect(outcomeOfAttempt({ accountId: "a", status: null, code })).toEqual({
+        kind: "failed",
+        what: code,
+        accountId: "a",
+      });
     }
-    expect(outcomeOfAttempt({ status: 503, code: null })).toEqual({ kind: "failed", what: "HTTP 503" });
-    expect(outcomeOfAttempt({ status: 500, code: null }).kind).toBe("failed");
+    expect(outcomeOfAttempt({ accountId: "a", status: 503, code: null })).toEqual({
+      kind: "failed",
+      what: "HTTP 503",
+      accountId: "a",
+    });
+    expect(outcomeOfAttempt({ accountId: "a", status: 500, code: null }).kind).toBe("failed");
   });
 
   it("counts 404, 401, 403, 429 and a success as Plugchat answering, and our own abort as nothing", () => {
     for (const status of [200, 404, 401, 403, 429, 400]) {
-      expect(outcomeOfAttempt({ status, code: null })).toEqual({ kind: "answered" });
+      expect(outcomeOfAttempt({ accountId: "a", status, code: null })).toEqual({ kind: "answered" });
     }
-    expect(outcomeOfAttempt({ status: null, code: "ABORTED" })).toEqual({ kind: "none" });
+    expect(outcomeOfAttempt({ accountId: "a", status: null, code: "ABORTED" })).toEqual({ kind: "none" });
   });
 });
 
 describe("OutageDetector", () => {
   it("lets every request go until `after` requests fail in a row, then opens once", () => {
     const detector = new OutageDetector(SETTINGS);
-    expect(detector.record(down, 0, false)).toBeNull();
-    expect(detector.record(down, 0, false)).toBeNull();
+    expect(detector.record(down(), 0, false)).toBeNull();
+    expect(detector.record(down(), 0, false)).toBeNull();
     expect(detector.admit(0)).toEqual({ kind: "go" });
-    expect(detector.record(down, 5, false)).toEqual({
+    expect(detector.record(down(), 5, false)).toEqual({
       kind: "opened",
       failuresInARow: 3,
       lastFailure: "ECONNREFUSED",
     });
     expect(detector.state).toBe("open");
     // Failures while open say nothing more.
-    expect(detector.record(down, 6, false)).toBeNull();
+    expect(detector.record(down(), 6, false)).toBeNull();
+  });
+
+  it("needs as many different accounts as go at once: a few failing every attempt in a row never open it", () => {
+    const detector = new OutageDetector(SETTINGS, 16);
+    // Two accounts that always fail, retried many times with nothing else in flight (a batch's tail).
+    for (let attempt = 0; attempt < 50; attempt++) {
+      detector.record(downOf("doomed-1"), attempt, false);
+      detector.record(downOf("doomed-2"), attempt, false);
+    }
+    expect(detector.state).toBe("closed");
+    expect(detector.record(downOf("doomed-3"), 60, false)).toMatchObject({ kind: "opened" });
   });
 
   it("starts counting again after any answer: failures spread among answers never open it", () => {
     const detector = new OutageDetector(SETTINGS);
     for (let i = 0; i < 20; i++) {
-      detector.record(down, i, false);
-      detector.record(down, i, false);
+      detector.record(down(), i, false);
+      detector.record(down(), i, false);
       detector.record(answered, i, false);
     }
     expect(detector.state).toBe("closed");
@@ -61,7 +83,7 @@ describe("OutageDetector", () => {
     expect(detector.admit(1_000)).toEqual({ kind: "probe" });
     // One probe at a time: the others wait for it (at the latest until the give-up).
     expect(detector.admit(1_001)).toEqual({ kind: "wait", untilMs: 10_000 });
-    detector.record(down, 1_200, true);
+    detector.record(down(), 1_200, true);
     expect(detector.admit(1_300)).toEqual({ kind: "wait", untilMs: 2_200 });
     expect(detector.admit(2_200)).toEqual({ kind: "probe" });
   });
@@ -77,7 +99,7 @@ describe("OutageDetector", () => {
     });
     expect(detector.admit(1_501)).toEqual({ kind: "go" });
     // A new outage needs `after` failures in a row again.
-    detector.record(down, 1_600, false);
+    detector.record(down(), 1_600, false);
     expect(detector.state).toBe("closed");
   });
 
