@@ -43,6 +43,15 @@ describeOnEachBackend("a worker's overlapping batch jobs", (kind) => {
     return { counting, counts };
   }
 
+  /** A promise and the function that resolves it. */
+  function signal() {
+    let resolve = () => {};
+    const promise = new Promise<void>((settle) => {
+      resolve = settle;
+    });
+    return { promise, resolve };
+  }
+
   function worker(client: PlugchatClient, options: Partial<SyncWorkerOptions>): SyncWorker {
     return env.worker(options, { client });
   }
@@ -76,23 +85,60 @@ describeOnEachBackend("a worker's overlapping batch jobs", (kind) => {
   });
 
   it("stops the requests of every open job of the run when one finds the token refused", async () => {
-    const [refused] = env.simulator.listIds().sort() as [string];
+    const ids = env.simulator.listIds().sort();
+    const [refused] = ids as [string];
+    const batchOf = (id: string) => Math.floor(ids.indexOf(id) / 4);
     env.simulator.setFault({ type: "status", status: 401 }, { accountId: refused, times: 1 });
-    // Batch 0's first request is answered 401 late: by then the next job's requests are out or queued.
-    const { counting } = countingClient(refused);
-    const run = await runThrough(worker(counting, { batchSize: 4, concurrency: 2, workerConcurrency: 1 }));
+    // Ordered by promises, not by timing: batch 0's refused request is answered only once another
+    // job has a request out after it, and that job's requests go on only after the refusal settled.
+    let refusedSent = false;
+    const cutShort = new Set<number>();
+    const otherJobSending = signal();
+    const refusalSettled = signal();
+    const base = createPlugchatClient({
+      baseUrl: env.simulator.url,
+      token: TOKEN,
+      timeoutMs: 2_000,
+      maxAttempts: 1,
+      maxRps: 0,
+    });
+    const ordered: PlugchatClient = {
+      async getAccount(id, options) {
+        if (id === refused) {
+          refusedSent = true;
+          await otherJobSending.promise;
+          // Settled a turn later, once the sync has seen the refusal and stopped the run's requests.
+          return base.getAccount(id, options).finally(() => setImmediate(refusalSettled.resolve));
+        }
+        if (refusedSent && batchOf(id) !== 0) {
+          cutShort.add(batchOf(id));
+          otherJobSending.resolve();
+          await refusalSettled.promise;
+        }
+        return base.getAccount(id, options);
+      },
+    };
+    const run = await runThrough(worker(ordered, { batchSize: 4, concurrency: 2, workerConcurrency: 1 }));
 
     expect(run.status).toBe("failed");
     expect(run.error).toMatch(/refused the token \(HTTP 401\)/);
-    // Only the batch that met the refusal wrote (what it had fetched); the overlapping job was cut
-    // short and skipped, though its own requests would have succeeded.
-    const batches = await env.prisma.syncRunBatch.findMany();
-    expect(batches.map((batch) => [batch.batchIndex, batch.accounts])).toEqual([[0, 3]]);
-    await waitFor("every other batch skipped", () => env.logs.withMessage("sync batch skipped").length === 3);
-    expect(env.logs.withMessage("sync batch skipped").map((line) => line.status)).toEqual([
-      "run_stopped",
-      "run_stopped",
-      "run_stopped",
-    ]);
+    // The batch that met the refusal wrote what it had fetched; a job open beside it was cut short
+    // and skipped, though its own requests would have succeeded. Jobs are taken in order, so no
+    // other batch wrote; should the queue ever take one early, it may write only if done before.
+    expect(cutShort.size).toBeGreaterThan(0);
+    const written = await env.prisma.syncRunBatch.findMany({ orderBy: { batchIndex: "asc" } });
+    expect(written[0]).toMatchObject({ batchIndex: 0, accounts: 3 });
+    for (const batch of written.slice(1)) {
+      expect(batch.accounts).toBe(4);
+      expect(cutShort.has(batch.batchIndex)).toBe(false);
+    }
+    const skipped = ACCOUNTS / 4 - written.length;
+    await waitFor(
+      "every other batch skipped",
+      () => env.logs.withMessage("sync batch skipped").length === skipped,
+    );
+    expect(env.logs.withMessage("sync batch skipped").map((line) => line.status)).toEqual(
+      Array(skipped).fill("run_stopped"),
+    );
   });
 });
