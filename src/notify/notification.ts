@@ -14,16 +14,35 @@ import type {
   RunTrigger,
 } from "../sync/types.js";
 
-/** Failing accounts listed in one notification, at most. */
-export const MAX_FAILING_ACCOUNTS = 20;
+/**
+ * The notification's shape. Fields are only ever added within a version; a field removed, renamed or
+ * changed in meaning makes the next one. Documented in docs/operations.md#notifications.
+ */
+const NOTIFICATION_VERSION = 1;
 
-/** Mismatches a run opened listed in one notification, at most. */
-export const MAX_OPENED_MISMATCHES = 20;
+/** Accounts listed in one notification for each kind of news (drift, failing, missing, mismatches), at most. */
+export const MAX_LISTED_ACCOUNTS = 20;
 
 interface FailingAccount {
   accountId: string;
+  /** As last synced; null for an account never found. */
+  name: string | null;
   /** The short reason stored in accounts.last_error (never the token). */
   error: string;
+}
+
+/** An account with drift in the run: the fields that changed (their values are in account_drift). */
+interface DriftedAccount {
+  accountId: string;
+  name: string | null;
+  fields: string[];
+}
+
+/** An account seen before that Plugchat answered 404 for in the run. */
+interface MissingAccount {
+  accountId: string;
+  /** The name last synced. */
+  name: string | null;
 }
 
 /** A disagreement with the integrator's records that the run found first. */
@@ -39,15 +58,36 @@ interface OpenedMismatch {
 export interface NotificationDetails {
   /** Drift rows of the run, by field. */
   driftByField: Record<string, number>;
+  /** Accounts with drift in the run, in id order; only the first 20 are sent. */
+  driftedAccounts: DriftedAccount[];
+  /** All the accounts with drift in the run. */
+  driftedAccountsTotal: number;
   /** Accounts that failed in the run, in id order; only the first 20 are sent. */
   failingAccounts: FailingAccount[];
+  /** Accounts that disappeared in the run, in id order; only the first 20 are sent. */
+  missingAccounts: MissingAccount[];
+  /** All the accounts that disappeared in the run. */
+  missingAccountsTotal: number;
   /** Mismatches the run opened, by account and field; only the first 20 are sent. */
   openedMismatches: OpenedMismatch[];
 }
 
+/** Details of a run with nothing to list (or whose details could not be read). */
+export const NO_DETAILS: NotificationDetails = {
+  driftByField: {},
+  driftedAccounts: [],
+  driftedAccountsTotal: 0,
+  failingAccounts: [],
+  missingAccounts: [],
+  missingAccountsTotal: 0,
+  openedMismatches: [],
+};
+
 /** The JSON body POSTed to SYNC_NOTIFY_URL. */
 export interface RunNotification {
   event: "sync_run.finished";
+  /** NOTIFICATION_VERSION: the shape of this body. */
+  version: typeof NOTIFICATION_VERSION;
   /** One line for people, e.g. shown as is by chat webhooks (Slack and Mattermost read `text`). */
   text: string;
   runId: number;
@@ -65,9 +105,17 @@ export interface RunNotification {
     drift: number;
   };
   driftByField: Record<string, number>;
+  /** The first 20 accounts with drift in the run, in id order. */
+  driftedAccounts: DriftedAccount[];
+  /** Accounts with drift that are not in `driftedAccounts`. */
+  driftedAccountsNotListed: number;
   failingAccounts: FailingAccount[];
   /** Failed accounts of the run that are not in `failingAccounts` (the list is capped at 20). */
   failingAccountsNotListed: number;
+  /** The first 20 accounts that disappeared in the run (seen before, 404 now), in id order. */
+  missingAccounts: MissingAccount[];
+  /** Disappeared accounts that are not in `missingAccounts`. */
+  missingAccountsNotListed: number;
   /** Why a failed run stopped. */
   error: string | null;
   /** Fields Plugchat sent that this version does not know. */
@@ -101,8 +149,14 @@ export function shouldNotify(summary: RunSummary): boolean {
 
 export function buildRunNotification(summary: RunSummary, details: NotificationDetails): RunNotification {
   const failingAccounts = details.failingAccounts
-    .slice(0, MAX_FAILING_ACCOUNTS)
-    .map(({ accountId, error }) => ({ accountId, error }));
+    .slice(0, MAX_LISTED_ACCOUNTS)
+    .map(({ accountId, name, error }) => ({ accountId, name, error }));
+  const driftedAccounts = details.driftedAccounts
+    .slice(0, MAX_LISTED_ACCOUNTS)
+    .map(({ accountId, name, fields }) => ({ accountId, name, fields: [...fields] }));
+  const missingAccounts = details.missingAccounts
+    .slice(0, MAX_LISTED_ACCOUNTS)
+    .map(({ accountId, name }) => ({ accountId, name }));
   const driftByField = Object.fromEntries(
     Object.entries(details.driftByField)
       .filter(([, count]) => count > 0)
@@ -110,10 +164,11 @@ export function buildRunNotification(summary: RunSummary, details: NotificationD
   );
   const counts = summaryCounts(summary);
   const openedMismatches = details.openedMismatches
-    .slice(0, MAX_OPENED_MISMATCHES)
+    .slice(0, MAX_LISTED_ACCOUNTS)
     .map(({ accountId, name, field, expected, actual }) => ({ accountId, name, field, expected, actual }));
   return {
     event: "sync_run.finished",
+    version: NOTIFICATION_VERSION,
     text: summaryLine(summary, driftByField),
     runId: summary.runId,
     trigger: summary.trigger,
@@ -122,8 +177,12 @@ export function buildRunNotification(summary: RunSummary, details: NotificationD
     finishedAt: summary.finishedAt?.toISOString() ?? null,
     counts,
     driftByField,
+    driftedAccounts,
+    driftedAccountsNotListed: Math.max(0, details.driftedAccountsTotal - driftedAccounts.length),
     failingAccounts,
     failingAccountsNotListed: Math.max(0, summary.accountsFailed - failingAccounts.length),
+    missingAccounts,
+    missingAccountsNotListed: Math.max(0, details.missingAccountsTotal - missingAccounts.length),
     error: summary.error,
     unknownFields: [...summary.unknownFields].sort(),
     accountSource: summary.accountSource,

@@ -2,7 +2,7 @@ import type { PrismaClient } from "../db/prisma.js";
 import type { Logger } from "../logger.js";
 import type { RunSummary } from "../sync/types.js";
 import { loadNotificationDetails } from "./details.js";
-import { buildRunNotification, type NotificationDetails, shouldNotify } from "./notification.js";
+import { buildRunNotification, NO_DETAILS, type NotificationDetails, shouldNotify } from "./notification.js";
 import { type SendNotificationOptions, sendNotification } from "./send.js";
 
 export interface NotifyRunOptions extends Omit<SendNotificationOptions, "logger"> {
@@ -20,7 +20,7 @@ export interface NotifyRunOptions extends Omit<SendNotificationOptions, "logger"
 export async function notifyRunFinished(summary: RunSummary, options: NotifyRunOptions): Promise<boolean> {
   const { url, prisma, logger, ...sendOptions } = options;
   if (url === undefined || !shouldNotify(summary)) return false;
-  let details: NotificationDetails = { driftByField: {}, failingAccounts: [], openedMismatches: [] };
+  let details: NotificationDetails = NO_DETAILS;
   try {
     details = await loadNotificationDetails(prisma, summary.runId);
   } catch (error) {

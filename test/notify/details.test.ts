@@ -67,8 +67,14 @@ describe("loadNotificationDetails", () => {
     expect(second).toMatchObject({ driftCount: 3, accountsFailed: 2 });
     const details = await loadNotificationDetails(prisma, second.runId);
     expect(details.driftByField).toEqual({ active: 1, name: 2 });
+    expect(details.driftedAccounts).toEqual([
+      { accountId: a, name: "Renamed A", fields: ["active", "name"] },
+      { accountId: b, name: "Renamed B", fields: ["name"] },
+    ]);
+    expect(details.driftedAccountsTotal).toBe(2);
     expect(details.failingAccounts.map((account) => account.accountId)).toEqual([c, d]);
     expect(details.failingAccounts[0]?.error).toMatch(/500/);
+    expect(details.failingAccounts[0]?.name).toEqual(expect.any(String));
     // The first run's own details: no drift (a baseline), e failed.
     expect(await loadNotificationDetails(prisma, first.runId)).toMatchObject({
       driftByField: {},
@@ -83,6 +89,34 @@ describe("loadNotificationDetails", () => {
     expect(summary.accountsFailed).toBe(23);
     const details = await loadNotificationDetails(prisma, summary.runId);
     expect(details.failingAccounts.map((account) => account.accountId)).toEqual([...ids].sort().slice(0, 20));
+  });
+
+  it("lists the accounts that disappeared in the run with their last name, not those never found", async () => {
+    const [a, b, c] = (await setUp(3)) as [string, string, string];
+    const neverFound = "never-found-account";
+    await prisma.account.create({ data: { id: neverFound } });
+    await sync(); // baseline: a, b and c seen; neverFound answers 404
+    const { name: lastName } = await prisma.account.findUniqueOrThrow({ where: { id: b } });
+    simulator.deleteAccount(b);
+    simulator.deleteAccount(c);
+
+    const second = await sync();
+
+    const details = await loadNotificationDetails(prisma, second.runId);
+    expect(details.missingAccounts).toEqual(
+      [b, c].sort().map((accountId) => expect.objectContaining({ accountId })),
+    );
+    expect(details.missingAccounts.find((account) => account.accountId === b)?.name).toBe(lastName);
+    expect(details.missingAccountsTotal).toBe(2);
+    // Gone missing is drift of `exists`; the account still there is listed nowhere.
+    expect(details.driftedAccounts.map((account) => account.accountId).sort()).toEqual([b, c].sort());
+    expect(JSON.stringify(details)).not.toContain(a);
+    // Still missing in the next run: no news.
+    const third = await sync();
+    expect(await loadNotificationDetails(prisma, third.runId)).toMatchObject({
+      missingAccounts: [],
+      missingAccountsTotal: 0,
+    });
   });
 });
 
@@ -99,11 +133,13 @@ describe("notifyRunFinished", () => {
 
     expect(received.map(({ body }) => JSON.parse(body) as RunNotification)).toEqual([
       expect.objectContaining({
+        version: 1,
         runId: summary.runId,
         status: "partial",
         counts: { total: 3, changed: 1, unchanged: 1, failed: 1, notFound: 0, drift: 1 },
         driftByField: { name: 1 },
-        failingAccounts: [{ accountId: c, error: expect.stringMatching(/500/) }],
+        driftedAccounts: [{ accountId: a, name: "Renamed", fields: ["name"] }],
+        failingAccounts: [{ accountId: c, name: expect.any(String), error: expect.stringMatching(/500/) }],
         startedAt: summary.startedAt.toISOString(),
         finishedAt: summary.finishedAt?.toISOString(),
       }),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildRunNotification, shouldNotify } from "../../src/notify/notification.js";
+import { buildRunNotification, NO_DETAILS, shouldNotify } from "../../src/notify/notification.js";
 import { accountSourceRecord, runSummary as summary } from "../helpers/run-summary.js";
 
 describe("shouldNotify", () => {
@@ -29,11 +29,7 @@ describe("shouldNotify and the account source", () => {
         summary({ accountSource: accountSourceRecord({ outcome: "skipped", ids: null, error: "x" }) }),
       ),
     ).toBe(true);
-    const notification = buildRunNotification(refused, {
-      driftByField: {},
-      failingAccounts: [],
-      openedMismatches: [],
-    });
+    const notification = buildRunNotification(refused, NO_DETAILS);
     expect(notification.text).toBe(
       `plugchat-sync run #42 succeeded (100 accounts, 0 changed, 0 failed, 0 not found, 0 drift); account source refused: ${refusal}`,
     );
@@ -54,16 +50,28 @@ describe("buildRunNotification", () => {
         unknownFields: ["zeta", "alpha"],
       }),
       {
+        ...NO_DETAILS,
         driftByField: { name: 2, active: 1 },
-        failingAccounts: [
-          { accountId: "acc-1", error: "Plugchat did not answer (HTTP 503) after 5 attempts" },
-          { accountId: "acc-2", error: "timeout" },
+        driftedAccounts: [
+          { accountId: "acc-3", name: "Loja 3", fields: ["active", "name"] },
+          { accountId: "acc-4", name: "Loja 4", fields: ["name"] },
         ],
-        openedMismatches: [],
+        driftedAccountsTotal: 2,
+        failingAccounts: [
+          {
+            accountId: "acc-1",
+            name: "Loja 1",
+            error: "Plugchat did not answer (HTTP 503) after 5 attempts",
+          },
+          { accountId: "acc-2", name: null, error: "timeout" },
+        ],
+        missingAccounts: [{ accountId: "acc-5", name: "Loja 5" }],
+        missingAccountsTotal: 1,
       },
     );
     expect(notification).toEqual({
       event: "sync_run.finished",
+      version: 1,
       text: "plugchat-sync run #42 partial (100 accounts, 2 changed, 2 failed, 1 not found, 3 drift (active 1, name 2))",
       runId: 42,
       trigger: "schedule",
@@ -72,11 +80,18 @@ describe("buildRunNotification", () => {
       finishedAt: "2026-01-05T10:02:03.500Z",
       counts: { total: 100, changed: 2, unchanged: 95, failed: 2, notFound: 1, drift: 3 },
       driftByField: { active: 1, name: 2 },
+      driftedAccounts: [
+        { accountId: "acc-3", name: "Loja 3", fields: ["active", "name"] },
+        { accountId: "acc-4", name: "Loja 4", fields: ["name"] },
+      ],
+      driftedAccountsNotListed: 0,
       failingAccounts: [
-        { accountId: "acc-1", error: "Plugchat did not answer (HTTP 503) after 5 attempts" },
-        { accountId: "acc-2", error: "timeout" },
+        { accountId: "acc-1", name: "Loja 1", error: "Plugchat did not answer (HTTP 503) after 5 attempts" },
+        { accountId: "acc-2", name: null, error: "timeout" },
       ],
       failingAccountsNotListed: 0,
+      missingAccounts: [{ accountId: "acc-5", name: "Loja 5" }],
+      missingAccountsNotListed: 0,
       error: null,
       unknownFields: ["alpha", "zeta"],
       accountSource: null,
@@ -89,20 +104,43 @@ describe("buildRunNotification", () => {
   });
 
   it("lists the first 20 failing accounts and counts the others", () => {
-    const failingAccounts = Array.from({ length: 25 }, (_, i) => ({ accountId: `acc-${i}`, error: "boom" }));
+    const failingAccounts = Array.from({ length: 25 }, (_, i) => ({
+      accountId: `acc-${i}`,
+      name: `Loja ${i}`,
+      error: "boom",
+    }));
     const notification = buildRunNotification(summary({ status: "partial", accountsFailed: 57 }), {
-      driftByField: {},
+      ...NO_DETAILS,
       failingAccounts,
-      openedMismatches: [],
     });
     expect(notification.failingAccounts).toEqual(failingAccounts.slice(0, 20));
     expect(notification.failingAccountsNotListed).toBe(37);
   });
 
+  it("lists the first 20 accounts with drift and the first 20 gone missing, and counts the others", () => {
+    const drifted = Array.from({ length: 22 }, (_, i) => ({
+      accountId: `d-${i}`,
+      name: null,
+      fields: ["name"],
+    }));
+    const missing = Array.from({ length: 21 }, (_, i) => ({ accountId: `m-${i}`, name: `Loja ${i}` }));
+    const notification = buildRunNotification(summary({ driftCount: 60 }), {
+      ...NO_DETAILS,
+      driftedAccounts: drifted,
+      driftedAccountsTotal: 45,
+      missingAccounts: missing,
+      missingAccountsTotal: 21,
+    });
+    expect(notification.driftedAccounts).toEqual(drifted.slice(0, 20));
+    expect(notification.driftedAccountsNotListed).toBe(25);
+    expect(notification.missingAccounts).toEqual(missing.slice(0, 20));
+    expect(notification.missingAccountsNotListed).toBe(1);
+  });
+
   it("tells why a failed run stopped, with a null finish time while unknown", () => {
     const notification = buildRunNotification(
       summary({ status: "failed", finishedAt: null, error: "Plugchat refused the token (HTTP 401)" }),
-      { driftByField: {}, failingAccounts: [], openedMismatches: [] },
+      NO_DETAILS,
     );
     expect(notification).toMatchObject({
       status: "failed",
@@ -135,7 +173,7 @@ describe("a run that opened mismatches with the integrator's records", () => {
   it("names the first 20 (account, name, field, expected, actual) and counts the others", () => {
     const notification = buildRunNotification(
       summary({ mismatches: { open: 30, opened: 23, resolved: 2 } }),
-      { driftByField: {}, failingAccounts: [], openedMismatches: opened },
+      { ...NO_DETAILS, openedMismatches: opened },
     );
     expect(notification.mismatches).toEqual({ open: 30, opened: 23, resolved: 2 });
     expect(notification.openedMismatches).toEqual(opened.slice(0, 20));

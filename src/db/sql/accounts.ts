@@ -237,9 +237,9 @@ export async function failedInRun(
   db: Db,
   runId: number,
   limit: number,
-): Promise<{ id: string; last_error: string | null }[]> {
-  return db.$queryRaw<{ id: string; last_error: string | null }[]>`
-    SELECT a.id, a.last_error
+): Promise<{ id: string; name: string | null; last_error: string | null }[]> {
+  return db.$queryRaw<{ id: string; name: string | null; last_error: string | null }[]>`
+    SELECT a.id, a.name, a.last_error
       FROM accounts a
       JOIN sync_runs r ON r.id = ${runId}
      WHERE a.last_status = 'failed'

@@ -33,6 +33,55 @@ export async function driftCountsByField(
      ORDER BY field`;
 }
 
+/** An account behind a run's drift: its name now and the fields that drifted, in field order. */
+export interface DriftedAccount {
+  accountId: string;
+  name: string | null;
+  fields: string[];
+}
+
+/** The first `limit` accounts (by id) with drift in run `runId`, and how many there are in all. */
+export async function driftedAccountsOf(
+  db: Db,
+  runId: number,
+  limit: number,
+): Promise<{ first: DriftedAccount[]; total: number }> {
+  const rows = await db.$queryRaw<
+    { account_id: string; name: string | null; fields: string[]; total: number }[]
+  >`
+    SELECT d.account_id, a.name, array_agg(d.field ORDER BY d.field) AS fields, count(*) OVER ()::int AS total
+      FROM account_drift d LEFT JOIN accounts a ON a.id = d.account_id
+     WHERE d.sync_run_id = ${runId}
+     GROUP BY d.account_id, a.name
+     ORDER BY d.account_id
+     LIMIT ${limit}`;
+  return {
+    first: rows.map((row) => ({ accountId: row.account_id, name: row.name, fields: row.fields })),
+    total: rows[0]?.total ?? 0,
+  };
+}
+
+/**
+ * The first `limit` accounts (by id) that disappeared in run `runId` (seen before, answered 404 now:
+ * their `exists` drift), with the name last synced, and how many there are in all.
+ */
+export async function disappearedAccountsOf(
+  db: Db,
+  runId: number,
+  limit: number,
+): Promise<{ first: { accountId: string; name: string | null }[]; total: number }> {
+  const rows = await db.$queryRaw<{ account_id: string; name: string | null; total: number }[]>`
+    SELECT d.account_id, a.name, count(*) OVER ()::int AS total
+      FROM account_drift d LEFT JOIN accounts a ON a.id = d.account_id
+     WHERE d.sync_run_id = ${runId} AND d.field = 'exists' AND d.new_value = 'false'
+     ORDER BY d.account_id
+     LIMIT ${limit}`;
+  return {
+    first: rows.map((row) => ({ accountId: row.account_id, name: row.name })),
+    total: rows[0]?.total ?? 0,
+  };
+}
+
 export interface DriftDay {
   /** YYYY-MM-DD, UTC. */
   day: string;
