@@ -18,14 +18,16 @@
 //   9. history: 100,000 accounts x 20 versions over a year in account_versions; accounts_as_of at an
 //      instant half a year ago (under 1 s), accounts_by_day over the year (under 5 s);
 //  10. startup: `--help`, and `report` on 10,000 accounts with history, against `node -e 0` measured
-//      alternately: wall time ratio and peak RSS of whole processes.
+//      alternately: wall time ratio and peak RSS of whole processes;
+//  11. the queue's footprint, on each queue backend: its storage after 50 and after 200 small runs.
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
 // --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
 // --expectation-runs N (3), --version-accounts N (100000), --versions N (20), --backends redis,postgres,
-// --only throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup, --keep-db.
+// --only throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue,
+// --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { measureAccountSource } from "./lib/account-source.mjs";
@@ -33,6 +35,7 @@ import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/data
 import { measureExpectations } from "./lib/expectations.mjs";
 import { deployedNodeOptions, measureMemory, simulatedIds } from "./lib/memory.mjs";
 import { naiveLoop } from "./lib/naive.mjs";
+import { measureQueueFootprint } from "./lib/queue-footprint.mjs";
 import { checkTargets, humanLines, worstUnchanged } from "./lib/report.mjs";
 import { measureScaleOut } from "./lib/scale-out.mjs";
 import { startSimulatorProcess } from "./lib/simulator.mjs";
@@ -59,7 +62,7 @@ const { values } = parseArgs({
     backends: { type: "string", default: BACKENDS.join(",") },
     only: {
       type: "string",
-      default: "throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup",
+      default: "throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue",
     },
     "keep-db": { type: "boolean", default: false },
   },
@@ -107,6 +110,7 @@ const figures = {
   expectations: null,
   startup: null,
   versions: null,
+  queueFootprint: null,
 };
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
@@ -174,6 +178,18 @@ try {
         n,
         phase: "unchanged",
       };
+    }
+  }
+  if (only.has("queue")) {
+    figures.queueFootprint = {};
+    for (const backend of backends) {
+      figures.queueFootprint[backend] = await measureQueueFootprint({
+        backend,
+        url,
+        simulator,
+        ids,
+        progress,
+      });
     }
   }
 } finally {

@@ -8,7 +8,8 @@ import { withPrisma } from "../../dist/db/prisma.js";
 import { PrismaClient } from "../../dist/generated/prisma/client.js";
 import { silentLogger } from "../../dist/logger.js";
 
-const BENCH_DATABASE = "plugchat_sync_bench";
+// BENCH_DATABASE lets two benchmarks run on one server at once (each drops and recreates its own).
+const BENCH_DATABASE = process.env.BENCH_DATABASE || "plugchat_sync_bench";
 
 /** The bench database's URL, and the server's `postgres` database for CREATE/DROP. */
 function benchUrls() {

@@ -62,6 +62,9 @@ export function checkTargets(figures) {
     const ratio = round(million.peakRssMB / hundredThousand.peakRssMB, 2);
     add("account source: peak RSS 1,000,000 / 100,000 ids", ratio, "< 1.5", ratio < 1.5);
   }
+  for (const [backend, figure] of Object.entries(figures.queueFootprint ?? {})) {
+    add(`queue footprint (${backend}) after 200 / 50 runs`, figure.ratio, "<= 1.5", figure.ratio <= 1.5);
+  }
   if (figures.expectations) {
     const { ratio } = figures.expectations;
     add("expected values: run with / without", ratio, "<= 1.10", ratio <= 1.1);
@@ -146,6 +149,12 @@ export function humanLines(figures, targets) {
   if (startup) {
     lines.push(
       `startup (whole processes, medians of ${startup.samples}, alternating with node -e 0 at ${startup.nodeWallMs} ms, ${startup.nodePeakMB} MB): --help ${startup.helpWallMs} ms, ratio ${startup.helpWallRatio}${verdict("startup: --help /")}, peak RSS ${startup.helpPeakMB} MB${verdict("startup: --help peak")}; report on 10,000 accounts with history ${startup.reportWallMs} ms, ratio ${startup.reportWallRatio}${verdict("startup: report /")}, peak RSS ${startup.reportPeakMB} MB${verdict("startup: report peak")}`,
+    );
+  }
+  for (const [backend, figure] of Object.entries(figures.queueFootprint ?? {})) {
+    const label = `queue footprint (${backend}) after 200 / 50 runs`;
+    lines.push(
+      `queue footprint (${backend}; runs of ${figure.accountsPerRun} accounts in ${figure.batchesPerRun} batches): ${int(figure.bytesAfter50Runs / 1024)} KB after 50 runs, ${int(figure.bytesAfter200Runs / 1024)} KB after 200; ratio ${figure.ratio}${verdict(label)}`,
     );
   }
   const { versions } = figures;

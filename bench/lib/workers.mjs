@@ -51,7 +51,7 @@ async function waitUntil(what, probe, timeoutMs = 30_000) {
  * PostgreSQL no REDIS_URL, so the queues live in the bench database (schema `bullmq`), as a deployment
  * with only DATABASE_URL would have them.
  */
-function deploymentEnv({ backend, url, simulator, concurrency, batchSize }) {
+function deploymentEnv({ backend, url, simulator, concurrency, batchSize, extraEnv }) {
   return {
     DATABASE_URL: url,
     QUEUE_BACKEND: backend,
@@ -67,6 +67,7 @@ function deploymentEnv({ backend, url, simulator, concurrency, batchSize }) {
     METRICS_PORT: "0",
     LOG_LEVEL: "info",
     LOG_PRETTY: "false",
+    ...extraEnv,
   };
 }
 
@@ -145,10 +146,10 @@ async function deleteQueueData(env) {
  * queue data deleted after it, whatever happens.
  */
 export async function withWarmDeployment(
-  { backend, url, simulator, ids, latencyMs, concurrency, batchSize },
+  { backend, url, simulator, ids, latencyMs, concurrency, batchSize, extraEnv = {} },
   measure,
 ) {
-  const env = deploymentEnv({ backend, url, simulator, concurrency, batchSize });
+  const env = deploymentEnv({ backend, url, simulator, concurrency, batchSize, extraEnv });
   const workers = [];
   try {
     await migrateDeployment(env);

@@ -70,13 +70,22 @@ export interface RetryOptions {
 export const DEFAULT_RETRY_OPTIONS: RetryOptions = { batchAttempts: 8, retryDelayMs: 5_000 };
 
 // Finished jobs are kept a while for inspection (Bull Board, Taskforce), then trimmed by BullMQ as
-// later jobs finish: by age and by count. A batch job holds its account ids (about 11.6 KB per 200
-// ids), and its durable record is its sync_run_batches row, so few finished batches are kept: the
-// queues' footprint stays small and flat (a few MB) whatever the schedule, on Redis and PostgreSQL.
-const KEEP_COMPLETED = { age: 7 * DAY_SECONDS, count: 1_000 };
-const KEEP_FAILED = { age: 30 * DAY_SECONDS, count: 1_000 };
+// later jobs finish: by age and by count. Each run's durable record is in the database (sync_runs,
+// sync_run_batches), so the queues keep only recent jobs, and their storage stops growing once the
+// counts are reached: after about 50 runs (a start and a finish job per run; a batch job holds its
+// account ids, about 11.6 KB per 200). A finish job's dependency rows go with it. On Redis and
+// PostgreSQL alike (bench: queue footprint).
+const KEEP_COMPLETED = { age: 7 * DAY_SECONDS, count: 100 };
+const KEEP_FAILED = { age: 30 * DAY_SECONDS, count: 100 };
 const KEEP_COMPLETED_BATCHES = { age: DAY_SECONDS, count: 50 };
 const KEEP_FAILED_BATCHES = { age: 7 * DAY_SECONDS, count: 200 };
+
+/**
+ * Options of every Queue object of the deployment: BullMQ trims each queue's event stream to this
+ * length (Redis and PostgreSQL alike; 10,000 by default, reached only after hundreds of runs). Nothing
+ * here reads the events (no QueueEvents), so they serve only a dashboard watching live.
+ */
+export const QUEUE_OPTIONS = { streams: { events: { maxLen: 500 } } } as const;
 
 export function startRunJobOptions(retry: RetryOptions): JobsOptions {
   return {

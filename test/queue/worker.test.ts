@@ -234,7 +234,7 @@ describeOnEachBackend("the queue worker", (kind) => {
     expect(run).toMatchObject({ status: "succeeded", accountsTotal: ACCOUNTS });
   });
 
-  it("keeps few finished batch jobs (their record is sync_run_batches): the queues' footprint stays flat", async () => {
+  it("keeps few finished batch jobs (their record is sync_run_batches) and a short event stream: the queues' footprint stays flat", async () => {
     const started = env.worker({ batchSize: 1, concurrency: 2, workerConcurrency: 2 });
     await started.ready;
     const runs = 9; // 54 batches: more than the 50 kept
@@ -248,6 +248,9 @@ describeOnEachBackend("the queue worker", (kind) => {
     expect(await env.prisma.syncRunBatch.count()).toBe(runs * ACCOUNTS);
     await waitFor("every batch job done", async () => (await started.queueDepth()) === 0);
     expect(await env.batchesQueue.getCompletedCount()).toBe(50);
+    // Each queue's event stream is trimmed to 500 entries, not BullMQ's 10,000 (bench: queue footprint).
+    for (const queue of [env.runsQueue, env.batchesQueue])
+      expect((await queue.getMeta()).maxLenEvents).toBe(500);
   });
 
   it("stopped while its queues are unreachable, stops its start-up: never 'worker ready' after 'worker stopped'", async () => {

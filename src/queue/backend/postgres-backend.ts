@@ -24,6 +24,7 @@ import { databaseLocation, describeDatabaseError } from "../../db/connection-err
 import { ping } from "../../db/sql/queue.js";
 import { UserFacingError } from "../../errors.js";
 import { withTimeout } from "../../lib/timeout.js";
+import { QUEUE_OPTIONS } from "../jobs.js";
 import { createConnectGate, gatedClientClass } from "./connect-backoff.js";
 import { createPostgresRateLimiter } from "./postgres-rate-limiter.js";
 import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
@@ -99,7 +100,7 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
     queue: <Data>(name: string) => {
       const queue = new Queue(
         postgresQueueName(prefix, name),
-        { connection: connectionFor(1) },
+        { ...QUEUE_OPTIONS, connection: connectionFor(1) },
         createPostgresBackend,
       ) as unknown as Queue<Data>;
       queue.on("error", () => undefined);

@@ -5,6 +5,7 @@ import type { Redis } from "ioredis";
 import { withTimeout } from "../../lib/timeout.js";
 import type { Logger } from "../../logger.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
+import { QUEUE_OPTIONS } from "../jobs.js";
 import type { QueueBackend } from "./queue-backend.js";
 import {
   closeConnection,
@@ -61,7 +62,7 @@ function redisBackend(options: RedisBackendOptions, connection: Redis): QueueBac
     sharedBy: "the same REDIS_URL and QUEUE_PREFIX",
     queueName: (base) => base,
     queue: <Data>(name: string) => {
-      const queue = new Queue<Data>(name, base);
+      const queue = new Queue<Data>(name, { ...QUEUE_OPTIONS, ...base });
       // Errors surface through the failing calls, and the worker logs its components' own.
       queue.on("error", () => undefined);
       return queue;
