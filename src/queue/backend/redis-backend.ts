@@ -6,6 +6,7 @@ import { withTimeout } from "../../lib/timeout.js";
 import type { Logger } from "../../logger.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
 import type { QueueBackend } from "./queue-backend.js";
+import { namesAfter } from "./worker-names.js";
 import {
   closeConnection,
   connectProducer,
@@ -68,6 +69,12 @@ function redisBackend(options: RedisBackendOptions, connection: Redis): QueueBac
     },
     worker: (name, processor, tuning) => new Worker(name, processor, { ...tuning, ...base }),
     flowProducer: () => new FlowProducer(base),
+    // BullMQ names a worker's blocking connection "<prefix>:<base64 of the queue name>:w:<name>".
+    workerNames: async (queue) =>
+      namesAfter(
+        await queue.getWorkers(),
+        `${prefix}:${Buffer.from(queue.name).toString("base64")}:w:`,
+      ),
     verify: async () => {},
     onConnectionLost: (listener) => {
       connection.on("reconnecting", listener);
