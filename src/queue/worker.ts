@@ -42,8 +42,8 @@ import { logJobFailures, logQueueErrors } from "./worker/event-logging.js";
 import { type HealthChecks, healthChecks, jobCounts, queueDepth } from "./worker/health.js";
 import { InFlightJobs } from "./worker/in-flight-jobs.js";
 import { createJobWorkers } from "./worker/job-workers.js";
-import { type QueueHealth, readQueueHealth } from "./worker/queue-health.js";
 import { startPruning } from "./worker/pruning.js";
+import { type QueueHealth, readQueueHealth } from "./worker/queue-health.js";
 import { shutDown } from "./worker/shutdown.js";
 import { startUp } from "./worker/startup.js";
 

@@ -6,7 +6,6 @@ import { withTimeout } from "../../lib/timeout.js";
 import type { Logger } from "../../logger.js";
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
 import type { QueueBackend } from "./queue-backend.js";
-import { namesAfter } from "./worker-names.js";
 import {
   closeConnection,
   connectProducer,
@@ -15,6 +14,7 @@ import {
   redisLocation,
 } from "./redis-connection.js";
 import { createRedisRateLimiter } from "./redis-rate-limiter.js";
+import { namesAfter } from "./worker-names.js";
 
 export interface RedisBackendOptions {
   redisUrl: string;
@@ -71,10 +71,7 @@ function redisBackend(options: RedisBackendOptions, connection: Redis): QueueBac
     flowProducer: () => new FlowProducer(base),
     // BullMQ names a worker's blocking connection "<prefix>:<base64 of the queue name>:w:<name>".
     workerNames: async (queue) =>
-      namesAfter(
-        await queue.getWorkers(),
-        `${prefix}:${Buffer.from(queue.name).toString("base64")}:w:`,
-      ),
+      namesAfter(await queue.getWorkers(), `${prefix}:${Buffer.from(queue.name).toString("base64")}:w:`),
     verify: async () => {},
     onConnectionLost: (listener) => {
       connection.on("reconnecting", listener);
