@@ -96,8 +96,12 @@ function nextRun(health: HealthPanel, now: Date): string {
   if (!health.schedule) return health.workers === null ? "unknown" : "none: no schedule (SYNC_CRON=off)";
   const next = health.schedule.nextRunAt;
   if (next === null) return "unknown";
-  const inSeconds = Math.max(0, (Date.parse(next) - now.getTime()) / 1000);
-  return `in <span data-health="next-in">${text(formatDuration(inSeconds))}</span> <span class="muted">(${text(formatTime(new Date(next)))})</span>`;
+  const inSeconds = (Date.parse(next) - now.getTime()) / 1000;
+  // Past due by more than a moment: no worker has taken the scheduled run (or the queue lost it).
+  if (inSeconds < -5) {
+    return `<span class="warning">overdue by ${text(formatDuration(-inSeconds))}</span> <span class="muted">(${text(formatTime(new Date(next)))})</span>`;
+  }
+  return `in <span data-health="next-in">${text(formatDuration(Math.max(0, inSeconds)))}</span> <span class="muted">(${text(formatTime(new Date(next)))})</span>`;
 }
 
 function schedule(health: HealthPanel): string {

@@ -207,7 +207,7 @@ describe("health at a glance", () => {
     expect(health).toContain('<dd id="live-workers" title="host-a:1, host-b:&lt;2&gt;">2</dd>');
   });
 
-  it("says all is well without reasons, none yet before any success, off without a schedule, unknown without the queues", () => {
+  it("says all is well without reasons, none yet before any success, off without a schedule, a next run overdue, unknown without the queues", () => {
     const ok = sectionOf(
       renderStatusPage(
         data({ health: { state: "ok", reasons: [], lastSuccess: null, schedule: null, workers: ["w"] } }),
@@ -219,6 +219,28 @@ describe("health at a glance", () => {
     expect(ok).toContain('<dd id="last-success">none yet</dd>');
     expect(ok).toContain('<dd id="next-run">none: no schedule (SYNC_CRON=off)</dd>');
     expect(ok).toContain('<dd id="schedule">off</dd>');
+    const overdue = sectionOf(
+      renderStatusPage(
+        data({
+          health: {
+            state: "ok",
+            reasons: [],
+            lastSuccess: null,
+            schedule: {
+              cron: "0 * * * *",
+              timezone: null,
+              intervalSeconds: 3600,
+              nextRunAt: "2026-12-02T11:00:00.000Z",
+            },
+            workers: ["w"],
+          },
+        }),
+        NOW,
+      ),
+      "health",
+    );
+    expect(overdue).toContain('<dd id="next-run"><span class="warning">overdue by 1 h 00 min</span>');
+    expect(overdue).toContain("<code><bdi>0 * * * *</bdi></code> UTC, every 1 h 00 min");
     const unknown = sectionOf(renderStatusPage(data(), NOW), "health");
     expect(unknown).toContain('<dd id="next-run">unknown</dd>');
     expect(unknown).toContain('<dd id="live-workers">unknown</dd>');
