@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { ABANDONED_RUN_ERROR } from "../../src/db/sql/runs.js";
 import type { QueueHealth } from "../../src/queue/worker/queue-health.js";
-import { accountsPanel, healthPanel, recentRuns } from "../../src/status/queries.js";
+import { accountsPanel, currentRun, healthPanel, recentRuns } from "../../src/status/queries.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 
 let database: TestDatabase;
@@ -131,12 +131,13 @@ describe("the runs and the health", () => {
     expect(health.workers).toEqual(queue.workers);
   });
 
-  it("marks a running run without heartbeat for over 5 minutes stale, in the runs and the health", async () => {
+  it("marks a running run without heartbeat for over 5 minutes stale, in the runs, the run going on and the health", async () => {
     await prisma.syncRun.create({
       data: { trigger: "schedule", status: "running", startedAt: minutesAgo(8), heartbeatAt: minutesAgo(6) },
     });
     const [latest] = await recentRuns(prisma);
     expect(latest).toMatchObject({ runId: 4, status: "running", mark: "stale" });
+    expect(await currentRun(prisma)).toMatchObject({ runId: 4, stale: true, staleAfterSeconds: 300 });
     const health = await healthPanel(prisma, { ...queue, workers: [] });
     expect(health.reasons.slice(0, 2).map((reason) => reason.text)).toEqual([
       "no worker is connected to the queues: no run will start",
@@ -145,6 +146,7 @@ describe("the runs and the health", () => {
 
     await prisma.syncRun.update({ where: { id: 4 }, data: { heartbeatAt: new Date() } });
     expect((await recentRuns(prisma))[0]?.mark).toBeNull();
+    expect((await currentRun(prisma))?.stale).toBe(false);
   });
 
   it("does not know the workers or the schedule without the queues", async () => {

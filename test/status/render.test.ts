@@ -331,6 +331,38 @@ describe("the last runs", () => {
   });
 });
 
+describe("the run going on", () => {
+  const going = (stale: boolean): StatusData["run"] => ({
+    runId: 7,
+    trigger: "schedule",
+    startedAt: "2026-12-02T11:50:00.000Z",
+    heartbeatAt: stale ? "2026-12-02T11:51:00.000Z" : "2026-12-02T11:59:50.000Z",
+    accountsDone: 10,
+    accountsPlanned: 100,
+    batchesDone: 1,
+    batchesPlanned: 10,
+    changed: 0,
+    unchanged: 10,
+    failed: 0,
+    notFound: 0,
+    driftCount: 0,
+    accountsPerSecond: 1,
+    etaSeconds: 90,
+    fraction: 0.1,
+    stale,
+    staleAfterSeconds: 300,
+  });
+
+  it("says a run without heartbeat past the abandon threshold may be dead, and how to close it", () => {
+    const stale = sectionOf(renderStatusPage(data({ run: going(true) }), NOW), "run");
+    expect(stale).toContain(
+      '<p class="warning" id="run-stale">No heartbeat for over 5 min 00 s: its process died?',
+    );
+    expect(stale).toContain("<code>plugchat-sync runs close 7</code>");
+    expect(sectionOf(renderStatusPage(data({ run: going(false) }), NOW), "run")).not.toContain("run-stale");
+  });
+});
+
 describe("the accounts", () => {
   it("counts active and inactive, and tells accounts missing after being seen from ids never found", () => {
     const html = renderStatusPage(
