@@ -43,6 +43,7 @@ import { type HealthChecks, healthChecks, jobCounts, queueDepth } from "./worker
 import { InFlightJobs } from "./worker/in-flight-jobs.js";
 import { createJobWorkers } from "./worker/job-workers.js";
 import { startPruning } from "./worker/pruning.js";
+import { type QueueHealth, readQueueHealth } from "./worker/queue-health.js";
 import { shutDown } from "./worker/shutdown.js";
 import { startUp } from "./worker/startup.js";
 
@@ -104,6 +105,8 @@ export interface SyncWorker {
   queueDepth(): Promise<number>;
   /** Jobs of both queues by state (waiting, active, delayed...), e.g. for a queue-depth gauge. */
   jobCounts(): Promise<Record<string, number>>;
+  /** The worker processes on the queues now, and the schedule with its next run (the status page's). */
+  queueHealth(): Promise<QueueHealth>;
 }
 
 /** What the job processors share, from the worker's options. */
@@ -211,5 +214,6 @@ export function startWorker(dependencies: SyncDependencies, options: SyncWorkerO
     checks: healthChecks(dependencies.prisma, backend),
     queueDepth: () => queueDepth(batchesQueue),
     jobCounts: () => jobCounts(runsQueue, batchesQueue),
+    queueHealth: () => readQueueHealth(backend, runsQueue, batchesQueue),
   };
 }

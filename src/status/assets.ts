@@ -31,10 +31,22 @@ td.id { font-family: ui-monospace, monospace; overflow-wrap: anywhere; max-width
 figure { margin: 0; } svg { max-width: 100%; height: auto; }
 ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: .3rem 1rem; padding: 0; margin: .3rem 0; font-size: .85em; }
 footer { margin-top: 1rem; }
+section.health { border-left-width: 6px; }
+.health.ok { border-left-color: #1a7f37; } .health.degraded { border-left-color: #bf8700; }
+.health.failing { border-left-color: #cf222e; }
+.health.ok #health-state { color: #1a7f37; } .health.degraded #health-state { color: #9a6700; }
+.health.failing #health-state { color: #cf222e; }
+#health-reasons { margin: .3rem 0; } #health-reasons li.failing { color: #cf222e; }
+#health-reasons li.degraded { color: #9a6700; }
+.warning { color: #9a6700; } .tag.warning { background: #fff1c2; color: #7d4e00; }
+.source.refused, .source.skipped { color: #cf222e; font-weight: 600; }
+tr.quiet td { color: #777; font-style: italic; }
+tr.stale td, tr.abandoned td { background: #fff8e1; }
 `;
 
 export const STATUS_JS = `"use strict";
-// Refreshes the run and queue figures from /api/run and /api/queue every few seconds; reloads the
+// Refreshes the health, run and queue figures from /api/health, /api/run and /api/queue every few
+// seconds; reloads the
 // page when a run starts or ends, and every minute, for the other panels (the mismatches with your
 // records change only when a run closes). Text only (textContent).
 (function () {
@@ -54,7 +66,31 @@ export const STATUS_JS = `"use strict";
   function eta(seconds) {
     return seconds === null ? "-" : formatDuration(seconds);
   }
+  function refreshHealth(health) {
+    var section = document.getElementById("health");
+    if (!section) return;
+    section.className = "wide health " + health.state;
+    section.setAttribute("data-state", health.state);
+    set("#health-state", health.state);
+    var shown = document.getElementById("health-reasons");
+    var reasons = document.createElement(health.reasons.length ? "ul" : "p");
+    reasons.id = "health-reasons";
+    if (!health.reasons.length) reasons.textContent = "All is well.";
+    health.reasons.forEach(function (reason) {
+      var item = document.createElement("li");
+      item.className = reason.state;
+      item.textContent = reason.text;
+      reasons.appendChild(item);
+    });
+    if (shown) shown.replaceWith(reasons);
+    if (health.lastSuccess) set('[data-health="age"]', formatDuration(health.lastSuccess.ageSeconds));
+    if (health.schedule && health.schedule.nextRunAt) {
+      set('[data-health="next-in"]', formatDuration(Math.max(0, (Date.parse(health.schedule.nextRunAt) - Date.now()) / 1000)));
+    }
+    if (health.workers) set("#live-workers", health.workers.length);
+  }
   function refresh() {
+    get("/api/health").then(refreshHealth).catch(function () {});
     var section = document.getElementById("run");
     var shown = section ? section.getAttribute("data-run-id") : "";
     get("/api/run").then(function (body) {

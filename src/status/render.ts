@@ -3,10 +3,21 @@
 // through html.ts; nothing inline runs (see the CSP in routes.ts).
 import { formatDuration } from "../progress/figures.js";
 import { driftChartSvg, legendFields } from "./drift-chart.js";
+import type { HealthReason } from "./health.js";
 import { jsonValue, text, untrusted } from "./html.js";
-import type { AccountsPanel, CurrentRun, DriftDay, DriftRow, MismatchesPanel, RecentRun } from "./queries.js";
+import type {
+  AccountsPanel,
+  CurrentRun,
+  DriftDay,
+  DriftRow,
+  HealthPanel,
+  MismatchesPanel,
+  RecentRun,
+} from "./queries.js";
+import { type RunLine, runLines } from "./run-lines.js";
 
 export interface StatusData {
+  health: HealthPanel;
   run: CurrentRun | null;
   runs: RecentRun[];
   drift: DriftDay[];
@@ -19,6 +30,8 @@ export interface StatusData {
 
 /** Seconds between refreshes of a page without JavaScript. */
 const NOSCRIPT_REFRESH_SECONDS = 15;
+/** Lines of the "Last runs" table (runs with nothing new folded into one). */
+const RUN_LINES = 20;
 
 export function renderStatusPage(data: StatusData, now: Date): string {
   return `<!doctype html>
@@ -35,6 +48,7 @@ export function renderStatusPage(data: StatusData, now: Date): string {
 <body>
 <header><h1>plugchat-sync</h1><p class="muted">as of <time id="as-of" datetime="${text(now.toISOString())}">${text(formatTime(now))}</time></p></header>
 <main>
+${healthPanel(data.health, now)}
 ${currentRunPanel(data.run)}
 ${queuePanel(data.queue)}
 ${accountsSummary(data.accounts)}
@@ -44,11 +58,58 @@ ${driftPanel(data.drift, now)}
 ${recentDriftPanel(data.recentDrift)}
 ${failingPanel(data.accounts)}
 ${missingPanel(data.accounts)}
+${neverFoundPanel(data.accounts)}
 </main>
-<footer class="muted">JSON: <a href="/api/run">/api/run</a> · <a href="/api/runs">/api/runs</a> · <a href="/api/drift">/api/drift</a> · <a href="/api/accounts">/api/accounts</a> · <a href="/api/mismatches">/api/mismatches</a> · <a href="/api/queue">/api/queue</a></footer>
+<footer class="muted">JSON: <a href="/api/health">/api/health</a> · <a href="/api/run">/api/run</a> · <a href="/api/runs">/api/runs</a> · <a href="/api/drift">/api/drift</a> · <a href="/api/accounts">/api/accounts</a> · <a href="/api/mismatches">/api/mismatches</a> · <a href="/api/queue">/api/queue</a></footer>
 </body>
 </html>
 `;
+}
+
+/** "Health at a glance": the overall state and why, then the facts it is judged on. */
+function healthPanel(health: HealthPanel, now: Date): string {
+  const reasons =
+    health.reasons.length === 0
+      ? `<p id="health-reasons">All is well.</p>`
+      : `<ul id="health-reasons">${health.reasons.map(reasonItem).join("")}</ul>`;
+  return `<section id="health" class="wide health ${text(health.state)}" data-state="${text(health.state)}"><h2>Health: <span id="health-state">${text(health.state)}</span></h2>
+${reasons}
+<dl class="figures">
+<div><dt>last successful run</dt><dd id="last-success">${lastSuccess(health)}</dd></div>
+<div><dt>next scheduled run</dt><dd id="next-run">${nextRun(health, now)}</dd></div>
+<div><dt>schedule</dt><dd id="schedule">${schedule(health)}</dd></div>
+<div><dt>live workers</dt><dd id="live-workers"${health.workers === null ? "" : ` title="${text(health.workers.join(", "))}"`}>${health.workers === null ? "unknown" : health.workers.length}</dd></div>
+</dl></section>`;
+}
+
+function reasonItem(reason: HealthReason): string {
+  return `<li class="${text(reason.state)}">${untrusted(reason.text)}</li>`;
+}
+
+function lastSuccess(health: HealthPanel): string {
+  const success = health.lastSuccess;
+  if (!success) return "none yet";
+  return `#${success.runId}, <span data-health="age">${text(formatDuration(success.ageSeconds))}</span> ago <span class="muted">(${text(formatTime(new Date(success.finishedAt)))})</span>`;
+}
+
+function nextRun(health: HealthPanel, now: Date): string {
+  if (!health.schedule) return health.workers === null ? "unknown" : "none: no schedule (SYNC_CRON=off)";
+  const next = health.schedule.nextRunAt;
+  if (next === null) return "unknown";
+  const inSeconds = (Date.parse(next) - now.getTime()) / 1000;
+  // Past due by more than a moment: no worker has taken the scheduled run (or the queue lost it).
+  if (inSeconds < -5) {
+    return `<span class="warning">overdue by ${text(formatDuration(-inSeconds))}</span> <span class="muted">(${text(formatTime(new Date(next)))})</span>`;
+  }
+  return `in <span data-health="next-in">${text(formatDuration(Math.max(0, inSeconds)))}</span> <span class="muted">(${text(formatTime(new Date(next)))})</span>`;
+}
+
+function schedule(health: HealthPanel): string {
+  const planned = health.schedule;
+  if (!planned) return health.workers === null ? "unknown" : "off";
+  const every =
+    planned.intervalSeconds === null ? "" : `, every ${text(formatDuration(planned.intervalSeconds))}`;
+  return `<code>${untrusted(planned.cron)}</code> ${text(planned.timezone ?? "UTC")}${every}`;
 }
 
 function currentRunPanel(run: CurrentRun | null): string {
@@ -75,6 +136,7 @@ ${progress}
 <div><dt>drift</dt><dd data-field="driftCount">${run.driftCount}</dd></div>
 </dl>
 <p class="muted">started ${text(formatTime(new Date(run.startedAt)))}, last heartbeat ${text(formatTime(new Date(run.heartbeatAt)))}</p>
+${run.stale ? `<p class="warning" id="run-stale">No heartbeat for over ${text(formatDuration(run.staleAfterSeconds))}: its process died? The next run closes it as abandoned; or <code>plugchat-sync runs close ${run.runId}</code>.</p>` : ""}
 </section>`;
 }
 
@@ -89,24 +151,67 @@ function queuePanel(queue: Record<string, number> | null): string {
 }
 
 function accountsSummary(accounts: AccountsPanel): string {
+  const pending =
+    accounts.pending > 0
+      ? `<div><dt>not fetched yet</dt><dd id="pending-count">${accounts.pending}</dd></div>`
+      : "";
   return `<section id="accounts"><h2>Accounts</h2><dl class="figures">
 <div><dt>tracked</dt><dd id="tracked">${accounts.tracked}</dd></div>
+<div><dt>active</dt><dd id="active-count">${accounts.active}</dd></div>
+<div><dt>inactive</dt><dd id="inactive-count">${accounts.inactive}</dd></div>
 <div><dt>failing now</dt><dd id="failing-count">${accounts.failing.total}</dd></div>
 <div><dt>missing on Plugchat</dt><dd id="missing-count">${accounts.missing.total}</dd></div>
-</dl></section>`;
+<div><dt>never found</dt><dd id="never-found-count">${accounts.neverFound.total}</dd></div>
+${pending}</dl>
+<p class="muted">Active and inactive: Plugchat's <code>active</code>. Missing: 404 after Plugchat had answered for it; never found: 404 every time.</p></section>`;
 }
 
 function recentRunsPanel(runs: readonly RecentRun[]): string {
-  const rows = runs.map(
-    (run) => `<tr data-run-id="${run.runId}">
-<td>#${run.runId}</td><td>${text(run.trigger)}</td><td><span class="status ${text(run.status)}">${text(run.status)}</span></td>
+  const rows = runLines(runs, RUN_LINES).map(runLine);
+  return `<section id="runs" class="wide"><h2>Last runs</h2>
+<table><thead><tr><th>run</th><th>trigger</th><th>status</th><th>started</th><th>duration</th><th class="n">total</th><th class="n">changed</th><th class="n">unchanged</th><th class="n">not found</th><th class="n">failed</th><th class="n">drift</th><th>account source</th><th>error</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="13">no runs yet</td></tr>'}</tbody></table></section>`;
+}
+
+function runLine(line: RunLine): string {
+  if (line.kind === "quiet") {
+    const newest = line.runs[0] as RecentRun;
+    const oldest = line.runs[line.runs.length - 1] as RecentRun;
+    const notFound = newest.notFound > 0 ? ` (${newest.notFound} not found each)` : "";
+    return `<tr class="quiet" data-runs="${oldest.runId}-${newest.runId}"><td>#${oldest.runId}–#${newest.runId}</td>
+<td colspan="12">${line.runs.length} runs, nothing changed${notFound}: ${newest.accountsTotal} accounts each, ${text(formatTime(new Date(oldest.startedAt)))} to ${text(formatTime(new Date(newest.startedAt)))}</td></tr>`;
+  }
+  const run = line.run;
+  return `<tr data-run-id="${run.runId}"${run.mark ? ` class="${text(run.mark)}"` : ""}>
+<td>#${run.runId}</td><td>${text(run.trigger)}</td><td><span class="status ${text(run.status)}">${text(run.status)}</span>${runMark(run)}</td>
 <td>${text(formatTime(new Date(run.startedAt)))}</td><td>${run.durationMs === null ? "-" : text(formatDuration(run.durationMs / 1000))}</td>
 <td class="n">${run.accountsTotal}</td><td class="n">${run.changed}</td><td class="n">${run.unchanged}</td><td class="n">${run.notFound}</td><td class="n">${run.failed}</td><td class="n">${run.driftCount}</td>
-<td class="long">${run.error === null ? "" : untrusted(run.error)}</td></tr>`,
-  );
-  return `<section id="runs" class="wide"><h2>Last runs</h2>
-<table><thead><tr><th>run</th><th>trigger</th><th>status</th><th>started</th><th>duration</th><th class="n">total</th><th class="n">changed</th><th class="n">unchanged</th><th class="n">not found</th><th class="n">failed</th><th class="n">drift</th><th>error</th></tr></thead>
-<tbody>${rows.join("\n") || '<tr><td colspan="12">no runs yet</td></tr>'}</tbody></table></section>`;
+<td>${sourceCell(run)}</td><td class="long">${errorCell(run)}</td></tr>`;
+}
+
+function runMark(run: RecentRun): string {
+  if (run.mark === "stale")
+    return ` <span class="tag warning" title="last heartbeat ${text(formatTime(new Date(run.heartbeatAt)))}">stale: no heartbeat</span>`;
+  if (run.mark === "abandoned") return ` <span class="tag warning">abandoned</span>`;
+  return "";
+}
+
+function sourceCell(run: RecentRun): string {
+  const source = run.source;
+  if (!source) return '<span class="none">-</span>';
+  const changes =
+    source.outcome === "applied" && (source.added || source.retracked || source.removed)
+      ? ` <span class="muted">(+${(source.added ?? 0) + (source.retracked ?? 0)} −${source.removed ?? 0})</span>`
+      : "";
+  return `<span class="source ${text(source.outcome)}">${text(source.outcome)}</span>${changes}`;
+}
+
+function errorCell(run: RecentRun): string {
+  const parts: string[] = [];
+  if (run.error !== null) parts.push(untrusted(run.error));
+  if (run.source?.error)
+    parts.push(`account source ${text(run.source.outcome)}: ${untrusted(run.source.error)}`);
+  return parts.join("<br>");
 }
 
 /**
@@ -196,11 +301,24 @@ function missingPanel(accounts: AccountsPanel): string {
     (
       account,
     ) => `<tr><td class="id">${untrusted(account.accountId)}</td><td class="long">${untrusted(account.name)}</td>
-<td>${account.missingSince === null ? "-" : text(formatTime(new Date(account.missingSince)))}</td></tr>`,
+<td>${account.missingSince === null ? "-" : text(formatTime(new Date(account.missingSince)))}</td>
+<td>${account.lastSyncedAt === null ? "-" : text(formatTime(new Date(account.lastSyncedAt)))}</td></tr>`,
   );
   return `<section id="missing" class="wide"><h2>Missing on Plugchat (${accounts.missing.total})</h2>
-<table><thead><tr><th>account</th><th>name</th><th>missing since</th></tr></thead>
-<tbody>${rows.join("\n") || '<tr><td colspan="3">none</td></tr>'}</tbody></table>${more(accounts.missing)}</section>`;
+<p class="muted">Plugchat answers 404 for these accounts, after it had answered with their data: deleted there?</p>
+<table><thead><tr><th>account</th><th>name</th><th>missing since</th><th>last found</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="4">none</td></tr>'}</tbody></table>${more(accounts.missing)}</section>`;
+}
+
+function neverFoundPanel(accounts: AccountsPanel): string {
+  const rows = accounts.neverFound.accounts.map(
+    (account) =>
+      `<tr><td class="id">${untrusted(account.accountId)}</td><td>${account.missingSince === null ? "-" : text(formatTime(new Date(account.missingSince)))}</td></tr>`,
+  );
+  return `<section id="never-found" class="wide"><h2>Never found on Plugchat (${accounts.neverFound.total})</h2>
+<p class="muted">Plugchat has answered 404 for these ids every time: ids it never knew (a typo, another tenant's account?). <code>plugchat-sync accounts remove</code> stops tracking them.</p>
+<table><thead><tr><th>account</th><th>404 since</th></tr></thead>
+<tbody>${rows.join("\n") || '<tr><td colspan="2">none</td></tr>'}</tbody></table>${more(accounts.neverFound)}</section>`;
 }
 
 function more(list: { total: number; accounts: readonly unknown[] }): string {

@@ -5,6 +5,7 @@ import type { Secret } from "../config/secret.js";
 import type { PrismaClient } from "../db/prisma.js";
 import { type Answer, type Handler, json, plainText, Router } from "../lib/http/router.js";
 import type { Logger } from "../logger.js";
+import type { QueueHealth } from "../queue/worker/queue-health.js";
 import { decideAccess, REALM } from "./access.js";
 import { STATUS_CSS, STATUS_JS } from "./assets.js";
 import { LoginThrottle } from "./login-throttle.js";
@@ -12,7 +13,9 @@ import {
   accountsPanel,
   currentRun,
   driftByDay,
+  healthPanel,
   mismatchesPanel,
+  RUNS_READ_FOR_PAGE,
   recentDrift,
   recentRuns,
 } from "./queries.js";
@@ -25,6 +28,8 @@ export interface StatusRoutesOptions {
   prisma: PrismaClient;
   /** The queue panel's figures; without it the panel says they are not available. */
   jobCounts?: JobCounts;
+  /** The worker processes on the queues and the schedule; without it, health says they are unknown. */
+  queueHealth?: () => Promise<QueueHealth>;
   /** STATUS_PASSWORD: with it, every client must give it; without it, loopback clients only. */
   password?: Secret;
   /** Where failed logins are told (the client's address, never what it sent). */
@@ -62,6 +67,10 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
   const { prisma } = options;
   const now = options.now ?? (() => new Date());
   const queue = async () => (options.jobCounts ? await options.jobCounts() : null);
+  // The health's facts from the queues; null (unknown) when they do not answer: the page still shows.
+  const queueHealth = () =>
+    options.queueHealth ? options.queueHealth().catch(() => null) : Promise.resolve(null);
+  const health = async () => healthPanel(prisma, await queueHealth(), now());
   const refusal = accessGate(options.password, options.logger);
   const guarded =
     (answer: () => Promise<Answer> | Answer): Handler =>
@@ -72,9 +81,10 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
     .on(
       "/",
       guarded(async () => {
-        const [run, runs, drift, latest, accounts, mismatches, jobs] = await Promise.all([
+        const [state, run, runs, drift, latest, accounts, mismatches, jobs] = await Promise.all([
+          health(),
           currentRun(prisma, now()),
-          recentRuns(prisma),
+          recentRuns(prisma, RUNS_READ_FOR_PAGE),
           driftByDay(prisma),
           recentDrift(prisma),
           accountsPanel(prisma),
@@ -82,7 +92,16 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
           // The page still shows the database's panels when the queue cannot answer.
           queue().catch(() => null),
         ]);
-        const data = { run, runs, drift, recentDrift: latest, accounts, mismatches, queue: jobs };
+        const data = {
+          health: state,
+          run,
+          runs,
+          drift,
+          recentDrift: latest,
+          accounts,
+          mismatches,
+          queue: jobs,
+        };
         return page("text/html; charset=utf-8", renderStatusPage(data, now()));
       }),
     )
@@ -93,6 +112,10 @@ export function statusRoutes(options: StatusRoutesOptions): Router {
     .on(
       "/status.js",
       guarded(() => page("text/javascript; charset=utf-8", STATUS_JS)),
+    )
+    .on(
+      "/api/health",
+      guarded(async () => jsonLine(await health())),
     )
     .on(
       "/api/run",

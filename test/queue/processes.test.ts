@@ -16,6 +16,7 @@ import { START_RUN_JOB } from "../../src/queue/jobs.js";
 import { openProducer, startManualRunWhenIdle, waitForRun } from "../../src/queue/trigger.js";
 import type { SyncWorker } from "../../src/queue/worker.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
+import type { HealthPanel } from "../../src/status/queries.js";
 import { runSync } from "../../src/sync/run-in-process.js";
 import type { CliProcess } from "../helpers/cli.js";
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
@@ -515,7 +516,7 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
       ]);
     });
 
-    it("serves /readyz and /metrics, and POSTs a run that did not succeed to SYNC_NOTIFY_URL", async () => {
+    it("serves /readyz, /metrics and the status page's health (its own process as a live worker), and POSTs a run that did not succeed to SYNC_NOTIFY_URL", async () => {
       const received: unknown[] = [];
       const receiver = createServer((request, response) => {
         let body = "";
@@ -561,6 +562,13 @@ register(${JSON.stringify(pathToFileURL(hooks).href)});
         // Read from the database (account_mismatches), every field listed: none expected here.
         expect(scrape).toMatch(/^plugchat_sync_mismatches\{field="name"\} 0$/m);
         expect(scrape).not.toContain("a-revoked-token");
+        // The status page's health: this worker process on the queues, no schedule, the failed run.
+        const health = (await (await fetch(`http://127.0.0.1:${port}/api/health`)).json()) as HealthPanel;
+        expect(health).toMatchObject({ state: "failing", schedule: null });
+        expect(health.workers).toEqual([expect.stringMatching(new RegExp(`:${worker.child.pid}$`))]);
+        expect(health.reasons[0]?.text).toMatch(
+          new RegExp(`^the last run \\(#${run.id}\\) failed: .*refused the token`),
+        );
         worker.child.kill("SIGTERM");
         expect(await worker.exited).toEqual({ code: 0, signal: null });
       } finally {

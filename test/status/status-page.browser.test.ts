@@ -29,6 +29,11 @@ const PASSWORD = "status page password";
 const HOSTILE_NAME = `<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">\u202Eevil\u202C Ltda`;
 const LONG_URL = `https://hooks.example/receive/${"x".repeat(1_960)}?a="><script>window.__pwned=3</script>`;
 const QUEUE = { waiting: 4, active: 2, delayed: 0, failed: 1 };
+/** What the queues tell the page's health: two workers, a daily schedule (nothing is late in a test). */
+const QUEUE_HEALTH = {
+  workers: ["worker-host:101", "worker-host:102"],
+  schedule: { cron: "0 3 * * *", timezone: "UTC", nextRunAt: nextThreeAm().toISOString() },
+};
 // The README's picture is rewritten only on request (UPDATE_SCREENSHOT=1): a test run leaves the
 // checkout as it was. Otherwise the page is still drawn, into a scratch file.
 const UPDATE_SCREENSHOT = process.env.UPDATE_SCREENSHOT === "1";
@@ -72,7 +77,12 @@ function serve(password?: Secret): Promise<HealthServer> {
     metrics: createMetrics(),
     checks: { postgres: async () => {}, redis: async () => {} },
     logger: captureLogs("warn").logger,
-    routes: statusRoutes({ prisma, jobCounts: async () => QUEUE, ...(password ? { password } : {}) }),
+    routes: statusRoutes({
+      prisma,
+      jobCounts: async () => QUEUE,
+      queueHealth: async () => QUEUE_HEALTH,
+      ...(password ? { password } : {}),
+    }),
   });
 }
 
@@ -105,6 +115,13 @@ async function stateOfRuns(): Promise<string> {
     runs: runs.map(({ id, status, error, accountsTotal }) => ({ id, status, error, accountsTotal })),
     batches,
   });
+}
+
+function nextThreeAm(): Date {
+  const next = new Date();
+  next.setUTCHours(3, 0, 0, 0);
+  if (next.getTime() <= Date.now()) next.setUTCDate(next.getUTCDate() + 1);
+  return next;
 }
 
 async function fieldText(page: Page, selector: string): Promise<string> {
@@ -219,7 +236,20 @@ describe.skipIf(!runBrowserTests)("the status page in a browser", () => {
 
     const tracked = await prisma.account.count({ where: { tracked: true } });
     const failing = await prisma.account.count({ where: { lastStatus: "failed" } });
+    // The account deleted on Plugchat had been found by the first run: missing, not never found.
     const missing = await prisma.account.count({ where: { lastStatus: "not_found" } });
+    expect(await fieldText(page, "#never-found-count")).toBe("0");
+    // Health at a glance, first: the last run succeeded, one account of 600 fails, workers are there.
+    expect(await page.locator("main > section").first().getAttribute("id")).toBe("health");
+    expect(await page.locator("#health").getAttribute("data-state")).toBe("ok");
+    expect(await fieldText(page, "#health-reasons")).toBe("All is well.");
+    expect(await fieldText(page, "#last-success")).toMatch(/^#1, \d+ (s|min \d\d s) ago \(/);
+    expect(await fieldText(page, "#next-run")).toContain(
+      formatTime(new Date(QUEUE_HEALTH.schedule.nextRunAt)),
+    );
+    expect(await fieldText(page, "#schedule")).toBe("0 3 * * * UTC, every 24 h 00 min");
+    expect(await fieldText(page, "#live-workers")).toBe("2");
+
     expect(await fieldText(page, "#tracked")).toBe(String(tracked));
     expect(await fieldText(page, "#failing-count")).toBe(String(failing));
     expect(await fieldText(page, "#missing-count")).toBe(String(missing));
@@ -263,13 +293,17 @@ describe.skipIf(!runBrowserTests)("the status page in a browser", () => {
     expect(await page.locator("script").count()).toBe(1);
     expect(await page.locator("main img").count()).toBe(0);
 
-    // The page's script refreshes the figures from /api/run in place.
-    await page.locator('[data-field="accountsDone"]').evaluate((element) => {
-      element.textContent = "stale";
-    });
+    // The page's script refreshes the figures from /api/run and the health from /api/health in place.
+    for (const selector of ['[data-field="accountsDone"]', "#live-workers"]) {
+      await page.locator(selector).evaluate((element) => {
+        element.textContent = "stale";
+      });
+    }
     await expect
       .poll(() => fieldText(page, '[data-field="accountsDone"]'), { timeout: 10_000 })
       .toBe(String(run.accountsTotal));
+    await expect.poll(() => fieldText(page, "#live-workers"), { timeout: 10_000 }).toBe("2");
+    expect(await fieldText(page, "#health-reasons")).toBe("All is well.");
     expect(errors).toEqual([]);
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -346,12 +380,20 @@ describe.skipIf(!runBrowserTests)("the status page in a browser", () => {
     const accounts = (await (await fetch(`${base}/api/accounts`)).json()) as { tracked: number };
     expect(accounts.tracked).toBe(ACCOUNTS);
     expect(await (await fetch(`${base}/api/queue`)).json()).toEqual({ queue: QUEUE });
+    const health = (await (await fetch(`${base}/api/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({
+      state: "ok",
+      reasons: [],
+      lastSuccess: { runId: 1 },
+      schedule: { ...QUEUE_HEALTH.schedule, intervalSeconds: 86_400 },
+      workers: QUEUE_HEALTH.workers,
+    });
     const drift = (await (await fetch(`${base}/api/drift`)).json()) as { days: unknown[]; recent: unknown[] };
     expect(drift.days.length).toBeGreaterThan(0);
     expect(drift.recent.length).toBeGreaterThan(0);
     const mismatches = (await (await fetch(`${base}/api/mismatches`)).json()) as { total: number };
     expect(mismatches.total).toBe(11);
-    const text = JSON.stringify([run, runs, accounts, drift, mismatches]);
+    const text = JSON.stringify([run, runs, accounts, drift, mismatches, health]);
     expect(text).not.toContain(TOKEN);
   });
 

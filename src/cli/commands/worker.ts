@@ -14,6 +14,7 @@ import {
   startHealthServer,
 } from "../../observability/index.js";
 import { createWorkerBackend, queueBackendSettings } from "../../queue/backend/index.js";
+import type { QueueHealth } from "../../queue/worker/queue-health.js";
 import { type SyncWorker, startWorker } from "../../queue/worker.js";
 import { statusRoutes } from "../../status/index.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
@@ -64,6 +65,8 @@ interface RunningWorker {
   metrics: Metrics;
   /** The queues' job counts, read at most once per 5 s however many scrapes and page views ask. */
   jobCounts(): Promise<Record<string, number>>;
+  /** The workers on the queues and the schedule, read at most once per 5 s (the status page's health). */
+  queueHealth(): Promise<QueueHealth>;
   /** Aborted once the shutdown timeout has passed: a notification still being sent gives up. */
   stopping: AbortController;
   /** Closes the worker (in-flight batches finish or go back to the queue), then the database client. */
@@ -113,12 +116,13 @@ async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Pro
   );
   const jobCounts = readAtMostEvery(5_000, () => worker.jobCounts());
   metrics.setQueueDepthSource(jobCounts);
+  const queueHealth = readAtMostEvery(5_000, () => worker.queueHealth());
   metrics.setMismatchSource(() => mismatchCountsByField(prisma));
   const release = async () => {
     await worker.close();
     await prisma.$disconnect();
   };
-  return { worker, prisma, metrics, jobCounts, stopping, release };
+  return { worker, prisma, metrics, jobCounts, queueHealth, stopping, release };
 }
 
 /** Health, metrics and the status page, on METRICS_PORT. */
@@ -127,7 +131,7 @@ function serveHealth(
   logger: Logger,
   running: RunningWorker,
 ): Promise<HealthServer> {
-  const { worker, prisma, metrics, jobCounts } = running;
+  const { worker, prisma, metrics, jobCounts, queueHealth } = running;
   return listenForHealth({ port: config.metricsPort, logger }, (port) =>
     startHealthServer({
       port,
@@ -135,7 +139,7 @@ function serveHealth(
       checks: worker.checks,
       liveness: { check: "postgres", afterMs: config.healthDatabaseOutageMs },
       logger,
-      routes: statusRoutes({ prisma, jobCounts, password: config.statusPassword, logger }),
+      routes: statusRoutes({ prisma, jobCounts, queueHealth, password: config.statusPassword, logger }),
     }),
   );
 }

@@ -19,6 +19,9 @@ export interface AbandonedRun {
   heartbeatAt: Date;
 }
 
+/** The error of a run closed as abandoned (the status page marks such runs). */
+export const ABANDONED_RUN_ERROR = "abandoned: its process stopped sending heartbeats (crash or kill)";
+
 /**
  * Closes as failed every running run whose heartbeat is older than `staleAfterMs` (its process died),
  * and returns them.
@@ -27,7 +30,7 @@ export async function closeAbandonedRuns(db: Db, staleAfterMs: number): Promise<
   const rows = await db.$queryRaw<{ id: number; trigger: string; started_at: Date; heartbeat_at: Date }[]>`
     UPDATE sync_runs
        SET status = 'failed', finished_at = now(),
-           error = 'abandoned: its process stopped sending heartbeats (crash or kill)'
+           error = ${ABANDONED_RUN_ERROR}
      WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => ${staleAfterMs / 1000})
     RETURNING id, trigger, started_at, heartbeat_at`;
   return rows.map((row) => ({

@@ -30,6 +30,7 @@ import { createPostgresRateLimiter } from "./postgres-rate-limiter.js";
 import type { QueueBackend, WorkerTuning } from "./queue-backend.js";
 import { rateLimitTableExists } from "./queue-schema.js";
 import { DEFAULT_MAX_RECONNECT_DELAY_MS } from "./reconnect-delay.js";
+import { namesAfter } from "./worker-names.js";
 
 export interface PostgresBackendOptions {
   databaseUrl: string;
@@ -115,6 +116,9 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
       ) as unknown as Worker<Data, Result>,
     flowProducer: () =>
       new FlowProducer({ connection: connectionFor(1) }, createPostgresBackend) as unknown as FlowProducer,
+    // A worker's LISTEN connection is named (application_name) "<queue name>:w:<name>"; PostgreSQL
+    // keeps 63 bytes of it, enough for this project's "<prefix>/runs:w:host:pid" with usual names.
+    workerNames: async (queue) => namesAfter(await queue.getWorkers(), `${queue.name}:w:`),
     verify: async () => {
       const client = await ownPool.connect();
       try {

@@ -27,6 +27,12 @@ export interface QueueBackend {
   ): Worker<Data, Result>;
   flowProducer(): FlowProducer;
   /**
+   * The names of the workers taking jobs from `queue` now (BullMQ's `getWorkers`: the connections a
+   * worker names after itself), one per worker object, as given in their options. Each backend names
+   * those connections its own way, so only it can read the worker's name back.
+   */
+  workerNames(queue: Queue): Promise<string[]>;
+  /**
    * Before the first use: rejects with a UserFacingError when the backend can never work as
    * configured (PostgreSQL: the queue schema is missing or too old: run `plugchat-sync migrate`), and
    * with a connection error when it cannot be reached now.

@@ -15,6 +15,7 @@ import {
   redisLocation,
 } from "./redis-connection.js";
 import { createRedisRateLimiter } from "./redis-rate-limiter.js";
+import { namesAfter } from "./worker-names.js";
 
 export interface RedisBackendOptions {
   redisUrl: string;
@@ -69,6 +70,9 @@ function redisBackend(options: RedisBackendOptions, connection: Redis): QueueBac
     },
     worker: (name, processor, tuning) => new Worker(name, processor, { ...tuning, ...base }),
     flowProducer: () => new FlowProducer(base),
+    // BullMQ names a worker's blocking connection "<prefix>:<base64 of the queue name>:w:<name>".
+    workerNames: async (queue) =>
+      namesAfter(await queue.getWorkers(), `${prefix}:${Buffer.from(queue.name).toString("base64")}:w:`),
     verify: async () => {},
     onConnectionLost: (listener) => {
       connection.on("reconnecting", listener);
