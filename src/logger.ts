@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { type Logger, pino } from "pino";
-import { prettyFactory } from "pino-pretty";
+import type { PrettyOptions } from "pino-pretty";
 import { isGoneReader } from "./lib/gone-reader.js";
 import { redactUrlCredentials } from "./lib/redact.js";
 import { escapedJson, showControls } from "./lib/terminal-text.js";
@@ -76,6 +77,10 @@ function jsonLines(out: pino.DestinationStream): pino.DestinationStream {
  * only, and no bidi control): every string is escaped before, as the CLI's own output is.
  */
 function prettyLines(out: pino.DestinationStream): pino.DestinationStream {
+  // Required here, not imported: JSON logs (a worker, a pipe) never load pino-pretty and its parts.
+  const { prettyFactory } = createRequire(import.meta.url)("pino-pretty") as {
+    prettyFactory: (options: PrettyOptions) => (input: unknown) => string | undefined;
+  };
   const prettify = prettyFactory({ translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,name" });
   return {
     write(line: string) {

@@ -1,6 +1,6 @@
 // Option parsers shared by commands: each refuses a bad value with commander's one-line error.
 import { InvalidArgumentError } from "commander";
-import { isValidAccountId } from "../plugchat/index.js";
+import { isValidAccountId } from "../plugchat/account-id.js";
 
 /** `--account <id>`: a valid account id, before it reaches any query. */
 export function accountIdArgument(value: string): string {

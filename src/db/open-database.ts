@@ -6,8 +6,7 @@ import { UserFacingError } from "../errors.js";
 import { urlWithoutPassword } from "../lib/redact.js";
 import type { Logger } from "../logger.js";
 import { describeDatabaseError } from "./connection-errors.js";
-import { type EmbeddedSession, joinServer, keepServerAlive } from "./embedded/index.js";
-import { defaultMigrationsDir, migrate } from "./migrations/index.js";
+import type { EmbeddedSession } from "./embedded/index.js";
 
 /** The database of the embedded server that the commands use. */
 export const EMBEDDED_DATABASE = "plugchat_sync";
@@ -35,6 +34,11 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
   if (config.databaseUrl !== undefined) {
     return { url: config.databaseUrl, embedded: undefined, release: async () => undefined };
   }
+  // Loaded only here: a command on DATABASE_URL (`report`, a probe) never pays for them.
+  const [{ joinServer, keepServerAlive }, { defaultMigrationsDir, migrate }] = await Promise.all([
+    import("./embedded/index.js"),
+    import("./migrations/index.js"),
+  ]);
   const session = await joinServer({ dataDir: config.dataDir, port: config.embeddedPort });
   const url = session.url(EMBEDDED_DATABASE);
   try {

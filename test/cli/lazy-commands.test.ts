@@ -1,6 +1,7 @@
 // Each command loads its own code, not everyone's: `--help` loads no command and no driver, and a
-// query command such as `report` loads neither BullMQ, Redis, MySQL nor the simulator. Proven by
-// recording every module a real CLI process resolves (a module.register hook), not by timing.
+// query command such as `report` loads neither Prisma, BullMQ, Redis, MySQL nor the simulator. Proven by
+// recording every module a real CLI process resolves (a module.register hook), not by timing. `report`
+// reads through one plain pg connection, without Prisma (src/db/plain-connection.ts).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -80,15 +81,29 @@ describe("commands load what they use", () => {
     ).toEqual([]);
   });
 
-  it("report loads Prisma but neither BullMQ, Redis, MySQL, the simulator nor the status page", async () => {
+  it("report reads through one plain pg connection: no Prisma, BullMQ, Redis, MySQL, simulator, status page or embedded server", async () => {
     const database = await createMigratedTestDatabase();
     try {
-      const { code, modules } = modulesLoadedBy(["report"], { DATABASE_URL: database.url });
+      const { code, stdout, modules } = modulesLoadedBy(["report", "--drift"], {
+        DATABASE_URL: database.url,
+      });
       expect(code).toBe(0);
-      expect(packageOf(modules, "@prisma/client").length).toBeGreaterThan(0);
-      for (const unused of ["bullmq", "ioredis", "mysql2"])
+      expect(stdout).toMatch(/^No sync runs yet.*\n\nDrift since /s);
+      expect(packageOf(modules, "pg").length).toBeGreaterThan(0);
+      for (const unused of [
+        "@prisma/client",
+        "@prisma/adapter-pg",
+        "bullmq",
+        "ioredis",
+        "mysql2",
+        "pino-pretty",
+      ])
         expect(packageOf(modules, unused), unused).toEqual([]);
-      expect(modules.filter((url) => /\/dist\/(simulator|status|queue)\//.test(url))).toEqual([]);
+      expect(
+        modules.filter((url) =>
+          /\/dist\/(simulator|status|queue|plugchat\/client|db\/embedded|generated)\//.test(url),
+        ),
+      ).toEqual([]);
     } finally {
       await database.drop();
     }

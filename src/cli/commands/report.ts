@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { withPrisma } from "../../db/prisma.js";
+import { withPlainConnection } from "../../db/plain-connection.js";
 import { accountIsKnown } from "../../db/sql/accounts.js";
 import { driftSince } from "../../db/sql/drift.js";
 import { recentRuns } from "../../db/sql/runs.js";
@@ -37,21 +37,22 @@ export function reportCommand(): Command {
     .option("--json", "print JSON instead of tables")
     .action(async (options: ReportOptions) => {
       const showDrift = options.drift === true || options.account !== undefined;
-      const { runs, drift } = await withPrisma(await commandDatabaseUrl(), async (prisma) => {
+      // One plain connection, not Prisma: a report answers at once (bench: startup).
+      const { runs, drift } = await withPlainConnection(await commandDatabaseUrl(), async (db) => {
         const drift = showDrift
-          ? await driftSince(prisma, { since: options.since, accountId: options.account, limit: DRIFT_LIMIT })
+          ? await driftSince(db, { since: options.since, accountId: options.account, limit: DRIFT_LIMIT })
           : undefined;
         // "nothing changed" is true of an account that exists only; a typo must not read as calm.
         if (
           options.account !== undefined &&
           drift?.length === 0 &&
-          !(await accountIsKnown(prisma, options.account))
+          !(await accountIsKnown(db, options.account))
         ) {
           throw new UserFacingError(
             `no account ${quoted(options.account)} here: it was never tracked (plugchat-sync accounts list --all lists every account)`,
           );
         }
-        return { runs: await recentRuns(prisma, options.runs), drift };
+        return { runs: await recentRuns(db, options.runs), drift };
       });
       if (options.json) {
         printJson(drift ? { runs, drift } : { runs }, 2);

@@ -2,15 +2,17 @@
 // Writes are set-based (unnest arrays): one statement per batch of ids, whatever its size.
 import type { PlugchatAccount } from "../../plugchat/index.js";
 import type { StoredAccount } from "../../sync/drift.js";
-import type { Db } from "./index.js";
+import type { Db, Reader } from "./index.js";
 
 export async function countTrackedAccounts(db: Db): Promise<number> {
   return db.account.count({ where: { tracked: true } });
 }
 
 /** Whether the account has a row: tracked now or once (a removed account keeps its row and history). */
-export async function accountIsKnown(db: Db, id: string): Promise<boolean> {
-  return (await db.account.count({ where: { id } })) > 0;
+export async function accountIsKnown(db: Reader, id: string): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ known: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ${id}) AS known`;
+  return row?.known === true;
 }
 
 /** One page of tracked account ids after `afterId`, in id order (keyset pagination). */

@@ -39,3 +39,10 @@ import type { Prisma } from "../../generated/prisma/client.js";
 
 /** The Prisma client or a transaction of it: every function here runs in either. */
 export type Db = Prisma.TransactionClient;
+
+/**
+ * What a function that only reads with tagged templates needs: a Prisma client, or one plain
+ * connection (src/db/plain-connection.ts) for short commands such as `report`. Such a function
+ * selects with casts that both drivers return alike (int4, text, timestamptz, text[]; never int8).
+ */
+export type Reader = Pick<Db, "$queryRaw">;
