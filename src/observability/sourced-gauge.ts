@@ -34,21 +34,37 @@ export function registerSourcedGauge<T, L extends string>(
   registry: Registry,
   options: SourcedGaugeOptions<T, L>,
 ): void {
-  new Gauge<L>({
+  new SourcedGauge<L>({
     name: options.name,
     help: options.help,
     labelNames: options.labelNames,
     registers: [registry],
     async collect() {
-      this.reset();
+      const gauge = this as SourcedGauge<L>;
+      gauge.reset();
+      gauge.shown = false;
       const source = options.source();
       if (!source) return;
       try {
-        options.show(this, await source());
+        options.show(gauge, await source());
+        gauge.shown = true;
       } catch (error) {
-        this.reset();
+        gauge.reset();
         options.logger.debug({ err: error, metric: options.name }, options.unavailable);
       }
     },
   });
+}
+
+/**
+ * A gauge that shows no value unless its last reading succeeded: prom-client always shows a gauge
+ * without labels, at 0 after a reset, which would read as "never" (a last success at 0).
+ */
+class SourcedGauge<L extends string> extends Gauge<L> {
+  shown = false;
+
+  override async get() {
+    const metric = await super.get();
+    return this.shown ? metric : { ...metric, values: [] };
+  }
 }
