@@ -5,11 +5,17 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
-const PROMTOOL =
-  (process.env.PATH ?? "")
-    .split(delimiter)
-    .map((dir) => join(dir, "promtool"))
-    .find((path) => existsSync(path)) ?? null;
+/** The path of `program` on PATH, or null when it is not installed. */
+export function installedProgram(program: string): string | null {
+  return (
+    (process.env.PATH ?? "")
+      .split(delimiter)
+      .map((dir) => join(dir, program))
+      .find((path) => existsSync(path)) ?? null
+  );
+}
+
+const PROMTOOL = installedProgram("promtool");
 
 /** Whether the tests that need promtool run: when it is installed, and always under CI. */
 export const runPromtoolTests = PROMTOOL !== null || process.env.CI === "true";
