@@ -1,8 +1,7 @@
 // Prometheus metrics of the worker, in a registry of their own (never prom-client's global one).
 // Label values come from small fixed sets only (statuses, outcomes, field names, HTTP statuses and
 // error codes), never from account ids or messages, so the number of series stays bounded.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { rejectAfter } from "../lib/timeout.js";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import { type Logger, silentLogger } from "../logger.js";
 import type { AttemptInfo } from "../plugchat/index.js";
 import {
@@ -12,11 +11,13 @@ import {
   type RunSummary,
   type RunTrigger,
 } from "../sync/types.js";
+import { type DeploymentSources, registerDeploymentGauges } from "./deployment-gauges.js";
 import { fieldLabel } from "./field-label.js";
-import { cachedMismatchCounts, type MismatchCountsSource, registerMismatchGauge } from "./mismatch-gauge.js";
+import { type MismatchCountsSource, registerMismatchGauge } from "./mismatch-gauge.js";
+import { cachedSource, registerSourcedGauge, type Source } from "./sourced-gauge.js";
 
 /** Job counts by state (waiting, active, delayed, failed...), e.g. from BullMQ's `queue.getJobCounts()`. */
-type QueueDepthSource = () => Promise<Record<string, number>>;
+type QueueDepthSource = Source<Record<string, number>>;
 
 export interface Metrics {
   /** The registry to scrape: `registry.metrics()` and `registry.contentType`. */
@@ -46,6 +47,12 @@ export interface Metrics {
    * once per `mismatchCacheMs`, however many scrapes come.
    */
   setMismatchSource(source: MismatchCountsSource | null): void;
+  /**
+   * Where the deployment gauges (accounts by state, runs by status, the last success, the account
+   * source's last outcome, the database up) are read from; null to stop. Each source is read at most
+   * once per `deploymentCacheMs`, however many scrapes come.
+   */
+  setDeploymentSources(sources: DeploymentSources | null): void;
 }
 
 export interface MetricsOptions {
@@ -57,6 +64,10 @@ export interface MetricsOptions {
   mismatchTimeoutMs?: number;
   /** How long one reading of the mismatch counts serves scrapes; default 5000 ms. */
   mismatchCacheMs?: number;
+  /** Longest wait for each deployment figure (a database query) during a scrape; default 2000 ms. */
+  deploymentTimeoutMs?: number;
+  /** How long one reading of the deployment figures serves scrapes; default 5000 ms. */
+  deploymentCacheMs?: number;
 }
 
 const RUN_STATUSES: readonly RunStatus[] = ["succeeded", "partial", "failed"];
@@ -74,21 +85,26 @@ class PrometheusMetrics implements Metrics {
   readonly #options: MetricsOptions;
   #queueDepthSource: QueueDepthSource | null = null;
   #mismatchSource: MismatchCountsSource | null = null;
+  #deploymentSources: DeploymentSources | null = null;
 
   constructor(options: MetricsOptions) {
     this.#options = options;
     // In this order, the scrape lists the process's series first, as it always has.
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters, which `promtool check metrics` refuses; their per-type
+    // breakdowns (nodejs_active_handles{type}...) stay.
+    for (const name of [
+      "nodejs_active_handles_total",
+      "nodejs_active_requests_total",
+      "nodejs_active_resources_total",
+    ]) {
+      this.registry.removeSingleMetric(name);
+    }
     this.#series = registerSeries(this.registry);
-    registerQueueDepth(this.registry, {
-      source: () => this.#queueDepthSource,
-      timeoutMs: options.queueDepthTimeoutMs ?? 2000,
-      logger: options.logger ?? silentLogger,
-    });
-    registerMismatchGauge(this.registry, {
-      source: () => this.#mismatchSource,
-      logger: options.logger ?? silentLogger,
-    });
+    const logger = options.logger ?? silentLogger;
+    registerQueueDepth(this.registry, { source: () => this.#queueDepthSource, logger });
+    registerMismatchGauge(this.registry, { source: () => this.#mismatchSource, logger });
+    registerDeploymentGauges(this.registry, { sources: () => this.#deploymentSources, logger });
   }
 
   observeRun(summary: RunSummary): void {
@@ -134,16 +150,31 @@ class PrometheusMetrics implements Metrics {
   }
 
   setQueueDepthSource(source: QueueDepthSource | null): void {
-    this.#queueDepthSource = source;
+    // The source has a cache of its own (shared with the status page): only a timeout here.
+    this.#queueDepthSource =
+      source && cachedSource(source, { cacheMs: 0, timeoutMs: this.#options.queueDepthTimeoutMs ?? 2000 });
   }
 
   setMismatchSource(source: MismatchCountsSource | null): void {
     this.#mismatchSource =
       source &&
-      cachedMismatchCounts(source, {
+      cachedSource(source, {
         cacheMs: this.#options.mismatchCacheMs ?? 5000,
         timeoutMs: this.#options.mismatchTimeoutMs ?? 2000,
       });
+  }
+
+  setDeploymentSources(sources: DeploymentSources | null): void {
+    const cache = {
+      cacheMs: this.#options.deploymentCacheMs ?? 5000,
+      timeoutMs: this.#options.deploymentTimeoutMs ?? 2000,
+    };
+    this.#deploymentSources = sources && {
+      accounts: cachedSource(sources.accounts, cache),
+      runs: cachedSource(sources.runs, cache),
+      ping: cachedSource(sources.ping, cache),
+      database: sources.database,
+    };
   }
 }
 
@@ -232,25 +263,18 @@ function registerSeries(registry: Registry) {
 /** `plugchat_sync_queue_jobs`, read from the current source at each scrape. */
 function registerQueueDepth(
   registry: Registry,
-  options: { source: () => QueueDepthSource | null; timeoutMs: number; logger: Logger },
+  options: { source: () => QueueDepthSource | null; logger: Logger },
 ): void {
-  new Gauge({
+  registerSourcedGauge(registry, {
     name: "plugchat_sync_queue_jobs",
-    help: "Jobs in the sync queue, by state (waiting, active, delayed, failed).",
+    help: "Jobs in the sync queues, by state (waiting, active, delayed, prioritized, waiting-children, failed); the same on every worker.",
     labelNames: ["state"] as const,
-    registers: [registry],
-    async collect() {
-      // No stale values: a scrape shows the current depths or none at all.
-      this.reset();
-      const source = options.source();
-      if (!source) return;
-      try {
-        const depths = await rejectAfter(source(), options.timeoutMs);
-        for (const [state, count] of Object.entries(depths)) {
-          if (/^[a-z][a-z-]{0,31}$/.test(state) && Number.isFinite(count)) this.set({ state }, count);
-        }
-      } catch (error) {
-        options.logger.debug({ err: error }, "queue depth unavailable for metrics");
+    source: options.source,
+    logger: options.logger,
+    unavailable: "queue depth unavailable for metrics",
+    show(gauge, depths) {
+      for (const [state, count] of Object.entries(depths)) {
+        if (/^[a-z][a-z-]{0,31}$/.test(state) && Number.isFinite(count)) gauge.set({ state }, count);
       }
     },
   });

@@ -200,6 +200,10 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
       expect(triggered.code, triggered.stderr).toBe(0);
       const report = await runCli(["report", "--json"], env);
       expect(JSON.parse(report.stdout).runs[0]).toMatchObject({ status: "succeeded", accountsTotal: 20 });
+      // Its metrics name the database it reaches: the embedded one.
+      const port = worker.logs().find((log) => log.msg === "health and metrics endpoint listening")?.port;
+      const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(scrape).toMatch(/^plugchat_sync_database_up\{database="embedded"\} 1$/m);
     } finally {
       worker?.child.kill("SIGTERM");
       await worker?.exited;

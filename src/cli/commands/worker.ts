@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { type Config, DEFAULT_METRICS_PORT } from "../../config/index.js";
 import { createPrismaClient, type PrismaClient } from "../../db/prisma.js";
+import { accountsByState, runFigures } from "../../db/sql/deployment.js";
 import { mismatchCountsByField } from "../../db/sql/mismatches.js";
 import { ExitCode, UserFacingError } from "../../errors.js";
 import { readAtMostEvery } from "../../lib/read-at-most-every.js";
@@ -19,7 +20,7 @@ import { type SyncWorker, startWorker } from "../../queue/worker.js";
 import { statusRoutes } from "../../status/index.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { descriptionOf } from "../command-list.js";
-import { commandContext, commandDatabaseUrl } from "../context.js";
+import { commandContext, commandDatabase } from "../context.js";
 import { exitOnSecondSignal, stopSignal } from "../stop-signal.js";
 
 export function workerCommand(): Command {
@@ -76,7 +77,8 @@ interface RunningWorker {
 async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Promise<RunningWorker> {
   const stopping = new AbortController();
   const metrics = createMetrics({ logger });
-  const databaseUrl = await commandDatabaseUrl();
+  const database = await commandDatabase();
+  const databaseUrl = database.url;
   const backend = createWorkerBackend(queueBackendSettings(config, databaseUrl), { logger });
   // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in the backend.
   const client = plugchatClientFromConfig(config, logger, {
@@ -118,6 +120,12 @@ async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Pro
   metrics.setQueueDepthSource(jobCounts);
   const queueHealth = readAtMostEvery(5_000, () => worker.queueHealth());
   metrics.setMismatchSource(() => mismatchCountsByField(prisma));
+  metrics.setDeploymentSources({
+    accounts: () => accountsByState(prisma),
+    runs: () => runFigures(prisma),
+    ping: () => worker.checks.postgres(),
+    database: database.embedded ? "embedded" : "external",
+  });
   const release = async () => {
     await worker.close();
     await prisma.$disconnect();

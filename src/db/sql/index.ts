@@ -23,7 +23,8 @@
 // 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, then runs.findRun for the summary.
 //    `runs close` (sync/close-by-hand.ts) reads runs.runLiveness first, then closes the same way.
 //
-// Read by the status page (status-page.ts, runs.recentRuns, runs.runProgressRow, drift.driftByDay,
+// Read by the metrics' deployment gauges (deployment.accountsByState, deployment.runFigures,
+// mismatches.mismatchCountsByField). Read by the status page (status-page.ts, runs.recentRuns, runs.runProgressRow, drift.driftByDay,
 // drift.recentDrift), `report` (runs.recentRuns, drift.driftSince) and notifications
 // (drift.driftCountsByField, accounts.failedInRun). `plugchat-sync accounts` writes the tracked set with
 // accounts.trackIds and accounts.untrackIds and lists it with accounts.accountsPage; the demo drops its
