@@ -15,16 +15,16 @@ ADD COLUMN "last_confirmed_id" TEXT;
 CREATE INDEX "sync_run_batches_run_first_confirmed_idx" ON "sync_run_batches"("run_id", "first_confirmed_id");
 
 -- The time of the latest batch that confirmed the account unchanged after `since` (the row's own
--- last_attempt_at), or null. Runs are looked at newest first (a run's batches cover disjoint id ranges,
--- so one index probe each); it stops at the first run written entirely before `since`. Usually the
--- latest run answers.
+-- last_attempt_at; null: any time), or null. Runs are looked at newest first (a run's batches cover
+-- disjoint id ranges, so one index probe each); it stops at the first run written entirely before
+-- `since`. Usually the latest run answers.
 CREATE FUNCTION "account_confirmed_at"(account_id TEXT, since TIMESTAMPTZ) RETURNS TIMESTAMPTZ
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
   run INTEGER;
   found_at TIMESTAMPTZ;
 BEGIN
-  IF since IS NULL THEN RETURN NULL; END IF;
+  since := COALESCE(since, '-infinity');
   SELECT max(b."run_id") INTO run FROM "sync_run_batches" b;
   WHILE run IS NOT NULL LOOP
     IF (SELECT max(b."written_at") FROM "sync_run_batches" b WHERE b."run_id" = run) <= since THEN
