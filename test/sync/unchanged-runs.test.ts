@@ -117,6 +117,23 @@ describe("an unchanged run", () => {
 });
 
 describe("after unchanged runs", () => {
+  it("an account the latest runs did not reach (removed, then tracked again) keeps the time of its last confirmation", async () => {
+    await sync();
+    await sync();
+    const [away] = simulator.listIds() as [string];
+    const confirmed = (await currentState()).get(away);
+    await prisma.account.update({ where: { id: away }, data: { tracked: false } });
+    await sync();
+    await sync();
+    await prisma.account.update({ where: { id: away }, data: { tracked: true } });
+
+    const state = (await currentState()).get(away);
+    expect(state?.last_synced_at).toEqual(confirmed?.last_synced_at);
+    expect(state?.last_attempt_at).toEqual(confirmed?.last_synced_at);
+    const row = await prisma.account.findUniqueOrThrow({ where: { id: away } });
+    expect(row.lastSyncedAt?.getTime()).toBeLessThan(confirmed?.last_synced_at?.getTime() ?? 0);
+  });
+
   it("a failure and a 404 keep the last success's time as last_synced_at, in the view and in the row", async () => {
     await sync();
     await sync();

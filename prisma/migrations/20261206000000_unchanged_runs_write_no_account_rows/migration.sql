@@ -43,8 +43,23 @@ BEGIN
 END $$;
 
 -- The view's columns keep their names, order and meaning; the two times now count the confirmations.
--- Only an account whose last attempt succeeded can have one (any other write folds it in).
+-- Only an account whose last attempt succeeded can have one (any other write folds it in). Those of
+-- the two latest runs are joined at once (a run usually confirms every tracked account it finds as
+-- stored); account_confirmed_at looks further back only for an account written before them and not
+-- confirmed by them (not reached by a partial run, removed from tracking).
 CREATE OR REPLACE VIEW "account_current_state" AS
+WITH recent_runs AS (
+  SELECT DISTINCT b."run_id" FROM "sync_run_batches" b ORDER BY b."run_id" DESC LIMIT 2
+),
+recent AS (
+  SELECT DISTINCT ON (u.id) u.id, b."written_at"
+    FROM "sync_run_batches" b CROSS JOIN LATERAL unnest(b."confirmed_ids") AS u(id)
+   WHERE b."run_id" IN (SELECT "run_id" FROM recent_runs)
+   ORDER BY u.id, b."written_at" DESC
+),
+horizon AS (
+  SELECT min(b."written_at") AS since FROM "sync_run_batches" b WHERE b."run_id" IN (SELECT "run_id" FROM recent_runs)
+)
 SELECT
   a."id" AS account_id,
   a."external_id",
@@ -68,7 +83,14 @@ SELECT
   a."on_message_delivery_error",
   a."extra"
 FROM "accounts" a
+LEFT JOIN recent r ON r.id = a."id" AND r."written_at" > COALESCE(a."last_attempt_at", '-infinity')
+CROSS JOIN horizon h
 CROSS JOIN LATERAL (
-  SELECT CASE WHEN a."last_status" = 'ok' THEN "account_confirmed_at"(a."id", a."last_attempt_at") END AS at
+  SELECT CASE
+           WHEN a."last_status" <> 'ok' THEN NULL
+           WHEN r."written_at" IS NOT NULL THEN r."written_at"
+           WHEN COALESCE(a."last_attempt_at", '-infinity') < h.since
+             THEN "account_confirmed_at"(a."id", a."last_attempt_at")
+         END AS at
 ) c
 WHERE a."tracked";
