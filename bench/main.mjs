@@ -7,6 +7,8 @@
 //   2. the naive loop (fetch, then prisma.account.upsert, one account at a time) at 50 ms, on fewer
 //      accounts, and the speed-up;
 //   3. what an unchanged run costs the database: rows whose data columns changed, statements sent;
+//      then (unchanged) 20 unchanged runs: WAL per run (the bench database's, with pg_walinspect),
+//      after a CHECKPOINT too, dead tuples and the growth of `accounts`;
 //   4. peak RSS of a sync process at 10,000 and 100,000 accounts, run with the Docker image's
 //      NODE_OPTIONS (its heap cap), and once each with Node's default heap for comparison;
 //   5. the worker path, on each queue backend (Redis, PostgreSQL): runs fired with `trigger --wait`
@@ -26,8 +28,8 @@
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
 // --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
 // --expectation-runs N (3), --version-accounts N (100000), --versions N (20), --backends redis,postgres,
-// --only throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue,
-// --keep-db.
+// --only throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,
+// queue, --unchanged-runs N (20), --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { measureAccountSource } from "./lib/account-source.mjs";
@@ -41,6 +43,7 @@ import { measureScaleOut } from "./lib/scale-out.mjs";
 import { startSimulatorProcess } from "./lib/simulator.mjs";
 import { measureStartup } from "./lib/startup.mjs";
 import { BATCH_SIZE, measureThroughput, round } from "./lib/throughput.mjs";
+import { measureUnchangedWrites } from "./lib/unchanged-writes.mjs";
 import { measureVersions } from "./lib/versions.mjs";
 import { measureWorkerPath } from "./lib/worker-path.mjs";
 import { BACKENDS } from "./lib/workers.mjs";
@@ -62,8 +65,9 @@ const { values } = parseArgs({
     backends: { type: "string", default: BACKENDS.join(",") },
     only: {
       type: "string",
-      default: "throughput,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue",
+      default: "throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue",
     },
+    "unchanged-runs": { type: "string", default: "20" },
     "keep-db": { type: "boolean", default: false },
   },
 });
@@ -118,6 +122,11 @@ try {
     const measured = await measureThroughput({ url, simulator, ids, settings: SETTINGS, progress });
     figures.throughput = measured.rows;
     figures.unchangedRun = worstUnchanged(measured.unchangedCosts);
+  }
+  if (only.has("unchanged")) {
+    const runs = Number(values["unchanged-runs"]);
+    const writes = await measureUnchangedWrites({ url, simulator, ids, runs, progress });
+    figures.unchangedRun = { ...figures.unchangedRun, ...writes };
   }
   if (only.has("naive")) {
     await simulator.setLatency(NAIVE_LATENCY_MS);

@@ -20,7 +20,7 @@ export function checkTargets(figures) {
       add(label, row.accountsPerSec, ">= 1,500", row.accountsPerSec >= 1500);
   }
   const { unchangedRun, naive, memory } = figures;
-  if (unchangedRun) {
+  if (unchangedRun?.rowsUpdatedDataColumns !== undefined) {
     add(
       "unchanged run: rows whose data columns changed",
       unchangedRun.rowsUpdatedDataColumns,
@@ -33,6 +33,16 @@ export function checkTargets(figures) {
       "< 0.05",
       unchangedRun.statementsPerAccount < 0.05,
     );
+  }
+  if (unchangedRun?.walMBPer10k !== undefined) {
+    add(
+      "unchanged run: MB of WAL per 10,000 accounts",
+      unchangedRun.walMBPer10k,
+      "<= 1",
+      unchangedRun.walMBPer10k <= 1,
+    );
+    const growth = unchangedRun.tableGrowthAfter20Runs;
+    add("unchanged runs: accounts growth after 20", growth, "<= 1.2x", growth <= 1.2);
   }
   if (naive) add("speed-up over the naive loop at 50 ms", naive.speedup, ">= 20x", naive.speedup >= 20);
   if (memory) {
@@ -105,9 +115,16 @@ export function humanLines(figures, targets) {
       `naive loop (fetch + prisma.account.upsert, one at a time) at ${naive.latencyMs} ms on ${naive.n} accounts: ${naive.accountsPerSec.toFixed(1)} accounts/s; speed-up ${naive.speedup.toFixed(1)}x (vs the slowest 50 ms c=64 phase)${verdict("speed-up")}`,
     );
   }
-  if (unchangedRun) {
+  if (unchangedRun?.rowsUpdatedDataColumns !== undefined) {
     lines.push(
       `unchanged run database cost (worst of ${unchangedRun.runs} unchanged runs): ${unchangedRun.rowsUpdatedDataColumns} rows with data columns changed${verdict("unchanged run: rows")}, ${unchangedRun.statementsPerAccount} statements per account${verdict("unchanged run: statements")} (${unchangedRun.statements} statements; ${unchangedRun.rowsUpdated} rows updated, status columns only; n_tup_upd ${unchangedRun.nTupUpd})`,
+    );
+  }
+  if (unchangedRun?.walMBPer10k !== undefined) {
+    const u = unchangedRun;
+    lines.push(
+      `unchanged runs, WAL (median of ${u.unchangedRuns}, per 10,000 accounts, ${u.walMeasuredBy}): ${u.walMBPer10k} MB${verdict("unchanged run: MB of WAL")}; after a CHECKPOINT ${u.walMBPer10kAfterCheckpoint ?? "-"} MB`,
+      `unchanged runs, accounts after ${u.unchangedRuns}: ${u.accountsMBAfterFirstRun} MB after the first run, ${u.accountsMBAfter20Runs} MB after them (x${u.tableGrowthAfter20Runs})${verdict("unchanged runs: accounts growth")}; ${int(u.deadTuplesAfter20Runs)} dead tuples (${int(u.deadTuplesAddedBy20Runs)} of them made by these runs); ${int(u.updatesIn20Runs)} updates (${int(u.hotUpdatesIn20Runs)} HOT); sync_run_batches +${u.syncRunBatchesKBPerRun} kB per run; account_current_state read whole in ${u.currentStateMsPer10k} ms`,
     );
   }
   if (memory) {

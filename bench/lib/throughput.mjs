@@ -21,7 +21,7 @@ export function boundOf(latencyMs, concurrency) {
   return latencyMs > 0 ? concurrency / (latencyMs / 1000) : null;
 }
 
-function benchClient(baseUrl) {
+export function benchClient(baseUrl) {
   return createPlugchatClient({
     baseUrl,
     token: BENCH_TOKEN,

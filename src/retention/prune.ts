@@ -6,6 +6,7 @@
 import type { PrismaClient } from "../db/prisma.js";
 import {
   type AppliedRule,
+  beforePrune,
   countDue,
   countDueRuns,
   type PrunedTable,
@@ -84,6 +85,7 @@ export async function prune(prisma: PrismaClient, options: PruneOptions): Promis
   return withPruneLock(prisma, options, async () => {
     const removed: PruneResult["removed"] = {};
     for (const { rule, cutoff } of rules) {
+      if (cutoff) await beforePrune(prisma, rule, cutoff);
       removed[rule.table] = cutoff
         ? await inChunks(options, (limit) => pruneChunk(prisma, rule, cutoff, limit))
         : 0;

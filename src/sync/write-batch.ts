@@ -2,13 +2,21 @@
 // versions, the drift rows, and its counts added to the run's.
 
 import type { PrismaClient } from "../db/prisma.js";
-import { lockAccounts, markFailed, markFound, markNotFound, writeSyncedData } from "../db/sql/accounts.js";
+import {
+  lockAccounts,
+  markFailed,
+  markFound,
+  markNotFound,
+  readAccounts,
+  type StoredState,
+  writeSyncedData,
+} from "../db/sql/accounts.js";
 import { claimBatch, setBatchTotals } from "../db/sql/batches.js";
 import { type DriftInsert, insertDrift } from "../db/sql/drift.js";
 import type { Db } from "../db/sql/index.js";
 import { addBatchCounts, lockRunStatus } from "../db/sql/runs.js";
 import { closeStaleVersions, openVersions } from "../db/sql/versions.js";
-import { type AccountOutcome, outcomeOfFetch, outcomeOfNotFound, type StoredAccount } from "./drift.js";
+import { type AccountOutcome, outcomeOfFetch, outcomeOfNotFound } from "./drift.js";
 import type { FetchResult, RunCounts } from "./types.js";
 
 export interface BatchWrite {
@@ -29,8 +37,10 @@ export interface BatchIdentity {
 
 /**
  * Compares one batch of fetch results with the stored rows and writes the differences, all in one
- * transaction: the rows are locked and read inside it, so a concurrent writer cannot make this batch
- * record drift twice, and a crash leaves either the whole batch or none of it.
+ * transaction: the rows are read inside it, after the run's row is locked (which every batch of the
+ * run does first, so batches are written one at a time and none records drift twice), and a crash
+ * leaves either the whole batch or none of it. Accounts found unchanged after a success are only
+ * listed in the batch's row (see splitConfirmed): an unchanged run writes no account row.
  *
  * First the run's row is locked and checked (a run closed meanwhile, e.g. as abandoned, gets nothing:
  * "run_closed"), then the batch's `sync_run_batches` row is inserted: a batch written already (a queue
@@ -46,33 +56,56 @@ export async function writeBatch(
     async (tx) => {
       if ((await lockRunStatus(tx, runId)) !== "running") return "run_closed" as const;
       if (!(await claimBatch(tx, runId, batch.index, batch.writtenBy))) return "already_written" as const;
-      const stored = await lockAccounts(
+      const stored = await readAccounts(
         tx,
         results.map((result) => result.id),
       );
       const outcomes = outcomesOf(results, stored);
+      const { confirmed, written } = splitConfirmed(outcomes, stored);
+      await lockAccounts(
+        tx,
+        written.map((outcome) => outcome.id),
+      );
       await writeSyncedData(
         tx,
-        outcomes.flatMap((outcome) =>
+        written.flatMap((outcome) =>
           outcome.kind === "baseline" || outcome.kind === "changed"
             ? [{ id: outcome.id, ...outcome.account, extra: outcome.extra }]
             : [],
         ),
       );
-      await writeStatuses(tx, outcomes);
-      await writeVersions(tx, runId, outcomes);
-      const driftCount = await insertDrift(tx, runId, driftRows(outcomes));
+      await writeStatuses(tx, written);
+      await writeVersions(tx, runId, written);
+      const driftCount = await insertDrift(tx, runId, driftRows(written));
       const counts = countOutcomes(outcomes, driftCount);
       await addBatchCounts(tx, runId, counts, batch.unknownFields, batch.extraCutFields);
-      await setBatchTotals(tx, runId, batch.index, counts);
+      await setBatchTotals(tx, runId, batch.index, counts, confirmed);
       return { outcomes, counts };
     },
     { timeout: 60_000, maxWait: 30_000 },
   );
 }
 
+/**
+ * The accounts whose row needs no write, and the others. An unchanged answer for an account whose last
+ * attempt succeeded changes nothing but the two times: it is only confirmed (listed in the batch's row,
+ * whose written_at is then its last sync), and its row is neither locked nor written. An unchanged
+ * answer after a failure still writes the row: its status changes.
+ */
+function splitConfirmed(
+  outcomes: readonly AccountOutcome[],
+  stored: Map<string, StoredState>,
+): { confirmed: string[]; written: AccountOutcome[] } {
+  const isConfirmed = (outcome: AccountOutcome) =>
+    outcome.kind === "unchanged" && stored.get(outcome.id)?.lastStatus === "ok";
+  return {
+    confirmed: outcomes.filter(isConfirmed).map((outcome) => outcome.id),
+    written: outcomes.filter((outcome) => !isConfirmed(outcome)),
+  };
+}
+
 /** Each result compared with its stored row; an account deleted meanwhile has nothing to compare with. */
-function outcomesOf(results: readonly FetchResult[], stored: Map<string, StoredAccount>): AccountOutcome[] {
+function outcomesOf(results: readonly FetchResult[], stored: Map<string, StoredState>): AccountOutcome[] {
   return results.flatMap((result): AccountOutcome[] => {
     const account = stored.get(result.id);
     if (!account) return [];

@@ -679,3 +679,39 @@ describe("20261205220000_account_versions on a database with accounts, runs and 
     ).toEqual([{ n: 0 }]);
   });
 });
+
+describe("20261206000000_unchanged_runs_write_no_account_rows on a database in use", () => {
+  const MIGRATION = "20261206000000_unchanged_runs_write_no_account_rows";
+
+  it("keeps every account and batch row, and account_current_state shows the same accounts and times", async () => {
+    const database = await databaseMigratedUpTo(MIGRATION);
+    await query(
+      database.url,
+      `INSERT INTO accounts (id, name, last_status, last_synced_at, last_attempt_at, consecutive_failures, tracked)
+       VALUES ('ok-1', 'Loja Um', 'ok', '2026-12-01T10:00:00Z', '2026-12-01T10:00:00Z', 0, true),
+              ('failing', 'Loja Dois', 'failed', '2026-11-30T10:00:00Z', '2026-12-01T10:00:00Z', 2, true),
+              ('pending', NULL, 'pending', NULL, NULL, 0, true),
+              ('gone', 'Gone', 'ok', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z', 0, false)`,
+    );
+    await query(database.url, "INSERT INTO sync_runs (id, trigger, status) VALUES (1, 'cli', 'succeeded')");
+    await query(
+      database.url,
+      `INSERT INTO sync_run_batches (run_id, batch_index, accounts, written_by, written_at)
+       VALUES (1, 0, 3, 'host:1', '2026-12-01T10:00:00Z')`,
+    );
+    const state = "SELECT * FROM account_current_state ORDER BY account_id";
+    const accounts = "SELECT * FROM accounts ORDER BY id";
+    const before = { state: await query(database.url, state), accounts: await query(database.url, accounts) };
+
+    await migrate({ databaseUrl: database.url, migrationsDir: MIGRATIONS_DIR });
+
+    expect(await query(database.url, state)).toEqual(before.state);
+    expect(await query(database.url, accounts)).toEqual(before.accounts);
+    expect(
+      await query(
+        database.url,
+        "SELECT run_id, batch_index, accounts, confirmed_ids, first_confirmed_id FROM sync_run_batches",
+      ),
+    ).toEqual([{ run_id: 1, batch_index: 0, accounts: 3, confirmed_ids: [], first_confirmed_id: null }]);
+  });
+});

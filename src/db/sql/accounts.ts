@@ -1,5 +1,6 @@
 // accounts: one row per tracked (or once tracked) Plugchat account, its synced data and its status.
 // Writes are set-based (unnest arrays): one statement per batch of ids, whatever its size.
+import { Prisma } from "../../generated/prisma/client.js";
 import type { PlugchatAccount } from "../../plugchat/index.js";
 import type { StoredAccount } from "../../sync/drift.js";
 import type { Db, Reader } from "./index.js";
@@ -40,18 +41,24 @@ interface StoredRow {
   extra: Record<string, unknown>;
   last_synced_at: Date | null;
   missing_since: Date | null;
+  last_status: string;
 }
 
+/** A stored account and the status of its last attempt (an unchanged success needs no write). */
+export type StoredState = StoredAccount & { lastStatus: string };
+
 /**
- * Reads and locks the accounts' rows until the transaction ends, in id order so that two writers of
- * overlapping batches cannot deadlock. Ids with no row are left out.
+ * Reads the accounts' rows, without locking them: a batch locks its run's row first, so no other batch
+ * writes these rows meanwhile, and only batches write their data and status. Not locking is what lets
+ * an unchanged account cost no WAL at all (a row lock is a WAL record, and a whole page after a
+ * checkpoint). The rows a batch does write are locked by lockAccounts. Ids with no row are left out.
  */
-export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<string, StoredAccount>> {
+export async function readAccounts(db: Db, ids: readonly string[]): Promise<Map<string, StoredState>> {
   const rows = await db.$queryRaw<StoredRow[]>`
     SELECT id, external_id, name, active, on_start_attendance, on_finish_attendance, on_receive_message,
            on_sending_message, on_message_status, on_message_delivery_error, extra, last_synced_at,
-           missing_since
-      FROM accounts WHERE id = ANY(${[...ids]}::text[]) ORDER BY id FOR UPDATE`;
+           missing_since, last_status
+      FROM accounts WHERE id = ANY(${[...ids]}::text[])`;
   return new Map(
     rows.map((row) => [
       row.id,
@@ -59,6 +66,7 @@ export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<
         id: row.id,
         lastSyncedAt: row.last_synced_at,
         missingSince: row.missing_since,
+        lastStatus: row.last_status,
         extra: row.extra,
         values: {
           externalId: row.external_id,
@@ -74,6 +82,15 @@ export async function lockAccounts(db: Db, ids: readonly string[]): Promise<Map<
       },
     ]),
   );
+}
+
+/**
+ * Locks the rows about to be written until the transaction ends, in id order, so that this batch and
+ * another writer of the same rows (an import tracking them) cannot deadlock.
+ */
+export async function lockAccounts(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.$queryRaw`SELECT 1 FROM accounts WHERE id = ANY(${[...ids]}::text[]) ORDER BY id FOR UPDATE`;
 }
 
 export type SyncedRow = { id: string; extra: Record<string, unknown> } & PlugchatAccount;
@@ -117,14 +134,25 @@ export async function markFound(db: Db, ids: readonly string[]): Promise<void> {
      WHERE id = ANY(${[...ids]}::text[])`;
 }
 
+/**
+ * The latest confirmation of an account (sync_run_batches.confirmed_ids) after its row's last write,
+ * as SQL on the row `alias`: folded into `last_synced_at` by any write that does not set it, so that
+ * the row never loses it once its last_attempt_at moves on.
+ */
+const confirmedAt = (alias: string) =>
+  Prisma.raw(
+    `CASE WHEN ${alias}.last_status = 'ok' THEN account_confirmed_at(${alias}.id, ${alias}.last_attempt_at) END`,
+  );
+
 /** Status columns of accounts Plugchat answered 404 for: missing since their first 404. */
 export async function markNotFound(db: Db, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.$executeRaw`
-    UPDATE accounts
-       SET last_attempt_at = now(), last_status = 'not_found', last_error = NULL, consecutive_failures = 0,
-           missing_since = COALESCE(missing_since, now()), failing_since = NULL
-     WHERE id = ANY(${[...ids]}::text[])`;
+    UPDATE accounts AS a
+       SET last_synced_at = GREATEST(a.last_synced_at, ${confirmedAt("a")}), last_attempt_at = now(),
+           last_status = 'not_found', last_error = NULL, consecutive_failures = 0,
+           missing_since = COALESCE(a.missing_since, now()), failing_since = NULL
+     WHERE a.id = ANY(${[...ids]}::text[])`;
 }
 
 /** Status columns of accounts whose fetch failed: one failure more, failing since the first. */
@@ -132,7 +160,8 @@ export async function markFailed(db: Db, failures: readonly { id: string; error:
   if (failures.length === 0) return;
   await db.$executeRaw`
     UPDATE accounts AS a
-       SET last_attempt_at = now(), last_status = 'failed', last_error = f.error,
+       SET last_synced_at = GREATEST(a.last_synced_at, ${confirmedAt("a")}), last_attempt_at = now(),
+           last_status = 'failed', last_error = f.error,
            consecutive_failures = a.consecutive_failures + 1,
            failing_since = COALESCE(a.failing_since, now())
       FROM unnest(${failures.map((failure) => failure.id)}::text[],
@@ -202,9 +231,12 @@ export interface AccountsPageFilter {
   pageSize: number;
 }
 
-/** One page of accounts in id order after `afterId` (keyset on id: an index range scan at any depth). */
+/**
+ * One page of accounts in id order after `afterId` (keyset on id: an index range scan at any depth),
+ * with the times of their latest unchanged success counted, as account_current_state counts them.
+ */
 export async function accountsPage(db: Db, filter: AccountsPageFilter) {
-  return db.account.findMany({
+  const rows = await db.account.findMany({
     where: {
       ...(filter.includeRemoved ? {} : { tracked: true }),
       ...(filter.status === undefined ? {} : { lastStatus: filter.status }),
@@ -227,6 +259,25 @@ export async function accountsPage(db: Db, filter: AccountsPageFilter) {
     orderBy: { id: "asc" },
     take: filter.pageSize,
   });
+  const confirmed = await confirmations(
+    db,
+    rows.filter((row) => row.lastStatus === "ok").map((row) => row.id),
+  );
+  return rows.map((row) => {
+    const at = confirmed.get(row.id);
+    return at === undefined ? row : { ...row, lastSyncedAt: at, lastAttemptAt: at };
+  });
+}
+
+/** The accounts' latest confirmations later than their rows' times (account_confirmed_at), by id. */
+async function confirmations(db: Db, ids: readonly string[]): Promise<Map<string, Date>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.$queryRaw<{ id: string; at: Date }[]>`
+    SELECT c.id, c.at FROM (
+      SELECT a.id, account_confirmed_at(a.id, a.last_attempt_at) AS at
+        FROM accounts a WHERE a.id = ANY(${[...ids]}::text[]) AND a.last_status = 'ok') c
+     WHERE c.at IS NOT NULL`;
+  return new Map(rows.map((row) => [row.id, row.at]));
 }
 
 /**

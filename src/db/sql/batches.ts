@@ -47,13 +47,22 @@ export async function claimBatch(
   return claimed === 1;
 }
 
+/**
+ * The batch's counts, and the accounts it confirmed: found unchanged after a success, their rows left
+ * untouched (the batch's written_at is their last sync; see account_confirmed_at in the migrations).
+ */
 export async function setBatchTotals(
   db: Db,
   runId: number,
   batchIndex: number,
   counts: RunCounts,
+  confirmedIds: readonly string[],
 ): Promise<void> {
   await db.$executeRaw`
-    UPDATE sync_run_batches SET accounts = ${counts.accountsTotal}, drift_count = ${counts.driftCount}
+    UPDATE sync_run_batches
+       SET accounts = ${counts.accountsTotal}, drift_count = ${counts.driftCount},
+           confirmed_ids = ${[...confirmedIds]}::text[],
+           first_confirmed_id = (SELECT min(id) FROM unnest(${[...confirmedIds]}::text[]) AS id),
+           last_confirmed_id = (SELECT max(id) FROM unnest(${[...confirmedIds]}::text[]) AS id)
      WHERE run_id = ${runId} AND batch_index = ${batchIndex}`;
 }

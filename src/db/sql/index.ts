@@ -13,7 +13,8 @@
 //    then gets runs.recordAccountSource and, when the tracked set changed, runs.updateRunPlan.
 // 3. Batches: accounts.trackedIdsAfter cuts the tracked ids into batches; each batch reads
 //    batches.batchState, then writes in one transaction (sync/write-batch.ts): runs.lockRunStatus,
-//    batches.claimBatch, accounts.lockAccounts, accounts.writeSyncedData, accounts.markFound,
+//    batches.claimBatch, accounts.readAccounts, accounts.lockAccounts (only the rows it writes: an
+//    account unchanged after a success is not written, its batch's row lists it), accounts.writeSyncedData, accounts.markFound,
 //    accounts.markNotFound, accounts.markFailed, versions.closeStaleVersions, versions.openVersions
 //    (each account's current version made equal to its row, at the drift rows' instant),
 //    drift.insertDrift, runs.addBatchCounts, batches.setBatchTotals. A refused token records

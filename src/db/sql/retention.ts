@@ -41,16 +41,42 @@ export interface RetentionRule {
   readonly chunkOrder?: Prisma.Sql;
   /** Columns of `t` naming a run: a run stays while a row that stays names it. */
   readonly runColumns: readonly string[];
+  /** A statement run once before the table's chunks, for what must not go with the rows. */
+  beforePrune?(cutoff: Date): Prisma.Sql;
 }
+
+/**
+ * Folds into the accounts' rows the confirmations (sync_run_batches.confirmed_ids) about to be pruned:
+ * an account whose latest unchanged success is in a due batch row gets that time in its row, or it
+ * would seem synced last at its row's older time. Only such accounts are written (usually none: a
+ * tracked account is confirmed again by every run). The conditions on `a` hold on the row as it is
+ * when written, so a batch writing it meanwhile is never overwritten with an older time.
+ */
+const foldPrunedConfirmations = (due: Prisma.Sql) => Prisma.sql`
+  WITH due AS (SELECT t.written_at, t.confirmed_ids FROM sync_run_batches t WHERE ${due}),
+       held AS (SELECT DISTINCT unnest(due.confirmed_ids) AS id FROM due),
+       latest AS (SELECT o.id, account_confirmed_at(o.id, o.last_attempt_at) AS at
+                    FROM accounts o JOIN held ON held.id = o.id WHERE o.last_status = 'ok')
+  UPDATE accounts AS a
+     SET last_synced_at = GREATEST(a.last_synced_at, latest.at),
+         last_attempt_at = GREATEST(a.last_attempt_at, latest.at)
+    FROM latest
+   WHERE a.id = latest.id AND a.last_status = 'ok' AND a.last_attempt_at < latest.at
+     AND EXISTS (SELECT 1 FROM due WHERE due.written_at = latest.at AND latest.id = ANY(due.confirmed_ids))`;
+
+/** Batch rows due: old, and not of the running run (a batch delivered again finds its row). */
+const batchesDue = (cutoff: Date) =>
+  Prisma.sql`t.written_at < ${cutoff} AND t.run_id NOT IN ${PROTECTED_RUNS}`;
 
 /** Bookkeeping of the batches written (sync_run_batches), and the history tables. */
 export const RETENTION_RULES: readonly RetentionRule[] = [
   {
     table: "sync_run_batches",
     // Never a batch of the running run: a batch delivered again finds its row and writes nothing twice.
-    due: (cutoff) => Prisma.sql`t.written_at < ${cutoff} AND t.run_id NOT IN ${PROTECTED_RUNS}`,
+    due: batchesDue,
     // No foreign key to sync_runs (on purpose): a pruned run never waits for its batches.
     runColumns: [],
+    beforePrune: (cutoff) => foldPrunedConfirmations(batchesDue(cutoff)),
   },
   {
     table: "account_drift",
@@ -84,6 +110,11 @@ export async function countDue(db: Db, rule: RetentionRule, cutoff: Date): Promi
   const [row] = await db.$queryRaw<{ due: number }[]>`
     SELECT count(*)::int AS due FROM ${Prisma.raw(rule.table)} t WHERE ${rule.due(cutoff)}`;
   return row?.due ?? 0;
+}
+
+/** The rule's statement to run before its chunks, if it has one. */
+export async function beforePrune(db: Db, rule: RetentionRule, cutoff: Date): Promise<void> {
+  if (rule.beforePrune) await db.$executeRaw(rule.beforePrune(cutoff));
 }
 
 /** Removes at most `limit` due rows of the rule's table, in its own short statement; how many it removed. */
