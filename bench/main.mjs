@@ -65,7 +65,8 @@ const { values } = parseArgs({
     backends: { type: "string", default: BACKENDS.join(",") },
     only: {
       type: "string",
-      default: "throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue",
+      default:
+        "throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue",
     },
     "unchanged-runs": { type: "string", default: "20" },
     "keep-db": { type: "boolean", default: false },
