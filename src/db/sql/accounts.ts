@@ -1,6 +1,5 @@
 // accounts: one row per tracked (or once tracked) Plugchat account, its synced data and its status.
 // Writes are set-based (unnest arrays): one statement per batch of ids, whatever its size.
-import { Prisma } from "../../generated/prisma/client.js";
 import type { PlugchatAccount } from "../../plugchat/index.js";
 import type { StoredAccount } from "../../sync/drift.js";
 import type { Db, Reader } from "./index.js";
@@ -134,22 +133,17 @@ export async function markFound(db: Db, ids: readonly string[]): Promise<void> {
      WHERE id = ANY(${[...ids]}::text[])`;
 }
 
-/**
- * The latest confirmation of an account (sync_run_batches.confirmed_ids) after its row's last write,
- * as SQL on the row `alias`: folded into `last_synced_at` by any write that does not set it, so that
- * the row never loses it once its last_attempt_at moves on.
- */
-const confirmedAt = (alias: string) =>
-  Prisma.raw(
-    `CASE WHEN ${alias}.last_status = 'ok' THEN account_confirmed_at(${alias}.id, ${alias}.last_attempt_at) END`,
-  );
+// A write that does not set last_synced_at (a 404, a failure) first folds into it the account's latest
+// confirmation after its row's last write (sync_run_batches.confirmed_ids, account_confirmed_at), so
+// that the row never loses it once its last_attempt_at moves on. Written out in each statement: this
+// module is also loaded, without Prisma's runtime, by commands that only read (`report`).
 
 /** Status columns of accounts Plugchat answered 404 for: missing since their first 404. */
 export async function markNotFound(db: Db, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.$executeRaw`
     UPDATE accounts AS a
-       SET last_synced_at = GREATEST(a.last_synced_at, ${confirmedAt("a")}), last_attempt_at = now(),
+       SET last_synced_at = GREATEST(a.last_synced_at, CASE WHEN a.last_status = 'ok' THEN account_confirmed_at(a.id, a.last_attempt_at) END), last_attempt_at = now(),
            last_status = 'not_found', last_error = NULL, consecutive_failures = 0,
            missing_since = COALESCE(a.missing_since, now()), failing_since = NULL
      WHERE a.id = ANY(${[...ids]}::text[])`;
@@ -160,7 +154,7 @@ export async function markFailed(db: Db, failures: readonly { id: string; error:
   if (failures.length === 0) return;
   await db.$executeRaw`
     UPDATE accounts AS a
-       SET last_synced_at = GREATEST(a.last_synced_at, ${confirmedAt("a")}), last_attempt_at = now(),
+       SET last_synced_at = GREATEST(a.last_synced_at, CASE WHEN a.last_status = 'ok' THEN account_confirmed_at(a.id, a.last_attempt_at) END), last_attempt_at = now(),
            last_status = 'failed', last_error = f.error,
            consecutive_failures = a.consecutive_failures + 1,
            failing_since = COALESCE(a.failing_since, now())
