@@ -21,7 +21,9 @@
 //      instant half a year ago (under 1 s), accounts_by_day over the year (under 5 s);
 //  10. startup: `--help`, and `report` on 10,000 accounts with history, against `node -e 0` measured
 //      alternately: wall time ratio and peak RSS of whole processes;
-//  11. the queue's footprint, on each queue backend: its storage after 50 and after 200 small runs.
+//  11. the queue's footprint, on each queue backend: its storage after 50 and after 200 small runs;
+//  12. the bare client: an unchanged runSync at 0 ms and concurrency 64 against a loop that only
+//      fetches, alternately; and what an idle worker process holds (with memory).
 // One line per figure, with its target and PASS/MISS; with --json, one JSON object, last on stdout.
 // Progress goes to stderr. Options: --accounts N (10000), --naive-accounts N (300),
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
@@ -29,12 +31,14 @@
 // --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
 // --expectation-runs N (3), --version-accounts N (100000), --versions N (20), --backends redis,postgres,
 // --only throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,
-// queue, --unchanged-runs N (20), --keep-db.
+// queue,bare, --unchanged-runs N (20), --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { measureAccountSource } from "./lib/account-source.mjs";
+import { measureBareClient } from "./lib/bare-client.mjs";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
 import { measureExpectations } from "./lib/expectations.mjs";
+import { measureIdleWorker } from "./lib/idle-worker.mjs";
 import { deployedNodeOptions, measureMemory, simulatedIds } from "./lib/memory.mjs";
 import { naiveLoop } from "./lib/naive.mjs";
 import { measureQueueFootprint } from "./lib/queue-footprint.mjs";
@@ -66,7 +70,7 @@ const { values } = parseArgs({
     only: {
       type: "string",
       default:
-        "throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue",
+        "throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,queue,bare",
     },
     "unchanged-runs": { type: "string", default: "20" },
     "keep-db": { type: "boolean", default: false },
@@ -116,6 +120,7 @@ const figures = {
   startup: null,
   versions: null,
   queueFootprint: null,
+  bareClient: null,
 };
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
@@ -190,6 +195,9 @@ try {
       };
     }
   }
+  if (only.has("bare")) figures.bareClient = await measureBareClient({ url, simulator, ids, progress });
+  let idleWorker = null;
+  if (only.has("memory")) idleWorker = await measureIdleWorker({ url, simulator, ids, progress });
   if (only.has("queue")) {
     figures.queueFootprint = {};
     for (const backend of backends) {
@@ -228,6 +236,12 @@ if (only.has("memory")) {
       rss10kMB: round(smallDefault.peakRssMB, 1),
       rss100kMB: round(largeDefault.peakRssMB, 1),
       measured: [smallDefault, largeDefault],
+    },
+    idleWorkerMB: round(idleWorker.idleWorkerMB, 1),
+    idleWorker: {
+      ...idleWorker,
+      idleWorkerMB: round(idleWorker.idleWorkerMB, 1),
+      peakMB: round(idleWorker.peakMB, 1),
     },
   };
 }

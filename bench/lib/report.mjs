@@ -48,6 +48,7 @@ export function checkTargets(figures) {
   if (memory) {
     add("peak RSS large / small", memory.ratio, "< 1.5", memory.ratio < 1.5);
     add("peak RSS large (MB)", memory.rss100kMB, "< 300", memory.rss100kMB < 300);
+    add("idle worker RSS (MB)", memory.idleWorkerMB, "<= 90", memory.idleWorkerMB <= 90);
   }
   const { workerPath, scaleOut } = figures;
   for (const row of workerPath ?? []) {
@@ -71,6 +72,10 @@ export function checkTargets(figures) {
   if (hundredThousand && million) {
     const ratio = round(million.peakRssMB / hundredThousand.peakRssMB, 2);
     add("account source: peak RSS 1,000,000 / 100,000 ids", ratio, "< 1.5", ratio < 1.5);
+  }
+  if (figures.bareClient) {
+    const { ratio } = figures.bareClient;
+    add("sync / bare client at 0 ms c=64", ratio, ">= 0.35", ratio >= 0.35);
   }
   for (const [backend, figure] of Object.entries(figures.queueFootprint ?? {})) {
     add(`queue footprint (${backend}) after 200 / 50 runs`, figure.ratio, "<= 1.5", figure.ratio <= 1.5);
@@ -131,6 +136,7 @@ export function humanLines(figures, targets) {
     lines.push(
       `peak RSS of a sync process (first run + unchanged rerun, 0 ms; highest of ${memory.samplesPerCount} processes; NODE_OPTIONS ${memory.nodeOptions} as in the Docker image): ${memory.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.rss100kMB} MB at ${int(memory.accounts[1])}; ratio ${memory.ratio}${verdict("peak RSS large /")}${verdict("peak RSS large (")}`,
       `peak RSS with Node's default heap (plain node, 1 process each; no target): ${memory.defaultHeap.rss10kMB} MB at ${int(memory.accounts[0])} accounts, ${memory.defaultHeap.rss100kMB} MB at ${int(memory.accounts[1])}`,
+      `idle worker (postgres queues, default heap, ${memory.idleWorker.idleSeconds} s after syncing ${int(memory.idleWorker.accounts)} accounts): ${memory.idleWorkerMB} MB resident${verdict("idle worker RSS")}, ${memory.idleWorker.peakMB} MB at its peak`,
     );
   }
   for (const row of figures.workerPath ?? []) {
@@ -166,6 +172,12 @@ export function humanLines(figures, targets) {
   if (startup) {
     lines.push(
       `startup (whole processes, medians of ${startup.samples}, alternating with node -e 0 at ${startup.nodeWallMs} ms, ${startup.nodePeakMB} MB): --help ${startup.helpWallMs} ms, ratio ${startup.helpWallRatio}${verdict("startup: --help /")}, peak RSS ${startup.helpPeakMB} MB${verdict("startup: --help peak")}; report on 10,000 accounts with history ${startup.reportWallMs} ms, ratio ${startup.reportWallRatio}${verdict("startup: report /")}, peak RSS ${startup.reportPeakMB} MB${verdict("startup: report peak")}`,
+    );
+  }
+  const { bareClient } = figures;
+  if (bareClient) {
+    lines.push(
+      `sync against a bare client (0 ms, ${bareClient.concurrency} in flight, ${int(bareClient.n)} accounts, medians of ${bareClient.rounds.length} alternating rounds): unchanged runSync ${int(bareClient.accountsPerSec)} accounts/s, bare node:http loop ${int(bareClient.bareRequestsPerSec)} requests/s; ratio ${bareClient.ratio}${verdict("sync / bare client")}`,
     );
   }
   for (const [backend, figure] of Object.entries(figures.queueFootprint ?? {})) {

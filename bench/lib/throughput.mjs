@@ -34,7 +34,7 @@ export function benchClient(baseUrl) {
 }
 
 /** One timed `runSync` with a fresh counting client; the client is disconnected before returning. */
-async function timedRun(url, client, concurrency) {
+export async function timedRun(url, client, concurrency) {
   const { prisma, counter } = countingPrisma(url);
   const logger = createLogger({ level: "warn", pretty: false });
   try {
