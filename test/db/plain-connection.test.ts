@@ -1,14 +1,13 @@
 // `report` reads through one plain pg connection (src/db/plain-connection.ts) with the same SQL
 // functions the Prisma client runs: both must read the same values, in the URL's schema.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defaultMigrationsDir, migrate } from "../../src/db/migrations/index.js";
 import { withPlainConnection } from "../../src/db/plain-connection.js";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
 import { accountIsKnown } from "../../src/db/sql/accounts.js";
 import { driftSince } from "../../src/db/sql/drift.js";
 import { recentRuns } from "../../src/db/sql/runs.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { createMigratedTestDatabaseInSchema, type TestDatabase } from "../helpers/databases.js";
 import { syncWithSimulator } from "../helpers/simulator-sync.js";
 
 const TOKEN = "plain-connection-token";
@@ -20,11 +19,7 @@ let simulator: Simulator;
 let renamed: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const withSchema = new URL(database.url);
-  withSchema.searchParams.set("schema", "reporting");
-  url = withSchema.toString();
-  await migrate({ databaseUrl: url, migrationsDir: defaultMigrationsDir(), createDatabase: false });
+  ({ database, url } = await createMigratedTestDatabaseInSchema("reporting"));
   prisma = createPrismaClient(url);
   simulator = await startSimulator({ token: TOKEN, accounts: 4 });
   const ids = simulator.listIds().sort();

@@ -1,18 +1,13 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { defaultMigrationsDir, migrate } from "../../src/db/migrations/index.js";
 import { withPrisma } from "../../src/db/prisma.js";
 import { trackedIdsAfter } from "../../src/db/sql/accounts.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { createMigratedTestDatabaseInSchema, type TestDatabase } from "../helpers/databases.js";
 
 let database: TestDatabase;
 let url: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const withSchema = new URL(database.url);
-  withSchema.searchParams.set("schema", "reporting");
-  url = withSchema.toString();
-  await migrate({ databaseUrl: url, migrationsDir: defaultMigrationsDir(), createDatabase: false });
+  ({ database, url } = await createMigratedTestDatabaseInSchema("reporting"));
 });
 
 afterAll(async () => {

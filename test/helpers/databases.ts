@@ -78,6 +78,18 @@ export function migrateFromScratch(databaseUrl: string): Promise<unknown> {
   return migrate({ databaseUrl, migrationsDir: defaultMigrationsDir(), createDatabase: false });
 }
 
+/** A new test database migrated into schema `schema` (Prisma's `?schema=`), and the URL naming it. */
+export async function createMigratedTestDatabaseInSchema(
+  schema: string,
+): Promise<{ database: TestDatabase; url: string }> {
+  const database = await createTestDatabase();
+  const withSchema = new URL(database.url);
+  withSchema.searchParams.set("schema", schema);
+  const url = withSchema.toString();
+  await migrateFromScratch(url);
+  return { database, url };
+}
+
 /**
  * CREATE DATABASE ... TEMPLATE. Copies made at the same time do not disturb each other, but one made
  * while a session is connected to the template fails (autovacuum may visit it): tried again then.

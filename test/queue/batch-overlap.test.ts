@@ -18,15 +18,20 @@ describeOnEachBackend("a worker's overlapping batch jobs", (kind) => {
     env.simulator.setFault({ type: "latency", ms: 50 });
   });
 
-  /** The Plugchat client of the worker, counting the requests in flight at once; `slowId`'s is held a while. */
-  function countingClient(slowId?: string) {
-    const client = createPlugchatClient({
+  /** A client of the simulator that tries each account once. */
+  function simulatorClient(): PlugchatClient {
+    return createPlugchatClient({
       baseUrl: env.simulator.url,
       token: TOKEN,
       timeoutMs: 2_000,
       maxAttempts: 1,
       maxRps: 0,
     });
+  }
+
+  /** The Plugchat client of the worker, counting the requests in flight at once; `slowId`'s is held a while. */
+  function countingClient(slowId?: string) {
+    const client = simulatorClient();
     const counts = { inFlight: 0, most: 0 };
     const counting: PlugchatClient = {
       async getAccount(id, options) {
@@ -95,13 +100,7 @@ describeOnEachBackend("a worker's overlapping batch jobs", (kind) => {
     const cutShort = new Set<number>();
     const otherJobSending = signal();
     const refusalSettled = signal();
-    const base = createPlugchatClient({
-      baseUrl: env.simulator.url,
-      token: TOKEN,
-      timeoutMs: 2_000,
-      maxAttempts: 1,
-      maxRps: 0,
-    });
+    const base = simulatorClient();
     const ordered: PlugchatClient = {
       async getAccount(id, options) {
         if (id === refused) {
