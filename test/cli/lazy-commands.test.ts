@@ -50,6 +50,7 @@ function modulesLoadedBy(
   };
 }
 
+/** The modules of package `name` (or of every package of a scope, "@opentelemetry"). */
 const packageOf = (modules: string[], name: string) =>
   modules.filter((url) => url.includes(`/node_modules/${name}/`));
 
@@ -89,6 +90,34 @@ describe("commands load what they use", () => {
       for (const unused of ["bullmq", "ioredis", "mysql2"])
         expect(packageOf(modules, unused), unused).toEqual([]);
       expect(modules.filter((url) => /\/dist\/(simulator|status|queue)\//.test(url))).toEqual([]);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it("traces: --help and report load no OpenTelemetry even with an OTLP endpoint set; sync loads its SDK only with one", async () => {
+    const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9/", OTEL_BSP_SCHEDULE_DELAY: "10" };
+    const help = modulesLoadedBy(["--help"], traced);
+    expect(help.code).toBe(0);
+    expect(packageOf(help.modules, "@opentelemetry")).toEqual([]);
+    const database = await createMigratedTestDatabase();
+    try {
+      const report = modulesLoadedBy(["report"], { DATABASE_URL: database.url, ...traced });
+      expect(report.code).toBe(0);
+      expect(packageOf(report.modules, "@opentelemetry")).toEqual([]);
+      // A sync of no accounts: no request is made, so any Plugchat URL does.
+      const sync = {
+        DATABASE_URL: database.url,
+        PLUGCHAT_BASE_URL: "http://127.0.0.1:9",
+        PLUGCHAT_TOKEN: "t",
+      };
+      const untraced = modulesLoadedBy(["sync"], sync);
+      expect(untraced.code).toBe(0);
+      expect(packageOf(untraced.modules, "@opentelemetry")).toEqual([]);
+      expect(packageOf(untraced.modules, "bullmq-otel")).toEqual([]);
+      const tracedSync = modulesLoadedBy(["sync"], { ...sync, ...traced });
+      expect(tracedSync.code).toBe(0);
+      expect(packageOf(tracedSync.modules, "@opentelemetry").length).toBeGreaterThan(0);
     } finally {
       await database.drop();
     }

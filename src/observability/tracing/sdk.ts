@@ -27,6 +27,7 @@ import {
 } from "@opentelemetry/sdk-trace-node";
 import { BullMQOtel } from "bullmq-otel";
 import { redactUrlCredentials } from "../../lib/redact.js";
+import { settlesWithin } from "../../lib/timeout.js";
 import type { Logger } from "../../logger.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../../version.js";
 import { throttledLog } from "../throttled-log.js";
@@ -36,9 +37,15 @@ import { type SpanTracer, type TraceSpan, useTracer } from "./spans.js";
 export interface Tracing {
   /** For every BullMQ Queue, Worker and FlowProducer of the process (`telemetry` option). */
   telemetry: BullMQOtel;
-  /** Exports the spans still buffered (within OTEL_BSP_EXPORT_TIMEOUT), then stops tracing. */
+  /** Sends the spans still buffered (waiting at most FLUSH_AT_END_MS), then stops tracing. */
   shutdown(): Promise<void>;
 }
+
+/**
+ * How long a command waits at its end for its last spans to be sent. An unreachable collector is
+ * retried for about 10 s by the exporter: a command, or a worker told to stop, does not wait that long.
+ */
+const FLUSH_AT_END_MS = 3_000;
 
 /** Starts tracing for this process, `command` naming it in the resource (worker, trigger, sync). */
 export function startTracing(command: string, logger: Logger): Tracing {
@@ -61,7 +68,12 @@ export function startTracing(command: string, logger: Logger): Tracing {
     telemetry: new BullMQOtel({ tracerName: "bullmq" }),
     shutdown: async () => {
       useTracer(undefined);
-      await provider.shutdown().catch(() => undefined);
+      if (!(await settlesWithin(provider.shutdown(), FLUSH_AT_END_MS))) {
+        logger.warn(
+          { waitedMs: FLUSH_AT_END_MS },
+          "the last traces could not be sent to the OTLP endpoint in time: they are dropped",
+        );
+      }
     },
   };
 }
