@@ -162,6 +162,35 @@ describeOnEachBackend("traces", (kind) => {
     expect(traced.every((line) => typeof line.span_id === "string")).toBe(true);
     await expectNoSecretsIn(receiver, prisma);
   });
+
+  it("a scheduled run is a trace of its own, starting at the worker that takes its fire", async () => {
+    const receiver = await startReceiver();
+    const before = (await prisma.syncRun.findFirst({ orderBy: { id: "desc" } }))?.id ?? 0;
+    // Every 2 seconds (6 fields, seconds first): the first fire comes soon after the worker starts.
+    const worker = spawnCli(["worker"], { ...env(receiver), SYNC_CRON: "*/2 * * * * *" });
+    processes.push(worker);
+    const run = await waitFor(
+      "a scheduled run closed",
+      () => prisma.syncRun.findFirst({ where: { id: { gt: before }, status: { not: "running" } } }),
+      30_000,
+    );
+    worker.child.kill("SIGTERM");
+    expect((await worker.exited).code, worker.stderr()).toBe(0);
+
+    const spans = exportedSpans(receiver.received);
+    const [batch] = named(spans, "sync batch").filter(
+      (span) => span.attributes["plugchat_sync.run_id"] === run.id,
+    );
+    expect(batch, "a batch span of the scheduled run").toBeDefined();
+    const trace = spans.filter((span) => span.traceId === batch?.traceId);
+    const roots = trace.filter((span) => span.parentSpanId === "");
+    // The fire as the worker processed it, not the schedule's registration when the worker started.
+    expect(roots.map((span) => [span.name, span.attributes["bullmq.job.name"]])).toEqual([
+      // Redis keeps the prefix out of queue names (a key prefix); PostgreSQL puts it in.
+      [`process ${kind === "redis" ? "" : `${prefix}/`}runs`, START_RUN_JOB],
+    ]);
+    expect(named(trace, "sync batch").length).toBe(ACCOUNTS / BATCH_SIZE);
+  });
 });
 
 describe("traces of sync", () => {
