@@ -123,16 +123,16 @@ class HttpPlugchatClient implements PlugchatClient {
   ): Promise<AttemptVerdict> {
     await this.#request.rateLimiter.acquire(signal);
     const started = performance.now();
-    const result = await inSpan(
+    const { result, info } = await inSpan(
       "GET plugchat account",
       { kind: "client", attributes: { "http.request.method": "GET", "plugchat.attempt": attempt } },
       async (span: TraceSpan) => {
         const answer = await requestOnce(url, this.#request, signal);
-        span.setAttributes(attemptAttributes(attemptInfo(answer, accountId, attempt, started)));
-        return answer;
+        const answered = attemptInfo(answer, accountId, attempt, started);
+        span.setAttributes(attemptAttributes(answered));
+        return { result: answer, info: answered };
       },
     );
-    const info = attemptInfo(result, accountId, attempt, started);
     this.#callOnAttemptHookCatchingErrors(info);
     onAttempt?.(info);
     signal?.throwIfAborted();
