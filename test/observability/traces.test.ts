@@ -221,9 +221,14 @@ describe("traces of sync", () => {
     });
   }
 
-  it("sync exports its run as one trace: batches, a span per Plugchat request with its status, each transaction", async () => {
+  it("sync exports its run as one trace: batches, a span per Plugchat request with its attempts and status, each transaction", async () => {
     const receiver = await startReceiver();
-    const exit = await runCli(["sync", "--json"], env(otelEnv(receiver)));
+    // One account answers 503 once: its request span has two attempts.
+    const [retried] = simulator.listIds();
+    simulator.setFault({ type: "status", status: 503 }, { accountId: retried, times: 1 });
+    const exit = await runCli(["sync", "--json"], env(otelEnv(receiver))).finally(() =>
+      simulator.clearFaults(),
+    );
     expect(exit.code, exit.stderr).toBe(0);
     const { runId } = JSON.parse(exit.stdout) as { runId: number };
 
@@ -242,6 +247,16 @@ describe("traces of sync", () => {
       expect(request.attributes["http.response.status_code"]).toBe(200);
       expect(ancestorsOf(request, run).map((span) => span.name)).toEqual(["sync batch", "sync"]);
     }
+    const request = requests.find((span) => span.attributes["plugchat.account_id"] === retried);
+    expect(request?.attributes["plugchat.attempts"]).toBe(2);
+    const attempts = run
+      .filter((span) => span.parentSpanId === request?.spanId)
+      .map((span) => [span.attributes["plugchat.attempt"], span.attributes["http.response.status_code"]])
+      .sort();
+    expect(attempts).toEqual([
+      [1, 503],
+      [2, 200],
+    ]);
     const finished = exit.stderr.split("\n").find((line) => line.includes('"sync run finished"'));
     expect(finished && JSON.parse(finished).trace_id).toBe(root?.traceId);
     await expectNoSecretsIn(receiver, prisma);
