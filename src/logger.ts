@@ -10,6 +10,8 @@ export type { Logger };
 interface LoggerOptions {
   level: string;
   pretty: boolean;
+  /** Fields added to every line, e.g. the active span's `trace_id` and `span_id` when tracing is on. */
+  mixin?: () => object;
 }
 
 /**
@@ -43,6 +45,7 @@ export function createLogger(options: LoggerOptions, destination?: pino.Destinat
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    ...(options.mixin ? { mixin: options.mixin } : {}),
   };
   const out = destination ?? stderrLines();
   return pino(base, options.pretty ? prettyLines(out) : jsonLines(out));

@@ -2,6 +2,8 @@ import { type Config, loadConfig } from "../config/index.js";
 import type { DatabaseTarget } from "../db/connection-errors.js";
 import { type OpenDatabase, openDatabase } from "../db/open-database.js";
 import { createLogger, type Logger, logProcessWarnings } from "../logger.js";
+import { tracingRequested } from "../observability/tracing/environment.js";
+import { traceFields } from "../observability/tracing/spans.js";
 import { closeWhenCommandEnds } from "./command-end.js";
 import { printNotice } from "./print.js";
 
@@ -17,7 +19,12 @@ let context: CommandContext | undefined;
 export function commandContext(): CommandContext {
   if (!context) {
     const config = loadConfig();
-    const logger = createLogger({ level: config.logLevel, pretty: config.logPretty });
+    const logger = createLogger({
+      level: config.logLevel,
+      pretty: config.logPretty,
+      // Traced, each line says which span it was written in (src/cli/tracing.ts starts the tracer).
+      ...(tracingRequested() ? { mixin: traceFields } : {}),
+    });
     logProcessWarnings(logger);
     context = { config, logger };
   }

@@ -1,6 +1,7 @@
 // The Plugchat client: reads one account at a time over HTTP, with retries and a rate cap. Its parts:
 // http-request.ts sends one attempt, attempt-verdict.ts judges it, retry-loop.ts retries it.
 import { type Logger, silentLogger } from "../logger.js";
+import { inSpan, type TraceSpan } from "../observability/tracing/spans.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { assertValidAccountId } from "./account-id.js";
 import { type AttemptVerdict, type FetchedAccount, judgeAttempt } from "./attempt-verdict.js";
@@ -86,12 +87,31 @@ class HttpPlugchatClient implements PlugchatClient {
     assertValidAccountId(accountId);
     const { signal } = options;
     const url = new URL(`integrator/account/${encodeURIComponent(accountId)}/`, this.#baseUrl);
-    return await retryAttempts((attempt) => this.#attempt(url, accountId, attempt, options), {
-      accountId,
-      maxAttempts: options.maxAttempts ?? this.#maxAttempts,
-      signal,
-      logger: this.#logger,
-    });
+    // Traced: one span per account read, its attempts (retries included) as children.
+    return await inSpan(
+      "plugchat getAccount",
+      { kind: "client", attributes: { "plugchat.account_id": accountId } },
+      async (span) => {
+        let last: AttemptInfo | undefined;
+        const onAttempt = (info: AttemptInfo) => {
+          last = info;
+          options.onAttempt?.(info);
+        };
+        try {
+          return await retryAttempts(
+            (attempt) => this.#attempt(url, accountId, attempt, { ...options, onAttempt }),
+            {
+              accountId,
+              maxAttempts: options.maxAttempts ?? this.#maxAttempts,
+              signal,
+              logger: this.#logger,
+            },
+          );
+        } finally {
+          if (last) span.setAttributes({ "plugchat.attempts": last.attempt, ...attemptAttributes(last) });
+        }
+      },
+    );
   }
 
   /** One attempt: waits for the rate limiter, sends, tells the onAttempt hook, and judges the outcome. */
@@ -103,8 +123,16 @@ class HttpPlugchatClient implements PlugchatClient {
   ): Promise<AttemptVerdict> {
     await this.#request.rateLimiter.acquire(signal);
     const started = performance.now();
-    const result = await requestOnce(url, this.#request, signal);
-    const info = attemptInfo(result, accountId, attempt, started);
+    const { result, info } = await inSpan(
+      "GET plugchat account",
+      { kind: "client", attributes: { "http.request.method": "GET", "plugchat.attempt": attempt } },
+      async (span: TraceSpan) => {
+        const answer = await requestOnce(url, this.#request, signal);
+        const answered = attemptInfo(answer, accountId, attempt, started);
+        span.setAttributes(attemptAttributes(answered));
+        return { result: answer, info: answered };
+      },
+    );
     this.#callOnAttemptHookCatchingErrors(info);
     onAttempt?.(info);
     signal?.throwIfAborted();
@@ -135,6 +163,13 @@ function attemptInfo(
     code: result.type === "network" ? result.code : null,
     durationMs: performance.now() - startedAt,
   };
+}
+
+/** An attempt's outcome as span attributes: the HTTP status, or the network error's code. */
+function attemptAttributes(info: AttemptInfo): Record<string, string | number> {
+  return info.status === null
+    ? { "error.type": info.code ?? "network" }
+    : { "http.response.status_code": info.status };
 }
 
 function requestHeaders(token: string): Record<string, string> {

@@ -46,7 +46,12 @@ export async function registerSchedule(
   await queue.upsertJobScheduler(
     SCHEDULER_ID,
     { pattern: settings.cron, tz: settings.timezone },
-    { name: START_RUN_JOB, data: { trigger: "schedule" }, opts: startRunJobOptions(retry) },
+    {
+      name: START_RUN_JOB,
+      data: { trigger: "schedule" },
+      // Traced, each scheduled run starts a trace of its own, not one under the worker that upserted this.
+      opts: { ...startRunJobOptions(retry), telemetry: { omitContext: true } },
+    },
   );
   const change: ScheduleChange = existing === undefined ? "created" : same ? "unchanged" : "updated";
   const next = (await queue.getJobScheduler(SCHEDULER_ID))?.next;

@@ -3,6 +3,7 @@
 import { hostname } from "node:os";
 import { batchState } from "../db/sql/batches.js";
 import { recordStopReason } from "../db/sql/runs.js";
+import { inSpan } from "../observability/tracing/spans.js";
 import { fetchAccounts } from "./fetch-accounts.js";
 import { logOutcomes } from "./run-logging.js";
 import type { RunFetchShare, SharedFetchLimit } from "./shared-fetch-limit.js";
@@ -57,11 +58,29 @@ export interface BatchResult {
  * run, which stops its other batches. `share`: the limiter and stop this batch shares with the other
  * open batches of its run (`runSync`'s); without one, taken from `options.sharedLimit`, if any.
  */
-export async function runBatch(
+export function runBatch(
   deps: SyncDependencies,
   batch: BatchRef,
   options: BatchOptions,
   share?: RunFetchShare,
+): Promise<BatchResult> {
+  const attributes = {
+    "plugchat_sync.run_id": batch.runId,
+    "plugchat_sync.batch_index": batch.batchIndex,
+    "plugchat_sync.batch_accounts": batch.ids.length,
+  };
+  return inSpan("sync batch", { attributes }, async (span) => {
+    const result = await runBatchWithShare(deps, batch, options, share);
+    span.setAttributes({ "plugchat_sync.batch_status": result.status });
+    return result;
+  });
+}
+
+async function runBatchWithShare(
+  deps: SyncDependencies,
+  batch: BatchRef,
+  options: BatchOptions,
+  share: RunFetchShare | undefined,
 ): Promise<BatchResult> {
   if (share || !options.sharedLimit) return fetchAndWrite(deps, batch, options, share);
   const opened = options.sharedLimit.open(batch.runId);

@@ -16,6 +16,7 @@ import { type DriftInsert, insertDrift } from "../db/sql/drift.js";
 import type { Db } from "../db/sql/index.js";
 import { addBatchCounts, lockRunStatus } from "../db/sql/runs.js";
 import { closeStaleVersions, openVersions } from "../db/sql/versions.js";
+import { inSpan } from "../observability/tracing/spans.js";
 import { type AccountOutcome, outcomeOfFetch, outcomeOfNotFound } from "./drift.js";
 import type { FetchResult, RunCounts } from "./types.js";
 
@@ -47,6 +48,20 @@ export interface BatchIdentity {
  * job delivered again after its worker died past the commit) writes nothing ("already_written").
  */
 export async function writeBatch(
+  prisma: PrismaClient,
+  runId: number,
+  results: readonly FetchResult[],
+  batch: BatchIdentity,
+): Promise<BatchWrite | "already_written" | "run_closed"> {
+  const attributes = { "plugchat_sync.run_id": runId, "plugchat_sync.batch_index": batch.index };
+  return inSpan("sync batch transaction", { attributes }, async (span) => {
+    const written = await transaction(prisma, runId, results, batch);
+    span.setAttributes({ "plugchat_sync.batch_write": typeof written === "string" ? written : "written" });
+    return written;
+  });
+}
+
+function transaction(
   prisma: PrismaClient,
   runId: number,
   results: readonly FetchResult[],

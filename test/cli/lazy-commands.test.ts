@@ -2,7 +2,7 @@
 // query command such as `report` loads neither Prisma, BullMQ, Redis, MySQL nor the simulator. Proven by
 // recording every module a real CLI process resolves (a module.register hook), not by timing. `report`
 // reads through one plain pg connection, without Prisma (src/db/plain-connection.ts).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +12,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/cli/command-list.js";
 import { CLI, inheritedEnv } from "../helpers/cli.js";
 import { createMigratedTestDatabase } from "../helpers/databases.js";
+import { migratedQueueDatabase } from "../queue/backends.js";
+import { waitFor } from "../queue/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "plugchat-lazy-"));
 const hooks = join(dir, "record.mjs");
@@ -51,6 +53,7 @@ function modulesLoadedBy(
   };
 }
 
+/** The modules of package `name` (or of every package of a scope, "@opentelemetry"). */
 const packageOf = (modules: string[], name: string) =>
   modules.filter((url) => url.includes(`/node_modules/${name}/`));
 
@@ -105,6 +108,76 @@ describe("commands load what they use", () => {
         ),
       ).toEqual([]);
     } finally {
+      await database.drop();
+    }
+  });
+
+  it("traces: --help and report load no OpenTelemetry even with an OTLP endpoint set; sync loads its SDK only with one", async () => {
+    const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9/", OTEL_BSP_SCHEDULE_DELAY: "10" };
+    const help = modulesLoadedBy(["--help"], traced);
+    expect(help.code).toBe(0);
+    expect(packageOf(help.modules, "@opentelemetry")).toEqual([]);
+    const database = await createMigratedTestDatabase();
+    try {
+      const report = modulesLoadedBy(["report"], { DATABASE_URL: database.url, ...traced });
+      expect(report.code).toBe(0);
+      expect(packageOf(report.modules, "@opentelemetry")).toEqual([]);
+      // A sync of no accounts: no request is made, so any Plugchat URL does.
+      const sync = {
+        DATABASE_URL: database.url,
+        PLUGCHAT_BASE_URL: "http://127.0.0.1:9",
+        PLUGCHAT_TOKEN: "t",
+      };
+      const untraced = modulesLoadedBy(["sync"], sync);
+      expect(untraced.code).toBe(0);
+      expect(packageOf(untraced.modules, "@opentelemetry")).toEqual([]);
+      expect(packageOf(untraced.modules, "bullmq-otel")).toEqual([]);
+      const tracedSync = modulesLoadedBy(["sync"], { ...sync, ...traced });
+      expect(tracedSync.code).toBe(0);
+      expect(packageOf(tracedSync.modules, "@opentelemetry").length).toBeGreaterThan(0);
+    } finally {
+      await database.drop();
+    }
+  });
+
+  it("traces: an untraced worker loads no OpenTelemetry SDK, exporter or bullmq-otel", async () => {
+    const { database, queues } = await migratedQueueDatabase("postgres");
+    const record = join(dir, "modules-worker.txt");
+    writeFileSync(record, "");
+    const worker = spawn(process.execPath, ["--import", preload, CLI, "worker"], {
+      env: inheritedEnv({
+        DATABASE_URL: database.url,
+        REDIS_URL: "",
+        QUEUE_BACKEND: "",
+        QUEUE_PREFIX: queues.prefix,
+        PLUGCHAT_BASE_URL: "http://127.0.0.1:9",
+        PLUGCHAT_TOKEN: "t",
+        SYNC_CRON: "off",
+        METRICS_PORT: "0",
+        RECORD_MODULES_TO: record,
+      }),
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    try {
+      let stderr = "";
+      worker.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+        stderr += chunk;
+      });
+      await waitFor("worker ready", () => stderr.includes('"worker ready"'), 20_000);
+      const exited = new Promise((resolve) => worker.once("exit", resolve));
+      worker.kill("SIGTERM");
+      await exited;
+      const modules = readFileSync(record, "utf8").split("\n").filter(Boolean);
+      // prom-client require()s @opentelemetry/api (CommonJS, unseen by this hook): that one is allowed.
+      expect(packageOf(modules, "bullmq").length).toBeGreaterThan(0);
+      expect(
+        packageOf(modules, "@opentelemetry").filter(
+          (url) => !url.includes("/node_modules/@opentelemetry/api/"),
+        ),
+      ).toEqual([]);
+      expect(packageOf(modules, "bullmq-otel")).toEqual([]);
+    } finally {
+      worker.kill("SIGKILL");
       await database.drop();
     }
   });

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { accountSourceFromConfig } from "../../accounts/source/read-source.js";
 import { withPrisma } from "../../db/prisma.js";
 import { showControlsInLine } from "../../lib/terminal-text.js";
+import { inSpan } from "../../observability/tracing/spans.js";
 import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config.js";
 import { runSync } from "../../sync/run-in-process.js";
 import { describeAccountSource, describeMismatches, hasMismatchNews } from "../../sync/summary-counts.js";
@@ -12,6 +13,7 @@ import { formatTable, formatTime } from "../format.js";
 import { printJson, printLine, printNotice } from "../print.js";
 import { runProgressLine } from "../progress-line.js";
 import { interruptRunOnSignals } from "../run-interruption.js";
+import { traceCommand } from "../tracing.js";
 
 export function syncCommand(): Command {
   return new Command("sync")
@@ -30,6 +32,7 @@ export function syncCommand(): Command {
 
 async function syncNow(options: { json?: boolean }): Promise<void> {
   const { config, logger } = commandContext();
+  await traceCommand("sync", logger);
   const client = plugchatClientFromConfig(config, logger);
   // On a terminal only: piped, stderr keeps nothing but the JSON log lines.
   const progress = runProgressLine(process.stderr);
@@ -46,27 +49,31 @@ async function syncNow(options: { json?: boolean }): Promise<void> {
   const summary = await withPrisma(await commandDatabaseUrl(), async (prisma) => {
     // A signal before the run opens: no run is opened only to be closed.
     if (interruption.stop.aborted) return null;
-    return runSync(
-      {
-        prisma,
-        client,
-        logger,
-        accountSource: accountSourceFromConfig(config),
-        outage: config.plugchatOutage,
-      },
-      {
-        trigger: "cli",
-        concurrency: config.syncConcurrency,
-        batchSize: config.syncBatchSize,
-        onProgress: (figures) => {
-          interruption.running(figures.runId);
-          if (drawing) progress.update(figures);
+    return inSpan("sync", {}, async (span) => {
+      const run = await runSync(
+        {
+          prisma,
+          client,
+          logger,
+          accountSource: accountSourceFromConfig(config),
+          outage: config.plugchatOutage,
         },
-        // The run's summary line then starts on a line of its own.
-        beforeClose: () => progress.stop(),
-        stop: interruption.stop,
-      },
-    );
+        {
+          trigger: "cli",
+          concurrency: config.syncConcurrency,
+          batchSize: config.syncBatchSize,
+          onProgress: (figures) => {
+            interruption.running(figures.runId);
+            if (drawing) progress.update(figures);
+          },
+          // The run's summary line then starts on a line of its own.
+          beforeClose: () => progress.stop(),
+          stop: interruption.stop,
+        },
+      );
+      span.setAttributes({ "plugchat_sync.run_id": run.runId, "plugchat_sync.run_status": run.status });
+      return run;
+    });
   }).finally(() => {
     progress.stop();
     interruption.running(undefined);

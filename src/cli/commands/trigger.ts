@@ -3,6 +3,7 @@ import type { Config } from "../../config/index.js";
 import { type PrismaClient, withPrisma } from "../../db/prisma.js";
 import { findRun } from "../../db/sql/runs.js";
 import type { Logger } from "../../logger.js";
+import { inSpan } from "../../observability/tracing/spans.js";
 import {
   connectProducerBackend,
   type QueueBackend,
@@ -25,6 +26,7 @@ import { followRun } from "../follow-run.js";
 import { formatTime } from "../format.js";
 import { printJson, printLine, printNotice } from "../print.js";
 import { stopWaitingOnSignals, type Waiting } from "../stop-waiting.js";
+import { traceCommand } from "../tracing.js";
 import { formatSummary } from "./sync.js";
 
 interface TriggerOptions {
@@ -72,14 +74,22 @@ async function trigger(options: TriggerOptions): Promise<void> {
   const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout;
   // The queues first: when they are unreachable, say so at once, in one line.
   const databaseUrl = await commandDatabaseUrl();
-  const backend = await connectProducerBackend(queueBackendSettings(config, databaseUrl), { logger });
+  const telemetry = await traceCommand("trigger", logger);
+  const backend = await connectProducerBackend(queueBackendSettings(config, databaseUrl), {
+    logger,
+    telemetry,
+  });
   const producer = openProducer(backend);
   try {
-    await withPrisma(databaseUrl, async (prisma) => {
-      const context = { prisma, producer, logger, ...noWorkerWarnings(producer, backend, config, logger) };
-      if (options.wait) await startAndWait(context, deadline, options.json === true, stopWaitingOnSignals());
-      else await queueRun(context, options.json === true);
-    });
+    // Traced: the run's start job, its batch jobs and its finish join this span's trace.
+    await inSpan("trigger", { attributes: { "plugchat_sync.wait": options.wait === true } }, () =>
+      withPrisma(databaseUrl, async (prisma) => {
+        const context = { prisma, producer, logger, ...noWorkerWarnings(producer, backend, config, logger) };
+        if (options.wait)
+          await startAndWait(context, deadline, options.json === true, stopWaitingOnSignals());
+        else await queueRun(context, options.json === true);
+      }),
+    );
   } finally {
     await producer.close();
   }

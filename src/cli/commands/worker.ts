@@ -22,6 +22,7 @@ import { plugchatClientFromConfig } from "../../sync/plugchat-client-from-config
 import { descriptionOf } from "../command-list.js";
 import { commandContext, commandDatabase } from "../context.js";
 import { exitOnSecondSignal, stopSignal } from "../stop-signal.js";
+import { traceCommand } from "../tracing.js";
 
 export function workerCommand(): Command {
   return new Command("worker")
@@ -79,7 +80,8 @@ async function startWorkerProcess(config: Readonly<Config>, logger: Logger): Pro
   const metrics = createMetrics({ logger });
   const database = await commandDatabase();
   const databaseUrl = database.url;
-  const backend = createWorkerBackend(queueBackendSettings(config, databaseUrl), { logger });
+  const telemetry = await traceCommand("worker", logger);
+  const backend = createWorkerBackend(queueBackendSettings(config, databaseUrl), { logger, telemetry });
   // PLUGCHAT_MAX_RPS holds for all workers together: one schedule of request slots in the backend.
   const client = plugchatClientFromConfig(config, logger, {
     rateLimiter: backend.rateLimiter(config.plugchatMaxRps),

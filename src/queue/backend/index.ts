@@ -1,4 +1,5 @@
 // The one place where the queue backend is chosen (QUEUE_BACKEND, or REDIS_URL's presence).
+import type { Telemetry } from "bullmq";
 import type { Config } from "../../config/index.js";
 import type { Logger } from "../../logger.js";
 import { PROCESS_NAME } from "../../sync/batch.js";
@@ -16,6 +17,8 @@ export interface BackendOptions {
   processName?: string;
   /** The longest wait between two reconnection attempts of a worker. Default 20 s. */
   maxReconnectDelayMs?: number;
+  /** BullMQ's telemetry (traces), for every queue, worker and flow producer; unset: none. */
+  telemetry?: Telemetry | undefined;
 }
 
 /** The queue backend of a configuration. */
@@ -77,12 +80,13 @@ function redisOptions(settings: QueueBackendSettings, options: BackendOptions) {
     ...(options.maxReconnectDelayMs === undefined
       ? {}
       : { maxReconnectDelayMs: options.maxReconnectDelayMs }),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   };
 }
 
 function postgresOptions(
   settings: QueueBackendSettings,
-  options: Pick<BackendOptions, "processName" | "maxReconnectDelayMs">,
+  options: Pick<BackendOptions, "processName" | "maxReconnectDelayMs" | "telemetry">,
 ) {
   return {
     databaseUrl: required(settings.databaseUrl, "DATABASE_URL"),
@@ -92,6 +96,7 @@ function postgresOptions(
     ...(options.maxReconnectDelayMs === undefined
       ? {}
       : { maxReconnectDelayMs: options.maxReconnectDelayMs }),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   };
 }
 

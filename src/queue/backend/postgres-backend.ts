@@ -16,6 +16,7 @@ import {
   Queue,
   SchemaMigrationRequiredError,
   SchemaVersionMismatchError,
+  type Telemetry,
   UnsupportedPostgresVersionError,
   Worker,
 } from "bullmq";
@@ -40,6 +41,8 @@ export interface PostgresBackendOptions {
   processName: string;
   /** Longest wait between two connection attempts after failures. Default 20 s. */
   maxReconnectDelayMs?: number;
+  /** BullMQ's telemetry (traces) for every queue, worker and flow producer. */
+  telemetry?: Telemetry;
 }
 
 /** The queue schema is missing, too old or too new: the worker or trigger refuses to start. */
@@ -81,6 +84,8 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
     // Idle pool connections close soon: a worker between runs holds few.
     idleTimeoutMillis: 10_000,
   });
+  // Traces, when they are on, for every BullMQ object made below.
+  const traced = options.telemetry ? { telemetry: options.telemetry } : {};
   const ownPool = new pg.Pool({
     connectionString: databaseUrl,
     Client,
@@ -101,7 +106,7 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
     queue: <Data>(name: string) => {
       const queue = new Queue(
         postgresQueueName(prefix, name),
-        { ...QUEUE_OPTIONS, connection: connectionFor(1) },
+        { ...QUEUE_OPTIONS, ...traced, connection: connectionFor(1) },
         createPostgresBackend,
       ) as unknown as Queue<Data>;
       queue.on("error", () => undefined);
@@ -111,11 +116,14 @@ export function createPostgresQueueBackend(options: PostgresBackendOptions): Que
       new Worker(
         postgresQueueName(prefix, name),
         processor as Processor,
-        { ...tuning, connection: connectionFor(queuePoolSize(tuning.concurrency ?? 1)) },
+        { ...tuning, ...traced, connection: connectionFor(queuePoolSize(tuning.concurrency ?? 1)) },
         createPostgresBackend,
       ) as unknown as Worker<Data, Result>,
     flowProducer: () =>
-      new FlowProducer({ connection: connectionFor(1) }, createPostgresBackend) as unknown as FlowProducer,
+      new FlowProducer(
+        { ...traced, connection: connectionFor(1) },
+        createPostgresBackend,
+      ) as unknown as FlowProducer,
     // A worker's LISTEN connection is named (application_name) "<queue name>:w:<name>"; PostgreSQL
     // keeps 63 bytes of it, enough for this project's "<prefix>/runs:w:host:pid" with usual names.
     workerNames: async (queue) => namesAfter(await queue.getWorkers(), `${queue.name}:w:`),

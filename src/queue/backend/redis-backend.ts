@@ -1,6 +1,6 @@
 // The queues in Redis: one ioredis connection per process shared by its BullMQ objects (BullMQ
 // duplicates it for blocking reads), a second one for the rate cap, and QUEUE_PREFIX as the key prefix.
-import { FlowProducer, Queue, Worker } from "bullmq";
+import { FlowProducer, Queue, type Telemetry, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { withTimeout } from "../../lib/timeout.js";
 import type { Logger } from "../../logger.js";
@@ -25,6 +25,8 @@ export interface RedisBackendOptions {
   maxReconnectDelayMs?: number;
   /** Names the process's connections in CLIENT LIST. */
   processName: string;
+  /** BullMQ's telemetry (traces) for every queue, worker and flow producer. */
+  telemetry?: Telemetry;
 }
 
 // Producers' calls fail with these when the connection is gone (no offline queue, no reconnection).
@@ -54,7 +56,8 @@ function workerConnectionFactory(options: RedisBackendOptions): (name: string) =
 function redisBackend(options: RedisBackendOptions, connection: Redis): QueueBackend {
   const { redisUrl, prefix } = options;
   const workerConnection = workerConnectionFactory(options);
-  const base = { connection, prefix };
+  // Every BullMQ object is made with these: the connection, the prefix, and traces when they are on.
+  const base = { connection, prefix, ...(options.telemetry ? { telemetry: options.telemetry } : {}) };
   let limiterConnection: Redis | undefined;
 
   return {
