@@ -122,6 +122,8 @@ const figures = {
   queueFootprint: null,
   bareClient: null,
 };
+// Measured while the simulator runs; reported with the memory figures below.
+let idleWorker = null;
 const simulator = await startSimulatorProcess(Math.max(n, only.has("workerpath") ? workerPathN : 0));
 try {
   if (only.has("throughput")) {
@@ -196,7 +198,6 @@ try {
     }
   }
   if (only.has("bare")) figures.bareClient = await measureBareClient({ url, simulator, ids, progress });
-  let idleWorker = null;
   if (only.has("memory")) idleWorker = await measureIdleWorker({ url, simulator, ids, progress });
   if (only.has("queue")) {
     figures.queueFootprint = {};

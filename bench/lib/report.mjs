@@ -174,18 +174,7 @@ export function humanLines(figures, targets) {
       `startup (whole processes, medians of ${startup.samples}, alternating with node -e 0 at ${startup.nodeWallMs} ms, ${startup.nodePeakMB} MB): --help ${startup.helpWallMs} ms, ratio ${startup.helpWallRatio}${verdict("startup: --help /")}, peak RSS ${startup.helpPeakMB} MB${verdict("startup: --help peak")}; report on 10,000 accounts with history ${startup.reportWallMs} ms, ratio ${startup.reportWallRatio}${verdict("startup: report /")}, peak RSS ${startup.reportPeakMB} MB${verdict("startup: report peak")}`,
     );
   }
-  const { bareClient } = figures;
-  if (bareClient) {
-    lines.push(
-      `sync against a bare client (0 ms, ${bareClient.concurrency} in flight, ${int(bareClient.n)} accounts, medians of ${bareClient.rounds.length} alternating rounds): unchanged runSync ${int(bareClient.accountsPerSec)} accounts/s, bare node:http loop ${int(bareClient.bareRequestsPerSec)} requests/s; ratio ${bareClient.ratio}${verdict("sync / bare client")}`,
-    );
-  }
-  for (const [backend, figure] of Object.entries(figures.queueFootprint ?? {})) {
-    const label = `queue footprint (${backend}) after 200 / 50 runs`;
-    lines.push(
-      `queue footprint (${backend}; runs of ${figure.accountsPerRun} accounts in ${figure.batchesPerRun} batches): ${int(figure.bytesAfter50Runs / 1024)} KB after 50 runs, ${int(figure.bytesAfter200Runs / 1024)} KB after 200; ratio ${figure.ratio}${verdict(label)}`,
-    );
-  }
+  lines.push(...clientAndQueueLines(figures, verdict));
   const { versions } = figures;
   if (versions) {
     lines.push(
@@ -215,4 +204,22 @@ export function worstUnchanged(costs) {
     runs: costs.length,
     perRun: costs,
   };
+}
+
+/** The bare client and the queue footprint, one line each. */
+function clientAndQueueLines(figures, verdict) {
+  const lines = [];
+  const { bareClient } = figures;
+  if (bareClient) {
+    lines.push(
+      `sync against a bare client (0 ms, ${bareClient.concurrency} in flight, ${int(bareClient.n)} accounts, medians of ${bareClient.rounds.length} alternating rounds): unchanged runSync ${int(bareClient.accountsPerSec)} accounts/s, bare node:http loop ${int(bareClient.bareRequestsPerSec)} requests/s; ratio ${bareClient.ratio}${verdict("sync / bare client")}`,
+    );
+  }
+  for (const [backend, figure] of Object.entries(figures.queueFootprint ?? {})) {
+    const label = `queue footprint (${backend}) after 200 / 50 runs`;
+    lines.push(
+      `queue footprint (${backend}; runs of ${figure.accountsPerRun} accounts in ${figure.batchesPerRun} batches): ${int(figure.bytesAfter50Runs / 1024)} KB after 50 runs, ${int(figure.bytesAfter200Runs / 1024)} KB after 200; ratio ${figure.ratio}${verdict(label)}`,
+    );
+  }
+  return lines;
 }
