@@ -76,6 +76,19 @@ export function describeDatabaseError(
   );
 }
 
+/** The failures that mean no server is there, or one that is going away: worth one more try. */
+const SERVER_GONE = new Set(["ECONNREFUSED", "closed", "57P01", "57P02", "57P03"]);
+
+/**
+ * Whether `err` (or the error it wraps) says that the server is not there or is going away (refused,
+ * connection closed, shutting down, crashed, starting up), as opposed to a refused login, a bad URL
+ * or a failed query.
+ */
+export function isServerGone(err: unknown): boolean {
+  const failure = findConnectionFailure(err);
+  return failure !== undefined && SERVER_GONE.has(failure.code);
+}
+
 /** How messages name the server (`host:port`) and its database (`host:port/dbname`). */
 interface Place {
   server: string;

@@ -1,11 +1,12 @@
 // "The database of this process": DATABASE_URL when it is set, used as given (never replaced by the
 // embedded server when it is down); otherwise the embedded server of PLUGCHAT_SYNC_DATA_DIR, started
 // if needed, with the database created and migrated on first use.
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../config/index.js";
 import { UserFacingError } from "../errors.js";
 import { urlWithoutPassword } from "../lib/redact.js";
 import type { Logger } from "../logger.js";
-import { describeDatabaseError } from "./connection-errors.js";
+import { describeDatabaseError, isServerGone } from "./connection-errors.js";
 import type { EmbeddedSession } from "./embedded/index.js";
 
 /** The database of the embedded server that the commands use. */
@@ -39,41 +40,65 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
     import("./embedded/index.js"),
     import("./migrations/index.js"),
   ]);
-  const session = await joinServer({ dataDir: config.dataDir, port: config.embeddedPort });
-  const url = session.url(EMBEDDED_DATABASE);
-  try {
-    if (session.started) {
-      options.onStarted?.(
-        `started the embedded PostgreSQL (data in ${config.dataDir}) at ${urlWithoutPassword(url)}; \`plugchat-sync db url\` prints it with the password (DATABASE_URL unset)`,
-      );
-    }
-    if (options.migrate !== false) {
-      // Every command migrates the embedded database (a no-op once done): logged only when it applied one.
-      const result = await migrate({
-        databaseUrl: url,
-        migrationsDir: defaultMigrationsDir(),
-        logger: options.logger.child({}, { level: "warn" }),
-      });
-      if (result.applied.length > 0) {
-        options.logger.info(
-          { applied: result.applied, created: result.databaseCreated },
-          `migrated the embedded database ${EMBEDDED_DATABASE}: ${result.applied.length} migration(s) applied`,
+  for (let attempt = 1; ; attempt += 1) {
+    const session = await joinServer({ dataDir: config.dataDir, port: config.embeddedPort });
+    const url = session.url(EMBEDDED_DATABASE);
+    try {
+      if (session.started) {
+        options.onStarted?.(
+          `started the embedded PostgreSQL (data in ${config.dataDir}) at ${urlWithoutPassword(url)}; \`plugchat-sync db url\` prints it with the password (DATABASE_URL unset)`,
         );
       }
-      await options.migrateMore?.(url);
+      if (options.migrate !== false) await migrateEmbedded(url, migrate, defaultMigrationsDir(), options);
+    } catch (error) {
+      await session.release();
+      // A server killed or crashed after this process found it up (its postmaster.pid not yet gone):
+      // the next join starts it again, as the message for a lost server promises any command does.
+      if (attempt < EMBEDDED_CONNECT_ATTEMPTS && isServerGone(unwrapped(error))) {
+        await sleep(RETRY_PAUSE_MS * attempt);
+        continue;
+      }
+      throw embeddedServerError(error, url, config.dataDir) ?? error;
     }
-  } catch (error) {
-    await session.release();
-    throw embeddedServerError(error, url, config.dataDir) ?? error;
+    // While this process uses it, a server that dies is started again (a worker would wait forever).
+    const keeper = keepServerAlive({ layout: session.layout, port: session.port, logger: options.logger });
+    let released: Promise<void> | undefined;
+    const release = () => {
+      released ??= keeper.stop().then(() => session.release());
+      return released;
+    };
+    return { url, embedded: session, release };
   }
-  // While this process uses it, a server that dies is started again (a worker would wait forever).
-  const keeper = keepServerAlive({ layout: session.layout, port: session.port, logger: options.logger });
-  let released: Promise<void> | undefined;
-  const release = () => {
-    released ??= keeper.stop().then(() => session.release());
-    return released;
-  };
-  return { url, embedded: session, release };
+}
+
+/** Joins of the embedded server, each with its first connection, before a lost server is an error. */
+const EMBEDDED_CONNECT_ATTEMPTS = 3;
+const RETRY_PAUSE_MS = 300;
+
+/** Applies pending migrations to the embedded database (a no-op once done): logged only when it applied one. */
+async function migrateEmbedded(
+  url: string,
+  migrate: typeof import("./migrations/index.js")["migrate"],
+  migrationsDir: string,
+  options: OpenDatabaseOptions,
+): Promise<void> {
+  const result = await migrate({
+    databaseUrl: url,
+    migrationsDir,
+    logger: options.logger.child({}, { level: "warn" }),
+  });
+  if (result.applied.length > 0) {
+    options.logger.info(
+      { applied: result.applied, created: result.databaseCreated },
+      `migrated the embedded database ${EMBEDDED_DATABASE}: ${result.applied.length} migration(s) applied`,
+    );
+  }
+  await options.migrateMore?.(url);
+}
+
+/** The error a migration wrapped into a message about DATABASE_URL, or `error` itself. */
+function unwrapped(error: unknown): unknown {
+  return error instanceof UserFacingError && error.cause !== undefined ? error.cause : error;
 }
 
 /**
@@ -81,7 +106,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions)
  * migration names DATABASE_URL, which is unset here); undefined for any other error.
  */
 function embeddedServerError(error: unknown, url: string, dataDir: string): UserFacingError | undefined {
-  const original = error instanceof UserFacingError && error.cause !== undefined ? error.cause : error;
+  const original = unwrapped(error);
   const described = describeDatabaseError(original, { url, embeddedDataDir: dataDir });
   return described === original ? undefined : described;
 }

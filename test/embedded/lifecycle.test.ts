@@ -174,6 +174,44 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
     expect(JSON.parse(listed.stdout)).toHaveLength(MANY.length + 1);
   });
 
+  it("is started again by a command that finds it gone between reading postmaster.pid and connecting", async () => {
+    const place = await newPlace();
+    expect((await cli(place, ["accounts", "add", "before-loss"])).code).toBe(0);
+    expect(await status(place)).toMatchObject({ running: false });
+    // A postmaster.pid that says "ready", of a live process named postgres on the server's port, which
+    // drops the first connection and exits: a server killed right after the command found it up.
+    const dying = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const server = require("node:net").createServer((socket) => { socket.destroy(); server.close(); process.exit(0); });
+         server.listen(${place.port}, "127.0.0.1", () => process.stdout.write("listening"));`,
+      ],
+      { argv0: "postgres", stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const exited = new Promise((resolve) => dying.once("exit", resolve));
+    await new Promise((resolve) => dying.stdout?.once("data", resolve));
+    const pgdata = join(place.dataDir, "pg");
+    const pidFile = [
+      dying.pid,
+      pgdata,
+      Math.floor(Date.now() / 1000),
+      place.port,
+      "",
+      "127.0.0.1",
+      "1 2",
+      "ready",
+    ];
+    await writeFile(join(pgdata, "postmaster.pid"), `${pidFile.join("\n")}\n`);
+    expect(await status(place)).toMatchObject({ running: true, pid: dying.pid });
+
+    const listed = await cli(place, ["accounts", "list", "--json"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    await exited;
+    expect(JSON.parse(listed.stdout)).toHaveLength(1);
+    expect(listed.stderr).toContain("started the embedded PostgreSQL");
+  });
+
   it("is started again by a worker whose server was killed under it, and the worker goes on syncing", async () => {
     const place = await newPlace();
     const simulator = await startSimulator({ token: "keep-alive-token", accounts: 20 });

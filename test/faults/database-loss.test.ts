@@ -64,9 +64,19 @@ async function postmasterPid(): Promise<number | undefined> {
 }
 
 /** The server up again (pinned, so that it stays up between tries). */
-async function serverUp(): Promise<void> {
+async function serverUp(context: string): Promise<void> {
   const started = await runCli(["db", "start"], env);
-  expect(started.code, started.stderr).toBe(0);
+  if (started.code === 0) return;
+  // Say what the server and its processes were doing: a failure here is the product's, not the try's.
+  const log = await readFile(join(root, "data", "pg", "server.log"), "utf8").catch(() => "(no log)");
+  const processes = spawnSync("ps", ["-eo", "pid,ppid,stat,lstart,args"], { encoding: "utf8" }).stdout;
+  const pidFile = await readFile(join(root, "data", "pg", "postmaster.pid"), "utf8").catch(() => "(none)");
+  expect.fail(
+    `db start failed (${context}): ${started.stderr}\npostmaster.pid:\n${pidFile}\nserver log (tail):\n${log.slice(-4_000)}\nprocesses:\n${processes
+      .split("\n")
+      .filter((line) => /postgres|PID/.test(line))
+      .join("\n")}`,
+  );
 }
 
 /**
@@ -92,8 +102,11 @@ describe("the database lost at random moments of a sync", () => {
     const seed = faultSeed();
     const random = seededRandom(seed);
     const outcomes: string[] = [];
+    let lastTryStderr = "";
     for (let attempt = 0; attempt < TRIES; attempt++) {
-      await serverUp();
+      await serverUp(
+        `seed ${seed}, before try ${attempt}, after: ${outcomes.join(", ") || "none"}; the last try's stderr: ${lastTryStderr.slice(-1_500)}`,
+      );
       await closeRunLeftOpen();
       const throughUrl = attempt % 2 === 1;
       const syncEnv = throughUrl ? { ...env, DATABASE_URL: embeddedUrl } : env;
@@ -104,6 +117,7 @@ describe("the database lost at random moments of a sync", () => {
       if (pid !== undefined) spawnSync("kill", ["-KILL", String(pid)]);
       const exit = await sync.exited;
       const stderr = sync.stderr();
+      lastTryStderr = stderr;
       recordOutput(`database loss try ${attempt} (seed ${seed})`, `${stderr}\n${sync.stdout()}`);
       const context = `seed ${seed}, try ${attempt}, killed after ${killAfterMs} ms, exit ${exit.code}:\n${stderr.slice(-2_000)}`;
       expect(stderr, context).not.toContain("unexpected error");
@@ -115,11 +129,13 @@ describe("the database lost at random moments of a sync", () => {
         expect(errorLines[0], context).toContain(throughUrl ? "DATABASE_URL" : "embedded PostgreSQL");
         expect(errorLines[0], context).not.toContain(new URL(embeddedUrl).password);
       }
-      outcomes.push(exit.code === 0 ? "finished" : "lost");
+      outcomes.push(
+        `${exit.code === 0 ? "finished" : "lost"} (killed after ${killAfterMs} ms${throughUrl ? ", DATABASE_URL" : ""})`,
+      );
     }
 
     // With the server up, the next run completes and matches Plugchat.
-    await serverUp();
+    await serverUp(`seed ${seed}, after the last try`);
     await closeRunLeftOpen();
     const last = await runCli(["sync"], { ...env, DATABASE_URL: embeddedUrl });
     expect(last.code, last.stderr).toBe(0);
@@ -133,6 +149,6 @@ describe("the database lost at random moments of a sync", () => {
       mismatches: mismatches.length,
     });
     expect(mismatches).toEqual([]);
-    expect(outcomes.filter((outcome) => outcome === "lost").length).toBeGreaterThan(0);
+    expect(outcomes.filter((outcome) => outcome.startsWith("lost")).length).toBeGreaterThan(0);
   }, 900_000);
 });
