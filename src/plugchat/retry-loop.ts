@@ -32,31 +32,51 @@ class RetryableAttempt extends Error {
  */
 export async function retryAttempts(
   attempt: (attemptNumber: number) => Promise<AttemptVerdict>,
-  { accountId, maxAttempts, signal, logger }: RetryLoopOptions,
+  options: RetryLoopOptions,
 ): Promise<FetchedAccount> {
+  const { maxAttempts, signal } = options;
+  // The first attempt runs outside p-retry: almost every account answers it, and p-retry's set-up (its
+  // options copied and checked, a promise per attempt) cost more CPU than the verdict it waits for.
+  signal?.throwIfAborted();
+  const first = await attempt(1);
+  signal?.throwIfAborted();
+  if (first.type === "account") return first.fetched;
+  if (first.type === "failed") throw first.error;
+  const retryable = new RetryableAttempt(1, first.status, first.code, first.delayMs);
+  if (maxAttempts === 1) throw unavailable(retryable, options);
+  await waitBeforeRetry(retryable, options);
   try {
-    return await pRetry(async (attemptNumber) => actOn(await attempt(attemptNumber), attemptNumber), {
-      retries: maxAttempts - 1,
+    return await pRetry(async (number) => actOn(await attempt(number + 1), number + 1), {
+      retries: maxAttempts - 2,
       // The verdict chooses each delay; it is slept in onFailedAttempt.
       minTimeout: 0,
       signal,
       shouldRetry: ({ error }) => error instanceof RetryableAttempt,
       onFailedAttempt: async ({ error, retriesLeft }) => {
-        if (!(error instanceof RetryableAttempt) || retriesLeft === 0) return;
-        const { status, code, delayMs } = error;
-        // At debug: in an outage every request retries; the outage itself is said once (outage-gate.ts).
-        logger.debug(
-          { accountId, attempt: error.attempt, ...(code === null ? { status } : { code }), delayMs },
-          "plugchat request retry",
-        );
-        await sleep(delayMs, signal);
+        if (error instanceof RetryableAttempt && retriesLeft > 0) await waitBeforeRetry(error, options);
       },
     });
   } catch (error) {
     if (!(error instanceof RetryableAttempt)) throw error;
-    const { status, code, attempt: attempts } = error;
-    throw new PlugchatUnavailableError({ accountId, status, code, attempts });
+    throw unavailable(error, options);
   }
+}
+
+/** Logs the retry to come and sleeps the delay its verdict chose. */
+async function waitBeforeRetry(
+  { attempt, status, code, delayMs }: RetryableAttempt,
+  { accountId, signal, logger }: RetryLoopOptions,
+): Promise<void> {
+  // At debug: in an outage every request retries; the outage itself is said once (outage-gate.ts).
+  logger.debug(
+    { accountId, attempt, ...(code === null ? { status } : { code }), delayMs },
+    "plugchat request retry",
+  );
+  await sleep(delayMs, signal);
+}
+
+function unavailable({ status, code, attempt }: RetryableAttempt, { accountId }: RetryLoopOptions) {
+  return new PlugchatUnavailableError({ accountId, status, code, attempts: attempt });
 }
 
 /**

@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { judgeRedirect } from "../../src/plugchat/http-request.js";
+import { getEventListeners } from "node:events";
+import { createServer, type RequestListener } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it, vi } from "vitest";
+import { judgeRedirect, requestOnce } from "../../src/plugchat/http-request.js";
+import { createRateLimiter, type RateLimiter } from "../../src/plugchat/rate-limiter.js";
 
 const requested = new URL("https://plugchat.example/integrator/account/a/");
 const from = requested;
@@ -58,5 +62,100 @@ describe("judging a redirect", () => {
     expect(judgeRedirect(302, "/integrator/account/a/", from, requested, 3)).toEqual({
       refuse: "too many redirects",
     });
+  });
+});
+
+/** A server whose every answer is the handler's, on loopback; closed with its connections. */
+async function serve(handler: RequestListener): Promise<{ url: URL; close(): Promise<void> }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: new URL(`http://127.0.0.1:${port}/integrator/account/a/`),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Answers 200 with half a body, then sends nothing more. */
+const stallMidBody: RequestListener = (_request, response) => {
+  response.writeHead(200, { "Content-Type": "application/json", "Content-Length": "100" });
+  response.write('{"name": "ha');
+};
+
+const settings = (timeoutMs: number, rateLimiter = createRateLimiter(0)) => ({
+  headers: {},
+  timeoutMs,
+  rateLimiter,
+});
+
+describe("one attempt's timeout and the caller's abort", () => {
+  it("ends an answer whose body stalls past the timeout as TIMEOUT", async () => {
+    const server = await serve(stallMidBody);
+    try {
+      const caller = new AbortController();
+      const result = await requestOnce(server.url, settings(150), caller.signal);
+      expect(result).toEqual({ type: "network", code: "TIMEOUT" });
+      // Nothing of the attempt stays attached to the caller's signal, which lives for a whole run.
+      expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("ends an answer whose body is still coming as ABORTED when the caller aborts, at once", async () => {
+    const server = await serve(stallMidBody);
+    try {
+      const caller = new AbortController();
+      const pending = requestOnce(server.url, settings(60_000), caller.signal);
+      // The head has come and the body is being read: the attempt's one listener is on the signal.
+      await vi.waitFor(() => expect(getEventListeners(caller.signal, "abort")).toHaveLength(1));
+      caller.abort(new Error("run cancelled"));
+      expect(await pending).toEqual({ type: "network", code: "ABORTED" });
+      expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("sends nothing for a caller that has already aborted", async () => {
+    let requests = 0;
+    const server = await serve((_request, response) => {
+      requests += 1;
+      response.end("{}");
+    });
+    try {
+      const caller = new AbortController();
+      caller.abort(new Error("run cancelled"));
+      expect(await requestOnce(server.url, settings(1_000), caller.signal)).toEqual({
+        type: "network",
+        code: "ABORTED",
+      });
+      expect(requests).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("counts the rate limiter's wait before a redirect in the attempt's timeout", async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(307, { Location: "/integrator/account/a" });
+      response.end();
+    });
+    try {
+      // A limiter whose turn for the redirect never comes: only the attempt's timeout ends the wait.
+      const neverAgain: RateLimiter = {
+        acquire: (signal) =>
+          new Promise((_resolve, reject) => {
+            signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
+          }),
+      };
+      const result = await requestOnce(server.url, settings(200, neverAgain));
+      expect(result).toEqual({ type: "network", code: "TIMEOUT" });
+    } finally {
+      await server.close();
+    }
   });
 });
