@@ -14,13 +14,12 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund && rm -rf node_mo
 
 # Run: no compiler, no Prisma CLI, no native engine (the client talks to PostgreSQL through `pg`).
 FROM node:24-bookworm-slim
-# The heap cap also makes V8 size its heap for it: a worker's live data stays near 50 MB (two batches
-# in memory, whatever the number of accounts), and without a cap V8 lets garbage grow the heap towards
-# its default limit (a quarter of the host's memory), which cost about 90 MB more peak RSS
-# (docs/benchmarks.md). The benchmark measures memory with the NODE_OPTIONS set here.
+# A cap far above a worker's live data (near 50 MB: two batches in memory, whatever the number of
+# accounts), so that it never binds; the process keeps its heap small by itself (src/cli/memory-flags.ts,
+# docs/benchmarks.md).
 ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=512
 # glibc keeps what a run's native buffers (HTTP bodies, pg messages) took from its heap, and raises
-# its own thresholds as it goes: an idle worker held about 60 MB more after a run of 10,000 accounts.
+# its own thresholds as it goes: an idle worker held about 15 MB more after a run of 10,000 accounts.
 # Fixed thresholds hand large blocks back to the system (docs/benchmarks.md, "An idle worker's memory").
 ENV MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app

@@ -216,28 +216,14 @@ try {
 }
 if (only.has("memory")) {
   const samples = Number(values["memory-samples"]);
-  const nodeFlags = deployedNodeOptions();
-  const [small, large] = await measureMemory({ url, counts: memoryCounts, samples, nodeFlags, progress });
-  // Not a target: what the same sync costs when run without the image's flags (plain `node`).
-  const [smallDefault, largeDefault] = await measureMemory({
-    url,
-    counts: memoryCounts,
-    samples: 1,
-    progress,
-  });
+  const [small, large] = await measureMemory({ url, counts: memoryCounts, samples, progress });
   figures.memory = {
     accounts: memoryCounts,
     rss10kMB: round(small.peakRssMB, 1),
     rss100kMB: round(large.peakRssMB, 1),
     ratio: round(large.peakRssMB / small.peakRssMB, 2),
-    nodeOptions: nodeFlags.join(" "),
     samplesPerCount: samples,
     measured: [small, large],
-    defaultHeap: {
-      rss10kMB: round(smallDefault.peakRssMB, 1),
-      rss100kMB: round(largeDefault.peakRssMB, 1),
-      measured: [smallDefault, largeDefault],
-    },
     idleWorkerMB: round(idleWorker.idleWorkerMB, 1),
     idleWorker: {
       ...idleWorker,

@@ -1,15 +1,13 @@
-// Peak RSS of a sync, for each number of accounts: each in a fresh child process (children/memory.mjs)
-// that only syncs, with the simulator in another process, so that neither the benchmark's own data
-// nor the simulator's accounts are counted.
-import { execFile } from "node:child_process";
+// Peak RSS of a sync, for each number of accounts, as a user runs it: `plugchat-sync sync` (the built
+// CLI, plain `node`, Node's default heap settings), a first run then an unchanged rerun, each its own
+// process, against a simulator in another process, so that neither the benchmark's own data nor the
+// simulator's accounts are counted.
 import { readFileSync } from "node:fs";
-import { promisify } from "node:util";
 import { simulatedAccountId } from "../../dist/simulator/index.js";
+import { CLI, measuringPlace } from "./cli-process.mjs";
 import { resetAccounts } from "./database.mjs";
-import { startSimulatorProcess } from "./simulator.mjs";
+import { BENCH_TOKEN, startSimulatorProcess } from "./simulator.mjs";
 
-const run = promisify(execFile);
-const CHILD = new URL("../children/memory.mjs", import.meta.url).pathname;
 const MEMORY_CONCURRENCY = 16;
 
 /**
@@ -30,11 +28,23 @@ export function simulatedIds(n) {
 
 /**
  * { accounts, peakRssMB, samples } for each count in `counts` (0 ms latency). Each count is measured
- * `samples` times, each in a fresh process; peakRssMB is the highest: when V8 collects garbage varies
- * from run to run by tens of MB, and the target is about the worst case.
+ * `samples` times, each a first run and a rerun in fresh processes; a sample's peak is the higher of
+ * its two, and peakRssMB the highest sample: when V8 collects garbage varies from run to run, and the
+ * target is about the worst case.
  */
-export async function measureMemory({ url, counts, samples = 2, nodeFlags = [], progress }) {
+export async function measureMemory({ url, counts, samples = 2, progress }) {
   const simulator = await startSimulatorProcess(Math.max(...counts));
+  const place = measuringPlace();
+  const env = {
+    ...process.env,
+    DATABASE_URL: url,
+    PLUGCHAT_BASE_URL: simulator.url,
+    PLUGCHAT_TOKEN: BENCH_TOKEN,
+    SYNC_CONCURRENCY: String(MEMORY_CONCURRENCY),
+    SYNC_BATCH_SIZE: "500",
+    PLUGCHAT_MAX_RPS: "0",
+    LOG_LEVEL: "warn",
+  };
   try {
     const results = [];
     for (const accounts of counts) {
@@ -42,23 +52,25 @@ export async function measureMemory({ url, counts, samples = 2, nodeFlags = [], 
       for (let sample = 0; sample < samples; sample++) {
         // Every sample starts from nothing synced, so each makes the same first run and rerun.
         await resetAccounts(url, simulatedIds(accounts));
-        const { stdout } = await run(
-          process.execPath,
-          [...nodeFlags, CHILD, url, simulator.url, String(MEMORY_CONCURRENCY)],
-          {
-            maxBuffer: 16 * 1024 * 1024,
-          },
-        );
-        measured.push(JSON.parse(stdout.trim().split("\n").at(-1)));
+        const first = await place.timed([CLI, "sync"], env);
+        const rerun = await place.timed([CLI, "sync"], env);
+        measured.push({
+          peakRssMB: Math.max(first.peakMB, rerun.peakMB),
+          runs: [
+            { phase: "first", seconds: first.wallMs / 1000, peakRssMB: first.peakMB },
+            { phase: "unchanged", seconds: rerun.wallMs / 1000, peakRssMB: rerun.peakMB },
+          ],
+        });
       }
       const peakRssMB = Math.max(...measured.map((one) => one.peakRssMB));
       results.push({ accounts, peakRssMB, samples: measured });
       progress(
-        `memory ${accounts} accounts${nodeFlags.length > 0 ? ` (${nodeFlags.join(" ")})` : " (default heap)"}: peak RSS ${measured.map((one) => one.peakRssMB.toFixed(1)).join(", ")} MB`,
+        `memory ${accounts} accounts: peak RSS of \`sync\` ${measured.map((one) => one.peakRssMB.toFixed(1)).join(", ")} MB`,
       );
     }
     return results;
   } finally {
+    place.close();
     await simulator.close();
   }
 }

@@ -1,5 +1,5 @@
-// Shared by the child processes that measure a peak RSS (children/memory.mjs,
-// children/account-source.mjs): timed passes, then one JSON line for the parent.
+// For a child process that measures a peak RSS (children/account-source.mjs): timed passes, then one
+// JSON line for the parent.
 
 /**
  * Runs `pass(phase)` for each of `phases`, timing each, then disconnects `prisma` (whatever happens)
