@@ -34,6 +34,9 @@
 // queue,bare, --unchanged-runs N (20), --keep-db.
 import { cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
+// First: the in-process figures (throughput, bare client) are the sync's in a process as the CLI runs
+// it, with the V8 flags every command sets before Prisma compiles its WebAssembly.
+import "./lib/cli-flags.mjs";
 import { measureAccountSource } from "./lib/account-source.mjs";
 import { measureBareClient } from "./lib/bare-client.mjs";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";

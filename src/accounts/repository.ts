@@ -3,7 +3,7 @@
 // its size) so that importing 100,000 ids takes a few round trips, not 100,000.
 import type { PrismaClient } from "../db/prisma.js";
 import { accountsPage, trackIds, untrackIds } from "../db/sql/accounts.js";
-import type { Db } from "../db/sql/index.js";
+import type { Db, Reader } from "../db/sql/index.js";
 import { UserFacingError } from "../errors.js";
 import { quoted } from "../lib/text.js";
 import { isValidAccountId } from "../plugchat/account-id.js";
@@ -137,14 +137,11 @@ export interface ListOptions {
  * The accounts in id order, fetched a page at a time (keyset on id, so each page is an index range
  * scan however deep into the table it is) and yielded one by one: a large table is never held whole.
  */
-export async function* listAccounts(
-  prisma: PrismaClient,
-  options: ListOptions = {},
-): AsyncGenerator<AccountListing> {
+export async function* listAccounts(db: Reader, options: ListOptions = {}): AsyncGenerator<AccountListing> {
   const pageSize = options.pageSize ?? 1_000;
   let afterId: string | undefined;
   for (;;) {
-    const page = await accountsPage(prisma, {
+    const page = await accountsPage(db, {
       status: options.status,
       includeRemoved: options.includeRemoved,
       afterId,

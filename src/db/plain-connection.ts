@@ -1,7 +1,7 @@
-// One plain node-postgres connection for a short command (`report`): no Prisma client, no pool.
-// Prisma's runtime and its first query cost a command about 1 s and 100 MB (bench: startup), which a
-// person typing `report`, a cron job or a probe should not wait for. It reads through the same SQL
-// functions (src/db/sql) as the Prisma client, by their tagged templates.
+// One plain node-postgres connection for a short command (`report`, `accounts list`): no Prisma
+// client, no pool. Prisma's runtime and its first query cost a command about 1 s and 100 MB (bench:
+// startup), which a person typing a command, a cron job or a probe should not wait for. It reads
+// through the same SQL functions (src/db/sql) as the Prisma client, by their tagged templates.
 import type pg from "pg";
 import { connect, prismaSchemaName, quoteIdentifier } from "./migrations/database.js";
 import type { Reader } from "./sql/index.js";

@@ -1,7 +1,7 @@
 // Each command loads its own code, not everyone's: `--help` loads no command and no driver, and a
-// query command such as `report` loads neither Prisma, BullMQ, Redis, MySQL nor the simulator. Proven by
-// recording every module a real CLI process resolves (a module.register hook), not by timing. `report`
-// reads through one plain pg connection, without Prisma (src/db/plain-connection.ts).
+// query command (`report`, `accounts list`) loads neither Prisma, BullMQ, Redis, MySQL nor the
+// simulator. Proven by recording every module a real CLI process resolves (a module.register hook),
+// not by timing. Such a command reads through one plain pg connection (src/db/plain-connection.ts).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -84,33 +84,37 @@ describe("commands load what they use", () => {
     ).toEqual([]);
   });
 
-  it("report reads through one plain pg connection: no Prisma, BullMQ, Redis, MySQL, simulator, status page or embedded server", async () => {
-    const database = await createMigratedTestDatabase();
-    try {
-      const { code, stdout, modules } = modulesLoadedBy(["report", "--drift"], {
-        DATABASE_URL: database.url,
-      });
-      expect(code).toBe(0);
-      expect(stdout).toMatch(/^No sync runs yet.*\n\nDrift since /s);
-      expect(packageOf(modules, "pg").length).toBeGreaterThan(0);
-      for (const unused of [
-        "@prisma/client",
-        "@prisma/adapter-pg",
-        "bullmq",
-        "ioredis",
-        "mysql2",
-        "pino-pretty",
-      ])
-        expect(packageOf(modules, unused), unused).toEqual([]);
-      expect(
-        modules.filter((url) =>
-          /\/dist\/(simulator|status|queue|plugchat\/client|db\/embedded|generated)\//.test(url),
-        ),
-      ).toEqual([]);
-    } finally {
-      await database.drop();
-    }
-  });
+  it.each([
+    { command: ["report", "--drift"], says: /^No sync runs yet.*\n\nDrift since /s },
+    { command: ["accounts", "list"], says: /^no tracked accounts\n$/ },
+  ])(
+    "$command.0 reads through one plain pg connection: no Prisma, BullMQ, Redis, MySQL, simulator, status page or embedded server",
+    async ({ command, says }) => {
+      const database = await createMigratedTestDatabase();
+      try {
+        const { code, stdout, modules } = modulesLoadedBy(command, { DATABASE_URL: database.url });
+        expect(code).toBe(0);
+        expect(stdout).toMatch(says);
+        expect(packageOf(modules, "pg").length).toBeGreaterThan(0);
+        for (const unused of [
+          "@prisma/client",
+          "@prisma/adapter-pg",
+          "bullmq",
+          "ioredis",
+          "mysql2",
+          "pino-pretty",
+        ])
+          expect(packageOf(modules, unused), unused).toEqual([]);
+        expect(
+          modules.filter((url) =>
+            /\/dist\/(simulator|status|queue|plugchat\/client|db\/embedded|generated)\//.test(url),
+          ),
+        ).toEqual([]);
+      } finally {
+        await database.drop();
+      }
+    },
+  );
 
   it("traces: --help and report load no OpenTelemetry even with an OTLP endpoint set; sync loads its SDK only with one", async () => {
     const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9/", OTEL_BSP_SCHEDULE_DELAY: "10" };

@@ -1,14 +1,10 @@
-// `plugchat-sync accounts`: the account ids to sync. Each subcommand's work is in ./accounts/.
+// `plugchat-sync accounts`: the account ids to sync. Each subcommand's work is in ./accounts/, loaded
+// when it runs: `accounts list` reads through a plain connection and must not load Prisma for `add`.
 import { Command, Option } from "commander";
-import { ACCOUNT_STATUSES, trackAccounts, untrackAccounts } from "../../accounts/repository.js";
-import { withPrisma } from "../../db/prisma.js";
+import { ACCOUNT_STATUSES } from "../../accounts/repository.js";
 import { descriptionOf } from "../command-list.js";
-import { commandDatabaseUrl } from "../context.js";
-import { printLine, printNotice } from "../print.js";
-import { type ImportOptions, importIds } from "./accounts/import.js";
-import { type ListOptions, listTrackedAccounts } from "./accounts/list.js";
-import { checkIds, describeTrack, listed } from "./accounts/messages.js";
-import { checkSource } from "./accounts/source-check.js";
+import type { ImportOptions } from "./accounts/import.js";
+import type { ListOptions } from "./accounts/list.js";
 
 export function accountsCommand(): Command {
   const accounts = new Command("accounts").description(descriptionOf("accounts"));
@@ -24,13 +20,7 @@ function addCommand(): Command {
   return new Command("add")
     .description("track account ids; an id that was removed is tracked again, with its history")
     .argument("<id...>", "account ids")
-    .action(addIds);
-}
-
-async function addIds(ids: string[]): Promise<void> {
-  checkIds(ids, "nothing was added");
-  const result = await withPrisma(await commandDatabaseUrl(), (prisma) => trackAccounts(prisma, ids));
-  printLine(describeTrack(result));
+    .action(async (ids: string[]) => (await import("./accounts/track.js")).addIds(ids));
 }
 
 function importCommand(): Command {
@@ -46,7 +36,9 @@ function importCommand(): Command {
     )
     .option("--replace", "make the tracked set equal to the file: untrack every tracked id it does not hold")
     .option("--force", "with --replace: untrack past the removal limit (ACCOUNT_SOURCE_MAX_REMOVAL)")
-    .action((file: string, options: ImportOptions) => importIds(file, options));
+    .action(async (file: string, options: ImportOptions) =>
+      (await import("./accounts/import.js")).importIds(file, options),
+    );
 }
 
 function sourceCommand(): Command {
@@ -58,7 +50,7 @@ function sourceCommand(): Command {
     .description(
       "run the source's query and print what a run would change (ids added, re-tracked, untracked, invalid, or a refusal by the removal limit), changing nothing. Exit 0 when a run would apply it, 1 when it would refuse it or the source cannot be read",
     )
-    .action(checkSource);
+    .action(async () => (await import("./accounts/source-check.js")).checkSource());
   return source;
 }
 
@@ -70,7 +62,9 @@ function listCommand(): Command {
     )
     .option("--json", "print a JSON array (and nothing else) on stdout")
     .option("--all", "include removed accounts")
-    .action((options: ListOptions) => listTrackedAccounts(options));
+    .action(async (options: ListOptions) =>
+      (await import("./accounts/list.js")).listTrackedAccounts(options),
+    );
 }
 
 function removeCommand(): Command {
@@ -80,18 +74,5 @@ function removeCommand(): Command {
       "stop tracking account ids; their rows and drift history are kept. Exits 0 when every id ends up untracked, ids that were never tracked included (they are reported)",
     )
     .argument("<id...>", "account ids")
-    .action(removeIds);
-}
-
-async function removeIds(ids: string[]): Promise<void> {
-  checkIds(ids, "nothing was removed");
-  const result = await withPrisma(await commandDatabaseUrl(), (prisma) => untrackAccounts(prisma, ids));
-  // Not an error: the wanted state (not tracked) holds, and a removal script can be re-run.
-  // Unknown ids are still worth a warning, since they are usually typos.
-  if (result.unknown.length > 0) {
-    printNotice(`warning: not tracked: ${listed(result.unknown)} (no such account)`);
-  }
-  printLine(
-    `${result.removed.length} removed, ${result.alreadyRemoved.length} already removed, ${result.unknown.length} unknown`,
-  );
+    .action(async (ids: string[]) => (await import("./accounts/track.js")).removeIds(ids));
 }

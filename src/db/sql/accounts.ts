@@ -225,53 +225,47 @@ export interface AccountsPageFilter {
   pageSize: number;
 }
 
-/**
- * One page of accounts in id order after `afterId` (keyset on id: an index range scan at any depth),
- * with the times of their latest unchanged success counted, as account_current_state counts them.
- */
-export async function accountsPage(db: Db, filter: AccountsPageFilter) {
-  const rows = await db.account.findMany({
-    where: {
-      ...(filter.includeRemoved ? {} : { tracked: true }),
-      ...(filter.status === undefined ? {} : { lastStatus: filter.status }),
-      ...(filter.afterId === undefined ? {} : { id: { gt: filter.afterId } }),
-    },
-    select: {
-      id: true,
-      tracked: true,
-      lastStatus: true,
-      name: true,
-      active: true,
-      externalId: true,
-      lastSyncedAt: true,
-      lastAttemptAt: true,
-      consecutiveFailures: true,
-      lastError: true,
-      missingSince: true,
-      addedAt: true,
-    },
-    orderBy: { id: "asc" },
-    take: filter.pageSize,
-  });
-  const confirmed = await confirmations(
-    db,
-    rows.filter((row) => row.lastStatus === "ok").map((row) => row.id),
-  );
-  return rows.map((row) => {
-    const at = confirmed.get(row.id);
-    return at === undefined ? row : { ...row, lastSyncedAt: at, lastAttemptAt: at };
-  });
+/** One account as `accounts list` shows it. */
+export interface AccountPageRow {
+  id: string;
+  tracked: boolean;
+  lastStatus: string;
+  name: string | null;
+  active: boolean | null;
+  externalId: string | null;
+  lastSyncedAt: Date | null;
+  lastAttemptAt: Date | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  missingSince: Date | null;
+  addedAt: Date;
 }
 
-/** The accounts' latest confirmations later than their rows' times (account_confirmed_at), by id. */
-async function confirmations(db: Db, ids: readonly string[]): Promise<Map<string, Date>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.$queryRaw<{ id: string; at: Date }[]>`
-    SELECT c.id, c.at FROM (
-      SELECT a.id, account_confirmed_at(a.id, a.last_attempt_at) AS at
-        FROM accounts a WHERE a.id = ANY(${[...ids]}::text[]) AND a.last_status = 'ok') c
-     WHERE c.at IS NOT NULL`;
-  return new Map(rows.map((row) => [row.id, row.at]));
+/**
+ * One page of accounts in id order after `afterId` (keyset on id: an index range scan at any depth),
+ * with the times of their latest unchanged success counted, as account_current_state counts them. One
+ * statement whatever the filter, so that a plain connection can run it: a null parameter drops its
+ * condition, which PostgreSQL folds away as it plans with the values.
+ */
+export async function accountsPage(db: Reader, filter: AccountsPageFilter): Promise<AccountPageRow[]> {
+  const status = filter.status ?? null;
+  const afterId = filter.afterId ?? null;
+  return db.$queryRaw<AccountPageRow[]>`
+    SELECT a.id, a.tracked, a.last_status AS "lastStatus", a.name, a.active,
+           a.external_id AS "externalId",
+           COALESCE(confirmed.at, a.last_synced_at) AS "lastSyncedAt",
+           COALESCE(confirmed.at, a.last_attempt_at) AS "lastAttemptAt",
+           a.consecutive_failures AS "consecutiveFailures", a.last_error AS "lastError",
+           a.missing_since AS "missingSince", a.added_at AS "addedAt"
+      FROM accounts a
+      LEFT JOIN LATERAL (
+        SELECT account_confirmed_at(a.id, a.last_attempt_at) AS at WHERE a.last_status = 'ok'
+      ) confirmed ON true
+     WHERE (${filter.includeRemoved === true}::boolean OR a.tracked)
+       AND (${status}::text IS NULL OR a.last_status = ${status}::text)
+       AND (${afterId}::text IS NULL OR a.id > ${afterId}::text)
+     ORDER BY a.id
+     LIMIT ${filter.pageSize}::int`;
 }
 
 /**

@@ -1,6 +1,6 @@
 // `accounts list`: the tracked accounts streamed from the database to stdout, as a table or JSON.
 import { type AccountListing, type AccountStatus, listAccounts } from "../../../accounts/repository.js";
-import { withPrisma } from "../../../db/prisma.js";
+import { withPlainConnection } from "../../../db/plain-connection.js";
 import { terminalJson } from "../../../lib/terminal-text.js";
 import { commandDatabaseUrl } from "../../context.js";
 import { formatTime, TableWriter } from "../../format.js";
@@ -15,8 +15,9 @@ export interface ListOptions {
 
 export async function listTrackedAccounts(options: ListOptions): Promise<void> {
   watchStdout();
-  await withPrisma(await commandDatabaseUrl(), async (prisma) => {
-    const rows = listAccounts(prisma, { status: options.status, includeRemoved: options.all === true });
+  // One plain connection, no Prisma client: a listing answers at once (docs/benchmarks.md, startup).
+  await withPlainConnection(await commandDatabaseUrl(), async (db) => {
+    const rows = listAccounts(db, { status: options.status, includeRemoved: options.all === true });
     try {
       if (options.json) await writeJson(rows);
       else await writeTable(rows, { showTracked: options.all === true });
