@@ -2,7 +2,7 @@
 // statements of src/db/sql/accounts.ts. Writes are set-based (one statement per batch of ids, whatever
 // its size) so that importing 100,000 ids takes a few round trips, not 100,000.
 import type { PrismaClient } from "../db/prisma.js";
-import { accountsPage, trackIds, untrackIds } from "../db/sql/accounts.js";
+import { type AccountPageRow, accountsPage, trackIds, untrackIds } from "../db/sql/accounts.js";
 import type { Db, Reader } from "../db/sql/index.js";
 import { UserFacingError } from "../errors.js";
 import { quoted } from "../lib/text.js";
@@ -110,20 +110,8 @@ export async function untrackAccounts(prisma: PrismaClient, ids: readonly string
   return result;
 }
 
-export interface AccountListing {
-  id: string;
-  tracked: boolean;
-  status: AccountStatus;
-  name: string | null;
-  active: boolean | null;
-  externalId: string | null;
-  lastSyncedAt: Date | null;
-  lastAttemptAt: Date | null;
-  consecutiveFailures: number;
-  lastError: string | null;
-  missingSince: Date | null;
-  addedAt: Date;
-}
+/** One account as `accounts list` shows it: its page row, with `status` for `last_status`. */
+export type AccountListing = Omit<AccountPageRow, "lastStatus"> & { status: AccountStatus };
 
 export interface ListOptions {
   status?: AccountStatus | undefined;
