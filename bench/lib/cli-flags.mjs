@@ -1,5 +1,6 @@
-// The V8 flags every plugchat-sync command sets as it starts (src/cli/memory-flags.ts), set in the
+// The V8 flags the syncing plugchat-sync commands set as they start (src/cli/memory-flags.ts), set in the
 // benchmark's own process, which runs syncs in-process: imported before anything else.
-import { useMemoryFlags } from "../../dist/cli/memory-flags.js";
+import { useMemoryFlagsFor } from "../../dist/cli/memory-flags.js";
 
-useMemoryFlags();
+// As `sync` runs them.
+useMemoryFlagsFor("sync");

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The CLI's entry. Loading the CLI takes a moment (Prisma, BullMQ): the worker's stop signals are
 // captured first, so that a SIGTERM during that moment still stops it gracefully.
-import { useMemoryFlags } from "./memory-flags.js";
+import { useMemoryFlagsFor } from "./memory-flags.js";
 import { captureStopSignals } from "./stop-signal.js";
 
 if (process.argv[2] === "worker") captureStopSignals();
-useMemoryFlags();
+useMemoryFlagsFor(process.argv[2]);
 
 // Only what every command needs is loaded here: each command loads its own code (program.ts), and
 // the configuration and database context load with the first command that asks for them.
