@@ -1,7 +1,7 @@
 // What one batch writes, in one transaction: its bookkeeping row, the accounts' data and status, their
 // versions, the drift rows, and its counts added to the run's.
 
-import type { PrismaClient } from "../db/prisma.js";
+import { forgetPrismaQueryHistory, type PrismaClient } from "../db/prisma.js";
 import {
   lockAccounts,
   markFailed,
@@ -55,7 +55,7 @@ export async function writeBatch(
 ): Promise<BatchWrite | "already_written" | "run_closed"> {
   const attributes = { "plugchat_sync.run_id": runId, "plugchat_sync.batch_index": batch.index };
   return inSpan("sync batch transaction", { attributes }, async (span) => {
-    const written = await transaction(prisma, runId, results, batch);
+    const written = await transaction(prisma, runId, results, batch).finally(forgetPrismaQueryHistory);
     span.setAttributes({ "plugchat_sync.batch_write": typeof written === "string" ? written : "written" });
     return written;
   });
