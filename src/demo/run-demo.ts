@@ -7,7 +7,7 @@ import { defaultMigrationsDir, migrate } from "../db/migrations/index.js";
 import { withPrisma } from "../db/prisma.js";
 import { dropDatabaseIfExists } from "../db/sql/databases.js";
 import { driftSince } from "../db/sql/drift.js";
-import { listMismatches, type MismatchChange } from "../db/sql/mismatches.js";
+import { listMismatches, type MismatchChange } from "../db/sql/mismatch-list.js";
 import { recentRuns } from "../db/sql/runs.js";
 import { ExitCode, UserFacingError } from "../errors.js";
 import { urlWithoutPassword } from "../lib/redact.js";

@@ -3,6 +3,7 @@
 
 import type { PrismaClient } from "../db/prisma.js";
 import * as driftSql from "../db/sql/drift.js";
+import { countUnverifiedAccounts, listMismatches } from "../db/sql/mismatch-list.js";
 import * as mismatchesSql from "../db/sql/mismatches.js";
 import type { RunProgressRow } from "../db/sql/runs.js";
 import * as runsSql from "../db/sql/runs.js";
@@ -392,12 +393,12 @@ export async function mismatchesPanel(
   return prisma.$transaction(
     async (tx) => {
       const byField = await mismatchesSql.mismatchCountsByField(tx);
-      const rows = await mismatchesSql.listMismatches(tx, { limit });
+      const rows = await listMismatches(tx, { limit });
       return {
         accountsWithExpectations: await mismatchesSql.countAccountsWithExpectations(tx),
         total: byField.reduce((sum, row) => sum + row.mismatches, 0),
         byField,
-        unverified: await mismatchesSql.countUnverifiedAccounts(tx),
+        unverified: await countUnverifiedAccounts(tx),
         mismatches: rows.map((row) => ({
           accountId: row.accountId,
           name: row.name,

@@ -2,12 +2,8 @@
 // what the integrator's records expect (account_mismatches). New and resolved mismatches are logged
 // once, when they are news; one that persists says nothing more.
 import type { PrismaClient } from "../db/prisma.js";
-import {
-  type MismatchChange,
-  type MismatchRefresh,
-  recordMismatchCounts,
-  refreshMismatches,
-} from "../db/sql/mismatches.js";
+import type { MismatchChange } from "../db/sql/mismatch-list.js";
+import { type MismatchRefresh, recordMismatchCounts, refreshMismatches } from "../db/sql/mismatches.js";
 import { closeRun } from "../db/sql/runs.js";
 import type { Logger } from "../logger.js";
 

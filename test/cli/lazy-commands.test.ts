@@ -1,5 +1,5 @@
 // Each command loads its own code, not everyone's: `--help` loads no command and no driver, and a
-// query command (`report`, `accounts list`) loads neither Prisma, BullMQ, Redis, MySQL nor the
+// query command (`report`, `accounts list`, `mismatches`) loads neither Prisma, BullMQ, Redis, MySQL nor the
 // simulator. Proven by recording every module a real CLI process resolves (a module.register hook),
 // not by timing. Such a command reads through one plain pg connection (src/db/plain-connection.ts).
 import { spawn, spawnSync } from "node:child_process";
@@ -87,6 +87,7 @@ describe("commands load what they use", () => {
   it.each([
     { command: ["report", "--drift"], says: /^No sync runs yet.*\n\nDrift since /s },
     { command: ["accounts", "list"], says: /^no tracked accounts\n$/ },
+    { command: ["mismatches"], says: /^no mismatches with your records\n$/ },
   ])(
     "$command.0 reads through one plain pg connection: no Prisma, BullMQ, Redis, MySQL, simulator, status page or embedded server",
     async ({ command, says }) => {

@@ -2,8 +2,8 @@
 // people (a table) and scripts (JSON, and an exit code: 0 none, 1 some, 2 bad configuration).
 import { Command, InvalidArgumentError } from "commander";
 import { FIELD_NAMES, mismatchFieldNamed } from "../../accounts/source/expectations.js";
-import { withPrisma } from "../../db/prisma.js";
-import { countUnverifiedAccounts, listMismatches, type Mismatch } from "../../db/sql/mismatches.js";
+import { withPlainConnection } from "../../db/plain-connection.js";
+import { countUnverifiedAccounts, listMismatches, type Mismatch } from "../../db/sql/mismatch-list.js";
 import { quoted } from "../../lib/text.js";
 import { accountIdArgument } from "../arguments.js";
 import { descriptionOf } from "../command-list.js";
@@ -27,10 +27,14 @@ export function mismatchesCommand(): Command {
     .option("--account <id>", "only this account", accountIdArgument)
     .option("--json", "print JSON instead of a table")
     .action(async (options: MismatchesOptions) => {
-      const { mismatches, unverified } = await withPrisma(await commandDatabaseUrl(), async (prisma) => ({
-        mismatches: await listMismatches(prisma, { field: options.field, accountId: options.account }),
-        unverified: await countUnverifiedAccounts(prisma),
-      }));
+      // One plain connection, not Prisma: a query command answers at once (as `report` does).
+      const { mismatches, unverified } = await withPlainConnection(
+        await commandDatabaseUrl(),
+        async (db) => ({
+          mismatches: await listMismatches(db, { field: options.field, accountId: options.account }),
+          unverified: await countUnverifiedAccounts(db),
+        }),
+      );
       if (options.json) printJson({ total: mismatches.length, unverified, mismatches }, 2);
       else printLine(formatMismatches(mismatches, unverified));
       if (mismatches.length > 0) process.exitCode = SOME_MISMATCHES;

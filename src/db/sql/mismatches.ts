@@ -3,6 +3,7 @@
 // when it closes, set-based: a fixed number of statements whatever the number of accounts.
 import { Prisma } from "../../generated/prisma/client.js";
 import type { Db } from "./index.js";
+import { type MismatchChange, type RawChange, toChange } from "./mismatch-list.js";
 
 /** The column holding each field's last synced value, as text the way account_drift writes it. */
 const ACTUAL_VALUE = Prisma.raw(`CASE e.field
@@ -33,14 +34,6 @@ const CURRENT = Prisma.sql`
     JOIN accounts a ON a.id = e.account_id
     CROSS JOIN LATERAL (SELECT ${ACTUAL_VALUE} AS actual) v
    WHERE ${VERIFIED} AND v.actual IS DISTINCT FROM e.expected_value`;
-
-export interface MismatchChange {
-  accountId: string;
-  name: string | null;
-  field: string;
-  expected: string | null;
-  actual: string | null;
-}
 
 export interface MismatchRefresh {
   opened: MismatchChange[];
@@ -93,24 +86,6 @@ export async function refreshMismatches(db: Db, runId: number): Promise<Mismatch
   return { opened: opened.map(toChange), resolved: resolved.map(toChange), open: count?.open ?? 0 };
 }
 
-interface RawChange {
-  account_id: string;
-  name: string | null;
-  field: string;
-  expected: string | null;
-  actual: string | null;
-}
-
-function toChange(row: RawChange): MismatchChange {
-  return {
-    accountId: row.account_id,
-    name: row.name,
-    field: row.field,
-    expected: row.expected,
-    actual: row.actual,
-  };
-}
-
 /** Records the refresh's counts on the run's row. */
 export async function recordMismatchCounts(
   db: Db,
@@ -123,43 +98,10 @@ export async function recordMismatchCounts(
      WHERE id = ${runId}`;
 }
 
-/** One row of the account_mismatches view. */
-export interface Mismatch extends MismatchChange {
-  since: Date;
-  runId: number;
-}
-
-/** The open mismatches, by account and field, optionally of one field or one account. */
-export async function listMismatches(
-  db: Db,
-  filter: { field?: string | undefined; accountId?: string | undefined; limit?: number | undefined } = {},
-): Promise<Mismatch[]> {
-  const rows = await db.$queryRaw<(RawChange & { since: Date; run_id: number })[]>`
-    SELECT account_id, name, field, expected, actual, since, run_id
-      FROM account_mismatches
-     WHERE (${filter.field ?? null}::text IS NULL OR field = ${filter.field ?? null}::text)
-       AND (${filter.accountId ?? null}::text IS NULL OR account_id = ${filter.accountId ?? null}::text)
-     ORDER BY account_id, field
-     LIMIT ${filter.limit ?? null}::int`;
-  return rows.map((row) => ({ ...toChange(row), since: row.since, runId: row.run_id }));
-}
-
 /** Open mismatches per field, in field order: the gauge's and the status page's figures. */
 export async function mismatchCountsByField(db: Db): Promise<{ field: string; mismatches: number }[]> {
   return db.$queryRaw<{ field: string; mismatches: number }[]>`
     SELECT field, count(*)::int AS mismatches FROM account_mismatches GROUP BY field ORDER BY field`;
-}
-
-/**
- * Tracked accounts with expectations whose last fetch does not tell their values (never synced, or
- * failing): unverified, so never counted as mismatches.
- */
-export async function countUnverifiedAccounts(db: Db): Promise<number> {
-  const [row] = await db.$queryRaw<{ unverified: number }[]>`
-    SELECT count(*)::int AS unverified FROM accounts a
-     WHERE a.tracked AND a.last_status IN ('pending', 'failed')
-       AND EXISTS (SELECT 1 FROM account_expectations e WHERE e.account_id = a.id)`;
-  return row?.unverified ?? 0;
 }
 
 /** The first `limit` mismatches run `runId` opened (by account and field), and how many it opened. */
