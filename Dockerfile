@@ -19,7 +19,7 @@ FROM node:24-bookworm-slim
 # docs/benchmarks.md).
 ENV NODE_ENV=production NODE_OPTIONS=--max-old-space-size=512
 # glibc keeps what a run's native buffers (HTTP bodies, pg messages) took from its heap, and raises
-# its own thresholds as it goes: an idle worker held about 15 MB more after a run of 10,000 accounts.
+# its own thresholds as it goes: an idle worker holds about 10 MB more after a run of 10,000 accounts.
 # Fixed thresholds hand large blocks back to the system (docs/benchmarks.md, "An idle worker's memory").
 ENV MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
