@@ -2,8 +2,9 @@
 // container an integrator rents, often with PostgreSQL beside it. The commands that run syncs set these
 // V8 flags as they start, before Prisma compiles its WebAssembly or the heap grows (measured in
 // docs/benchmarks.md, "Memory: the V8 flags the syncing commands set"):
-// - `--liftoff-only`: Prisma's query compiler (3.4 MB of WebAssembly, which spends microseconds per
-//   query) stays on V8's baseline compiler; optimising it too took about 35 MB of code.
+// - `--liftoff-only`: Prisma's query compiler (1.7 MB of WebAssembly in its "small" build, which spends
+//   microseconds per query) stays on V8's baseline compiler; optimising the 3.4 MB "fast" build too
+//   took about 35 MB of code.
 // - `--heap-growing-percent=20`: after a full collection the old generation may grow 20% past what
 //   survived, not up to 4×: a run's garbage is collected long before it doubles the heap.
 // - `--semi-space-growth-factor=1`: the young generation keeps its first size (1 MB a half) instead

@@ -28,7 +28,8 @@
 // mismatches.mismatchCountsByField). Read by the status page (status-page.ts, runs.recentRuns, runs.runProgressRow, drift.driftByDay,
 // drift.recentDrift), `report` (runs.recentRuns, drift.driftSince) and notifications
 // (drift.driftCountsByField, accounts.failedInRun). `mismatches`, the status page and the demo list
-// the account_mismatches view with mismatch-list.listMismatches and mismatch-list.countUnverifiedAccounts. `plugchat-sync accounts` writes the tracked set with
+// the account_mismatches view with mismatch-list.listMismatches and
+// mismatch-list.countUnverifiedAccounts. `plugchat-sync accounts` writes the tracked set with
 // accounts.trackIds and accounts.untrackIds and lists it with accounts.accountsPage; the demo drops its
 // own database with databases.dropDatabaseIfExists. Retention (retention/prune.ts, for the worker and
 // `prune`): under retention.tryPruneLock, per table retention.pruneChunk
