@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (after `npm run build`: it runs dist/). Measures, against the Plugchat simulator (in
+// `npm run bench` (after `npm run build`: it runs the CLI in dist/ and imports modules of build/). Measures, against the Plugchat simulator (in
 // a process of its own) and a throwaway database (plugchat_sync_bench beside DATABASE_URL, dropped
 // and recreated; Redis at REDIS_URL for the workers):
 //   1. throughput of runSync at 0 and 50 ms latency, concurrency 16 and 64: first run, unchanged

@@ -10,7 +10,7 @@
 // The generated client imports its query compiler as a module exporting the WebAssembly in base64: V8
 // keeps that module's text and its string for as long as the process lives (4.4 MB with the "small"
 // build, 8.7 MB with "fast"), a fifth of an idle worker's live heap. The bytes are written beside the
-// client instead (`npm run build` copies them into dist/) and read once; generating fails if Prisma
+// client instead (`npm run build` copies them into build/ and dist/) and read once; generating fails if Prisma
 // changes the code this replaces.
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";

@@ -1,7 +1,6 @@
-import { createRequire } from "node:module";
+import { packageRoot } from "./package-root.js";
 
-// package.json sits one level above both src/ (tests) and dist/ (built code).
-const packageJson = createRequire(import.meta.url)("../package.json") as { name: string; version: string };
+const { packageJson } = packageRoot();
 
 export const PACKAGE_NAME = packageJson.name;
 export const PACKAGE_VERSION = packageJson.version;

@@ -3,10 +3,10 @@
 // then nothing changes), through the same reader and reconciliation a run uses.
 //   node bench/children/account-source.mjs <databaseUrl> <sourceUrl> <query>
 // Prints one JSON line: peak RSS (MB) and each pass's seconds and counts.
-import { readSourceRows } from "../../dist/accounts/source/read-source.js";
-import { reconcileTrackedIds } from "../../dist/accounts/source/reconcile.js";
-import { createPrismaClient } from "../../dist/db/prisma.js";
-import { SOURCE_PAGE_SIZE } from "../../dist/sync/account-source-step.js";
+import { readSourceRows } from "../../build/accounts/source/read-source.js";
+import { reconcileTrackedIds } from "../../build/accounts/source/reconcile.js";
+import { createPrismaClient } from "../../build/db/prisma.js";
+import { SOURCE_PAGE_SIZE } from "../../build/sync/account-source-step.js";
 import { printTimedPasses } from "../lib/peak-rss.mjs";
 
 const [databaseUrl, sourceUrl, query] = process.argv.slice(2);

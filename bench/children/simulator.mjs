@@ -1,7 +1,7 @@
 // A Plugchat simulator in a process of its own, driven by its parent over IPC. In its own process
 // because the real Plugchat runs elsewhere: its CPU and memory must not be counted as the sync's.
 //   node bench/children/simulator.mjs <accounts> <token>
-import { startSimulator } from "../../dist/simulator/index.js";
+import { startSimulator } from "../../build/simulator/index.js";
 
 const accounts = Number(process.argv[2]);
 const token = process.argv[3] ?? "bench-token";

@@ -2,11 +2,11 @@
 // counts the statements it sends, and what PostgreSQL itself says was updated.
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import { trackAccounts } from "../../dist/accounts/repository.js";
-import { defaultMigrationsDir, migrate } from "../../dist/db/migrations/index.js";
-import { withPrisma } from "../../dist/db/prisma.js";
-import { PrismaClient } from "../../dist/generated/prisma/client.js";
-import { silentLogger } from "../../dist/logger.js";
+import { trackAccounts } from "../../build/accounts/repository.js";
+import { defaultMigrationsDir, migrate } from "../../build/db/migrations/index.js";
+import { withPrisma } from "../../build/db/prisma.js";
+import { PrismaClient } from "../../build/generated/prisma/client.js";
+import { silentLogger } from "../../build/logger.js";
 
 // BENCH_DATABASE lets two benchmarks run on one server at once (each drops and recreates its own).
 const BENCH_DATABASE = process.env.BENCH_DATABASE || "plugchat_sync_bench";

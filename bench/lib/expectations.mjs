@@ -3,10 +3,10 @@
 // per account (externalId, name, active, onReceiveMessage), a few of them wrong. Storing the
 // expectations and comparing them when the run closes are set-based, so the second kind of run may take
 // at most 10% longer. Medians of `runs` runs each; the first run of each kind is not timed.
-import { createLogger } from "../../dist/logger.js";
-import { createPlugchatClient } from "../../dist/plugchat/index.js";
-import { simulatedAccount } from "../../dist/simulator/accounts.js";
-import { runSync } from "../../dist/sync/run-in-process.js";
+import { createLogger } from "../../build/logger.js";
+import { createPlugchatClient } from "../../build/plugchat/index.js";
+import { simulatedAccount } from "../../build/simulator/accounts.js";
+import { runSync } from "../../build/sync/run-in-process.js";
 import { resetAccounts, withClient } from "./database.mjs";
 import { simulatedIds } from "./memory.mjs";
 import { BENCH_TOKEN, startSimulatorProcess } from "./simulator.mjs";
@@ -83,7 +83,7 @@ function runner(url, simulatorUrl) {
     logger,
   });
   return async (query) => {
-    const { createPrismaClient } = await import("../../dist/db/prisma.js");
+    const { createPrismaClient } = await import("../../build/db/prisma.js");
     const prisma = createPrismaClient(url);
     try {
       const started = performance.now();

@@ -3,7 +3,7 @@
 // process, against a simulator in another process, so that neither the benchmark's own data nor the
 // simulator's accounts are counted.
 import { readFileSync } from "node:fs";
-import { simulatedAccountId } from "../../dist/simulator/index.js";
+import { simulatedAccountId } from "../../build/simulator/index.js";
 import { CLI, measuringPlace } from "./cli-process.mjs";
 import { resetAccounts } from "./database.mjs";
 import { BENCH_TOKEN, startSimulatorProcess } from "./simulator.mjs";

@@ -1,6 +1,6 @@
 // What a user would write without this project: a loop that fetches one account, then upserts it
 // with Prisma, one at a time. Run on a few accounts only (it is slow: one round trip after another).
-import { createPrismaClient } from "../../dist/db/prisma.js";
+import { createPrismaClient } from "../../build/db/prisma.js";
 import { BENCH_TOKEN } from "./simulator.mjs";
 
 export async function naiveLoop({ url, simulatorUrl, ids }) {

@@ -9,9 +9,9 @@
 //   the space of removed rows is reused, not returned, so the figure is the size the schema settles at.
 
 import { Redis } from "ioredis";
-import { silentLogger } from "../../dist/logger.js";
-import { connectProducerBackend } from "../../dist/queue/backend/index.js";
-import { enqueueManualRun, openProducer } from "../../dist/queue/trigger.js";
+import { silentLogger } from "../../build/logger.js";
+import { connectProducerBackend } from "../../build/queue/backend/index.js";
+import { enqueueManualRun, openProducer } from "../../build/queue/trigger.js";
 import { withClient } from "./database.mjs";
 import { withWarmDeployment } from "./workers.mjs";
 

@@ -1,9 +1,9 @@
 // Throughput of `runSync` for each latency and concurrency: a first run (every account a baseline),
 // an unchanged rerun, and a rerun where 5% of the accounts were renamed. The unchanged reruns also
 // say what they cost the database: statements sent, rows updated, data columns rewritten.
-import { createLogger } from "../../dist/logger.js";
-import { createPlugchatClient } from "../../dist/plugchat/index.js";
-import { runSync } from "../../dist/sync/run-in-process.js";
+import { createLogger } from "../../build/logger.js";
+import { createPlugchatClient } from "../../build/plugchat/index.js";
+import { runSync } from "../../build/sync/run-in-process.js";
 import {
   accountsTuplesUpdated,
   countingPrisma,

@@ -4,8 +4,8 @@
 // records of the bench database (its blocks, and the commits of the transactions that wrote them),
 // since other databases of a shared server write WAL at the same time. One more unchanged run follows
 // a CHECKPOINT: the first change of each page after one logs the whole page.
-import { createLogger } from "../../dist/logger.js";
-import { runSync } from "../../dist/sync/run-in-process.js";
+import { createLogger } from "../../build/logger.js";
+import { runSync } from "../../build/sync/run-in-process.js";
 import { countingPrisma, resetAccounts, withClient } from "./database.mjs";
 import { BATCH_SIZE, benchClient, round } from "./throughput.mjs";
 

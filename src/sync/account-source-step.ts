@@ -10,7 +10,7 @@ import type { Logger } from "../logger.js";
 import type { AccountSourceRecord } from "./types.js";
 
 /** Source values read and written per statement. */
-/** @public bench/ reads it (through dist/) to page the source as a run does. */
+/** @public bench/ reads it (through build/) to page the source as a run does. */
 export const SOURCE_PAGE_SIZE = 5_000;
 
 export const SOURCE_OVERRIDE_ADVICE =

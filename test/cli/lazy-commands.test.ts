@@ -1,12 +1,14 @@
 // Each command loads its own code, not everyone's: `--help` loads no command and no driver, and a
 // query command (`report`, `accounts list`, `mismatches`) loads neither Prisma, BullMQ, Redis, MySQL nor the
-// simulator. Proven by recording every module a real CLI process resolves (a module.register hook),
-// not by timing. Such a command reads through one plain pg connection (src/db/plain-connection.ts).
+// simulator. Proven by recording every file a real CLI process resolves (a module.register hook),
+// not by timing: the bundle's chunks, each read as the modules it holds (dist/cli/chunks/modules.json,
+// written by scripts/bundle.mjs), and the packages left outside it. Such a command reads through one
+// plain pg connection (src/db/plain-connection.ts).
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Help } from "commander";
 import { afterAll, describe, expect, it } from "vitest";
 import { COMMANDS } from "../../src/cli/command-list.js";
@@ -35,7 +37,27 @@ writeFileSync(
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The modules `plugchat-sync <args>` loaded, as resolved URLs. */
+const BUNDLE = resolve("dist/cli");
+const chunkModules = JSON.parse(readFileSync(join(BUNDLE, "chunks", "modules.json"), "utf8")) as Record<
+  string,
+  string[]
+>;
+
+/** Resolved URLs as modules: a chunk of the bundle as the modules it holds, as absolute paths. */
+function modulesOf(urls: string[]): string[] {
+  return urls.flatMap((url) => {
+    if (!url.startsWith("file:")) return [url];
+    const path = fileURLToPath(url);
+    const held = chunkModules[relative(BUNDLE, path)];
+    return held === undefined ? [path] : held.map((id) => resolve(id));
+  });
+}
+
+/** What a process recorded into `record`, as modules. */
+const recordedModules = (record: string) =>
+  modulesOf(readFileSync(record, "utf8").split("\n").filter(Boolean));
+
+/** The modules `plugchat-sync <args>` loaded. */
 function modulesLoadedBy(
   args: string[],
   env: Record<string, string> = {},
@@ -49,13 +71,13 @@ function modulesLoadedBy(
   return {
     code: exit.status,
     stdout: exit.stdout,
-    modules: readFileSync(record, "utf8").split("\n").filter(Boolean),
+    modules: recordedModules(record),
   };
 }
 
 /** The modules of package `name` (or of every package of a scope, "@opentelemetry"). */
 const packageOf = (modules: string[], name: string) =>
-  modules.filter((url) => url.includes(`/node_modules/${name}/`));
+  modules.filter((module) => module.includes(`/node_modules/${name}/`));
 
 describe("commands load what they use", () => {
   it("--help loads no command's code, no driver, no Prisma, no zod and no pino", () => {
@@ -77,7 +99,7 @@ describe("commands load what they use", () => {
     }
     expect(
       modules.filter((url) =>
-        /\/dist\/(cli\/commands|simulator|status|queue|sync|db\/(embedded|migrations|sql|prisma|open-database))/.test(
+        /\/build\/(cli\/commands|simulator|status|queue|sync|db\/(embedded|migrations|sql|prisma|open-database))/.test(
           url,
         ),
       ),
@@ -108,7 +130,7 @@ describe("commands load what they use", () => {
           expect(packageOf(modules, unused), unused).toEqual([]);
         expect(
           modules.filter((url) =>
-            /\/dist\/(simulator|status|queue|plugchat\/client|db\/embedded|generated)\//.test(url),
+            /\/build\/(simulator|status|queue|plugchat\/client|db\/embedded|generated)\//.test(url),
           ),
         ).toEqual([]);
       } finally {
@@ -172,8 +194,8 @@ describe("commands load what they use", () => {
       const exited = new Promise((resolve) => worker.once("exit", resolve));
       worker.kill("SIGTERM");
       await exited;
-      const modules = readFileSync(record, "utf8").split("\n").filter(Boolean);
-      // prom-client require()s @opentelemetry/api (CommonJS, unseen by this hook): that one is allowed.
+      const modules = recordedModules(record);
+      // prom-client requires @opentelemetry/api: that one is allowed.
       expect(packageOf(modules, "bullmq").length).toBeGreaterThan(0);
       expect(
         packageOf(modules, "@opentelemetry").filter(

@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inheritedEnv, runCli } from "../helpers/cli.js";
 
-const FLAGS_MODULE = resolve("dist/cli/memory-flags.js");
+const FLAGS_MODULE = resolve("build/cli/memory-flags.js");
 
 describe("the V8 flags the CLI sets for a smaller process", () => {
   it("are all known to this Node's V8: setting them prints nothing", () => {

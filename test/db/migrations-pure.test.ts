@@ -33,7 +33,7 @@ function row(name: string, state: "applied" | "failed" | "rolled back"): Migrati
 const local = (...names: string[]) => names.map((name) => ({ name, script: "", checksum: "" }));
 
 describe("the migrations folder", () => {
-  it("is found from the source tree (and, at the same depth, from dist/)", async () => {
+  it("is found from the package root, wherever the code runs from", async () => {
     const dir = defaultMigrationsDir();
     expect(existsSync(join(dir, "migration_lock.toml"))).toBe(true);
     const folder = await readMigrationsDirectory(dir);

@@ -1,4 +1,4 @@
-// The built CLI as a real process, as a user runs it: exit code, stdout and stderr. dist/ is checked
+// The built CLI as a real process, as a user runs it: exit code, stdout and stderr. The build is checked
 // against src/ before any test starts (fresh-build.ts): `npm test` builds first, or run `npm run build`.
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";

@@ -134,7 +134,8 @@ describeOnEachBackend("processes", (kind) => {
       hooks,
       `import { writeSync } from "node:fs";
 export async function resolve(specifier, context, next) {
-  if (specifier === "./program.js" && context.parentURL?.endsWith("/cli/main.js")) {
+  // The bundle's entry imports the program's chunk, ./chunks/program-<hash>.js.
+  if (/^\\.\\/chunks\\/program-[\\w-]+\\.js$/.test(specifier) && context.parentURL?.endsWith("/cli/main.js")) {
     writeSync(2, "loading of the CLI held\\n");
     await new Promise((done) => setTimeout(done, 2000));
   }

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Dirent } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageRoot } from "../../package-root.js";
 import { MigrationsDirectoryError } from "./errors.js";
 
 /** One `<name>/migration.sql` folder of the migrations directory. */
@@ -23,12 +23,9 @@ export interface MigrationsDirectory {
   foldersWithoutScript: string[];
 }
 
-/**
- * `<package root>/prisma/migrations`. This file is `src/db/migrations/directory.ts` when tests run it and
- * `dist/db/migrations/directory.js` once built: both sit three levels below the package root.
- */
+/** `<package root>/prisma/migrations`. */
 export function defaultMigrationsDir(): string {
-  return fileURLToPath(new URL("../../../prisma/migrations/", import.meta.url));
+  return join(packageRoot().dir, "prisma", "migrations");
 }
 
 /** Reads the migrations directory the way `prisma migrate deploy` lists it. Touches no database. */
