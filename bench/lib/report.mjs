@@ -12,6 +12,8 @@ export function checkTargets(figures) {
     const label = `throughput ${row.latencyMs} ms c=${row.concurrency} ${row.phase}`;
     if (row.latencyMs === 50 && row.concurrency === 64) {
       add(`${label} ratio`, row.ratio, ">= 0.90 of the bound", row.ratio >= 0.9);
+      // Issue 25's target for a whole in-process run, on a quiet machine.
+      add(`${label} ratio (whole run)`, row.ratio, ">= 0.95 of the bound", row.ratio >= 0.95);
       add(`${label} accounts/s`, row.accountsPerSec, ">= 1,150", row.accountsPerSec >= 1150);
     }
     if (row.latencyMs === 0 && row.phase === "unchanged")
@@ -110,7 +112,9 @@ export function humanLines(figures, targets) {
   for (const row of figures.throughput) {
     const label = `throughput ${row.latencyMs} ms c=${row.concurrency} ${row.phase}`;
     const bound =
-      row.bound === null ? "no bound at 0 ms" : `bound ${int(row.bound)}, ratio ${row.ratio.toFixed(3)}`;
+      row.bound === null
+        ? "no bound at 0 ms"
+        : `bound ${int(row.bound)}, ratio ${row.ratio.toFixed(3)}; while fetching ${row.fetchingRatio.toFixed(3)}, ${row.fixedSeconds} s besides`;
     lines.push(
       `${label.padEnd(38)} ${int(row.accountsPerSec).padStart(6)} accounts/s (n=${row.n}, ${row.seconds} s; ${bound})${verdict(label)}`,
     );
