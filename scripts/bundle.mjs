@@ -29,7 +29,7 @@ const EXTERNAL = [/^pino(-pretty)?$/, /^msgpackr-extract$/, /^pg-native$/, /^@em
 
 rmSync(OUT, { recursive: true, force: true });
 const bundle = await rolldown({
-  input: { main: "build/cli/main.js" },
+  input: { main: fileURLToPath(new URL("../build/cli/main.js", import.meta.url)) },
   platform: "node",
   external: EXTERNAL,
   logLevel: "warn",
@@ -45,9 +45,15 @@ const { output } = await bundle.write({
   format: "esm",
   entryFileNames: "[name].js",
   chunkFileNames: `${CHUNKS}/[name]-[hash].js`,
+  // Beside each chunk, with the compiled code: `node --enable-source-maps` traces by build/ file.
   sourcemap: true,
+  // V8 keeps each chunk's source for the life of the process, in one byte per character only when
+  // every character is Latin-1: one `—` would double it. Strings' non-ASCII characters are escaped and
+  // comments dropped (license comments are ASCII), so that no chunk holds one
+  // (test/build/bundle.test.ts).
   charset: "ascii",
   comments: { legal: true, annotation: false, jsdoc: false },
+  // Whitespace only: names are kept, so a stack trace still names its functions.
   minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
 });
 await bundle.close();
