@@ -21,7 +21,9 @@
 //    runs.recordStopReason, which stops the other batches. Meanwhile runs.heartbeat keeps the run from
 //    looking abandoned, and runs.addFetchedAccounts (about once a second per process,
 //    sync/fetched-accounts.ts) moves its progress before a batch is written.
-// 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, then runs.findRun for the summary.
+// 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, mismatches.refreshMismatches (one
+//    check only when no expectation is recorded and no mismatch is open) and
+//    mismatches.recordMismatchCounts in one transaction, then runs.findRun for the summary.
 //    `runs close` (sync/close-by-hand.ts) reads runs.runLiveness first, then closes the same way.
 //
 // Read by the metrics' deployment gauges (deployment.accountsByState, deployment.runFigures,

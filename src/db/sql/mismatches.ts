@@ -49,6 +49,10 @@ export interface MismatchRefresh {
  * that is unverified now (failing) stays open: nothing is known to have changed.
  */
 export async function refreshMismatches(db: Db, runId: number): Promise<MismatchRefresh> {
+  // With no expectation and no open span there is nothing to compare or to end: most deployments keep
+  // no records to check against, and their runs then skip the temporary table (catalog rows written,
+  // and WAL, every run) and its five statements.
+  if (!(await mayHaveMismatches(db))) return { opened: [], resolved: [], open: 0 };
   // Computed once (a scan of every expectation), then read by the three statements below.
   await db.$executeRaw`
     CREATE TEMPORARY TABLE plugchat_current_mismatches ON COMMIT DROP AS ${CURRENT}`;
@@ -84,6 +88,14 @@ export async function refreshMismatches(db: Db, runId: number): Promise<Mismatch
   const [count] = await db.$queryRaw<{ open: number }[]>`
     SELECT count(*)::int AS open FROM account_mismatches`;
   return { opened: opened.map(toChange), resolved: resolved.map(toChange), open: count?.open ?? 0 };
+}
+
+/** Whether any expectation is recorded or any mismatch span is open. */
+async function mayHaveMismatches(db: Db): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ pending: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM account_expectations)
+        OR EXISTS (SELECT 1 FROM account_mismatch_spans WHERE ended_at IS NULL) AS pending`;
+  return row?.pending ?? true;
 }
 
 /** Records the refresh's counts on the run's row. */
