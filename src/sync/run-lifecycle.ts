@@ -12,7 +12,6 @@ import {
   runningRun,
   updateRunPlan,
 } from "../db/sql/runs.js";
-import { Prisma } from "../generated/prisma/client.js";
 import type { Logger } from "../logger.js";
 import { reconcileAccountSource } from "./account-source-step.js";
 import { closeRunAndCompare, logMismatches } from "./close-run.js";
@@ -74,16 +73,15 @@ export async function openRun(
   // Checked first so that a refused run uses up no run number (reporting users read gaps in
   // sync_runs.id as missing runs); the unique index still decides between two opening at once.
   await refuseIfRunning(prisma, staleAfterMs);
-  try {
-    const plan = await planOf(prisma, options.batchSize);
-    const run = await insertRun(prisma, trigger, plan);
-    await deleteRunBatches(prisma, run.runId);
-    return { ...run, plan };
-  } catch (error) {
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002")
-      await refuseIfRunning(prisma, staleAfterMs);
-    throw error;
+  const plan = await planOf(prisma, options.batchSize);
+  const run = await insertRun(prisma, trigger, plan);
+  if (run === null) {
+    // Another run opened since the check above: refused as any run is while one runs.
+    await refuseIfRunning(prisma, staleAfterMs);
+    throw new Error("another run opened at the same moment and has already ended: try again");
   }
+  await deleteRunBatches(prisma, run.runId);
+  return { ...run, plan };
 }
 
 function logAbandoned(logger: Logger, run: AbandonedRun, staleAfterMs: number): void {

@@ -5,7 +5,9 @@ import type { StoredAccount } from "../../sync/drift.js";
 import type { Db, Reader } from "./index.js";
 
 export async function countTrackedAccounts(db: Db): Promise<number> {
-  return db.account.count({ where: { tracked: true } });
+  const [row] = await db.$queryRaw<{ tracked: number }[]>`
+    SELECT count(*)::int AS tracked FROM accounts WHERE tracked`;
+  return row?.tracked ?? 0;
 }
 
 /** Whether the account has a row: tracked now or once (a removed account keeps its row and history). */
@@ -17,12 +19,12 @@ export async function accountIsKnown(db: Reader, id: string): Promise<boolean> {
 
 /** One page of tracked account ids after `afterId`, in id order (keyset pagination). */
 export async function trackedIdsAfter(db: Db, afterId: string | null, limit: number): Promise<string[]> {
-  const rows = await db.account.findMany({
-    where: { tracked: true, ...(afterId === null ? {} : { id: { gt: afterId } }) },
-    select: { id: true },
-    orderBy: { id: "asc" },
-    take: limit,
-  });
+  const rows =
+    afterId === null
+      ? await db.$queryRaw<{ id: string }[]>`
+          SELECT id FROM accounts WHERE tracked ORDER BY id LIMIT ${limit}`
+      : await db.$queryRaw<{ id: string }[]>`
+          SELECT id FROM accounts WHERE tracked AND id > ${afterId} ORDER BY id LIMIT ${limit}`;
   return rows.map((row) => row.id);
 }
 

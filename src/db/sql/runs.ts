@@ -41,31 +41,35 @@ export async function closeAbandonedRuns(db: Db, staleAfterMs: number): Promise<
   }));
 }
 
-/** A new running run; the unique index on running runs refuses a second one (Prisma error P2002). */
-export async function insertRun(db: Db, trigger: RunTrigger, plan: RunPlan): Promise<RunSummary> {
-  return toSummary(await db.syncRun.create({ data: { trigger, ...plan } }));
+/**
+ * A new running run, or null when the unique index on running runs refused it (another run is
+ * running: one opened between the caller's check and this insert).
+ */
+export async function insertRun(db: Db, trigger: RunTrigger, plan: RunPlan): Promise<RunSummary | null> {
+  const [row] = await db.$queryRaw<{ id: number }[]>`
+    INSERT INTO sync_runs (trigger, accounts_planned, batches_planned)
+    VALUES (${trigger}, ${plan.accountsPlanned}::int, ${plan.batchesPlanned}::int)
+    ON CONFLICT DO NOTHING
+    RETURNING id`;
+  return row === undefined ? null : findRun(db, row.id);
 }
 
 export async function updateRunPlan(db: Db, runId: number, plan: RunPlan): Promise<void> {
-  await db.syncRun.update({ where: { id: runId }, data: { ...plan } });
+  await db.$executeRaw`
+    UPDATE sync_runs SET accounts_planned = ${plan.accountsPlanned}::int, batches_planned = ${plan.batchesPlanned}::int
+     WHERE id = ${runId}`;
 }
 
 /** Records on the run's row what the account source did (`sync_runs.source_*`). */
 export async function recordAccountSource(db: Db, runId: number, record: AccountSourceRecord): Promise<void> {
-  await db.syncRun.update({
-    where: { id: runId },
-    data: {
-      sourceOutcome: record.outcome,
-      sourceIds: record.ids,
-      sourceAdded: record.added,
-      sourceRetracked: record.retracked,
-      sourceRemoved: record.removed,
-      sourceInvalid: record.invalid,
-      sourceExamples: record.invalidExamples,
-      sourceError: record.error,
-      heartbeatAt: new Date(),
-    },
-  });
+  await db.$executeRaw`
+    UPDATE sync_runs
+       SET source_outcome = ${record.outcome}, source_ids = ${record.ids}::int,
+           source_added = ${record.added}::int, source_retracked = ${record.retracked}::int,
+           source_removed = ${record.removed}::int, source_invalid = ${record.invalid}::int,
+           source_invalid_examples = ${[...record.invalidExamples]}::text[], source_error = ${record.error},
+           heartbeat_at = now()
+     WHERE id = ${runId}`;
 }
 
 export async function heartbeat(db: Db, runId: number): Promise<void> {
@@ -81,25 +85,31 @@ export interface RunningRun {
 
 /** The running run, if any (there is at most one per database). */
 export async function runningRun(db: Db): Promise<RunningRun | null> {
-  const row = await db.syncRun.findFirst({ where: { status: "running" } });
+  const [row] = await db.$queryRaw<{ id: number; trigger: string; started_at: Date; heartbeat_at: Date }[]>`
+    SELECT id, trigger, started_at, heartbeat_at FROM sync_runs WHERE status = 'running' LIMIT 1`;
   return row
     ? {
         runId: row.id,
         trigger: row.trigger as RunTrigger,
-        startedAt: row.startedAt,
-        heartbeatAt: row.heartbeatAt,
+        startedAt: row.started_at,
+        heartbeatAt: row.heartbeat_at,
       }
     : null;
 }
 
 /** A run as it is now, or null when there is no such run. */
 export async function findRun(db: Db, runId: number): Promise<RunSummary | null> {
-  const row = await db.syncRun.findUnique({ where: { id: runId } });
-  return row ? toSummary(row) : null;
+  const [run] = await runsFrom(db, runId, 1);
+  return run ?? null;
 }
 
 /** The latest runs, newest first. */
-export async function recentRuns(db: Reader, limit: number): Promise<RunSummary[]> {
+export function recentRuns(db: Reader, limit: number): Promise<RunSummary[]> {
+  return runsFrom(db, null, limit);
+}
+
+/** Run `runId` (with `limit` 1), or the latest `limit` runs when `runId` is null; newest first. */
+async function runsFrom(db: Reader, runId: number | null, limit: number): Promise<RunSummary[]> {
   // Plain SQL, its columns named as the Prisma model's fields: `report` reads it without Prisma.
   const rows = await db.$queryRaw<SummaryRow[]>`
     SELECT id, trigger, status, started_at AS "startedAt", finished_at AS "finishedAt", error,
@@ -113,6 +123,7 @@ export async function recentRuns(db: Reader, limit: number): Promise<RunSummary[
            source_error AS "sourceError", mismatches_open AS "mismatchesOpen",
            mismatches_opened AS "mismatchesOpened", mismatches_resolved AS "mismatchesResolved"
       FROM sync_runs
+     WHERE ${runId}::int IS NULL OR id = ${runId}::int
      ORDER BY id DESC
      LIMIT ${limit}`;
   return rows.map(toSummary);
