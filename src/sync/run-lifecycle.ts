@@ -12,6 +12,7 @@ import {
   runningRun,
   updateRunPlan,
 } from "../db/sql/runs.js";
+import { ExitCode, UserFacingError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { reconcileAccountSource } from "./account-source-step.js";
 import { closeRunAndCompare, logMismatches } from "./close-run.js";
@@ -78,7 +79,9 @@ export async function openRun(
   if (run === null) {
     // Another run opened since the check above: refused as any run is while one runs.
     await refuseIfRunning(prisma, staleAfterMs);
-    throw new Error("another run opened at the same moment and has already ended: try again");
+    throw new UserFacingError("another sync run opened at the same moment and has already ended: run again", {
+      exitCode: ExitCode.runInProgress,
+    });
   }
   await deleteRunBatches(prisma, run.runId);
   return { ...run, plan };
