@@ -7,6 +7,7 @@ import { sleep } from "../lib/sleep.js";
 import { oneLine } from "../lib/text.js";
 import type { RunProgress } from "../progress/figures.js";
 import { type BatchResult, runBatch } from "./batch.js";
+import { nextBatchSize } from "./batch-sizes.js";
 import { FetchedAccountsReporter } from "./fetched-accounts.js";
 import { DEFAULT_OUTAGE_SETTINGS } from "./outage-detector.js";
 import { OutageGate } from "./outage-gate.js";
@@ -142,8 +143,10 @@ class OverlappingBatches {
   async runAll(batchSize: number): Promise<void> {
     const { runId } = this.run;
     let afterId: string | null = null;
+    let remaining = this.run.plan.accountsPlanned;
     for (let batchIndex = 0; !this.#share.stop.signal.aborted; batchIndex++) {
-      const ids = await trackedIdsAfter(this.deps.prisma, afterId, batchSize);
+      const ids = await trackedIdsAfter(this.deps.prisma, afterId, nextBatchSize(remaining, batchSize));
+      remaining -= ids.length;
       if (ids.length === 0) break;
       afterId = ids[ids.length - 1] ?? null;
       const batch = runBatch(

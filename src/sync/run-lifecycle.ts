@@ -15,6 +15,7 @@ import {
 import { ExitCode, UserFacingError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { reconcileAccountSource } from "./account-source-step.js";
+import { batchSizesFor } from "./batch-sizes.js";
 import { closeRunAndCompare, logMismatches } from "./close-run.js";
 import { RunInProgressError, staleMinutes } from "./errors.js";
 import { logRunClosed } from "./run-logging.js";
@@ -107,7 +108,7 @@ async function refuseIfRunning(prisma: PrismaClient, staleAfterMs: number): Prom
 /** The run's plan, for its progress: accounts tracked meanwhile change it a little, no more. */
 async function planOf(prisma: PrismaClient, batchSize: number | undefined): Promise<RunPlan> {
   const accountsPlanned = await countTrackedAccounts(prisma);
-  const batchesPlanned = batchSize === undefined ? null : Math.ceil(accountsPlanned / batchSize);
+  const batchesPlanned = batchSize === undefined ? null : batchSizesFor(accountsPlanned, batchSize).length;
   return { accountsPlanned, batchesPlanned };
 }
 

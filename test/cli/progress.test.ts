@@ -91,8 +91,9 @@ describe("sync on a terminal", () => {
     simulator.clearFaults();
 
     expect(code).toBe(0);
-    expect(output).toMatch(/run #1 .* \d+\/2000 accounts \(batch \d+\/10\) \| [\d.]+\/s \| ETA /);
-    expect(output).toContain("2000/2000 accounts (batch 10/10)");
+    expect(output).toMatch(/run #1 .* \d+\/2000 accounts \(batch \d+\/13\) \| [\d.]+\/s \| ETA /);
+    // 2,000 accounts at 200 a batch: 9 full batches, then a tail of 100, 50, 32 and 18.
+    expect(output).toContain("2000/2000 accounts (batch 13/13)");
     expect(output).toMatch(/changed 2000, failed 0, not found 0/);
     // Redrawn in place: carriage returns or cursor moves, not one line per update.
     expect(output.includes("\r") || output.includes("\u001b[")).toBe(true);
@@ -156,7 +157,7 @@ describe("trigger --wait on a terminal", () => {
       simulator.clearFaults();
 
       expect(code).toBe(0);
-      expect(output).toMatch(/run #\d+ .* \d+\/2000 accounts \(batch \d+\/10\) \| [\d.]+\/s/);
+      expect(output).toMatch(/run #\d+ .* \d+\/2000 accounts \(batch \d+\/13\) \| [\d.]+\/s/);
       // Drawn while the run was going (fewer than all accounts), and last when it was done.
       const counts = [...output.matchAll(/(\d+)\/2000 accounts/g)].map((match) => Number(match[1]));
       expect(counts.some((count) => count < 2000)).toBe(true);

@@ -1,5 +1,5 @@
-// Planning a run (the fire job): the tracked ids cut into batch jobs of SYNC_BATCH_SIZE, in id order,
-// whatever page size the ids are read with.
+// Planning a run (the fire job): the tracked ids cut into batch jobs of SYNC_BATCH_SIZE, the last ones
+// smaller (src/sync/batch-sizes.ts), in id order, across the pages the ids are read in.
 import type { FlowJob, FlowProducer, Job, Queue } from "bullmq";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
@@ -26,7 +26,7 @@ afterEach(async () => {
   await database.drop();
 });
 
-it("cuts the tracked ids into batches of SYNC_BATCH_SIZE in id order, across the pages it reads them in", async () => {
+it("cuts the tracked ids into batches of SYNC_BATCH_SIZE then a halving tail, in id order, across the pages it reads them in", async () => {
   const added: FlowJob[] = [];
   const { logger } = captureLogs();
   const context = {
@@ -36,7 +36,7 @@ it("cuts the tracked ids into batches of SYNC_BATCH_SIZE in id order, across the
     flows: { add: async (flow: FlowJob) => added.push(flow) } as unknown as FlowProducer,
     queueName: (base: string) => base,
     retry: DEFAULT_RETRY_OPTIONS,
-    // Ids are read 4,000 at a time (a whole number of batches): 2 pages.
+    // Ids are read 5,000 at a time: 2 pages.
     batchSize: 2_000,
     concurrency: 1,
     staleRunAfterMs: 60_000,
@@ -50,14 +50,20 @@ it("cuts the tracked ids into batches of SYNC_BATCH_SIZE in id order, across the
 
   const result = await createStartRunProcessor(context)(job);
 
-  expect(result).toMatchObject({ outcome: "planned", batches: 3 });
+  expect(result).toMatchObject({ outcome: "planned", batches: 9 });
   const batches = (added[0]?.children ?? []).map(
     (child) => child.data as { batchIndex: number; ids: string[] },
   );
   expect(batches.map((batch) => [batch.batchIndex, batch.ids.length])).toEqual([
     [0, 2_000],
-    [1, 2_000],
-    [2, 1_003],
+    [1, 1_502],
+    [2, 751],
+    [3, 375],
+    [4, 188],
+    [5, 94],
+    [6, 47],
+    [7, 32],
+    [8, 14],
   ]);
   const all = batches.flatMap((batch) => batch.ids);
   expect(new Set(all).size).toBe(ACCOUNTS);

@@ -3,6 +3,7 @@
 import type { Job } from "bullmq";
 import { trackedIdsAfter } from "../../db/sql/accounts.js";
 import { findRun } from "../../db/sql/runs.js";
+import { batchSizesFor } from "../../sync/batch-sizes.js";
 import { RunInProgressError } from "../../sync/errors.js";
 import { startRun } from "../../sync/run-lifecycle.js";
 import type { RunSummary } from "../../sync/types.js";
@@ -21,33 +22,37 @@ import {
 } from "../jobs.js";
 import { callHookSafely, type ProcessorContext } from "./context.js";
 
-/** Ids read per query when a run is planned (a whole number of batches). */
+/** Ids read per query when a run is planned. */
 const PLANNING_PAGE_SIZE = 5_000;
 
-/** The batch jobs of a run: every tracked account id, in order, `ctx.batchSize` a job. */
+/**
+ * The batch jobs of a run: every tracked account id, in order, cut as `batchSizesFor` cuts them
+ * (`ctx.batchSize` a job, the last ones smaller).
+ */
 async function planBatches(ctx: ProcessorContext, run: RunSummary) {
+  const ids = await allTrackedIds(ctx);
   const children = [];
-  let accounts = 0;
-  let afterId: string | null = null;
-  // Ids are read several batches a query: one query per batch was 1-2% of a run (bench: worker path).
-  const pageSize = Math.max(ctx.batchSize, PLANNING_PAGE_SIZE - (PLANNING_PAGE_SIZE % ctx.batchSize));
-  let page: string[] = [];
-  for (let batchIndex = 0; ; batchIndex++) {
-    if (page.length === 0) {
-      page = await trackedIdsAfter(ctx.deps.prisma, afterId, pageSize);
-      afterId = page[page.length - 1] ?? afterId;
-    }
-    const ids = page.splice(0, ctx.batchSize);
-    if (ids.length === 0) break;
-    accounts += ids.length;
+  let start = 0;
+  for (const [batchIndex, size] of batchSizesFor(ids.length, ctx.batchSize).entries()) {
     children.push({
       name: BATCH_JOB,
       queueName: ctx.queueName(BATCHES_QUEUE),
-      data: { runId: run.runId, batchIndex, ids } satisfies BatchJobData,
+      data: { runId: run.runId, batchIndex, ids: ids.slice(start, start + size) } satisfies BatchJobData,
       opts: batchJobOptions(run, batchIndex, ctx.retry),
     });
+    start += size;
   }
-  return { children, accounts };
+  return { children, accounts: ids.length };
+}
+
+/** Every tracked id, in order, read several batches a query: one query per batch was 1-2% of a run (bench: worker path). */
+async function allTrackedIds(ctx: ProcessorContext): Promise<string[]> {
+  const ids: string[] = [];
+  for (;;) {
+    const page = await trackedIdsAfter(ctx.deps.prisma, ids.at(-1) ?? null, PLANNING_PAGE_SIZE);
+    ids.push(...page);
+    if (page.length < PLANNING_PAGE_SIZE) return ids;
+  }
 }
 
 export function createStartRunProcessor(
