@@ -131,11 +131,14 @@ function outcomesOf(results: readonly FetchResult[], stored: Map<string, StoredS
   });
 }
 
-/** Status columns of every account in the batch, one statement per kind of outcome. */
+/**
+ * Status columns of the batch's other accounts (writeSyncedData set those of the accounts whose data
+ * it wrote), one statement per kind of outcome.
+ */
 async function writeStatuses(tx: Db, outcomes: readonly AccountOutcome[]): Promise<void> {
   const idsOf = (kinds: AccountOutcome["kind"][]) =>
     outcomes.filter((outcome) => kinds.includes(outcome.kind)).map((outcome) => outcome.id);
-  await markFound(tx, idsOf(["baseline", "changed", "unchanged"]));
+  await markFound(tx, idsOf(["unchanged"]));
   await markNotFound(tx, idsOf(["not_found"]));
   await markFailed(
     tx,

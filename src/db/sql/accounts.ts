@@ -97,9 +97,11 @@ export async function lockAccounts(db: Db, ids: readonly string[]): Promise<void
 export type SyncedRow = { id: string; extra: Record<string, unknown> } & PlugchatAccount;
 
 /**
- * The synced data columns of the given accounts. `onMessageDeliveryError` is written only where the
- * answer had it (null included); where it was left out, the stored value is kept. `extra` is merged:
- * a field the answer left out keeps its kept value.
+ * The synced data columns of the given accounts, and their status columns as markFound sets them
+ * (the same SET, written out: see below why no fragment is shared): one write per row, not two (each write of a row leaves a dead tuple and its WAL). Only for accounts
+ * Plugchat answered for. `onMessageDeliveryError` is written only where the answer had it (null
+ * included); where it was left out, the stored value is kept. `extra` is merged: a field the answer
+ * left out keeps its kept value.
  */
 export async function writeSyncedData(db: Db, rows: readonly SyncedRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -113,7 +115,9 @@ export async function writeSyncedData(db: Db, rows: readonly SyncedRow[]): Promi
            on_message_status = i.on_message_status,
            on_message_delivery_error = CASE WHEN i.delivery_error_sent THEN i.on_message_delivery_error
                                             ELSE a.on_message_delivery_error END,
-           extra = a.extra || i.extra, updated_at = now()
+           extra = a.extra || i.extra, updated_at = now(),
+           last_synced_at = now(), last_attempt_at = now(), last_status = 'ok', last_error = NULL,
+           consecutive_failures = 0, missing_since = NULL, failing_since = NULL
       FROM unnest(${column("id")}::text[], ${column("externalId")}::text[], ${column("name")}::text[],
                   ${column("active")}::boolean[], ${column("onStartAttendance")}::text[],
                   ${column("onFinishAttendance")}::text[], ${column("onReceiveMessage")}::text[],

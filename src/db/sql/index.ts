@@ -11,11 +11,12 @@
 //    source.analyzeSourceIds, source.countSourceChanges, source.sampleSourceChanges, then, unless
 //    refused, source.addSourceIds, source.retrackSourceIds, source.untrackMissingIds. The run's row
 //    then gets runs.recordAccountSource and, when the tracked set changed, runs.updateRunPlan.
-// 3. Batches: accounts.trackedIdsAfter cuts the tracked ids into batches; each batch reads
-//    batches.batchState, then writes in one transaction (sync/write-batch.ts): runs.lockRunStatus,
-//    batches.claimBatch, accounts.readAccounts, accounts.lockAccounts (only the rows it writes: an
-//    account unchanged after a success is not written, its batch's row lists it), accounts.writeSyncedData, accounts.markFound,
-//    accounts.markNotFound, accounts.markFailed, versions.closeStaleVersions, versions.openVersions
+// 3. Batches: accounts.trackedIdsAfter reads the tracked ids, cut into batches (sync/batch-sizes.ts);
+//    each batch reads batches.batchState, then writes in one transaction (sync/write-batch.ts):
+//    runs.lockRunStatus, batches.claimBatch, accounts.readAccounts, accounts.lockAccounts (only the rows
+//    it writes: an account unchanged after a success is not written, its batch's row lists it),
+//    accounts.writeSyncedData (data and status in one write), accounts.markFound (unchanged after a
+//    failure), accounts.markNotFound, accounts.markFailed, versions.closeStaleVersions, versions.openVersions
 //    (each account's current version made equal to its row, at the drift rows' instant),
 //    drift.insertDrift, runs.addBatchCounts, batches.setBatchTotals. A refused token records
 //    runs.recordStopReason, which stops the other batches. Meanwhile runs.heartbeat keeps the run from
