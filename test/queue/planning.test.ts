@@ -9,7 +9,8 @@ import { createStartRunProcessor } from "../../src/queue/processors/start-run.js
 import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
 
-const ACCOUNTS = 5_003;
+// One page of ids (50,000) and a few more: the plan reads them in two queries.
+const ACCOUNTS = 50_003;
 
 let database: TestDatabase;
 let prisma: PrismaClient;
@@ -17,8 +18,8 @@ let prisma: PrismaClient;
 beforeEach(async () => {
   database = await createMigratedTestDatabase();
   prisma = createPrismaClient(database.url);
-  const ids = Array.from({ length: ACCOUNTS }, (_, index) => `acc-${String(index + 1).padStart(5, "0")}`);
-  await prisma.account.createMany({ data: ids.map((id) => ({ id })) });
+  await prisma.$executeRaw`
+    INSERT INTO accounts (id) SELECT 'acc-' || lpad(n::text, 6, '0') FROM generate_series(1, ${ACCOUNTS}) AS n`;
 });
 
 afterEach(async () => {
@@ -36,8 +37,7 @@ it("cuts the tracked ids into batches of SYNC_BATCH_SIZE then a halving tail, in
     flows: { add: async (flow: FlowJob) => added.push(flow) } as unknown as FlowProducer,
     queueName: (base: string) => base,
     retry: DEFAULT_RETRY_OPTIONS,
-    // Ids are read 5,000 at a time: 2 pages.
-    batchSize: 2_000,
+    batchSize: 10_000,
     concurrency: 1,
     staleRunAfterMs: 60_000,
     metrics: {},
@@ -50,20 +50,25 @@ it("cuts the tracked ids into batches of SYNC_BATCH_SIZE then a halving tail, in
 
   const result = await createStartRunProcessor(context)(job);
 
-  expect(result).toMatchObject({ outcome: "planned", batches: 9 });
+  expect(result).toMatchObject({ outcome: "planned", batches: 14 });
   const batches = (added[0]?.children ?? []).map(
     (child) => child.data as { batchIndex: number; ids: string[] },
   );
   expect(batches.map((batch) => [batch.batchIndex, batch.ids.length])).toEqual([
-    [0, 2_000],
-    [1, 1_502],
-    [2, 751],
-    [3, 375],
-    [4, 188],
-    [5, 94],
-    [6, 47],
-    [7, 32],
-    [8, 14],
+    [0, 10_000],
+    [1, 10_000],
+    [2, 10_000],
+    [3, 10_000],
+    [4, 5_002],
+    [5, 2_501],
+    [6, 1_250],
+    [7, 625],
+    [8, 313],
+    [9, 156],
+    [10, 78],
+    [11, 39],
+    [12, 32],
+    [13, 7],
   ]);
   const all = batches.flatMap((batch) => batch.ids);
   expect(new Set(all).size).toBe(ACCOUNTS);

@@ -23,7 +23,7 @@ import {
 import { callHookSafely, type ProcessorContext } from "./context.js";
 
 /** Ids read per query when a run is planned. */
-const PLANNING_PAGE_SIZE = 5_000;
+const PLANNING_PAGE_SIZE = 50_000;
 
 /**
  * The batch jobs of a run: every tracked account id, in order, cut as `batchSizesFor` cuts them
@@ -45,7 +45,10 @@ async function planBatches(ctx: ProcessorContext, run: RunSummary) {
   return { children, accounts: ids.length };
 }
 
-/** Every tracked id, in order, read several batches a query: one query per batch was 1-2% of a run (bench: worker path). */
+/**
+ * Every tracked id, in order, in few queries: one query per batch was 1-2% of a run, and pages of
+ * 5,000 still made planning 20,000 accounts take twice as long as one query (docs/benchmarks.md).
+ */
 async function allTrackedIds(ctx: ProcessorContext): Promise<string[]> {
   const ids: string[] = [];
   for (;;) {
