@@ -10,6 +10,7 @@ import {
   createSourceExpectationsTable,
   type ExpectedAccountCounts,
   insertSourceExpectations,
+  settleSourceExpectations,
 } from "../../db/sql/expectations.js";
 import type { Db } from "../../db/sql/index.js";
 import {
@@ -210,6 +211,7 @@ async function loadSourceRows(
     if (ids.length > 0) loaded.duplicates += ids.length - (await insertSourceIds(tx, ids));
     await insertSourceExpectations(tx, expected);
   }
+  if (fields !== undefined && fields.length > 0) await settleSourceExpectations(tx, loaded.duplicates > 0);
   return loaded;
 }
 

@@ -3,16 +3,19 @@
 // statements whatever the number of accounts.
 import type { Db } from "./index.js";
 
-/** Holds the expectations read in this transaction; dropped at its end. */
+/**
+ * Holds the expectations read in this transaction, in the order read (`seq`); dropped at its end. No
+ * key while it is loaded: keeping one up to date cost 1 s of the 1.5 s it took to load 400,000 values.
+ */
 export async function createSourceExpectationsTable(db: Db): Promise<void> {
   await db.$executeRawUnsafe(
     `CREATE TEMPORARY TABLE plugchat_source_expectations (
-       account_id text NOT NULL, field text NOT NULL, expected_value text,
-       PRIMARY KEY (account_id, field)) ON COMMIT DROP`,
+       seq bigint GENERATED ALWAYS AS IDENTITY, account_id text NOT NULL, field text NOT NULL,
+       expected_value text) ON COMMIT DROP`,
   );
 }
 
-/** Adds expectations; an account and field already there keeps its first value (the first row wins). */
+/** Adds expectations, after those read before them (see settleSourceExpectations for repeats). */
 export async function insertSourceExpectations(
   db: Db,
   rows: { accountIds: string[]; fields: string[]; values: (string | null)[] },
@@ -20,8 +23,21 @@ export async function insertSourceExpectations(
   if (rows.accountIds.length === 0) return;
   await db.$executeRaw`
     INSERT INTO plugchat_source_expectations (account_id, field, expected_value)
-    SELECT * FROM unnest(${rows.accountIds}::text[], ${rows.fields}::text[], ${rows.values}::text[])
-    ON CONFLICT (account_id, field) DO NOTHING`;
+    SELECT * FROM unnest(${rows.accountIds}::text[], ${rows.fields}::text[], ${rows.values}::text[])`;
+}
+
+/**
+ * Once every expectation is loaded: where an account and field came more than once (an id listed
+ * twice), the first one read is kept; then the table's statistics, for the joins that use it. Without
+ * `repeatedIds` no account and field can repeat (each row gives a field once) and none is looked for.
+ */
+export async function settleSourceExpectations(db: Db, repeatedIds: boolean): Promise<void> {
+  if (repeatedIds) {
+    await db.$executeRaw`
+      DELETE FROM plugchat_source_expectations later USING plugchat_source_expectations first
+       WHERE later.account_id = first.account_id AND later.field = first.field AND later.seq > first.seq`;
+  }
+  await db.$executeRawUnsafe("ANALYZE plugchat_source_expectations");
 }
 
 export interface ExpectationChanges {
@@ -47,10 +63,14 @@ export async function applySourceExpectations(
           DELETE FROM account_expectations e
            WHERE NOT EXISTS (SELECT 1 FROM plugchat_source_expectations s
                               WHERE s.account_id = e.account_id AND s.field = e.field)`;
+  // Only what differs goes through the upsert: a join finds it far quicker than the upsert's check of
+  // each row (400,000 unchanged values: 0.2 s against 0.8).
   const set = await db.$executeRaw`
     INSERT INTO account_expectations AS e (account_id, field, expected_value)
     SELECT s.account_id, s.field, s.expected_value
       FROM plugchat_source_expectations s JOIN accounts a ON a.id = s.account_id
+      LEFT JOIN account_expectations stored ON stored.account_id = s.account_id AND stored.field = s.field
+     WHERE stored.account_id IS NULL OR stored.expected_value IS DISTINCT FROM s.expected_value
      ORDER BY s.account_id, s.field
     ON CONFLICT (account_id, field) DO UPDATE
        SET expected_value = EXCLUDED.expected_value, updated_at = now()
