@@ -7,28 +7,34 @@
 //   took about 35 MB of code.
 // - `--heap-growing-percent=20`: after a full collection the old generation may grow 20% past what
 //   survived, not up to 4×: a run's garbage is collected long before it doubles the heap.
-// - `--semi-space-growth-factor=1`: the young generation keeps its first size (1 MB a half) instead
-//   of growing to 16 MB a half; its collections are more frequent and each shorter.
-// None of them slowed a run at 50 ms latency; at 0 ms a run takes about 10% more CPU. A short command
-// (`report`, `accounts list`) peaks under 75 MB anyway and answered up to 25% later with them: it runs
-// without.
+// - `--semi-space-growth-factor=1`, the worker's only: the young generation keeps its first size
+//   (1 MB a half) instead of growing to 16 MB a half; its collections are more frequent and each
+//   shorter. It costs about 10% more CPU at 0 ms latency, so `sync` (peak 122 MB at 10,000 accounts
+//   without it, target 150) runs without it.
+// A short command (`report`, `accounts list`) peaks under 75 MB anyway and answered up to 25% later
+// with them: it runs without.
 import { setFlagsFromString } from "node:v8";
 
-const MEMORY_FLAGS: readonly string[] = [
-  "--liftoff-only",
-  "--heap-growing-percent=20",
-  "--semi-space-growth-factor=1",
-];
+/** Every command that runs syncs. */
+const SYNCING_FLAGS: readonly string[] = ["--liftoff-only", "--heap-growing-percent=20"];
 
-/** The commands that run syncs, in this process or as a worker. */
-const SYNCING_COMMANDS: ReadonlySet<string> = new Set(["sync", "worker", "demo"]);
+/**
+ * The worker's too: it lives on between runs, and an idle worker keeps the young generation a run grew.
+ * A `sync` ends with its run: a young generation left to grow halves its time in GC (about 10% of its
+ * CPU at 0 ms latency), and its peak stays far under its target (docs/benchmarks.md).
+ */
+const LONG_LIVED_FLAGS: readonly string[] = ["--semi-space-growth-factor=1"];
 
-/** Sets MEMORY_FLAGS in this process: call it first, before anything compiles WebAssembly. */
-function useMemoryFlags(): void {
-  for (const flag of MEMORY_FLAGS) setFlagsFromString(flag);
-}
+const FLAGS_BY_COMMAND: ReadonlyMap<string, readonly string[]> = new Map([
+  ["sync", SYNCING_FLAGS],
+  ["demo", SYNCING_FLAGS],
+  ["worker", [...SYNCING_FLAGS, ...LONG_LIVED_FLAGS]],
+]);
 
-/** useMemoryFlags for a command that runs syncs (`command` as typed: the CLI's first argument). */
+/**
+ * Sets the V8 flags of `command` (as typed: the CLI's first argument) in this process, if it runs
+ * syncs: call it first, before anything compiles WebAssembly.
+ */
 export function useMemoryFlagsFor(command: string | undefined): void {
-  if (command !== undefined && SYNCING_COMMANDS.has(command)) useMemoryFlags();
+  for (const flag of FLAGS_BY_COMMAND.get(command ?? "") ?? []) setFlagsFromString(flag);
 }

@@ -9,19 +9,41 @@ import { inheritedEnv, runCli } from "../helpers/cli.js";
 const FLAGS_MODULE = resolve("build/cli/memory-flags.js");
 
 describe("the V8 flags the CLI sets for a smaller process", () => {
-  it("are all known to this Node's V8: setting them prints nothing", () => {
-    const child = spawnSync(
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `(await import(${JSON.stringify(FLAGS_MODULE)})).useMemoryFlagsFor("sync");`,
-      ],
-      { encoding: "utf8" },
-    );
-    expect(child.status).toBe(0);
-    expect(child.stderr).toBe("");
-    expect(child.stdout).toBe("");
+  it.each(["sync", "worker", "demo"])(
+    "are all known to this Node's V8: setting those of %s prints nothing",
+    (command) => {
+      const child = spawnSync(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `(await import(${JSON.stringify(FLAGS_MODULE)})).useMemoryFlagsFor(${JSON.stringify(command)});`,
+        ],
+        { encoding: "utf8" },
+      );
+      expect(child.status).toBe(0);
+      expect(child.stderr).toBe("");
+      expect(child.stdout).toBe("");
+    },
+  );
+
+  it("keep the young generation small in the worker only, which lives on between runs", () => {
+    const semiSpaceFlag = (command: string) =>
+      spawnSync(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `import { getHeapSpaceStatistics } from "node:v8";
+           (await import(${JSON.stringify(FLAGS_MODULE)})).useMemoryFlagsFor(${JSON.stringify(command)});
+           const keep = []; for (let i = 0; i < 400000; i++) keep.push({ i, s: "x".repeat(i % 50) });
+           const young = getHeapSpaceStatistics().find((space) => space.space_name === "new_space");
+           console.log(young.space_size);`,
+        ],
+        { encoding: "utf8" },
+      ).stdout.trim();
+    expect(Number(semiSpaceFlag("worker"))).toBeLessThanOrEqual(2 * 1024 * 1024);
+    expect(Number(semiSpaceFlag("sync"))).toBeGreaterThan(2 * 1024 * 1024);
   });
 
   it("leave a syncing command's output as it was: `sync --help` prints its help alone", async () => {
