@@ -12,8 +12,9 @@ describeOnEachBackend("a worker's run progress", (kind) => {
   const env = useWorkerTestEnvironment(kind, { token: TOKEN, accounts: ACCOUNTS });
 
   it("moves as accounts are fetched, before the first batch is written, and ends at every account", async () => {
-    // One batch of every account, fetched 2 at a time at 40 ms each: about 2.4 s before it is written.
-    env.simulator.setFault({ type: "latency", ms: 40 });
+    // A first batch of 60 accounts (a run's last batches are half of what is left: 60, 32, 28),
+    // fetched 2 at a time at 80 ms each: about 2.4 s before it is written.
+    env.simulator.setFault({ type: "latency", ms: 80 });
     await env.worker({ batchSize: ACCOUNTS, concurrency: 2 }).ready;
     await env.startManualRun();
 
