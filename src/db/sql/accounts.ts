@@ -98,10 +98,10 @@ export type SyncedRow = { id: string; extra: Record<string, unknown> } & Plugcha
 
 /**
  * The synced data columns of the given accounts, and their status columns as markFound sets them
- * (the same SET, written out: see below why no fragment is shared): one write per row, not two (each write of a row leaves a dead tuple and its WAL). Only for accounts
- * Plugchat answered for. `onMessageDeliveryError` is written only where the answer had it (null
- * included); where it was left out, the stored value is kept. `extra` is merged: a field the answer
- * left out keeps its kept value.
+ * (the same SET, written out: see below why no fragment is shared): one write per row, not two, as
+ * each write of a row leaves a dead tuple and its WAL. Only for accounts Plugchat answered for.
+ * `onMessageDeliveryError` is written only where the answer had it (null included); where it was left
+ * out, the stored value is kept. `extra` is merged: a field the answer left out keeps its kept value.
  */
 export async function writeSyncedData(db: Db, rows: readonly SyncedRow[]): Promise<void> {
   if (rows.length === 0) return;

@@ -19,9 +19,9 @@
 //    runs.lockRunStatus, batches.claimBatch, accounts.readAccounts, accounts.lockAccounts (only the rows
 //    it writes: an account unchanged after a success is not written, its batch's row lists it),
 //    accounts.writeSyncedData (data and status in one write), accounts.markFound (unchanged after a
-//    failure), accounts.markNotFound, accounts.markFailed, versions.closeStaleVersions, versions.openVersions
-//    (each account's current version made equal to its row, at the drift rows' instant),
-//    drift.insertDrift, runs.addBatchCounts, batches.setBatchTotals. A refused token records
+//    failure), accounts.markNotFound, accounts.markFailed, versions.closeStaleVersions,
+//    versions.openVersions (each account's current version made equal to its row, at the drift rows'
+//    instant), drift.insertDrift, runs.addBatchCounts, batches.setBatchTotals. A refused token records
 //    runs.recordStopReason, which stops the other batches. Meanwhile runs.heartbeat keeps the run from
 //    looking abandoned, and runs.addFetchedAccounts (about once a second per process,
 //    sync/fetched-accounts.ts) moves its progress before a batch is written.
