@@ -1,36 +1,24 @@
 // What reconciling a source's rows stores as expected values (each column's, and `exists` for every id
 // listed): an id listed more than once keeps its first row's, within a page and across pages; a rerun
 // applies only what changed.
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { SourcePage } from "../../src/accounts/source/read-source.js";
 import { reconcileTrackedIds } from "../../src/accounts/source/reconcile.js";
-import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
-import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { useMigratedDatabase } from "../helpers/migrated-database.js";
 
 const COLUMNS = ["id", "externalId", "active"];
 
-let database: TestDatabase;
-let prisma: PrismaClient;
-
-beforeEach(async () => {
-  database = await createMigratedTestDatabase();
-  prisma = createPrismaClient(database.url);
-});
-
-afterEach(async () => {
-  await prisma.$disconnect();
-  await database.drop();
-});
+const setup = useMigratedDatabase({ for: "test" });
 
 function reconcile(pages: SourcePage[]) {
-  return reconcileTrackedIds(prisma, pages, {
+  return reconcileTrackedIds(setup.prisma, pages, {
     rowsFrom: "the test's rows",
     limit: { maxShare: 1, howToOverride: "" },
   });
 }
 
 async function storedExpectations() {
-  return prisma.$queryRaw<{ account_id: string; field: string; expected_value: string | null }[]>`
+  return setup.prisma.$queryRaw<{ account_id: string; field: string; expected_value: string | null }[]>`
     SELECT account_id, field, expected_value FROM account_expectations ORDER BY account_id, field`;
 }
 
@@ -68,7 +56,7 @@ it("applies on a rerun only the expected values that changed, and removes those 
       ],
     },
   ]);
-  const [before] = await prisma.$queryRaw<{ updated_at: Date }[]>`
+  const [before] = await setup.prisma.$queryRaw<{ updated_at: Date }[]>`
     SELECT updated_at FROM account_expectations WHERE account_id = 'acc-1' AND field = 'externalId'`;
 
   const rerun = await reconcile([
@@ -88,7 +76,7 @@ it("applies on a rerun only the expected values that changed, and removes those 
     { account_id: "acc-2", field: "exists", expected_value: "true" },
     { account_id: "acc-2", field: "externalId", expected_value: "new" },
   ]);
-  const [after] = await prisma.$queryRaw<{ updated_at: Date }[]>`
+  const [after] = await setup.prisma.$queryRaw<{ updated_at: Date }[]>`
     SELECT updated_at FROM account_expectations WHERE account_id = 'acc-1' AND field = 'externalId'`;
   expect(after?.updated_at).toEqual(before?.updated_at);
 });

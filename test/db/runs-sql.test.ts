@@ -1,24 +1,14 @@
 // sync_runs' unique index on running runs decides between two runs opening at once (the check before
 // the insert cannot: both may pass it). The insert that loses gets no run, never an error.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { expect, it } from "vitest";
 import { findRun, insertRun, runningRun } from "../../src/db/sql/runs.js";
-import { createMigratedTestDatabase, queryDatabase, type TestDatabase } from "../helpers/databases.js";
+import { queryDatabase } from "../helpers/databases.js";
+import { useMigratedDatabase } from "../helpers/migrated-database.js";
 
-let database: TestDatabase;
-let prisma: PrismaClient;
-
-beforeAll(async () => {
-  database = await createMigratedTestDatabase();
-  prisma = createPrismaClient(database.url);
-});
-
-afterAll(async () => {
-  await prisma.$disconnect();
-  await database.drop();
-});
+const setup = useMigratedDatabase();
 
 it("opens one running run with its plan, and gives no run to a second insert while it runs", async () => {
+  const { prisma, database } = setup;
   const plan = { accountsPlanned: 1200, batchesPlanned: 3 };
   const [first, second] = await Promise.all([
     insertRun(prisma, "manual", plan),

@@ -1,9 +1,10 @@
 // The setup of most sync tests: a Plugchat simulator, and a migrated database that tracks every
 // account the simulator holds, for the whole test file.
 import { afterAll, beforeAll } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import type { PrismaClient } from "../../src/db/prisma.js";
 import { type Simulator, startSimulator } from "../../src/simulator/index.js";
-import { createMigratedTestDatabase, type TestDatabase } from "./databases.js";
+import type { TestDatabase } from "./databases.js";
+import { useMigratedDatabase } from "./migrated-database.js";
 
 export interface SimulatorWithDatabase {
   readonly simulator: Simulator;
@@ -19,36 +20,29 @@ export function useSimulatorWithDatabase(options: {
   token: string;
   accounts: number;
 }): SimulatorWithDatabase {
+  const db = useMigratedDatabase();
   let simulator: Simulator | undefined;
-  let database: TestDatabase | undefined;
-  let prisma: PrismaClient | undefined;
 
+  // After the database's own hook (registered first), so the database is there.
   beforeAll(async () => {
     simulator = await startSimulator(options);
-    database = await createMigratedTestDatabase();
-    prisma = createPrismaClient(database.url);
-    await prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
+    await db.prisma.account.createMany({ data: simulator.listIds().map((id) => ({ id })) });
   });
 
   afterAll(async () => {
-    await prisma?.$disconnect();
-    await database?.drop();
     await simulator?.close();
   });
 
-  function ready<T>(value: T | undefined): T {
-    if (value === undefined) throw new Error("the simulator and its database exist inside tests only");
-    return value;
-  }
   return {
     get simulator() {
-      return ready(simulator);
+      if (simulator === undefined) throw new Error("the simulator exists inside tests and hooks only");
+      return simulator;
     },
     get database() {
-      return ready(database);
+      return db.database;
     },
     get prisma() {
-      return ready(prisma);
+      return db.prisma;
     },
   };
 }

@@ -211,7 +211,7 @@ async function loadSourceRows(
     if (ids.length > 0) loaded.duplicates += ids.length - (await insertSourceIds(tx, ids));
     await insertSourceExpectations(tx, expected);
   }
-  if (fields !== undefined && fields.length > 0) await settleSourceExpectations(tx, loaded.duplicates > 0);
+  if (loaded.expectations.fields.length > 0) await settleSourceExpectations(tx, loaded.duplicates > 0);
   return loaded;
 }
 
