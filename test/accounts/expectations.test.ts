@@ -82,7 +82,7 @@ describe("expectedValueOf", () => {
 describe("expectationsOfRow", () => {
   it("expects the account to exist, then each valid cell; an invalid cell is named and sets nothing", () => {
     expect(expectationsOfRow("acc-1", ["active", "name"], ["acc-1", "maybe", "Loja"])).toEqual({
-      expectations: { accountId: "acc-1", fields: ["exists", "name"], values: ["true", "Loja"] },
+      expectations: { accountId: "acc-1", expected: { exists: "true", name: "Loja" } },
       invalid: ['acc-1 active "maybe": not a boolean (true, false, 1 or 0)'],
     });
   });

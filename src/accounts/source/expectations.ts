@@ -90,11 +90,13 @@ function expectedBoolean(cell: unknown): ExpectedValue {
   return { ok: false, reason: "not a boolean (true, false, 1 or 0)" };
 }
 
-/** The expectations of one account; `exists` comes with any expected field (the source lists it). */
+/**
+ * The expectations of one account: each field's expected value, `exists` first (the source lists the
+ * account, so it is expected to exist) and then the valid cells in column order.
+ */
 export interface AccountExpectations {
   accountId: string;
-  fields: string[];
-  values: (string | null)[];
+  expected: Partial<Record<ExpectedField | typeof EXISTS_FIELD, string | null>>;
 }
 
 /** Invalid expected values named in messages; the rest are only counted. */
@@ -109,15 +111,13 @@ export function expectationsOfRow(
   fields: readonly ExpectedField[],
   cells: readonly unknown[],
 ): { expectations: AccountExpectations; invalid: string[] } {
-  const expectations: AccountExpectations = { accountId, fields: [EXISTS_FIELD], values: ["true"] };
+  const expectations: AccountExpectations = { accountId, expected: { [EXISTS_FIELD]: "true" } };
   const invalid: string[] = [];
   fields.forEach((field, index) => {
     const cell = cells[index + 1];
     const expected = expectedValueOf(field, cell);
-    if (expected.ok) {
-      expectations.fields.push(field);
-      expectations.values.push(expected.value);
-    } else {
+    if (expected.ok) expectations.expected[field] = expected.value;
+    else {
       invalid.push(`${accountId} ${field} ${quoted(String(cell), 41)}: ${expected.reason}`);
     }
   });

@@ -25,6 +25,7 @@ import {
   untrackMissingIds,
 } from "../../db/sql/source.js";
 import {
+  type AccountExpectations,
   type ExpectedField,
   expectationsOfRow,
   expectedFieldsOf,
@@ -195,7 +196,7 @@ async function loadSourceRows(
     fields ??= expectedFieldsOf(page.columns, rowsFrom);
     loaded.expectations.fields = fields;
     const ids: string[] = [];
-    const expected = { accountIds: [] as string[], fields: [] as string[], values: [] as (string | null)[] };
+    const expected: AccountExpectations[] = [];
     for (const row of page.rows) {
       const classified = classifySourceValue(row[0]);
       if (classified.kind === "null") loaded.nulls += 1;
@@ -217,17 +218,13 @@ async function loadSourceRows(
 
 function collectExpectations(
   loaded: ExpectationsLoaded,
-  into: { accountIds: string[]; fields: string[]; values: (string | null)[] },
+  into: AccountExpectations[],
   accountId: string,
   fields: readonly ExpectedField[],
   row: readonly unknown[],
 ): void {
   const { expectations, invalid } = expectationsOfRow(accountId, fields, row);
-  for (const [index, field] of expectations.fields.entries()) {
-    into.accountIds.push(accountId);
-    into.fields.push(field);
-    into.values.push(expectations.values[index] ?? null);
-  }
+  into.push(expectations);
   loaded.invalid += invalid.length;
   for (const example of invalid) {
     if (loaded.invalidExamples.length < MAX_INVALID_EXPECTED_NAMED) loaded.invalidExamples.push(example);
