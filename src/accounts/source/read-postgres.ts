@@ -28,12 +28,17 @@ export async function* readPostgresSource(options: SourceReadOptions): AsyncGene
     await client.query("BEGIN READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
     const cursor = client.query(new Cursor<unknown[]>(query, [], { rowMode: "array" }));
-    // The first page is yielded even without rows: it says the columns.
     const first = await readPage(cursor, pageSize);
-    yield { columns: checkedColumns(first.columns), rows: first.rows };
-    for (let rows = first.rows; rows.length > 0; ) {
-      rows = (await readPage(cursor, pageSize)).rows;
-      if (rows.length > 0) yield { columns: first.columns, rows };
+    const columns = checkedColumns(first.columns);
+    // The first page is yielded even without rows: it says the columns. Each next page is asked for
+    // before the caller gets this one, so that the source's server and network work while it is written.
+    for (let rows = first.rows, isFirst = true; isFirst || rows.length > 0; isFirst = false) {
+      const next = rows.length > 0 ? readPage(cursor, pageSize) : undefined;
+      // Marked as handled now; a failure is rethrown below, where it is awaited.
+      next?.catch(() => undefined);
+      yield { columns, rows };
+      if (next === undefined) break;
+      rows = (await next).rows;
     }
     await cursor.close();
     await client.query("ROLLBACK");

@@ -10,7 +10,7 @@
 //    source.lockReconciliation, source.createSourceIdsTable and
 //    expectations.createSourceExpectationsTable, source.insertSourceIds and
 //    expectations.insertSourceExpectations per page, expectations.settleSourceExpectations (when the
-//    rows expect values), source.analyzeSourceIds, source.countSourceChanges,
+//    rows expect values and an id came twice), source.analyzeSourceIds, source.countSourceChanges,
 //    source.sampleSourceChanges, then, unless refused, source.addSourceIds, source.retrackSourceIds,
 //    source.untrackMissingIds, expectations.applySourceExpectations. The run's row then gets
 //    runs.recordAccountSource and, when the tracked set changed, runs.updateRunPlan.

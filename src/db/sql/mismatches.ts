@@ -53,6 +53,9 @@ export async function refreshMismatches(db: Db, runId: number): Promise<Mismatch
   // no records to check against, and their runs then skip the temporary table (catalog rows written,
   // and WAL, every run) and its five statements.
   if (!(await mayHaveMismatches(db))) return { opened: [], resolved: [], open: 0 };
+  // The comparison hashes every tracked account's synced values: at 100,000 accounts they outgrow the
+  // default 4 MB, and the hash went to disk (0.25 s, against 0.19 s in memory).
+  await db.$executeRawUnsafe("SET LOCAL work_mem = '32MB'");
   // Computed once (a scan of every expectation), then read by the three statements below.
   await db.$executeRaw`
     CREATE TEMPORARY TABLE plugchat_current_mismatches ON COMMIT DROP AS ${CURRENT}`;

@@ -1,7 +1,7 @@
 // What every account source must do, whatever its database: the same scenarios run against the real
 // PostgreSQL (source-postgres.test.ts) and the real MariaDB (source-mariadb.test.ts).
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
-import type { AccountSourceSettings } from "../../../src/accounts/source/read-source.js";
+import { type AccountSourceSettings, readSourceRows } from "../../../src/accounts/source/read-source.js";
 import { createPrismaClient, type PrismaClient } from "../../../src/db/prisma.js";
 import { createPlugchatClient } from "../../../src/plugchat/index.js";
 import { completeRun, startRun } from "../../../src/sync/run-lifecycle.js";
@@ -115,6 +115,27 @@ export function defineSourceScenarios(backend: SourceBackend): void {
     expect(Object.values(await tracking()).every(Boolean)).toBe(true);
     const reconciled = logs.withMessage("account source reconciled").at(-1);
     expect(reconciled).toMatchObject({ sourceIds: 5, retracked: 1, retrackedIds: ["acc-c"] });
+  });
+
+  it("reads the rows page by page, each full but the last, and one page with the columns when none match", async () => {
+    await source.setIds(["acc-1", "acc-2", "acc-3", "acc-4", "acc-5"]);
+    const read = async (query: string) => {
+      const pages = [];
+      for await (const page of readSourceRows({ url: source.url, query, timeoutMs: 10_000, pageSize: 2 }))
+        pages.push(page);
+      return pages;
+    };
+
+    const pages = await read(`${QUERY} ORDER BY plugchat_account_id`);
+    expect(pages.map((page) => page.rows.map((row) => row[0]))).toEqual([
+      ["acc-1", "acc-2"],
+      ["acc-3", "acc-4"],
+      ["acc-5"],
+    ]);
+    expect(pages.every((page) => page.columns.join() === "plugchat_account_id")).toBe(true);
+    expect(await read(`${QUERY} WHERE plugchat_account_id = 'none'`)).toEqual([
+      { columns: ["plugchat_account_id"], rows: [] },
+    ]);
   });
 
   it("keeps duplicates once, skips NULLs, and names invalid ids with the reason without tracking them", async () => {
