@@ -1,8 +1,9 @@
 // Makes the tracked set equal to a list of ids (the account source's, or a file's), and the stored
 // expectations equal to the values its other columns expect, set-based: the rows are loaded page by
 // page into temporary tables, then a fixed number of statements count and apply the difference,
-// whatever the number of ids. Memory holds one page. An import without --replace only adds and
-// updates its file's expectations (mergeExpectations), through the same tables.
+// whatever the number of ids. Memory holds two pages (one written while the next is read). An import
+// without --replace only adds and updates its file's expectations (mergeExpectations), through the
+// same tables.
 import type { PrismaClient } from "../../db/prisma.js";
 import {
   applySourceExpectations,

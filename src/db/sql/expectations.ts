@@ -38,7 +38,10 @@ export async function insertSourceExpectations(
       FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r("accountId" text, expected text)`;
 }
 
-/** Each field an expectation can be on, in code point order, with the text json_object_agg writes before its value. */
+/**
+ * Each field an expectation can be on, in code point order, with the text json_object_agg writes
+ * before its value.
+ */
 const FIELDS_IN_ORDER = [EXISTS_FIELD, ...SYNCED_FIELDS]
   .sort()
   .map((field) => [field, `${JSON.stringify(field)} : `] as const);
@@ -61,10 +64,9 @@ export function expectationsText(expected: AccountExpectations["expected"]): str
 }
 
 /**
- * Once every expectation is loaded, where an account came more than once (an id listed twice): keeps
- * the first one read. Call it only then (`repeatedIds`); the table gets no statistics either way:
- * the planner sizes it from its pages, and the joins below were planned alike without (ANALYZE took
- * 70 ms of 100,000 accounts).
+ * Once every expectation is loaded, when an id came more than once: keeps each account's first row
+ * read. (The table gets no statistics: the planner sizes it from its pages, and the statements below
+ * were planned alike without them; ANALYZE took 70 ms of 100,000 accounts.)
  */
 export async function settleSourceExpectations(db: Db): Promise<void> {
   await db.$executeRaw`
@@ -85,8 +87,8 @@ const GIVEN = Prisma.sql`
 /**
  * The accounts whose stored expectations may change: in `replace`, those whose loaded values differ
  * from their stored ones as a whole (an account loaded or stored only, included), one comparison per
- * account; in `merge`, every account loaded. The stored rows are read in key order so that each
- * account's aggregate lists its fields in order.
+ * account; in `merge`, every account loaded. The stored rows are read in key order (an index scan),
+ * and PostgreSQL aggregates them in the order its subquery gives them: each account's fields in order.
  */
 const CHANGED = {
   replace: Prisma.sql`
