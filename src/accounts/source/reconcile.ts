@@ -194,7 +194,7 @@ async function loadSourceRows(
   };
   let fields: ExpectedField[] | undefined;
   // Each page is written while the next one is read and sorted here: PostgreSQL's work on one page
-  // overlaps this process's on the next (100,000 accounts with expected values: 0.3 s less).
+  // overlaps this process's on the next (100,000 accounts with expected values: about 0.15 s less).
   let writing: Promise<void> = Promise.resolve();
   try {
     for await (const page of pages) {
