@@ -1,34 +1,24 @@
 // `plugchat-sync mismatches` as a user runs it: what account_mismatches holds, as a table or JSON, and
 // an exit code a cron job or a CI step can alert on (0 none, 1 some, 2 bad input).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { inheritedEnv, runCli } from "../helpers/cli.js";
-import { createMigratedTestDatabase, type TestDatabase } from "../helpers/databases.js";
+import { useMigratedDatabase } from "../helpers/migrated-database.js";
 
-let database: TestDatabase;
-let prisma: PrismaClient;
-
-beforeAll(async () => {
-  database = await createMigratedTestDatabase();
-  prisma = createPrismaClient(database.url);
-});
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await database?.drop();
-});
+const setup = useMigratedDatabase();
 beforeEach(async () => {
-  await prisma.$executeRaw`TRUNCATE account_mismatch_spans, account_expectations, account_versions, account_drift, sync_runs, accounts`;
+  await setup.prisma
+    .$executeRaw`TRUNCATE account_mismatch_spans, account_expectations, account_versions, account_drift, sync_runs, accounts`;
 });
 
 const cli = (...args: string[]) =>
-  runCli(["mismatches", ...args], inheritedEnv({ DATABASE_URL: database.url }));
+  runCli(["mismatches", ...args], inheritedEnv({ DATABASE_URL: setup.database.url }));
 
 /** An account whose last fetch answered, with an open mismatch on each of `fields`, seen by run 3. */
 async function mismatched(id: string, name: string, fields: Record<string, [string | null, string | null]>) {
-  await prisma.account.create({ data: { id, name, lastStatus: "ok", lastSyncedAt: new Date() } });
+  await setup.prisma.account.create({ data: { id, name, lastStatus: "ok", lastSyncedAt: new Date() } });
   for (const [field, [expected, actual]] of Object.entries(fields)) {
-    await prisma.accountExpectation.create({ data: { accountId: id, field, expectedValue: expected } });
-    await prisma.accountMismatchSpan.create({
+    await setup.prisma.accountExpectation.create({ data: { accountId: id, field, expectedValue: expected } });
+    await setup.prisma.accountMismatchSpan.create({
       data: {
         accountId: id,
         field,
@@ -43,8 +33,8 @@ async function mismatched(id: string, name: string, fields: Record<string, [stri
 
 describe("plugchat-sync mismatches", () => {
   it("exits 0 and says so when there is none, counting accounts it could not verify", async () => {
-    await prisma.account.create({ data: { id: "acc-failing", lastStatus: "failed" } });
-    await prisma.accountExpectation.create({
+    await setup.prisma.account.create({ data: { id: "acc-failing", lastStatus: "failed" } });
+    await setup.prisma.accountExpectation.create({
       data: { accountId: "acc-failing", field: "active", expectedValue: "true" },
     });
     const result = await cli();
