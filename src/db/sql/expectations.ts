@@ -76,13 +76,21 @@ export async function settleSourceExpectations(db: Db): Promise<void> {
 
 /**
  * The loaded expectations as (account_id, field, expected_value), one row per account and field, of
- * ids that have an account row (expectations of others are left out).
+ * ids that have an account row (expectations of others are left out); with `onlyAccountsIn`, of the
+ * accounts that query lists only, picked before their values are taken apart.
  */
-const GIVEN = Prisma.sql`
-  SELECT s.account_id, f.key AS field, f.value AS expected_value
-    FROM plugchat_source_expectations s
-    JOIN accounts a ON a.id = s.account_id
-   CROSS JOIN LATERAL json_each_text(s.expected::json) f`;
+function given(onlyAccountsIn: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  const only =
+    onlyAccountsIn === Prisma.empty
+      ? Prisma.empty
+      : Prisma.sql`JOIN (${onlyAccountsIn}) picked ON picked.account_id = s.account_id`;
+  return Prisma.sql`
+    SELECT s.account_id, f.key AS field, f.value AS expected_value
+      FROM plugchat_source_expectations s
+      ${only}
+      JOIN accounts a ON a.id = s.account_id
+     CROSS JOIN LATERAL json_each_text(s.expected::json) f`;
+}
 
 /**
  * The accounts whose stored expectations may change: in `replace`, those whose loaded values differ
@@ -124,12 +132,7 @@ export async function applySourceExpectations(
   await db.$executeRawUnsafe("SET LOCAL jit = off");
   const [row] = await db.$queryRaw<ExpectationChanges[]>`
     WITH changed AS (${CHANGED[mode]}),
-    given AS (
-      SELECT s.account_id, f.key AS field, f.value AS expected_value
-        FROM plugchat_source_expectations s
-        JOIN changed c ON c.account_id = s.account_id
-        JOIN accounts a ON a.id = s.account_id
-       CROSS JOIN LATERAL json_each_text(s.expected::json) f),
+    given AS (${given(Prisma.sql`SELECT account_id FROM changed`)}),
     removed AS (
       DELETE FROM account_expectations e USING changed c
        WHERE ${replace} AND e.account_id = c.account_id
@@ -166,7 +169,7 @@ export async function countExpectedAccounts(
     WITH given AS (
       SELECT s.account_id,
              bool_or(e.account_id IS NULL OR e.expected_value IS DISTINCT FROM s.expected_value) AS differs
-        FROM (${GIVEN}) s
+        FROM (${given()}) s
         LEFT JOIN account_expectations e ON e.account_id = s.account_id AND e.field = s.field
        GROUP BY s.account_id)
     SELECT (SELECT count(*) FROM given)::int AS accounts,
@@ -175,7 +178,7 @@ export async function countExpectedAccounts(
                 OR (${replace} AND EXISTS (
                       SELECT 1 FROM account_expectations e
                        WHERE e.account_id = g.account_id
-                         AND NOT EXISTS (SELECT 1 FROM (${GIVEN}) s
+                         AND NOT EXISTS (SELECT 1 FROM (${given()}) s
                                           WHERE s.account_id = e.account_id AND s.field = e.field))))::int
              AS changing,
            (CASE WHEN ${replace}

@@ -53,7 +53,7 @@ async function allTrackedIds(ctx: ProcessorContext): Promise<string[]> {
   const ids: string[] = [];
   for (;;) {
     const page = await trackedIdsAfter(ctx.deps.prisma, ids.at(-1) ?? null, PLANNING_PAGE_SIZE);
-    ids.push(...page);
+    for (const id of page) ids.push(id);
     if (page.length < PLANNING_PAGE_SIZE) return ids;
   }
 }
