@@ -1,6 +1,11 @@
 // One HTTP attempt at an account: a GET under its own timeout, redirects to its own path followed, the
 // body read up to a cap. It says how the attempt ended; judging that is attempt-verdict.ts's job.
-import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
 import { request as httpsRequest } from "node:https";
 import { quoted } from "../lib/text.js";
 import { readBodyUpTo } from "./body.js";
@@ -167,8 +172,7 @@ function send(
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = (target.protocol === "https:" ? httpsRequest : httpRequest)(
-      target,
-      { method: "GET", headers },
+      requestOptions(target, headers),
       resolve,
     );
     // `on`, not `once`: the socket can fail again after the response came (a reset mid-body).
@@ -176,6 +180,22 @@ function send(
     attempt.carry(request);
     request.end();
   });
+}
+
+/**
+ * The request's options, written out: given a URL, node:http converts it into such an object and
+ * merges it with the options, an allocation per request that the agent then copies again.
+ */
+function requestOptions(target: URL, headers: Readonly<Record<string, string>>): RequestOptions {
+  return {
+    protocol: target.protocol,
+    // An IPv6 literal comes bracketed in a URL, and without its brackets in an option.
+    hostname: target.hostname.startsWith("[") ? target.hostname.slice(1, -1) : target.hostname,
+    port: target.port,
+    path: `${target.pathname}${target.search}`,
+    method: "GET",
+    headers,
+  };
 }
 
 async function readBody(response: IncomingMessage, status: number): Promise<AttemptResult> {

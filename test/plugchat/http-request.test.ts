@@ -91,6 +91,27 @@ const settings = (timeoutMs: number, rateLimiter = createRateLimiter(0)) => ({
   rateLimiter,
 });
 
+describe("where an attempt goes", () => {
+  it("reaches a server at an IPv6 literal, with the path and query asked for", async () => {
+    const asked: string[] = [];
+    const server = createServer((request, response) => {
+      asked.push(request.url ?? "");
+      response.end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, "::1", resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const url = new URL(`http://[::1]:${port}/integrator/account/a%2Fb/?x=1`);
+      const result = await requestOnce(url, settings(5_000));
+      expect(result.type).toBe("body");
+      expect(asked).toEqual(["/integrator/account/a%2Fb/?x=1"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe("one attempt's timeout and the caller's abort", () => {
   it("ends an answer whose body stalls past the timeout as TIMEOUT", async () => {
     const server = await serve(stallMidBody);
@@ -115,6 +136,21 @@ describe("one attempt's timeout and the caller's abort", () => {
       caller.abort(new Error("run cancelled"));
       expect(await pending).toEqual({ type: "network", code: "ABORTED" });
       expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("ends an answer whose connection is cut mid-body as a network failure, long before its timeout", async () => {
+    const server = await serve((request, response) => {
+      stallMidBody(request, response);
+      setTimeout(() => response.socket?.destroy(), 20);
+    });
+    try {
+      const started = performance.now();
+      const result = await requestOnce(server.url, settings(60_000));
+      expect(result.type).toBe("network");
+      expect(performance.now() - started).toBeLessThan(30_000);
     } finally {
       await server.close();
     }
