@@ -169,7 +169,7 @@ export function humanLines(figures, targets) {
   const { expectations } = figures;
   if (expectations) {
     lines.push(
-      `expected values: unchanged run of ${int(expectations.accounts)} accounts (0 ms, c=64) whose source returns only the ids ${expectations.idsOnly.median} s, with four expected values per account ${expectations.withExpectations.median} s (medians of ${expectations.runs}: ${expectations.idsOnly.seconds.join(", ")} / ${expectations.withExpectations.seconds.join(", ")}; ${expectations.mismatchesOpen} mismatches open; the first run storing them ${expectations.firstWithSeconds} s); ratio ${expectations.ratio}${verdict("expected values")}`,
+      `expected values: unchanged run of ${int(expectations.accounts)} accounts (0 ms, c=64) whose source returns only the ids ${expectations.idsOnly.median} s, with four expected values per account ${expectations.withExpectations.median} s (${expectations.runs} alternating rounds: ${expectations.idsOnly.seconds.join(", ")} / ${expectations.withExpectations.seconds.join(", ")}; ratios ${expectations.ratios.join(", ")}; ${expectations.mismatchesOpen} mismatches open; the first run storing them ${expectations.firstWithSeconds} s); ratio (median of the rounds') ${expectations.ratio}${verdict("expected values")}`,
     );
   }
   const { startup } = figures;
