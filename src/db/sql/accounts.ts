@@ -1,6 +1,5 @@
 // accounts: one row per tracked (or once tracked) Plugchat account, its synced data and its status.
 // Writes are set-based (unnest arrays): one statement per batch of ids, whatever its size.
-import { Prisma } from "../../generated/prisma/client.js";
 import type { PlugchatAccount } from "../../plugchat/index.js";
 import type { StoredAccount } from "../../sync/drift.js";
 import type { Db, Reader } from "./index.js";
@@ -24,10 +23,14 @@ export async function accountIsKnown(db: Reader, id: string): Promise<boolean> {
  * ids in one query, and one row per id cost the client more than the query (docs/benchmarks.md).
  */
 export async function trackedIdsAfter(db: Db, afterId: string | null, limit: number): Promise<string[]> {
-  const after = afterId === null ? Prisma.empty : Prisma.sql`AND id > ${afterId}`;
-  const [row] = await db.$queryRaw<{ ids: string | null }[]>`
-    SELECT string_agg(id, ' ' ORDER BY id) AS ids
-      FROM (SELECT id FROM accounts WHERE tracked ${after} ORDER BY id LIMIT ${limit}) page`;
+  const [row] =
+    afterId === null
+      ? await db.$queryRaw<{ ids: string | null }[]>`
+          SELECT string_agg(id, ' ' ORDER BY id) AS ids
+            FROM (SELECT id FROM accounts WHERE tracked ORDER BY id LIMIT ${limit}) page`
+      : await db.$queryRaw<{ ids: string | null }[]>`
+          SELECT string_agg(id, ' ' ORDER BY id) AS ids
+            FROM (SELECT id FROM accounts WHERE tracked AND id > ${afterId} ORDER BY id LIMIT ${limit}) page`;
   return row?.ids ? row.ids.split(" ") : [];
 }
 
