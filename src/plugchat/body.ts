@@ -7,7 +7,7 @@ import type { IncomingMessage } from "node:http";
  * before its end).
  *
  * Listeners rather than `for await`: the async iterator and its end-of-stream watcher were about
- * 2.5 KB of garbage per request, and in a worker with a small young generation every KB per request
+ * 1.5 KB of garbage per request, and in a worker with a small young generation every KB per request
  * is collection time (docs/benchmarks.md, "The worker's garbage per account").
  */
 export function readBodyUpTo(response: IncomingMessage, maxBytes: number): Promise<Uint8Array | null> {
