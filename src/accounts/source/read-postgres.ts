@@ -32,13 +32,13 @@ export async function* readPostgresSource(options: SourceReadOptions): AsyncGene
     const columns = checkedColumns(first.columns);
     // The first page is yielded even without rows: it says the columns. Each next page is asked for
     // before the caller gets this one, so that the source's server and network work while it is written.
-    for (let rows = first.rows, isFirst = true; isFirst || rows.length > 0; isFirst = false) {
+    for (let rows = first.rows; ; ) {
       const next = rows.length > 0 ? readPage(cursor, pageSize) : undefined;
       // Marked as handled now; a failure is rethrown below, where it is awaited.
       next?.catch(() => undefined);
       yield { columns, rows };
-      if (next === undefined) break;
-      rows = (await next).rows;
+      rows = next === undefined ? [] : (await next).rows;
+      if (rows.length === 0) break;
     }
     await cursor.close();
     await client.query("ROLLBACK");
