@@ -18,19 +18,31 @@ export function readBodyUpTo(response: IncomingMessage, maxBytes: number): Promi
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    // Every response closes, after its end too: the error is made only when nothing settled first
+    // (one made for every response, its stack captured, was 5% of a profiled run's CPU).
+    let settled = false;
     response.on("data", (chunk: Buffer) => {
       total += chunk.byteLength;
       if (total > maxBytes) {
+        settled = true;
         resolve(null);
         response.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    response.on("end", () => resolve(Buffer.concat(chunks, total)));
-    response.on("error", reject);
-    // Settled already when the body ended or was cut; otherwise the connection went mid-body.
-    response.on("close", () => reject(prematureClose()));
+    response.on("end", () => {
+      settled = true;
+      resolve(Buffer.concat(chunks, total));
+    });
+    response.on("error", (error) => {
+      settled = true;
+      reject(error);
+    });
+    // The connection went mid-body.
+    response.on("close", () => {
+      if (!settled) reject(prematureClose());
+    });
   });
 }
 
