@@ -42,6 +42,7 @@ import { measureBareClient } from "./lib/bare-client.mjs";
 import { dropBenchDatabase, recreateBenchDatabase, withClient } from "./lib/database.mjs";
 import { measureExpectations } from "./lib/expectations.mjs";
 import { measureIdleWorker } from "./lib/idle-worker.mjs";
+import { cpuTicks, stolenShare } from "./lib/machine.mjs";
 import { deployedNodeOptions, measureMemory, simulatedIds } from "./lib/memory.mjs";
 import { naiveLoop } from "./lib/naive.mjs";
 import { measureQueueFootprint } from "./lib/queue-footprint.mjs";
@@ -106,6 +107,7 @@ const WORKER_PATH = { latencyMs: 50, concurrency: 64, batchSize: 500 };
 const SCALE_OUT = { latencyMs: 50, concurrency: 16, batchSize: 500 };
 
 const began = Date.now();
+const ticksAtStart = cpuTicks();
 const progress = (line) =>
   process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(0)}s] ${line}\n`);
 
@@ -176,12 +178,14 @@ try {
         accountsPerSec: round(slowest.accountsPerSec),
         bound,
         ratio: round(slowest.accountsPerSec / bound, 3),
+        stolen: slowest.stolen,
         n: workerPathN,
         batchSize: WORKER_PATH.batchSize,
         phase: "unchanged",
         runs: runs.map((run) => ({
           accountsPerSec: round(run.accountsPerSec),
           seconds: round(run.seconds, 2),
+          stolen: run.stolen,
         })),
       });
     }
@@ -279,6 +283,8 @@ const result = {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? null,
     memoryGB: round(totalmem() / 2 ** 30, 1),
+    // The share of the machine's CPU the hypervisor took over the whole benchmark (lib/machine.mjs).
+    stolen: stolenShare(ticksAtStart, cpuTicks()),
   },
   settings: {
     accounts: n,

@@ -11,6 +11,7 @@ import {
   removeDataUpdateCounter,
   resetAccounts,
 } from "./database.mjs";
+import { measuringSteal, stolenNote } from "./machine.mjs";
 import { BENCH_TOKEN } from "./simulator.mjs";
 
 export const BATCH_SIZE = 500;
@@ -89,7 +90,9 @@ export async function measureThroughput({ url, simulator, ids, settings, progres
         await installDataUpdateCounter(url);
         updatedBefore = await accountsTuplesUpdated(url);
       }
-      const { summary, ms, fetchingMs, statements } = await timedRun(url, client, concurrency);
+      const { summary, ms, fetchingMs, statements, stolen } = await measuringSteal(() =>
+        timedRun(url, client, concurrency),
+      );
       checkRun(summary, ids.length, phase);
       const accountsPerSec = (summary.accountsTotal / ms) * 1000;
       const measured = {
@@ -108,6 +111,8 @@ export async function measureThroughput({ url, simulator, ids, settings, progres
         statements,
         statementsPerAccount: round(statements / summary.accountsTotal, 4),
         driftRows: summary.driftCount,
+        // The share of the machine's CPU the hypervisor took during the run (machine.mjs).
+        stolen,
       };
       if (phase === "unchanged") {
         const counted = await removeDataUpdateCounter(url);
@@ -116,7 +121,7 @@ export async function measureThroughput({ url, simulator, ids, settings, progres
       }
       rows.push(measured);
       progress(
-        `throughput ${latencyMs} ms c=${concurrency} ${phase}: ${measured.accountsPerSec} accounts/s (${measured.seconds} s, ${statements} statements)`,
+        `throughput ${latencyMs} ms c=${concurrency} ${phase}: ${measured.accountsPerSec} accounts/s (${measured.seconds} s, ${statements} statements${stolenNote(stolen)})`,
       );
     }
   }

@@ -1,6 +1,7 @@
 // The worker path: what one `plugchat-sync worker` process syncs per second, on one queue backend, with
 // runs fired by `plugchat-sync trigger --wait`: the whole way a scheduled run goes (fire job, planning,
 // batch jobs, finish job), against the bound of its concurrency at the simulator's latency.
+import { measuringSteal, stolenNote } from "./machine.mjs";
 import { boundOf } from "./throughput.mjs";
 import { triggeredRun, withWarmDeployment } from "./workers.mjs";
 
@@ -14,9 +15,9 @@ export async function measureWorkerPath({ runs, progress, ...deployment }) {
   return withWarmDeployment(deployment, async ({ env }) => {
     const measured = [];
     for (let index = 0; index < runs; index++) {
-      const run = await triggeredRun(env, url, ids.length);
+      const run = await measuringSteal(() => triggeredRun(env, url, ids.length));
       progress(
-        `worker path (${backend}), ${latencyMs} ms, c=${concurrency}, run ${index + 1}/${runs}: ${Math.round(run.accountsPerSec)} accounts/s (${run.seconds.toFixed(2)} s)`,
+        `worker path (${backend}), ${latencyMs} ms, c=${concurrency}, run ${index + 1}/${runs}: ${Math.round(run.accountsPerSec)} accounts/s (${run.seconds.toFixed(2)} s${stolenNote(run.stolen)})`,
       );
       measured.push(run);
     }
