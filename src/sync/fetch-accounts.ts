@@ -4,10 +4,15 @@
 // an outage (every request failing) pauses the requests at the run's outage gate, and when the gate
 // gives up, stops the run with the accounts not tried left as they were.
 import { setMaxListeners } from "node:events";
-import pLimit from "p-limit";
 import { truncate } from "../lib/text.js";
-import { type GetAccountOptions, type PlugchatClient, PlugchatError } from "../plugchat/index.js";
+import {
+  type AttemptInfo,
+  type GetAccountOptions,
+  type PlugchatClient,
+  PlugchatError,
+} from "../plugchat/index.js";
 import { BatchInterruptedError } from "./errors.js";
+import { FetchSlots } from "./fetch-slots.js";
 import type { OutageGate } from "./outage-gate.js";
 import type { RunFetchShare } from "./shared-fetch-limit.js";
 import type { FetchResult } from "./types.js";
@@ -46,7 +51,7 @@ export async function fetchAccounts(
   options: FetchOptions,
   share?: RunFetchShare,
 ): Promise<FetchedBatch> {
-  const limit = share?.limit ?? pLimit(options.concurrency);
+  const slots = share?.slots ?? new FetchSlots(options.concurrency);
   // Two stops: the run's (shared with its other open batches: a refused token stops them all), and
   // this batch's own (an infrastructure error fails this batch only; it is retried, the others go on).
   const runStop = share?.stop ?? new AbortController();
@@ -58,20 +63,12 @@ export async function fetchAccounts(
   ]);
   // One signal fans out to every request of the batch: each adds a listener, none of them leaks.
   setMaxListeners(0, runStop.signal, signal);
-  const gated = share?.outage ? { gate: share.outage, signal: gatedSignal(signal, share.outage) } : undefined;
-  const attempts = await Promise.all(
-    ids.map((id) =>
-      limit(async () => {
-        const attempt = gated
-          ? await fetchThroughGate(client, id, signal, gated)
-          : await fetchOne(client, id, signal);
-        if (attempt.kind === "result") options.onFetched?.();
-        if (attempt.kind === "stop_run") runStop.abort();
-        if (attempt.kind === "fail_batch") batchStop.abort();
-        return attempt;
-      }),
-    ),
-  );
+  const fetcher = new BatchFetcher(client, signal, share?.outage, {
+    fetched: options.onFetched,
+    stopRun: () => runStop.abort(),
+    failBatch: () => batchStop.abort(),
+  });
+  const attempts = await slots.run(ids, (id) => fetcher.fetch(id));
   if (options.signal?.aborted) throw new BatchInterruptedError(options.signal.reason);
   // Each stop makes the requests after it end as "stopped": there is one of these at most.
   for (const attempt of attempts) if (attempt.kind === "fail_batch") throw attempt.error;
@@ -82,38 +79,103 @@ export async function fetchAccounts(
   };
 }
 
+const STOPPED: Attempt = { kind: "stopped" };
+
+/** What an attempt's outcome sets off beyond its account. */
+interface AttemptEffects {
+  /** An account fetched: a result to write. */
+  fetched: (() => void) | undefined;
+  /** The token was refused, or the outage gate gave up: every open batch of the run stops. */
+  stopRun(): void;
+  /** An error of no account's (the shared rate limiter unreachable): this batch fails, to be retried. */
+  failBatch(): void;
+}
+
 /**
- * One account, asking the run's outage gate before each request. A request called back because an
- * outage opened meanwhile, and a probe that got no usable answer, wait at the gate again: the account
- * is not failed for Plugchat being down. When the gate gives up, the run stops.
+ * One batch's requests, one `fetch` per account, asking the run's outage gate (when it has one) before
+ * each request. A request called back because an outage opened meanwhile, and a probe that got no
+ * usable answer, wait at the gate again: the account is not failed for Plugchat being down. When the
+ * gate gives up, the run stops.
+ *
+ * `fetch` is one async function, the gate's loop and the request written inline: with 64 requests in
+ * flight for 50 ms each, every suspended layer is state that a worker's small young generation copies
+ * and promotes (docs/benchmarks.md, "The worker's garbage per account").
  */
-async function fetchThroughGate(
-  client: PlugchatClient,
-  id: string,
-  signal: AbortSignal,
-  { gate, signal: gatedSignal }: { gate: OutageGate; signal: () => AbortSignal },
-): Promise<Attempt> {
-  for (;;) {
-    const admission = await gate.admit(signal);
-    if (admission === "stopped") return { kind: "stopped" };
-    if (admission === "give_up") return { kind: "stop_run", reason: gate.giveUpReason() };
-    const probe = admission === "probe";
-    // The probe is sent while the outage is open (its signal aborted already), and only once.
-    const requestSignal = probe ? signal : gatedSignal();
-    let told = false;
-    const attempt = await fetchOne(client, id, requestSignal, {
-      onAttempt: (info) => {
-        told = true;
-        gate.record(info, probe);
-      },
-      ...(probe ? { maxAttempts: 1 } : {}),
-    });
-    if (probe && !told) gate.probeDropped();
-    if (signal.aborted) return { kind: "stopped" };
-    if (attempt.kind === "stopped") continue;
-    if (probe && attempt.kind === "result" && attempt.unavailable === true) continue;
+class BatchFetcher {
+  readonly #client: PlugchatClient;
+  readonly #signal: AbortSignal;
+  readonly #gate: OutageGate | undefined;
+  readonly #gatedSignal: (() => AbortSignal) | undefined;
+  /** Tells the gate of each attempt of a request that is not the probe: one function for them all. */
+  readonly #record: ((info: AttemptInfo) => void) | undefined;
+  readonly #effects: AttemptEffects;
+
+  constructor(
+    client: PlugchatClient,
+    signal: AbortSignal,
+    gate: OutageGate | undefined,
+    effects: AttemptEffects,
+  ) {
+    this.#client = client;
+    this.#signal = signal;
+    this.#gate = gate;
+    this.#gatedSignal = gate ? gatedSignal(signal, gate) : undefined;
+    this.#record = gate ? (info) => gate.record(info, false) : undefined;
+    this.#effects = effects;
+  }
+
+  async fetch(id: string): Promise<Attempt> {
+    const gate = this.#gate;
+    for (;;) {
+      const admission = gate ? (gate.admitNow(this.#signal) ?? (await gate.admit(this.#signal))) : "go";
+      if (admission === "stopped") return STOPPED;
+      if (admission === "give_up")
+        return this.#settled({ kind: "stop_run", reason: gateOf(gate).giveUpReason() });
+      const probe = admission === "probe";
+      // The probe is sent while the outage is open (its signal aborted already), and only once.
+      const requestSignal = probe ? this.#signal : (this.#gatedSignal?.() ?? this.#signal);
+      let told = false;
+      const options: GetAccountOptions = probe
+        ? {
+            signal: requestSignal,
+            maxAttempts: 1,
+            onAttempt: (info) => {
+              told = true;
+              gateOf(gate).record(info, true);
+            },
+          }
+        : { signal: requestSignal, onAttempt: this.#record };
+      let attempt: Attempt;
+      if (requestSignal.aborted) attempt = STOPPED;
+      else {
+        try {
+          const { account, unknownFields, extra } = await this.#client.getAccount(id, options);
+          attempt = { kind: "result", result: { id, kind: "ok", account, unknownFields, extra } };
+        } catch (error) {
+          attempt = requestSignal.aborted ? STOPPED : attemptOfError(id, error);
+        }
+      }
+      if (probe && !told) gateOf(gate).probeDropped();
+      if (this.#signal.aborted) return STOPPED;
+      // Called back by an outage opening (only a gated request's signal aborts without the batch's).
+      if (attempt.kind === "stopped") continue;
+      if (probe && attempt.kind === "result" && attempt.unavailable === true) continue;
+      return this.#settled(attempt);
+    }
+  }
+
+  #settled(attempt: Attempt): Attempt {
+    if (attempt.kind === "result") this.#effects.fetched?.();
+    if (attempt.kind === "stop_run") this.#effects.stopRun();
+    if (attempt.kind === "fail_batch") this.#effects.failBatch();
     return attempt;
   }
+}
+
+/** The gate, where only a gated request can be: a probe, or the gate giving up. */
+function gateOf(gate: OutageGate | undefined): OutageGate {
+  if (gate === undefined) throw new Error("bug: an outage admission without an outage gate");
+  return gate;
 }
 
 /**
@@ -131,29 +193,6 @@ function gatedSignal(signal: AbortSignal, gate: OutageGate): () => AbortSignal {
     }
     return joined.signal;
   };
-}
-
-async function fetchOne(
-  client: PlugchatClient,
-  id: string,
-  signal: AbortSignal,
-  extra: Omit<GetAccountOptions, "signal"> = {},
-): Promise<Attempt> {
-  if (signal.aborted) return { kind: "stopped" };
-  try {
-    const fetched = await client.getAccount(id, { signal, ...extra });
-    const result: FetchResult = {
-      id,
-      kind: "ok",
-      account: fetched.account,
-      unknownFields: fetched.unknownFields,
-      extra: fetched.extra,
-    };
-    return { kind: "result", result };
-  } catch (error) {
-    if (signal.aborted) return { kind: "stopped" };
-    return attemptOfError(id, error);
-  }
 }
 
 /** What a failed request means for its account, its batch and its run. */

@@ -36,18 +36,32 @@ export class OutageGate {
     return this.#opened.signal;
   }
 
+  /**
+   * What a request may do now, or undefined when it must wait (then `admit`): while Plugchat answers,
+   * a request goes with no promise made for it.
+   */
+  admitNow(signal: AbortSignal): GateAdmission | undefined {
+    const decided = this.#decide(signal);
+    return typeof decided === "string" ? decided : undefined;
+  }
+
   /** Waits until a request may go (at once while Plugchat answers). */
   async admit(signal: AbortSignal): Promise<GateAdmission> {
     for (;;) {
-      if (signal.aborted) return "stopped";
-      const admission = this.#detector.admit(Date.now());
-      if (admission.kind !== "wait") {
-        if (admission.kind === "give_up") this.#wake();
-        return admission.kind;
-      }
+      const decided = this.#decide(signal);
+      if (typeof decided === "string") return decided;
       const wake = AbortSignal.any([signal, this.#changed.signal]);
-      await sleep(Math.max(admission.untilMs - Date.now(), 0), wake).catch(() => undefined);
+      await sleep(Math.max(decided.untilMs - Date.now(), 0), wake).catch(() => undefined);
     }
+  }
+
+  /** What a request may do now, or until when it must wait. */
+  #decide(signal: AbortSignal): GateAdmission | { untilMs: number } {
+    if (signal.aborted) return "stopped";
+    const admission = this.#detector.admit(Date.now());
+    if (admission.kind === "wait") return admission;
+    if (admission.kind === "give_up") this.#wake();
+    return admission.kind;
   }
 
   /** One HTTP attempt's outcome (the client's onAttempt); `probe` for the probe's. */

@@ -1,6 +1,5 @@
 // A whole run in this process (`plugchat-sync sync`, the demo): open it, run its batches two at a
 // time, close it. The queue worker runs the same steps as jobs instead (src/queue/processors).
-import pLimit from "p-limit";
 import { trackedIdsAfter } from "../db/sql/accounts.js";
 import { heartbeat } from "../db/sql/runs.js";
 import { sleep } from "../lib/sleep.js";
@@ -8,6 +7,7 @@ import { oneLine } from "../lib/text.js";
 import type { RunProgress } from "../progress/figures.js";
 import { type BatchResult, runBatch } from "./batch.js";
 import { nextBatchSize } from "./batch-sizes.js";
+import { FetchSlots } from "./fetch-slots.js";
 import { FetchedAccountsReporter } from "./fetched-accounts.js";
 import { DEFAULT_OUTAGE_SETTINGS } from "./outage-detector.js";
 import { OutageGate } from "./outage-gate.js";
@@ -107,7 +107,7 @@ const MAX_OPEN_BATCHES = 2;
  * The batches of one run, overlapping. One after another, each batch would end with a stretch where
  * fewer than `concurrency` requests are in flight (its last slow answers), and no request would go out
  * while the batch is written. So the next batch opens as soon as the previous one has: its requests
- * queue in the limiter the two share (FIFO, so the older batch's go first), fill the older batch's
+ * wait for the slots the two share (fetch-slots.ts: the older batch's go first), fill the older batch's
  * last stretch, and keep `concurrency` requests going while the older batch is written. At most
  * MAX_OPEN_BATCHES are open, so memory holds two batches whatever the number of accounts. Each batch
  * keeps its own transaction, so a batch is still written whole or not at all, and once only.
@@ -128,7 +128,7 @@ class OverlappingBatches {
     private readonly options: SyncOptions,
   ) {
     this.#share = {
-      limit: pLimit(options.concurrency),
+      slots: new FetchSlots(options.concurrency),
       stop: new AbortController(),
       outage: new OutageGate(
         deps.outage ?? DEFAULT_OUTAGE_SETTINGS,

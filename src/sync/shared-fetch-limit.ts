@@ -1,7 +1,7 @@
 // How many Plugchat requests are in flight at once, shared by every batch a process fetches at once, so
 // that the limit holds for all of them and not per batch.
-import pLimit, { type LimitFunction } from "p-limit";
 import type { Logger } from "../logger.js";
+import { FetchSlots } from "./fetch-slots.js";
 import type { OutageSettings } from "./outage-detector.js";
 import { OutageGate } from "./outage-gate.js";
 
@@ -11,18 +11,18 @@ import { OutageGate } from "./outage-gate.js";
  * (see outage-gate.ts), when it has one.
  */
 export interface RunFetchShare {
-  limit: LimitFunction;
+  slots: FetchSlots;
   stop: AbortController;
   outage?: OutageGate | undefined;
 }
 
 /**
- * One limit of requests in flight for the whole process (p-limit is FIFO, so an older batch's requests
- * go first and a newer batch's fill in while the older one waits for its last answers), and one stop
+ * One limit of requests in flight for the whole process (an older batch's requests go first and a newer
+ * batch's fill in while the older one waits for its last answers: see fetch-slots.ts), and one stop
  * per run for the batches of that run open at the moment.
  */
 export class SharedFetchLimit {
-  readonly #limit: LimitFunction;
+  readonly #slots: FetchSlots;
   readonly #requestsInFlight: number;
   // Only runs with a batch open are kept, so the map stays as small as the batches in flight.
   readonly #runs = new Map<number, { stop: AbortController; batches: number }>();
@@ -34,7 +34,7 @@ export class SharedFetchLimit {
     requestsInFlight: number,
     private readonly outage?: { settings: OutageSettings; logger: Logger },
   ) {
-    this.#limit = pLimit(requestsInFlight);
+    this.#slots = new FetchSlots(requestsInFlight);
     this.#requestsInFlight = requestsInFlight;
   }
 
@@ -45,7 +45,7 @@ export class SharedFetchLimit {
     run.batches++;
     let released = false;
     return {
-      share: { limit: this.#limit, stop: run.stop, outage: this.#gateOf(runId) },
+      share: { slots: this.#slots, stop: run.stop, outage: this.#gateOf(runId) },
       release: () => {
         if (released) return;
         released = true;
