@@ -33,7 +33,8 @@ export function readBodyUpTo(response: IncomingMessage, maxBytes: number): Promi
     });
     response.on("end", () => {
       settled = true;
-      resolve(Buffer.concat(chunks, total));
+      // A body of one chunk (an account's, mostly) is that chunk: no copy.
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
     });
     response.on("error", (error) => {
       settled = true;

@@ -1,11 +1,11 @@
 // The Plugchat client: reads one account at a time over HTTP, with retries and a rate cap. Its parts:
 // http-request.ts sends one attempt, attempt-verdict.ts judges it, retry-loop.ts retries it.
 import { type Logger, silentLogger } from "../logger.js";
-import { inSpan, type TraceSpan } from "../observability/tracing/spans.js";
+import { inSpan, type TraceSpan, tracing } from "../observability/tracing/spans.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "../version.js";
 import { assertValidAccountId } from "./account-id.js";
 import { type AttemptVerdict, type FetchedAccount, judgeAttempt } from "./attempt-verdict.js";
-import { type AttemptResult, type RequestSettings, requestOnce } from "./http-request.js";
+import { type AttemptResult, type RequestSettings, requestOnce, serverOf } from "./http-request.js";
 import { createRateLimiter, type RateLimiter } from "./rate-limiter.js";
 import { retryAttempts } from "./retry-loop.js";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry-policy.js";
@@ -57,7 +57,8 @@ export function createPlugchatClient(options: PlugchatClientOptions): PlugchatCl
 }
 
 class HttpPlugchatClient implements PlugchatClient {
-  readonly #baseUrl: URL;
+  /** The base URL's path, up to the account's id. */
+  readonly #accountsPath: string;
   // Private: the headers hold the token, and errors and log lines are built without it.
   readonly #request: RequestSettings;
   readonly #policy: RetryPolicy;
@@ -67,8 +68,10 @@ class HttpPlugchatClient implements PlugchatClient {
 
   constructor(options: PlugchatClientOptions) {
     checkOptions(options);
-    this.#baseUrl = new URL(options.baseUrl.endsWith("/") ? options.baseUrl : `${options.baseUrl}/`);
+    const baseUrl = new URL(options.baseUrl.endsWith("/") ? options.baseUrl : `${options.baseUrl}/`);
+    this.#accountsPath = `${baseUrl.pathname}integrator/account/`;
     this.#request = {
+      server: serverOf(new URL(baseUrl.origin)),
       headers: requestHeaders(options.token),
       timeoutMs: options.timeoutMs,
       rateLimiter: options.rateLimiter ?? createRateLimiter(options.maxRps),
@@ -83,12 +86,17 @@ class HttpPlugchatClient implements PlugchatClient {
     this.#onAttempt = options.onAttempt;
   }
 
-  async getAccount(accountId: string, options: GetAccountOptions = {}): Promise<FetchedAccount> {
-    assertValidAccountId(accountId);
-    const { signal } = options;
-    const url = new URL(`integrator/account/${encodeURIComponent(accountId)}/`, this.#baseUrl);
+  getAccount(accountId: string, options: GetAccountOptions = {}): Promise<FetchedAccount> {
+    try {
+      assertValidAccountId(accountId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const path = `${this.#accountsPath}${encodeURIComponent(accountId)}/`;
+    // Untraced, as almost always: no span's options or closures for each of thousands of reads a second.
+    if (!tracing()) return this.#read(path, accountId, options);
     // Traced: one span per account read, its attempts (retries included) as children.
-    return await inSpan(
+    return inSpan(
       "plugchat getAccount",
       { kind: "client", attributes: { "plugchat.account_id": accountId } },
       async (span) => {
@@ -98,15 +106,7 @@ class HttpPlugchatClient implements PlugchatClient {
           options.onAttempt?.(info);
         };
         try {
-          return await retryAttempts(
-            (attempt) => this.#attempt(url, accountId, attempt, { ...options, onAttempt }),
-            {
-              accountId,
-              maxAttempts: options.maxAttempts ?? this.#maxAttempts,
-              signal,
-              logger: this.#logger,
-            },
-          );
+          return await this.#read(path, accountId, { ...options, onAttempt });
         } finally {
           if (last) span.setAttributes({ "plugchat.attempts": last.attempt, ...attemptAttributes(last) });
         }
@@ -114,25 +114,39 @@ class HttpPlugchatClient implements PlugchatClient {
     );
   }
 
+  /** The account's attempts, retried as their verdicts say. */
+  #read(path: string, accountId: string, options: GetAccountOptions): Promise<FetchedAccount> {
+    return retryAttempts((attempt) => this.#attempt(path, accountId, attempt, options), {
+      accountId,
+      maxAttempts: options.maxAttempts ?? this.#maxAttempts,
+      signal: options.signal,
+      logger: this.#logger,
+    });
+  }
+
   /** One attempt: waits for the rate limiter, sends, tells the onAttempt hook, and judges the outcome. */
   async #attempt(
-    url: URL,
+    path: string,
     accountId: string,
     attempt: number,
     { signal, onAttempt }: GetAccountOptions,
   ): Promise<AttemptVerdict> {
-    await this.#request.rateLimiter.acquire(signal);
+    const { rateLimiter } = this.#request;
+    if (rateLimiter.uncapped) signal?.throwIfAborted();
+    else await rateLimiter.acquire(signal);
     const started = performance.now();
-    const { result, info } = await inSpan(
-      "GET plugchat account",
-      { kind: "client", attributes: { "http.request.method": "GET", "plugchat.attempt": attempt } },
-      async (span: TraceSpan) => {
-        const answer = await requestOnce(url, this.#request, signal);
-        const answered = attemptInfo(answer, accountId, attempt, started);
-        span.setAttributes(attemptAttributes(answered));
-        return { result: answer, info: answered };
-      },
-    );
+    const result = tracing()
+      ? await inSpan(
+          "GET plugchat account",
+          { kind: "client", attributes: { "http.request.method": "GET", "plugchat.attempt": attempt } },
+          async (span: TraceSpan) => {
+            const answer = await requestOnce(path, this.#request, signal);
+            span.setAttributes(attemptAttributes(attemptInfo(answer, accountId, attempt, started)));
+            return answer;
+          },
+        )
+      : await requestOnce(path, this.#request, signal);
+    const info = attemptInfo(result, accountId, attempt, started);
     this.#callOnAttemptHookCatchingErrors(info);
     onAttempt?.(info);
     signal?.throwIfAborted();

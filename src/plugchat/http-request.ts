@@ -25,12 +25,29 @@ export type AttemptResult =
   | { type: "refused"; status: number; problem: string };
 
 export interface RequestSettings {
+  /** Where every request goes (`serverOf`); a redirect is followed only to the same origin. */
+  server: Server;
   /** Sent with every request, redirects included; they hold the token. */
   headers: Readonly<Record<string, string>>;
   /** Limit of the whole attempt: redirects, their rate limiter waits and the body included. */
   timeoutMs: number;
   /** Asked before following each redirect; the permission for the first request is the caller's to get. */
   rateLimiter: RateLimiter;
+}
+
+/** Plugchat's origin, read from its URL once rather than for each request. */
+export interface Server {
+  origin: URL;
+  protocol: string;
+  /** Without the brackets of an IPv6 literal, as node:http wants it. */
+  hostname: string;
+  port: string;
+}
+
+export function serverOf(origin: URL): Server {
+  const { protocol, hostname, port } = origin;
+  // An IPv6 literal comes bracketed in a URL, and without its brackets in an option.
+  return { origin, protocol, hostname: hostname.startsWith("[") ? hostname.slice(1, -1) : hostname, port };
 }
 
 /** The request or its response failed on the network (reset, refused, aborted...): never a bug of ours. */
@@ -41,11 +58,13 @@ class NetworkFailure extends Error {
 }
 
 /**
- * Sends one attempt. A network failure, a timeout (`TIMEOUT`) or the caller's abort (`ABORTED`) resolve
- * as a "network" result; only a bug, or a rate limiter that fails, rejects.
+ * Sends one attempt at `path` (with its query, if any) on the settings' server, following redirects to
+ * the account's own path only, and reads a successful body. A network failure, a timeout (`TIMEOUT`)
+ * or the caller's abort (`ABORTED`) resolve as a "network" result; only a bug, or a rate limiter that
+ * fails, rejects.
  */
 export async function requestOnce(
-  url: URL,
+  path: string,
   settings: RequestSettings,
   callerSignal?: AbortSignal,
 ): Promise<AttemptResult> {
@@ -58,7 +77,32 @@ export async function requestOnce(
   const onCallerAbort = () => attempt.stop("ABORTED");
   callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
   try {
-    return await followRedirects(url, settings, attempt);
+    // The redirect loop is written here rather than in a function of its own: a request in flight
+    // holds every suspended async function above it (docs/benchmarks.md, "The worker's garbage per
+    // account").
+    let target = path;
+    for (let redirects = 0; ; redirects++) {
+      // node:http does not follow redirects: a redirect to any host would carry our headers.
+      const response = await send(settings.server, target, settings.headers, attempt);
+      const status = response.statusCode ?? 0;
+      if (status >= 200 && status < 300) return await readBody(response, status);
+      discard(response);
+      // URLs are made only for a redirect: most answers are not one.
+      const redirect = REDIRECT_STATUSES.has(status)
+        ? judgeRedirect(
+            status,
+            response.headers.location,
+            new URL(target, settings.server.origin),
+            new URL(path, settings.server.origin),
+            redirects,
+          )
+        : null;
+      if (redirect === null)
+        return { type: "status", status, retryAfter: headerValue(response, "retry-after") };
+      if ("refuse" in redirect) return { type: "refused", status, problem: redirect.refuse };
+      await settings.rateLimiter.acquire(attempt.signal());
+      target = `${redirect.follow.pathname}${redirect.follow.search}`;
+    }
   } catch (error) {
     if (attempt.stoppedBy !== undefined) return { type: "network", code: attempt.stoppedBy };
     if (error instanceof NetworkFailure) return { type: "network", code: error.code };
@@ -99,28 +143,6 @@ class AttemptInFlight {
 
   end(): void {
     this.#request = undefined;
-  }
-}
-
-/** Sends the request, following redirects to the account's own path only, and reads a successful body. */
-async function followRedirects(
-  url: URL,
-  settings: RequestSettings,
-  attempt: AttemptInFlight,
-): Promise<AttemptResult> {
-  let target = url;
-  for (let redirects = 0; ; redirects++) {
-    // node:http does not follow redirects: a redirect to any host would carry our headers.
-    const response = await send(target, settings.headers, attempt);
-    const status = response.statusCode ?? 0;
-    if (status >= 200 && status < 300) return await readBody(response, status);
-    discard(response);
-    const redirect = judgeRedirect(status, response.headers.location, target, url, redirects);
-    if (redirect === null)
-      return { type: "status", status, retryAfter: headerValue(response, "retry-after") };
-    if ("refuse" in redirect) return { type: "refused", status, problem: redirect.refuse };
-    await settings.rateLimiter.acquire(attempt.signal());
-    target = redirect.follow;
   }
 }
 
@@ -166,13 +188,14 @@ function withoutTrailingSlash(path: string): string {
  * between requests, and lets them go before the server's announced keep-alive timeout.
  */
 function send(
-  target: URL,
+  server: Server,
+  path: string,
   headers: Readonly<Record<string, string>>,
   attempt: AttemptInFlight,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request = (target.protocol === "https:" ? httpsRequest : httpRequest)(
-      requestOptions(target, headers),
+    const request = (server.protocol === "https:" ? httpsRequest : httpRequest)(
+      requestOptions(server, path, headers),
       resolve,
     );
     // `on`, not `once`: the socket can fail again after the response came (a reset mid-body).
@@ -186,13 +209,16 @@ function send(
  * The request's options, written out: given a URL, node:http converts it into such an object and
  * merges it with the options, an allocation per request that the agent then copies again.
  */
-function requestOptions(target: URL, headers: Readonly<Record<string, string>>): RequestOptions {
+function requestOptions(
+  server: Server,
+  path: string,
+  headers: Readonly<Record<string, string>>,
+): RequestOptions {
   return {
-    protocol: target.protocol,
-    // An IPv6 literal comes bracketed in a URL, and without its brackets in an option.
-    hostname: target.hostname.startsWith("[") ? target.hostname.slice(1, -1) : target.hostname,
-    port: target.port,
-    path: `${target.pathname}${target.search}`,
+    protocol: server.protocol,
+    hostname: server.hostname,
+    port: server.port,
+    path,
     method: "GET",
     headers,
   };

@@ -5,10 +5,13 @@ import { sleep } from "../lib/sleep.js";
  * retries and redirects included, so the cap holds whatever goes wrong.
  */
 export interface RateLimiter {
+  /** Resolves when the request may go; rejects with the signal's reason when it aborts first. */
   acquire(signal?: AbortSignal): Promise<void>;
+  /** True for a limiter without a cap: the client then asks it nothing, and makes no promise per request. */
+  readonly uncapped?: boolean;
 }
 
-const unlimited: RateLimiter = { acquire: async () => {} };
+const unlimited: RateLimiter = { acquire: async (signal) => signal?.throwIfAborted(), uncapped: true };
 
 /**
  * An in-process limiter that spaces requests evenly, 1/maxRps seconds apart (0 = no cap).

@@ -2,7 +2,7 @@ import { getEventListeners } from "node:events";
 import { createServer, type RequestListener } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it, vi } from "vitest";
-import { judgeRedirect, requestOnce } from "../../src/plugchat/http-request.js";
+import { judgeRedirect, requestOnce, serverOf } from "../../src/plugchat/http-request.js";
 import { createRateLimiter, type RateLimiter } from "../../src/plugchat/rate-limiter.js";
 
 const requested = new URL("https://plugchat.example/integrator/account/a/");
@@ -85,11 +85,17 @@ const stallMidBody: RequestListener = (_request, response) => {
   response.write('{"name": "ha');
 };
 
-const settings = (timeoutMs: number, rateLimiter = createRateLimiter(0)) => ({
-  headers: {},
-  timeoutMs,
-  rateLimiter,
-});
+/** One attempt at `url`'s path and query, on its server. */
+const attemptAt = (
+  url: URL,
+  timeoutMs: number,
+  { rateLimiter = createRateLimiter(0), signal }: { rateLimiter?: RateLimiter; signal?: AbortSignal } = {},
+) =>
+  requestOnce(
+    `${url.pathname}${url.search}`,
+    { server: serverOf(new URL(url.origin)), headers: {}, timeoutMs, rateLimiter },
+    signal,
+  );
 
 describe("where an attempt goes", () => {
   it("reaches a server at an IPv6 literal, with the path and query asked for", async () => {
@@ -102,7 +108,7 @@ describe("where an attempt goes", () => {
     const { port } = server.address() as AddressInfo;
     try {
       const url = new URL(`http://[::1]:${port}/integrator/account/a%2Fb/?x=1`);
-      const result = await requestOnce(url, settings(5_000));
+      const result = await attemptAt(url, 5_000);
       expect(result.type).toBe("body");
       expect(asked).toEqual(["/integrator/account/a%2Fb/?x=1"]);
     } finally {
@@ -117,7 +123,7 @@ describe("one attempt's timeout and the caller's abort", () => {
     const server = await serve(stallMidBody);
     try {
       const caller = new AbortController();
-      const result = await requestOnce(server.url, settings(150), caller.signal);
+      const result = await attemptAt(server.url, 150, { signal: caller.signal });
       expect(result).toEqual({ type: "network", code: "TIMEOUT" });
       // Nothing of the attempt stays attached to the caller's signal, which lives for a whole run.
       expect(getEventListeners(caller.signal, "abort")).toHaveLength(0);
@@ -130,7 +136,7 @@ describe("one attempt's timeout and the caller's abort", () => {
     const server = await serve(stallMidBody);
     try {
       const caller = new AbortController();
-      const pending = requestOnce(server.url, settings(60_000), caller.signal);
+      const pending = attemptAt(server.url, 60_000, { signal: caller.signal });
       // The head has come and the body is being read: the attempt's one listener is on the signal.
       await vi.waitFor(() => expect(getEventListeners(caller.signal, "abort")).toHaveLength(1));
       caller.abort(new Error("run cancelled"));
@@ -148,7 +154,7 @@ describe("one attempt's timeout and the caller's abort", () => {
     });
     try {
       const started = performance.now();
-      const result = await requestOnce(server.url, settings(60_000));
+      const result = await attemptAt(server.url, 60_000);
       expect(result.type).toBe("network");
       expect(performance.now() - started).toBeLessThan(30_000);
     } finally {
@@ -165,7 +171,7 @@ describe("one attempt's timeout and the caller's abort", () => {
     try {
       const caller = new AbortController();
       caller.abort(new Error("run cancelled"));
-      expect(await requestOnce(server.url, settings(1_000), caller.signal)).toEqual({
+      expect(await attemptAt(server.url, 1_000, { signal: caller.signal })).toEqual({
         type: "network",
         code: "ABORTED",
       });
@@ -188,7 +194,7 @@ describe("one attempt's timeout and the caller's abort", () => {
             signal?.addEventListener("abort", () => reject(signal.reason), { once: true });
           }),
       };
-      const result = await requestOnce(server.url, settings(200, neverAgain));
+      const result = await attemptAt(server.url, 200, { rateLimiter: neverAgain });
       expect(result).toEqual({ type: "network", code: "TIMEOUT" });
     } finally {
       await server.close();

@@ -6,7 +6,7 @@
 import type { RateLimiter } from "../../plugchat/rate-limiter.js";
 
 /** The limiter of a rate of 0: no cap, and no call to the store at all. */
-export const UNLIMITED: RateLimiter = { acquire: async (signal) => signal?.throwIfAborted() };
+export const UNLIMITED: RateLimiter = { acquire: async (signal) => signal?.throwIfAborted(), uncapped: true };
 
 /**
  * Throws on settings no limiter can work with: a rate that is negative or not finite, a timeout that
