@@ -1,5 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  acceptedAsIs,
+  accountSchema,
   MAX_EXTERNAL_ID_LENGTH,
   MAX_EXTRA_VALUE_LENGTH,
   MAX_NAME_LENGTH,
@@ -268,5 +271,92 @@ describe("unknown fields", () => {
       extra: { values: {}, cut: ["__proto__"] },
     });
     expect(({} as Record<string, unknown>).name).toBeUndefined();
+  });
+});
+
+describe("the account checked without the schema", () => {
+  // Mostly values the rules accept, so that whole records pass often, and now and then one at or past
+  // an edge: lengths at the limits (in characters, an emoji counting one), what PostgreSQL text cannot
+  // hold, every other JSON type, or the field left out.
+  const valid = (max: number) =>
+    fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom("", "x".repeat(max), "😀".repeat(max), "\ud83d\ude00"),
+    );
+  const invalid = (max: number) =>
+    fc.constantFrom(
+      "x".repeat(max + 1),
+      `${"😀".repeat(max)}x`,
+      "a\u0000b",
+      "\ud800",
+      "x\udc00y",
+      1,
+      true,
+      [],
+      {},
+    );
+  const field = (max: number, nullable: boolean) =>
+    fc.oneof(
+      { weight: 12, arbitrary: valid(max) },
+      { weight: nullable ? 4 : 1, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: invalid(max) },
+    );
+  const record = fc.record(
+    {
+      externalId: field(MAX_EXTERNAL_ID_LENGTH, true),
+      name: field(MAX_NAME_LENGTH, false),
+      active: fc.oneof(
+        { weight: 12, arbitrary: fc.boolean() },
+        { weight: 1, arbitrary: fc.constantFrom(null, 0, "true") },
+      ),
+      onStartAttendance: field(MAX_WEBHOOK_LENGTH, true),
+      onFinishAttendance: field(MAX_WEBHOOK_LENGTH, true),
+      onReceiveMessage: field(MAX_WEBHOOK_LENGTH, true),
+      onSendingMessage: field(MAX_WEBHOOK_LENGTH, true),
+      onMessageStatus: field(MAX_WEBHOOK_LENGTH, true),
+      onMessageDeliveryError: field(MAX_WEBHOOK_LENGTH, true),
+      sessionName: fc.string({ maxLength: 5 }),
+    },
+    {
+      requiredKeys: [
+        "externalId",
+        "name",
+        "active",
+        "onStartAttendance",
+        "onFinishAttendance",
+        "onReceiveMessage",
+        "onSendingMessage",
+        "onMessageStatus",
+      ],
+    },
+  );
+  // Now and then a required field left out too.
+  const records = fc.oneof(
+    { weight: 10, arbitrary: record },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(record, fc.constantFrom(...Object.keys(accountSchema.shape)))
+        .map(([value, left]) => Object.fromEntries(Object.entries(value).filter(([key]) => key !== left))),
+    },
+  );
+
+  it("accepts exactly what the schema accepts, and reads it as the schema does", () => {
+    fc.assert(
+      fc.property(records, (value) => {
+        const parsed = accountSchema.safeParse(value);
+        expect(acceptedAsIs(value)).toStrictEqual(parsed.success ? parsed.data : undefined);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it("leaves out an optional field that is absent, and keeps one that is null", () => {
+    expect(account).not.toHaveProperty("onMessageDeliveryError");
+    expect(acceptedAsIs(account)).not.toHaveProperty("onMessageDeliveryError");
+    expect(acceptedAsIs({ ...account, onMessageDeliveryError: null })).toHaveProperty(
+      "onMessageDeliveryError",
+      null,
+    );
   });
 });
