@@ -85,7 +85,11 @@ export async function requestOnce(
       // node:http does not follow redirects: a redirect to any host would carry our headers.
       const response = await send(settings.server, target, settings.headers, attempt);
       const status = response.statusCode ?? 0;
-      if (status >= 200 && status < 300) return await readBody(response, status);
+      if (status >= 200 && status < 300) {
+        const body = await readBodyUpTo(response, MAX_BODY_BYTES).catch(asNetworkFailure);
+        if (body === null) return { type: "refused", status, problem: "the body is larger than 1 MiB" };
+        return { type: "body", status, body };
+      }
       discard(response);
       // URLs are made only for a redirect: most answers are not one.
       const redirect = REDIRECT_STATUSES.has(status)
@@ -224,12 +228,9 @@ function requestOptions(
   };
 }
 
-async function readBody(response: IncomingMessage, status: number): Promise<AttemptResult> {
-  const body = await readBodyUpTo(response, MAX_BODY_BYTES).catch((error: unknown) => {
-    throw new NetworkFailure(networkCode(error));
-  });
-  if (body === null) return { type: "refused", status, problem: "the body is larger than 1 MiB" };
-  return { type: "body", status, body };
+/** A body that stopped short (reset, closed) failed on the network. */
+function asNetworkFailure(error: unknown): never {
+  throw new NetworkFailure(networkCode(error));
 }
 
 function networkCode(error: unknown): string {
