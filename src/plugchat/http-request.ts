@@ -78,8 +78,8 @@ export async function requestOnce(
   callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
   try {
     // The redirect loop is written here rather than in a function of its own: a request in flight
-    // holds every suspended async function above it (docs/benchmarks.md, "The worker's garbage per
-    // account").
+    // holds every suspended async function above it (docs/benchmarks.md, "The worker's state in
+    // flight").
     let target = path;
     for (let redirects = 0; ; redirects++) {
       // node:http does not follow redirects: a redirect to any host would carry our headers.

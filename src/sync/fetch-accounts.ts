@@ -99,7 +99,7 @@ interface AttemptEffects {
  *
  * `fetch` is one async function, the gate's loop and the request written inline: with 64 requests in
  * flight for 50 ms each, every suspended layer is state that a worker's small young generation copies
- * and promotes (docs/benchmarks.md, "The worker's garbage per account").
+ * and promotes (docs/benchmarks.md, "The worker's state in flight").
  */
 class BatchFetcher {
   readonly #client: PlugchatClient;
