@@ -44,25 +44,7 @@ export function checkTargets(figures) {
     add("peak RSS large (MB)", memory.rss100kMB, "<= 160", memory.rss100kMB <= 160);
     add("idle worker RSS (MB)", memory.idleWorkerMB, "<= 90", memory.idleWorkerMB <= 90);
   }
-  const { workerPath, scaleOut } = figures;
-  for (const row of workerPath ?? []) {
-    add(
-      `worker path (${row.backend}) ratio`,
-      row.ratio,
-      ">= 0.95 of the bound",
-      row.ratio >= 0.95,
-      row.stolen,
-    );
-  }
-  const onBackend = (backend) => workerPath?.find((row) => row.backend === backend);
-  const [redis, postgres] = [onBackend("redis"), onBackend("postgres")];
-  if (redis && postgres) {
-    const relative = round(postgres.accountsPerSec / redis.accountsPerSec, 3);
-    add("worker path postgres / redis", relative, ">= 0.90", relative >= 0.9);
-  }
-  for (const [backend, figure] of Object.entries(scaleOut ?? {})) {
-    add(`scale-out (${backend}) two / one`, figure.ratio, ">= 1.8", figure.ratio >= 1.8);
-  }
+  addWorkerTargets(figures, add);
   const bySize = (sourceIds) => figures.accountSource?.find((row) => row.sourceIds === sourceIds);
   const [hundredThousand, million] = [bySize(100_000), bySize(1_000_000)];
   if (hundredThousand) {
@@ -103,6 +85,28 @@ export function checkTargets(figures) {
     add("history: accounts_by_day over a year (s)", byDay.seconds, "< 5", byDay.seconds < 5);
   }
   return targets;
+}
+
+/** The worker processes' targets: the worker path on each backend, and scale-out. */
+function addWorkerTargets({ workerPath, scaleOut }, add) {
+  for (const row of workerPath ?? []) {
+    add(
+      `worker path (${row.backend}) ratio`,
+      row.ratio,
+      ">= 0.95 of the bound",
+      row.ratio >= 0.95,
+      row.stolen,
+    );
+  }
+  const onBackend = (backend) => workerPath?.find((row) => row.backend === backend);
+  const [redis, postgres] = [onBackend("redis"), onBackend("postgres")];
+  if (redis && postgres) {
+    const relative = round(postgres.accountsPerSec / redis.accountsPerSec, 3);
+    add("worker path postgres / redis", relative, ">= 0.90", relative >= 0.9);
+  }
+  for (const [backend, figure] of Object.entries(scaleOut ?? {})) {
+    add(`scale-out (${backend}) two / one`, figure.ratio, ">= 1.8", figure.ratio >= 1.8);
+  }
 }
 
 /** The in-process throughput's targets: 0 ms rates, and the bound at 50 ms and concurrency 64. */
