@@ -129,19 +129,19 @@ class BatchFetcher {
     for (;;) {
       const admission = gate ? (gate.admitNow(this.#signal) ?? (await gate.admit(this.#signal))) : "go";
       if (admission === "stopped") return STOPPED;
-      if (admission === "give_up")
-        return this.#settled({ kind: "stop_run", reason: gateOf(gate).giveUpReason() });
-      const probe = admission === "probe";
-      // The probe is sent while the outage is open (its signal aborted already), and only once.
-      const requestSignal = probe ? this.#signal : (this.#gatedSignal?.() ?? this.#signal);
+      // Only a gate gives up, or sends a probe (once, while the outage is open: its signal aborted).
+      if (admission === "give_up" && gate)
+        return this.#settled({ kind: "stop_run", reason: gate.giveUpReason() });
+      const probeGate = admission === "probe" ? gate : undefined;
+      const requestSignal = probeGate ? this.#signal : (this.#gatedSignal?.() ?? this.#signal);
       let told = false;
-      const options: GetAccountOptions = probe
+      const options: GetAccountOptions = probeGate
         ? {
             signal: requestSignal,
             maxAttempts: 1,
             onAttempt: (info) => {
               told = true;
-              gateOf(gate).record(info, true);
+              probeGate.record(info, true);
             },
           }
         : { signal: requestSignal, onAttempt: this.#record };
@@ -155,11 +155,11 @@ class BatchFetcher {
           attempt = requestSignal.aborted ? STOPPED : attemptOfError(id, error);
         }
       }
-      if (probe && !told) gateOf(gate).probeDropped();
+      if (probeGate && !told) probeGate.probeDropped();
       if (this.#signal.aborted) return STOPPED;
       // Called back by an outage opening (only a gated request's signal aborts without the batch's).
       if (attempt.kind === "stopped") continue;
-      if (probe && attempt.kind === "result" && attempt.unavailable === true) continue;
+      if (probeGate && attempt.kind === "result" && attempt.unavailable === true) continue;
       return this.#settled(attempt);
     }
   }
@@ -170,12 +170,6 @@ class BatchFetcher {
     if (attempt.kind === "fail_batch") this.#effects.failBatch();
     return attempt;
   }
-}
-
-/** The gate, where only a gated request can be: a probe, or the gate giving up. */
-function gateOf(gate: OutageGate | undefined): OutageGate {
-  if (gate === undefined) throw new Error("bug: an outage admission without an outage gate");
-  return gate;
 }
 
 /**

@@ -17,15 +17,15 @@ interface OpenBatch<T, R> {
 }
 
 export class FetchSlots {
-  readonly #size: number;
+  /** How many items may be in flight at once, across every batch. */
+  readonly size: number;
   #inFlight = 0;
   /** Batches with items not started yet, oldest first. */
   readonly #waiting: OpenBatch<unknown, unknown>[] = [];
 
-  /** `size`: how many items may be in flight at once, across every batch. */
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be at least 1, got ${size}`);
-    this.#size = size;
+    this.size = size;
   }
 
   /** Items in flight now, every batch together. */
@@ -57,7 +57,7 @@ export class FetchSlots {
 
   /** Starts waiting items, oldest batch first, while slots are free. */
   #fill(): void {
-    while (this.#inFlight < this.#size) {
+    while (this.#inFlight < this.size) {
       const batch = this.#waiting[0];
       if (batch === undefined) return;
       const index = batch.next++;

@@ -23,7 +23,6 @@ export interface RunFetchShare {
  */
 export class SharedFetchLimit {
   readonly #slots: FetchSlots;
-  readonly #requestsInFlight: number;
   // Only runs with a batch open are kept, so the map stays as small as the batches in flight.
   readonly #runs = new Map<number, { stop: AbortController; batches: number }>();
   // The latest run's outage gate, kept between its batches: an outage outlives the batch that saw it
@@ -35,7 +34,6 @@ export class SharedFetchLimit {
     private readonly outage?: { settings: OutageSettings; logger: Logger },
   ) {
     this.#slots = new FetchSlots(requestsInFlight);
-    this.#requestsInFlight = requestsInFlight;
   }
 
   /** The run's share for one batch; `release` when the batch is done with it. */
@@ -60,7 +58,7 @@ export class SharedFetchLimit {
       const gate = new OutageGate(
         this.outage.settings,
         this.outage.logger.child({ runId }),
-        this.#requestsInFlight,
+        this.#slots.size,
       );
       this.#outage = { runId, gate };
     }
