@@ -1,11 +1,10 @@
 // What reconciling a source's rows stores as expected values (each column's, and `exists` for every id
 // listed): an id listed more than once keeps its first row's, within a page and across pages; a rerun
-// applies only what changed; an account's values as sent compare equal to PostgreSQL's aggregate of
-// the same stored values, whatever they hold.
+// applies only what changed, sending only the accounts whose digest is not the stored one; any other
+// write to account_expectations makes the next run compare and put back the accounts it touched.
 import { expect, it } from "vitest";
 import type { SourcePage } from "../../src/accounts/source/read-source.js";
 import { reconcileTrackedIds } from "../../src/accounts/source/reconcile.js";
-import { expectationsText } from "../../src/db/sql/expectations.js";
 import { useMigratedDatabase } from "../helpers/migrated-database.js";
 
 const COLUMNS = ["id", "externalId", "active"];
@@ -85,7 +84,7 @@ it("applies on a rerun only the expected values that changed, and removes those 
   expect(after?.updated_at).toEqual(before?.updated_at);
 });
 
-it("writes an account's expected values as PostgreSQL aggregates the stored ones, so that an unchanged account is found by one comparison", async () => {
+it("stores hostile values exactly as given, and finds them unchanged on a rerun", async () => {
   const hostile = [
     'quote " backslash \\ slash / tab \t newline \n',
     "control \u0001\u001f del \u007f",
@@ -93,16 +92,114 @@ it("writes an account's expected values as PostgreSQL aggregates the stored ones
     "",
   ];
   const rows = hostile.map((name, index) => [`acc-${index + 1}`, name, null, index % 2 === 0]);
-  await reconcile([{ columns: ["id", "name", "externalId", "active"], rows }]);
+  const pages = [{ columns: ["id", "name", "externalId", "active"], rows }];
+  await reconcile(pages);
 
-  const aggregated = await setup.prisma.$queryRaw<{ account_id: string; text: string }[]>`
-    SELECT account_id, json_object_agg(field, expected_value)::text AS text
-      FROM (SELECT * FROM account_expectations ORDER BY account_id, field) in_key_order
-     GROUP BY account_id ORDER BY account_id`;
-  expect(aggregated).toEqual(
-    hostile.map((name, index) => ({
-      account_id: `acc-${index + 1}`,
-      text: expectationsText({ exists: "true", name, externalId: null, active: String(index % 2 === 0) }),
-    })),
+  const names = await setup.prisma.$queryRaw<{ account_id: string; expected_value: string }[]>`
+    SELECT account_id, expected_value FROM account_expectations WHERE field = 'name' ORDER BY account_id`;
+  expect(names).toEqual(
+    hostile.map((name, index) => ({ account_id: `acc-${index + 1}`, expected_value: name })),
   );
+  expect((await reconcile(pages)).expectations).toMatchObject({ set: 0, removed: 0 });
+});
+
+const SOURCE: SourcePage[] = [
+  {
+    columns: COLUMNS,
+    rows: [
+      ["acc-1", "ext-1", true],
+      ["acc-2", "ext-2", false],
+    ],
+  },
+];
+
+/**
+ * The setup's client, whose transactions note the ids of every account whose expected values are
+ * sent to PostgreSQL (the temporary table's inserts); the statements still run.
+ */
+function recordingSentExpectations(): { prisma: typeof setup.prisma; sent: string[] } {
+  const sent: string[] = [];
+  type Tx = Parameters<Parameters<typeof setup.prisma.$transaction>[0]>[0];
+  const recording = (tx: Tx) =>
+    new Proxy(tx, {
+      get(target, property) {
+        if (property === "$executeRaw")
+          return (sql: TemplateStringsArray, ...values: unknown[]) => {
+            if (sql.join("?").includes("INSERT INTO plugchat_source_expectations"))
+              sent.push(...JSON.parse(String(values[0])).map((row: { accountId: string }) => row.accountId));
+            return target.$executeRaw(sql, ...values);
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  const prisma = new Proxy(setup.prisma, {
+    get(target, property) {
+      if (property === "$transaction")
+        return (work: (tx: Tx) => Promise<unknown>, options?: object) =>
+          target.$transaction((tx) => work(recording(tx)), options);
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { prisma, sent };
+}
+
+it("sends PostgreSQL only the accounts whose row changed since the last run", async () => {
+  const reconcileRecording = async (pages: SourcePage[]) => {
+    const { prisma, sent } = recordingSentExpectations();
+    const result = await reconcileTrackedIds(prisma, pages, {
+      rowsFrom: "the test's rows",
+      limit: { maxShare: 1, howToOverride: "" },
+    });
+    return { sent, expectations: result.expectations };
+  };
+  expect((await reconcileRecording(SOURCE)).sent).toEqual(["acc-1", "acc-2"]);
+
+  expect(await reconcileRecording(SOURCE)).toMatchObject({ sent: [], expectations: { set: 0, removed: 0 } });
+
+  const changed = await reconcileRecording([
+    {
+      columns: COLUMNS,
+      rows: [
+        ["acc-1", "ext-1", true],
+        ["acc-2", "ext-2 renamed", false],
+      ],
+    },
+  ]);
+  expect(changed).toMatchObject({ sent: ["acc-2"], expectations: { set: 1, removed: 0 } });
+  expect(await storedExpectations()).toContainEqual({
+    account_id: "acc-2",
+    field: "externalId",
+    expected_value: "ext-2 renamed",
+  });
+});
+
+it("puts back, on the next run, expected values written by anything else: an edit, a removal, a truncation", async () => {
+  await reconcile(SOURCE);
+  const asStored = await storedExpectations();
+
+  await setup.prisma.$executeRawUnsafe(
+    "UPDATE account_expectations SET expected_value = 'edited' WHERE account_id = 'acc-1' AND field = 'externalId'",
+  );
+  await setup.prisma.$executeRawUnsafe(
+    "DELETE FROM account_expectations WHERE account_id = 'acc-2' AND field = 'active'",
+  );
+  expect((await reconcile(SOURCE)).expectations).toMatchObject({ set: 2, removed: 0 });
+  expect(await storedExpectations()).toEqual(asStored);
+
+  await setup.prisma.$executeRawUnsafe("TRUNCATE account_expectations");
+  expect((await reconcile(SOURCE)).expectations).toMatchObject({ set: 6, removed: 0 });
+  expect(await storedExpectations()).toEqual(asStored);
+});
+
+it("removes every expected value when the source's rows no longer have expected-value columns", async () => {
+  await reconcile(SOURCE);
+
+  const idsOnly = await reconcile([{ columns: ["id"], rows: [["acc-1"], ["acc-2"]] }]);
+
+  expect(idsOnly.expectations).toMatchObject({ set: 0, removed: 6 });
+  expect(await storedExpectations()).toEqual([]);
+  // Listed again with values, they are all stored again: no digest outlived its values.
+  expect((await reconcile(SOURCE)).expectations).toMatchObject({ set: 6, removed: 0 });
 });

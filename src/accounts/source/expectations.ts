@@ -1,6 +1,7 @@
 // What the integrator's records expect of each account, read from the columns after the id in the
 // account source's rows (or an imported CSV's): pure, so that every naming and value rule is testable
 // without a database. The SQL that stores them and compares them with Plugchat's is in db/sql/.
+import { hash } from "node:crypto";
 import { quoted } from "../../lib/text.js";
 import { EXISTS_FIELD, SYNCED_FIELDS } from "../../sync/drift.js";
 import { AccountSourceError } from "./errors.js";
@@ -122,4 +123,13 @@ export function expectationsOfRow(
     }
   });
   return { expectations, invalid };
+}
+
+/**
+ * The digest of an account's expected values as loaded (their JSON text): the same values in the same
+ * column order give the same digest, so a run sends PostgreSQL only the accounts whose digest is not
+ * the stored one. (Columns reordered give other digests: one run compares every account again.)
+ */
+export function expectationsDigest(values: string): string {
+  return hash("sha256", values, "base64url");
 }

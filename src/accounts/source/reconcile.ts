@@ -1,9 +1,10 @@
 // Makes the tracked set equal to a list of ids (the account source's, or a file's), and the stored
 // expectations equal to the values its other columns expect, set-based: the rows are loaded page by
 // page into temporary tables, then a fixed number of statements count and apply the difference,
-// whatever the number of ids. Memory holds two pages (one written while the next is read). An import
-// without --replace only adds and updates its file's expectations (mergeExpectations), through the
-// same tables.
+// whatever the number of ids. Memory holds two pages (one written while the next is read), and, when
+// the rows expect values, each listed id with its stored digest: a run sends PostgreSQL only the
+// accounts whose values changed. An import without --replace only adds and updates its file's
+// expectations (mergeExpectations), through the same tables.
 import type { PrismaClient } from "../../db/prisma.js";
 import {
   applySourceExpectations,
@@ -11,7 +12,8 @@ import {
   createSourceExpectationsTable,
   type ExpectedAccountCounts,
   insertSourceExpectations,
-  settleSourceExpectations,
+  type LoadedExpectations,
+  readExpectationDigests,
 } from "../../db/sql/expectations.js";
 import type { Db } from "../../db/sql/index.js";
 import {
@@ -26,8 +28,8 @@ import {
   untrackMissingIds,
 } from "../../db/sql/source.js";
 import {
-  type AccountExpectations,
   type ExpectedField,
+  expectationsDigest,
   expectationsOfRow,
   expectedFieldsOf,
   MAX_INVALID_EXPECTED_NAMED,
@@ -110,7 +112,11 @@ export async function reconcileTrackedIds(
       await lockReconciliation(tx);
       await createSourceIdsTable(tx);
       await createSourceExpectationsTable(tx);
-      const { expectations, ...loaded } = await loadSourceRows(tx, pages, options.rowsFrom);
+      // Counting the accounts whose values change needs every account's values; a run's does not.
+      const { expectations, ...loaded } = await loadSourceRows(tx, pages, {
+        rowsFrom: options.rowsFrom,
+        unchangedToo: options.countExpectedAccounts === true,
+      });
       await analyzeSourceIds(tx);
       const counts = await countSourceChanges(tx);
       const samples = await sampleChanges(tx, counts, sampleSize);
@@ -124,7 +130,9 @@ export async function reconcileTrackedIds(
       const retracked = await retrackSourceIds(tx);
       const removed = await untrackMissingIds(tx);
       const accounts = options.countExpectedAccounts ? await countExpectedAccounts(tx, "replace") : undefined;
-      const expected = await applySourceExpectations(tx, "replace");
+      const expected = await applySourceExpectations(tx, "replace", {
+        rowsExpectValues: expectations.fields.length > 0,
+      });
       return {
         ...result,
         expectations: { ...expectations, ...expected, ...(accounts && { accounts }) },
@@ -150,9 +158,9 @@ export async function mergeExpectations(
   // The loader fills both tables; the ids' one is only dropped at commit.
   await createSourceIdsTable(tx);
   await createSourceExpectationsTable(tx);
-  const { expectations } = await loadSourceRows(tx, pages, rowsFrom);
+  const { expectations } = await loadSourceRows(tx, pages, { rowsFrom, unchangedToo: true });
   const accounts = await countExpectedAccounts(tx, "merge");
-  const changes = await applySourceExpectations(tx, "merge");
+  const changes = await applySourceExpectations(tx, "merge", { rowsExpectValues: true });
   return { ...expectations, ...changes, accounts };
 }
 
@@ -175,15 +183,23 @@ type Loaded = Pick<ReconcileResult, "nulls" | "duplicates" | "invalid" | "invali
   expectations: ExpectationsLoaded;
 };
 
+interface LoadOptions {
+  /** Whose rows they are, for messages about their columns. */
+  rowsFrom: string;
+  /** Load every account's expected values, not only those whose digest is not the stored one. */
+  unchangedToo: boolean;
+}
+
 /**
  * Writes the valid ids of every page into the temporary table, and the values the other columns
- * expect of them into the other, counting what was left out and why. Throws an
+ * expect of them into the other (only the first row of an id listed twice; unless `unchangedToo`, only
+ * the accounts whose values are not those stored), counting what was left out and why. Throws an
  * ExpectationColumnError, before anything is written, for a column that names no field.
  */
 async function loadSourceRows(
   tx: Db,
   pages: AsyncIterable<SourcePage> | Iterable<SourcePage>,
-  rowsFrom: string,
+  options: LoadOptions,
 ): Promise<Loaded> {
   const loaded: Loaded = {
     nulls: 0,
@@ -193,15 +209,17 @@ async function loadSourceRows(
     expectations: { fields: [], invalid: 0, invalidExamples: [] },
   };
   let fields: ExpectedField[] | undefined;
+  let digests: StoredDigests | undefined;
   // Each page is written while the next one is read and sorted here: PostgreSQL's work on one page
   // overlaps this process's on the next (100,000 accounts with expected values: about 0.15 s less).
   let writing: Promise<void> = Promise.resolve();
   try {
     for await (const page of pages) {
-      fields ??= expectedFieldsOf(page.columns, rowsFrom);
+      fields ??= expectedFieldsOf(page.columns, options.rowsFrom);
       loaded.expectations.fields = fields;
+      if (fields.length > 0) digests ??= options.unchangedToo ? new Map() : await readExpectationDigests(tx);
       const ids: string[] = [];
-      const expected: AccountExpectations[] = [];
+      const expected: LoadedExpectations[] = [];
       for (const row of page.rows) {
         const classified = classifySourceValue(row[0]);
         if (classified.kind === "null") loaded.nulls += 1;
@@ -211,8 +229,8 @@ async function loadSourceRows(
             loaded.invalidExamples.push(classified.invalid);
         } else {
           ids.push(classified.id);
-          if (fields.length > 0)
-            collectExpectations(loaded.expectations, expected, classified.id, fields, row);
+          if (digests !== undefined)
+            collectExpectations(loaded.expectations, expected, digests, classified.id, fields, row);
         }
       }
       await writing;
@@ -225,7 +243,6 @@ async function loadSourceRows(
     // A read that fails must not leave a write running in the transaction it rolls back.
     await writing.catch(() => undefined);
   }
-  if (loaded.expectations.fields.length > 0 && loaded.duplicates > 0) await settleSourceExpectations(tx);
   return loaded;
 }
 
@@ -234,23 +251,35 @@ async function writePage(
   tx: Db,
   loaded: Loaded,
   ids: string[],
-  expected: AccountExpectations[],
+  expected: LoadedExpectations[],
 ): Promise<void> {
   if (ids.length > 0) loaded.duplicates += ids.length - (await insertSourceIds(tx, ids));
   await insertSourceExpectations(tx, expected);
 }
 
+/**
+ * Each account's stored digest until its first row is read, then null: a later row of the same id is
+ * a repeat, whose values are ignored (the first row's stand).
+ */
+type StoredDigests = Map<string, string | null>;
+
 function collectExpectations(
   loaded: ExpectationsLoaded,
-  into: AccountExpectations[],
+  into: LoadedExpectations[],
+  digests: StoredDigests,
   accountId: string,
   fields: readonly ExpectedField[],
   row: readonly unknown[],
 ): void {
   const { expectations, invalid } = expectationsOfRow(accountId, fields, row);
-  into.push(expectations);
   loaded.invalid += invalid.length;
   for (const example of invalid) {
     if (loaded.invalidExamples.length < MAX_INVALID_EXPECTED_NAMED) loaded.invalidExamples.push(example);
   }
+  const stored = digests.get(accountId);
+  if (stored === null) return;
+  digests.set(accountId, null);
+  const values = JSON.stringify(expectations.expected);
+  const digest = expectationsDigest(values);
+  if (digest !== stored) into.push({ accountId, values, digest });
 }

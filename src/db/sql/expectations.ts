@@ -1,77 +1,50 @@
 // account_expectations: what the integrator's records expect of each account, refreshed from the
 // account source (or an imported CSV) through a temporary table, set-based: a fixed number of
 // statements whatever the number of accounts.
-import type { AccountExpectations } from "../../accounts/source/expectations.js";
 import { Prisma } from "../../generated/prisma/client.js";
-import { EXISTS_FIELD, SYNCED_FIELDS } from "../../sync/drift.js";
 import type { Db } from "./index.js";
 
+/** One account's expected values as loaded: a JSON object of field to value, and its digest. */
+export interface LoadedExpectations {
+  accountId: string;
+  /** `{"exists":"true","name":"Acme"}`: any key order. */
+  values: string;
+  /** expectationsDigest(values): what account_expectation_digests keeps once they are stored. */
+  digest: string;
+}
+
 /**
- * Holds the expectations read in this transaction, one row per account listed, in the order read
- * (`seq`); dropped at its end. `expected` is the account's values as text in the form PostgreSQL's
- * json_object_agg writes them (expectationsText), so that an account whose stored values are the same
- * is recognised by one comparison. No key while it is loaded: keeping one up to date cost 1 s of the
- * 1.5 s it took to load 400,000 values. One row per account, each page sent as one JSON text: passing
- * 500,000 values as three arrays cost more in the client than in PostgreSQL.
+ * Holds the expectations read in this transaction, one row per account loaded (an id listed twice is
+ * loaded once, with its first row's values); dropped at its end. A run's reconciliation loads only the
+ * accounts whose digest differs from the stored one (readExpectationDigests): an unchanged source
+ * loads none. No key: the statements below read it whole.
  */
 export async function createSourceExpectationsTable(db: Db): Promise<void> {
   await db.$executeRawUnsafe(
     `CREATE TEMPORARY TABLE plugchat_source_expectations (
-       seq bigint GENERATED ALWAYS AS IDENTITY, account_id text NOT NULL, expected text NOT NULL)
+       account_id text NOT NULL, expected text NOT NULL, digest text NOT NULL)
      ON COMMIT DROP`,
   );
 }
 
-/** Adds accounts' expectations, after those read before them (see settleSourceExpectations for repeats). */
+/** Adds accounts' expectations; each page is sent as one JSON text (one parameter, not three arrays). */
 export async function insertSourceExpectations(
   db: Db,
-  accounts: readonly AccountExpectations[],
+  accounts: readonly LoadedExpectations[],
 ): Promise<void> {
   if (accounts.length === 0) return;
-  const rows = accounts.map(({ accountId, expected }) => ({
-    accountId,
-    expected: expectationsText(expected),
-  }));
   await db.$executeRaw`
-    INSERT INTO plugchat_source_expectations (account_id, expected)
-    SELECT r."accountId", r.expected
-      FROM json_to_recordset(${JSON.stringify(rows)}::json) AS r("accountId" text, expected text)`;
+    INSERT INTO plugchat_source_expectations (account_id, expected, digest)
+    SELECT r."accountId", r.values, r.digest
+      FROM json_to_recordset(${JSON.stringify(accounts)}::json)
+           AS r("accountId" text, values text, digest text)`;
 }
 
-/**
- * Each field an expectation can be on, in code point order, with the text json_object_agg writes
- * before its value.
- */
-const FIELDS_IN_ORDER = [EXISTS_FIELD, ...SYNCED_FIELDS]
-  .sort()
-  .map((field) => [field, `${JSON.stringify(field)} : `] as const);
-
-/**
- * An account's expected values as `json_object_agg(field, expected_value)` writes its stored ones when
- * they are read in key order: `{ "active" : "true", "name" : null }`, fields in code point order
- * (which, for these ASCII names, is also their order under the C, ICU and glibc collations). Were
- * PostgreSQL ever to write them otherwise, every account would only look changed, and be compared
- * value by value: slower, never wrong.
- */
-export function expectationsText(expected: AccountExpectations["expected"]): string {
-  const values: Partial<Record<string, string | null>> = expected;
-  let text = "";
-  for (const [field, key] of FIELDS_IN_ORDER) {
-    const value = values[field];
-    if (value !== undefined) text += `${text === "" ? "{ " : ", "}${key}${JSON.stringify(value)}`;
-  }
-  return `${text} }`;
-}
-
-/**
- * Once every expectation is loaded, when an id came more than once: keeps each account's first row
- * read. (The table gets no statistics: the planner sizes it from its pages, and the statements below
- * were planned alike without them; ANALYZE took 70 ms of 100,000 accounts.)
- */
-export async function settleSourceExpectations(db: Db): Promise<void> {
-  await db.$executeRaw`
-    DELETE FROM plugchat_source_expectations later USING plugchat_source_expectations first
-     WHERE later.account_id = first.account_id AND later.seq > first.seq`;
+/** The stored digest of each account that has one (see account_expectation_digests' migration). */
+export async function readExpectationDigests(db: Db): Promise<Map<string, string>> {
+  const rows = await db.$queryRaw<{ account_id: string; digest: string }[]>`
+    SELECT account_id, digest FROM account_expectation_digests`;
+  return new Map(rows.map((row) => [row.account_id, row.digest]));
 }
 
 /**
@@ -93,22 +66,25 @@ function given(onlyAccountsIn: Prisma.Sql = Prisma.empty): Prisma.Sql {
 }
 
 /**
- * The accounts whose stored expectations may change: in `replace`, those whose loaded values differ
- * from their stored ones as a whole (an account loaded or stored only, included), one comparison per
- * account; in `merge`, every account loaded. The stored rows are read in key order (an index scan),
- * and PostgreSQL aggregates them in the order its subquery gives them: each account's fields in order.
+ * The accounts whose stored expectations may change. `replace`: those loaded whose digest is not the
+ * stored one (an account whose stored values a digest does not vouch for is compared value by value),
+ * and those with stored expectations that the source no longer expects anything of: not listed, or
+ * every account when its rows have no expected-value column. `merge`: every account loaded.
  */
-const CHANGED = {
-  replace: Prisma.sql`
-    SELECT coalesce(loaded.account_id, stored.account_id) AS account_id
-      FROM plugchat_source_expectations loaded
-      FULL JOIN (SELECT account_id, json_object_agg(field, expected_value)::text AS expected
-                   FROM (SELECT account_id, field, expected_value FROM account_expectations
-                          ORDER BY account_id, field) in_key_order
-                  GROUP BY account_id) stored ON stored.account_id = loaded.account_id
-     WHERE loaded.expected IS DISTINCT FROM stored.expected`,
-  merge: Prisma.sql`SELECT account_id FROM plugchat_source_expectations`,
-};
+function changed(mode: "replace" | "merge", rowsExpectValues: boolean): Prisma.Sql {
+  if (mode === "merge") return Prisma.sql`SELECT account_id FROM plugchat_source_expectations`;
+  const expectingNothing = rowsExpectValues
+    ? Prisma.sql`
+      SELECT a.id FROM accounts a
+       WHERE NOT EXISTS (SELECT 1 FROM plugchat_source_ids s WHERE s.id = a.id)
+         AND EXISTS (SELECT 1 FROM account_expectations e WHERE e.account_id = a.id)`
+    : Prisma.sql`SELECT DISTINCT account_id FROM account_expectations`;
+  return Prisma.sql`
+    SELECT loaded.account_id FROM plugchat_source_expectations loaded
+     WHERE NOT EXISTS (SELECT 1 FROM account_expectation_digests d
+                        WHERE d.account_id = loaded.account_id AND d.digest = loaded.digest)
+    UNION ALL ${expectingNothing}`;
+}
 
 export interface ExpectationChanges {
   /** Expectations new or with a new value. */
@@ -119,19 +95,22 @@ export interface ExpectationChanges {
 
 /**
  * Makes account_expectations equal to the temporary table (`replace`), or adds and updates the table's
- * without removing others (`merge`, an import of some accounts). One statement: only the accounts
- * whose values may change are compared value by value (CHANGED), and only what differs is written.
+ * without removing others (`merge`, an import of some accounts). Only the accounts whose values may
+ * change are compared value by value (see `changed`), and only what differs is written. `replace` then
+ * records the digests of the values it leaves stored: the write itself made the triggers forget those
+ * of the accounts it touched, and a merge leaves them forgotten.
  */
 export async function applySourceExpectations(
   db: Db,
   mode: "replace" | "merge",
+  { rowsExpectValues }: { rowsExpectValues: boolean },
 ): Promise<ExpectationChanges> {
   const replace = mode === "replace";
   // The planner takes json_each_text for 100 rows per account and prices this statement in millions:
   // PostgreSQL's JIT then spent 0.32 s compiling it, for a statement that runs in 0.28 s without.
   await db.$executeRawUnsafe("SET LOCAL jit = off");
   const [row] = await db.$queryRaw<ExpectationChanges[]>`
-    WITH changed AS (${CHANGED[mode]}),
+    WITH changed AS (${changed(mode, rowsExpectValues)}),
     given AS (${given(Prisma.sql`SELECT account_id FROM changed`)}),
     removed AS (
       DELETE FROM account_expectations e USING changed c
@@ -146,7 +125,17 @@ export async function applySourceExpectations(
        WHERE e.expected_value IS DISTINCT FROM EXCLUDED.expected_value
       RETURNING 1)
     SELECT (SELECT count(*) FROM set)::int AS set, (SELECT count(*) FROM removed)::int AS removed`;
+  if (replace) await recordExpectationDigests(db);
   return row ?? { set: 0, removed: 0 };
+}
+
+/** After a `replace`: each loaded account's stored values are its loaded ones, and so is its digest. */
+async function recordExpectationDigests(db: Db): Promise<void> {
+  await db.$executeRaw`
+    INSERT INTO account_expectation_digests AS d (account_id, digest)
+    SELECT l.account_id, l.digest FROM plugchat_source_expectations l JOIN accounts a ON a.id = l.account_id
+     ORDER BY l.account_id
+    ON CONFLICT (account_id) DO UPDATE SET digest = EXCLUDED.digest WHERE d.digest <> EXCLUDED.digest`;
 }
 
 /** What applying the temporary table would change, counted in accounts (for `accounts import`). */

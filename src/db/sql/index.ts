@@ -8,12 +8,13 @@
 //    accounts.countTrackedAccounts, runs.insertRun, batches.deleteRunBatches.
 // 2. The account source, when one is set (accounts/source/reconcile.ts, one transaction):
 //    source.lockReconciliation, source.createSourceIdsTable and
-//    expectations.createSourceExpectationsTable, source.insertSourceIds and
-//    expectations.insertSourceExpectations per page, expectations.settleSourceExpectations (when the
-//    rows expect values and an id came twice), source.analyzeSourceIds, source.countSourceChanges,
+//    expectations.createSourceExpectationsTable, expectations.readExpectationDigests (when the rows
+//    expect values), source.insertSourceIds and expectations.insertSourceExpectations (the accounts
+//    whose values changed) per page, source.analyzeSourceIds, source.countSourceChanges,
 //    source.sampleSourceChanges, then, unless refused, source.addSourceIds, source.retrackSourceIds,
-//    source.untrackMissingIds, expectations.applySourceExpectations. The run's row then gets
-//    runs.recordAccountSource and, when the tracked set changed, runs.updateRunPlan.
+//    source.untrackMissingIds, expectations.applySourceExpectations (values, then the digests of
+//    those it stored). The run's row then gets runs.recordAccountSource and, when the tracked set
+//    changed, runs.updateRunPlan.
 // 3. Batches: accounts.trackedIdsAfter reads the tracked ids, cut into batches (sync/batch-sizes.ts);
 //    each batch reads batches.batchState, then writes in one transaction (sync/write-batch.ts):
 //    runs.lockRunStatus, batches.claimBatch, accounts.readAccounts, accounts.lockAccounts (only the rows
