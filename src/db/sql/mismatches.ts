@@ -27,13 +27,25 @@ const VERIFIED = Prisma.raw(
   "a.tracked AND (a.last_status = 'ok' OR (a.last_status = 'not_found' AND e.field = 'exists'))",
 );
 
-/** The disagreements now, as a query of (account_id, field, expected, actual). */
-const CURRENT = Prisma.sql`
+/**
+ * The disagreements now, as a query of (account_id, field, expected, actual), of every account or only
+ * of those in plugchat_mismatch_scope.
+ */
+function current(scoped: boolean): Prisma.Sql {
+  return Prisma.sql`
   SELECT e.account_id, e.field, e.expected_value AS expected, v.actual
     FROM account_expectations e
     JOIN accounts a ON a.id = e.account_id
     CROSS JOIN LATERAL (SELECT ${ACTUAL_VALUE} AS actual) v
-   WHERE ${VERIFIED} AND v.actual IS DISTINCT FROM e.expected_value`;
+   WHERE ${VERIFIED} AND v.actual IS DISTINCT FROM e.expected_value ${inScope(scoped, "e")}`;
+}
+
+/** `AND <alias>.account_id` is an account to compare, when the comparison is scoped. */
+function inScope(scoped: boolean, alias: string): Prisma.Sql {
+  return scoped
+    ? Prisma.sql`AND ${Prisma.raw(alias)}.account_id IN (SELECT account_id FROM plugchat_mismatch_scope)`
+    : Prisma.empty;
+}
 
 export interface MismatchRefresh {
   opened: MismatchChange[];
@@ -43,29 +55,37 @@ export interface MismatchRefresh {
 }
 
 /**
- * Compares every expectation with the account's last synced value, for run `runId`: spans open for
- * new disagreements, end for resolved ones (the field now agrees, is no longer expected, or the
- * account is no longer tracked), and keep the latest values of persisting ones. A span of an account
- * that is unverified now (failing) stays open: nothing is known to have changed.
+ * Compares the expectations of the accounts written since the last comparison (account_mismatch_checks)
+ * with their last synced values, for run `runId`: spans open for new disagreements, end for resolved
+ * ones (the field now agrees, is no longer expected, or the account is no longer tracked), and keep the
+ * latest values of persisting ones. An account nobody wrote since keeps its spans as they are: nothing
+ * it is compared on has changed. A span of an account that is unverified now (failing) stays open:
+ * nothing is known to have changed.
  */
 export async function refreshMismatches(db: Db, runId: number): Promise<MismatchRefresh> {
   // With no expectation and no open span there is nothing to compare or to end: most deployments keep
-  // no records to check against, and their runs then skip the temporary table (catalog rows written,
-  // and WAL, every run) and its five statements.
-  if (!(await mayHaveMismatches(db))) return { opened: [], resolved: [], open: 0 };
+  // no records to check against, and their runs then skip the temporary tables (catalog rows written,
+  // and WAL, every run) and their statements. What was written since needs no comparison either.
+  if (!(await mayHaveMismatches(db))) {
+    await db.$executeRaw`DELETE FROM account_mismatch_checks`;
+    return { opened: [], resolved: [], open: 0 };
+  }
+  const scope = await takeMismatchChecks(db);
+  if (scope === "none") return { opened: [], resolved: [], open: await countOpenMismatches(db) };
+  const scoped = scope === "written";
   // The comparison hashes every tracked account's synced values: at 100,000 accounts they outgrow the
   // default 4 MB, and the hash went to disk (0.25 s, against 0.19 s in memory).
   await db.$executeRawUnsafe("SET LOCAL work_mem = '32MB'");
-  // Computed once (a scan of every expectation), then read by the three statements below.
+  // Computed once (a scan of the expectations compared), then read by the three statements below.
   await db.$executeRaw`
-    CREATE TEMPORARY TABLE plugchat_current_mismatches ON COMMIT DROP AS ${CURRENT}`;
+    CREATE TEMPORARY TABLE plugchat_current_mismatches ON COMMIT DROP AS ${current(scoped)}`;
   await db.$executeRawUnsafe("CREATE UNIQUE INDEX ON plugchat_current_mismatches (account_id, field)");
   await db.$executeRawUnsafe("ANALYZE plugchat_current_mismatches");
   const resolved = await db.$queryRaw<RawChange[]>`
     WITH current AS (SELECT * FROM plugchat_current_mismatches),
     ended AS (
       UPDATE account_mismatch_spans s SET ended_at = now(), ended_run_id = ${runId}
-       WHERE s.ended_at IS NULL
+       WHERE s.ended_at IS NULL ${inScope(scoped, "s")}
          AND NOT EXISTS (SELECT 1 FROM current c WHERE c.account_id = s.account_id AND c.field = s.field)
          AND NOT EXISTS (SELECT 1 FROM account_expectations e JOIN accounts a ON a.id = e.account_id
                           WHERE e.account_id = s.account_id AND e.field = s.field AND NOT (${VERIFIED}))
@@ -88,9 +108,42 @@ export async function refreshMismatches(db: Db, runId: number): Promise<Mismatch
       RETURNING account_id, field, expected, actual)
     SELECT b.account_id, a.name, b.field, b.expected, b.actual
       FROM began b JOIN accounts a ON a.id = b.account_id ORDER BY b.account_id, b.field`;
+  return {
+    opened: opened.map(toChange),
+    resolved: resolved.map(toChange),
+    open: await countOpenMismatches(db),
+  };
+}
+
+/**
+ * Takes the checks written since the last comparison (deleting them: this transaction's commit is the
+ * comparison's) into plugchat_mismatch_scope, one row per account: `all` when one stands for every
+ * account, `none` when there were none. A check written meanwhile, not yet committed, is left for the
+ * next comparison.
+ */
+async function takeMismatchChecks(db: Db): Promise<"all" | "written" | "none"> {
+  // An unchanged run wrote none: no temporary table then.
+  const [pending] = await db.$queryRaw<{ any: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM account_mismatch_checks) AS any`;
+  if (!pending?.any) return "none";
+  await db.$executeRawUnsafe(
+    "CREATE TEMPORARY TABLE plugchat_mismatch_scope (account_id text PRIMARY KEY) ON COMMIT DROP",
+  );
+  await db.$executeRaw`
+    WITH taken AS (DELETE FROM account_mismatch_checks RETURNING account_id)
+    INSERT INTO plugchat_mismatch_scope SELECT DISTINCT account_id FROM taken`;
+  // So that a few accounts are looked up by key rather than every expectation scanned.
+  await db.$executeRawUnsafe("ANALYZE plugchat_mismatch_scope");
+  const [row] = await db.$queryRaw<{ accounts: number; all: boolean }[]>`
+    SELECT count(*)::int AS accounts, bool_or(account_id = '*') AS all FROM plugchat_mismatch_scope`;
+  if (row?.all) return "all";
+  return (row?.accounts ?? 0) > 0 ? "written" : "none";
+}
+
+async function countOpenMismatches(db: Db): Promise<number> {
   const [count] = await db.$queryRaw<{ open: number }[]>`
     SELECT count(*)::int AS open FROM account_mismatches`;
-  return { opened: opened.map(toChange), resolved: resolved.map(toChange), open: count?.open ?? 0 };
+  return count?.open ?? 0;
 }
 
 /** Whether any expectation is recorded or any mismatch span is open. */
