@@ -27,7 +27,8 @@
 //    looking abandoned, and runs.addFetchedAccounts (about once a second per process,
 //    sync/fetched-accounts.ts) moves its progress before a batch is written.
 // 4. Close (sync/run-lifecycle.ts `completeRun`): runs.closeRun, mismatches.refreshMismatches (one
-//    check only when no expectation is recorded and no mismatch is open) and
+//    check only when no expectation is recorded and no mismatch is open; otherwise it compares the
+//    accounts written since the last comparison, which triggers list in account_mismatch_checks) and
 //    mismatches.recordMismatchCounts in one transaction, then runs.findRun for the summary.
 //    `runs close` (sync/close-by-hand.ts) reads runs.runLiveness first, then closes the same way.
 //
