@@ -1,8 +1,8 @@
 // A run's close compares with the integrator's records only the accounts written since the last
 // comparison (account_mismatch_checks, kept by triggers on accounts and account_expectations): an
 // account nobody wrote keeps its mismatches as they were, and any writer (a run, an import, a hand
-// edit, a truncation) makes the next close compare what it wrote. A check written while a comparison
-// runs is left for the next.
+// edit, a truncation) makes the next close compare what it wrote, if it can have a mismatch. A check
+// written while a comparison runs is left for the next.
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { createPrismaClient, type PrismaClient } from "../../src/db/prisma.js";
@@ -71,6 +71,24 @@ it("compares at the next close what any writer changed: accounts, expected value
 
   await sql("TRUNCATE account_expectations");
   expect(await closeRun()).toEqual({ opened: [], resolved: ["acc-2:name"] });
+});
+
+it("adds no check for a write of an account with no expected value and no open mismatch", async () => {
+  await sql(
+    "INSERT INTO accounts (id, name, last_status, last_synced_at) VALUES ('acc-3', 'Feira', 'ok', now())",
+  );
+  await sql("UPDATE accounts SET name = 'Renamed' WHERE id IN ('acc-1', 'acc-3')");
+
+  const checks = await queryDatabase<{ account_id: string }>(
+    database.url,
+    "SELECT account_id FROM account_mismatch_checks ORDER BY account_id",
+  );
+  expect(checks.map((check) => check.account_id)).toEqual(["acc-1"]);
+  // Its expected values, once written, are its check.
+  await sql(
+    "INSERT INTO account_expectations (account_id, field, expected_value) VALUES ('acc-3', 'name', 'Feira')",
+  );
+  expect(await closeRun()).toEqual({ opened: ["acc-1:name", "acc-3:name"], resolved: [] });
 });
 
 it("leaves a change not yet committed when a close compares for the next close", async () => {

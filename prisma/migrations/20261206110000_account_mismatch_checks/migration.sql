@@ -17,14 +17,21 @@ CREATE TABLE "account_mismatch_checks" (
 
 INSERT INTO "account_mismatch_checks" ("account_id") VALUES ('*');
 
--- Triggers, so that no writer can forget: each statement adds one row per account it wrote.
+-- Triggers, so that no writer can forget: each statement adds one row per account it wrote. Only an
+-- account with expected values or an open mismatch can have its mismatches changed by a write of its
+-- row (one without either gets its check when its expected values are written): so the runs of a
+-- deployment that keeps no records to compare add none.
 CREATE FUNCTION "account_mismatch_checks_add_accounts"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'TRUNCATE' THEN
     INSERT INTO "account_mismatch_checks" ("account_id") VALUES ('*');
   ELSE
-    INSERT INTO "account_mismatch_checks" ("account_id") SELECT DISTINCT w."id" FROM "written_accounts" w;
+    INSERT INTO "account_mismatch_checks" ("account_id")
+    SELECT DISTINCT w."id" FROM "written_accounts" w
+     WHERE EXISTS (SELECT 1 FROM "account_expectations" e WHERE e."account_id" = w."id")
+        OR EXISTS (SELECT 1 FROM "account_mismatch_spans" s
+                    WHERE s."account_id" = w."id" AND s."ended_at" IS NULL);
   END IF;
   RETURN NULL;
 END $$;
