@@ -29,7 +29,7 @@
 // --memory-accounts A,B (10000,100000), --memory-samples N (2, the highest counts),
 // --worker-path-accounts N (20000), --worker-path-runs N (2, the slowest counts),
 // --source-accounts A,B,C (10000,100000,1000000), --expectation-accounts N (100000),
-// --expectation-runs N (3), --version-accounts N (100000), --versions N (20), --backends redis,postgres,
+// --expectation-runs N (5), --version-accounts N (100000), --versions N (20), --backends redis,postgres,
 // --only throughput,unchanged,naive,memory,workerpath,scaleout,source,expectations,versions,startup,
 // queue,bare, --unchanged-runs N (20), --keep-db.
 import { cpus, totalmem } from "node:os";
@@ -67,7 +67,7 @@ const { values } = parseArgs({
     "worker-path-runs": { type: "string", default: "2" },
     "source-accounts": { type: "string", default: "10000,100000,1000000" },
     "expectation-accounts": { type: "string", default: "100000" },
-    "expectation-runs": { type: "string", default: "3" },
+    "expectation-runs": { type: "string", default: "5" },
     "version-accounts": { type: "string", default: "100000" },
     versions: { type: "string", default: "20" },
     backends: { type: "string", default: BACKENDS.join(",") },
