@@ -6,6 +6,7 @@ import { expect, it } from "vitest";
 import type { SourcePage } from "../../src/accounts/source/read-source.js";
 import { reconcileTrackedIds } from "../../src/accounts/source/reconcile.js";
 import { useMigratedDatabase } from "../helpers/migrated-database.js";
+import { recordingPrisma } from "../helpers/recording-prisma.js";
 
 const COLUMNS = ["id", "externalId", "active"];
 
@@ -113,46 +114,23 @@ const SOURCE: SourcePage[] = [
   },
 ];
 
-/**
- * The setup's client, whose transactions note the ids of every account whose expected values are
- * sent to PostgreSQL (the temporary table's inserts); the statements still run.
- */
-function recordingSentExpectations(): { prisma: typeof setup.prisma; sent: string[] } {
-  const sent: string[] = [];
-  type Tx = Parameters<Parameters<typeof setup.prisma.$transaction>[0]>[0];
-  const recording = (tx: Tx) =>
-    new Proxy(tx, {
-      get(target, property) {
-        if (property === "$executeRaw")
-          return (sql: TemplateStringsArray, ...values: unknown[]) => {
-            if (sql.join("?").includes("INSERT INTO plugchat_source_expectations"))
-              sent.push(...JSON.parse(String(values[0])).map((row: { accountId: string }) => row.accountId));
-            return target.$executeRaw(sql, ...values);
-          };
-        const value = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  const prisma = new Proxy(setup.prisma, {
-    get(target, property) {
-      if (property === "$transaction")
-        return (work: (tx: Tx) => Promise<unknown>, options?: object) =>
-          target.$transaction((tx) => work(recording(tx)), options);
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { prisma, sent };
-}
-
 it("sends PostgreSQL only the accounts whose row changed since the last run", async () => {
+  // The ids of the accounts whose expected values were sent (the temporary table's inserts).
   const reconcileRecording = async (pages: SourcePage[]) => {
-    const { prisma, sent } = recordingSentExpectations();
-    const result = await reconcileTrackedIds(prisma, pages, {
-      rowsFrom: "the test's rows",
-      limit: { maxShare: 1, howToOverride: "" },
-    });
-    return { sent, expectations: result.expectations };
+    const { prisma, sent } = recordingPrisma(setup.database.url);
+    try {
+      const result = await reconcileTrackedIds(prisma, pages, {
+        rowsFrom: "the test's rows",
+        limit: { maxShare: 1, howToOverride: "" },
+      });
+      const ids = sent
+        .filter((statement) => statement.text.includes("INSERT INTO plugchat_source_expectations"))
+        .flatMap((statement) => JSON.parse(String(statement.values[0])) as { accountId: string }[])
+        .map((row) => row.accountId);
+      return { sent: ids, expectations: result.expectations };
+    } finally {
+      await prisma.$disconnect();
+    }
   };
   expect((await reconcileRecording(SOURCE)).sent).toEqual(["acc-1", "acc-2"]);
 

@@ -1,31 +1,21 @@
 // Closing a run compares the accounts with the integrator's records (account_mismatches). With no
 // records to compare and no mismatch open, it skips the comparison: no temporary table (catalog rows
 // and WAL every run) and none of its statements; with either, it compares as before.
-import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { PrismaClient } from "../../src/generated/prisma/client.js";
+import type { PrismaClient } from "../../src/generated/prisma/client.js";
 import { completeRun, openRun } from "../../src/sync/run-lifecycle.js";
 import { createMigratedTestDatabase, queryDatabase, type TestDatabase } from "../helpers/databases.js";
 import { captureLogs } from "../helpers/logs.js";
+import { recordingPrisma, type SentStatement } from "../helpers/recording-prisma.js";
 
 let database: TestDatabase;
 let prisma: PrismaClient;
-const statements: string[] = [];
+/** Every statement the client sends. */
+let statements: SentStatement[];
 
 beforeAll(async () => {
   database = await createMigratedTestDatabase();
-  const pool = new pg.Pool({ connectionString: database.url });
-  // Every statement the client sends, as its text.
-  pool.on("connect", (connection) => {
-    const query = connection.query.bind(connection) as (...args: unknown[]) => unknown;
-    connection.query = ((...args: unknown[]) => {
-      const [first] = args;
-      statements.push(typeof first === "string" ? first : ((first as { text?: string })?.text ?? ""));
-      return query(...args);
-    }) as typeof connection.query;
-  });
-  prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  ({ prisma, sent: statements } = recordingPrisma(database.url));
   await queryDatabase(
     database.url,
     "INSERT INTO accounts (id, name, last_status, last_synced_at) VALUES ('acc-1', 'Loja', 'ok', now())",
@@ -52,7 +42,7 @@ async function closedRun(): Promise<{ counts: Record<string, number | null>; sen
     "SELECT mismatches_open, mismatches_opened, mismatches_resolved FROM sync_runs WHERE id = $1",
     [run.runId],
   );
-  return { counts: counts ?? {}, sent: [...statements] };
+  return { counts: counts ?? {}, sent: statements.map((statement) => statement.text) };
 }
 
 const comparing = (sent: string[]) => sent.filter((text) => text.includes("plugchat_current_mismatches"));
