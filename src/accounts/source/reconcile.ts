@@ -7,6 +7,7 @@
 // expectations (mergeExpectations), through the same tables.
 import type { PrismaClient } from "../../db/prisma.js";
 import {
+  analyzeSourceExpectations,
   applySourceExpectations,
   countExpectedAccounts,
   createSourceExpectationsTable,
@@ -118,6 +119,7 @@ export async function reconcileTrackedIds(
         unchangedToo: options.countExpectedAccounts === true,
       });
       await analyzeSourceIds(tx);
+      await analyzeSourceExpectations(tx);
       const counts = await countSourceChanges(tx);
       const samples = await sampleChanges(tx, counts, sampleSize);
       const decision = decideReconciliation(counts, options.limit);
@@ -159,6 +161,7 @@ export async function mergeExpectations(
   await createSourceIdsTable(tx);
   await createSourceExpectationsTable(tx);
   const { expectations } = await loadSourceRows(tx, pages, { rowsFrom, unchangedToo: true });
+  await analyzeSourceExpectations(tx);
   const accounts = await countExpectedAccounts(tx, "merge");
   const changes = await applySourceExpectations(tx, "merge", { rowsExpectValues: true });
   return { ...expectations, ...changes, accounts };
