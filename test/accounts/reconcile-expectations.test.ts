@@ -46,6 +46,24 @@ it("keeps the expected values of an id's first row when the id is listed again, 
     { account_id: "acc-2", field: "exists", expected_value: "true" },
     { account_id: "acc-2", field: "externalId", expected_value: "only" },
   ]);
+  const stored = await storedExpectations();
+
+  // Unchanged where first listed, changed where listed again in a later page: nothing to apply.
+  const rerun = await reconcile([
+    { columns: COLUMNS, rows: [["acc-1", "first", true]] },
+    {
+      columns: COLUMNS,
+      rows: [
+        ["acc-2", "only", false],
+        ["acc-1", "fourth", false],
+      ],
+    },
+    { columns: COLUMNS, rows: [["acc-2", "again", true]] },
+  ]);
+
+  expect(rerun.duplicates).toBe(2);
+  expect(rerun.expectations).toMatchObject({ set: 0, removed: 0 });
+  expect(await storedExpectations()).toEqual(stored);
 });
 
 it("applies on a rerun only the expected values that changed, and removes those no longer given", async () => {
@@ -114,24 +132,26 @@ const SOURCE: SourcePage[] = [
   },
 ];
 
+/** Reconciles `pages`, with the ids of the accounts whose expected values were sent to PostgreSQL. */
+async function reconcileRecording(pages: SourcePage[]) {
+  const { prisma, sent } = recordingPrisma(setup.database.url);
+  try {
+    const result = await reconcileTrackedIds(prisma, pages, {
+      rowsFrom: "the test's rows",
+      limit: { maxShare: 1, howToOverride: "" },
+    });
+    const ids = sent
+      .filter((statement) => statement.text.includes("INSERT INTO plugchat_source_expectations"))
+      .flatMap((statement) => statement.values.filter((value) => typeof value === "string"))
+      .flatMap((json) => JSON.parse(json) as { accountId: string }[])
+      .map((row) => row.accountId);
+    return { sent: ids, expectations: result.expectations };
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
 it("sends PostgreSQL only the accounts whose row changed since the last run", async () => {
-  // The ids of the accounts whose expected values were sent (the temporary table's inserts).
-  const reconcileRecording = async (pages: SourcePage[]) => {
-    const { prisma, sent } = recordingPrisma(setup.database.url);
-    try {
-      const result = await reconcileTrackedIds(prisma, pages, {
-        rowsFrom: "the test's rows",
-        limit: { maxShare: 1, howToOverride: "" },
-      });
-      const ids = sent
-        .filter((statement) => statement.text.includes("INSERT INTO plugchat_source_expectations"))
-        .flatMap((statement) => JSON.parse(String(statement.values[0])) as { accountId: string }[])
-        .map((row) => row.accountId);
-      return { sent: ids, expectations: result.expectations };
-    } finally {
-      await prisma.$disconnect();
-    }
-  };
   expect((await reconcileRecording(SOURCE)).sent).toEqual(["acc-1", "acc-2"]);
 
   expect(await reconcileRecording(SOURCE)).toMatchObject({ sent: [], expectations: { set: 0, removed: 0 } });
@@ -151,6 +171,30 @@ it("sends PostgreSQL only the accounts whose row changed since the last run", as
     field: "externalId",
     expected_value: "ext-2 renamed",
   });
+});
+
+it("compares again only the account whose stored digest was edited by hand, and stores it back", async () => {
+  const source: SourcePage[] = [
+    { columns: COLUMNS, rows: [...(SOURCE[0]?.rows ?? []), ["acc-3", "ext-3", true]] },
+  ];
+  await reconcile(source);
+  const digests = () =>
+    setup.prisma.$queryRaw<{ account_id: string; digest: string }[]>`
+      SELECT account_id, digest FROM account_expectation_digests ORDER BY account_id`;
+  const stored = await digests();
+  // An edit of another length, then one that rewrites acc-2's digest after it in the table: PostgreSQL
+  // reads them in that order, so a prefix cut from the short digest would shift acc-2's.
+  await setup.prisma.$executeRawUnsafe(
+    "UPDATE account_expectation_digests SET digest = 'edited' WHERE account_id = 'acc-1'",
+  );
+  await setup.prisma.$executeRawUnsafe(
+    "UPDATE account_expectation_digests SET digest = digest WHERE account_id = 'acc-2'",
+  );
+
+  const rerun = await reconcileRecording(source);
+
+  expect(rerun).toMatchObject({ sent: ["acc-1"], expectations: { set: 0, removed: 0 } });
+  expect(await digests()).toEqual(stored);
 });
 
 it("puts back, on the next run, expected values written by anything else: an edit, a removal, a truncation", async () => {

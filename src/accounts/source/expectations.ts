@@ -126,10 +126,12 @@ export function expectationsOfRow(
 }
 
 /**
- * The digest of an account's expected values as loaded (their JSON text): the same values in the same
- * column order give the same digest, so a run sends PostgreSQL only the accounts whose digest is not
- * the stored one. (Columns reordered give other digests: one run compares every account again.)
+ * The digest of an account's expected values as loaded (their JSON text), hashed with its id: the same
+ * values of the same account in the same column order give the same digest, so a run sends PostgreSQL
+ * only the accounts whose digest is not stored. (Columns reordered give other digests: one run compares
+ * every account again.) With the id inside, a digest names its account: the run holds the stored ones
+ * as a sorted set of their first 8 bytes (stored-digests.ts), not as a map of ids.
  */
-export function expectationsDigest(values: string): string {
-  return hash("sha256", values, "base64url");
+export function expectationsDigest(accountId: string, values: string): Buffer {
+  return hash("sha256", `${accountId}\n${values}`, "buffer");
 }

@@ -2,8 +2,8 @@
 // expectations equal to the values its other columns expect, set-based: the rows are loaded page by
 // page into temporary tables, then a fixed number of statements count and apply the difference,
 // whatever the number of ids. Memory holds two pages (one written while the next is read), and, when
-// the rows expect values, each listed id with its stored digest: a run sends PostgreSQL only the
-// accounts whose values changed. An import without --replace only adds and updates its file's
+// the rows expect values, the stored digests as a sorted set of 8 bytes each (stored-digests.ts): a run
+// sends PostgreSQL only the values of the accounts whose digest is not stored. An import without --replace only adds and updates its file's
 // expectations (mergeExpectations), through the same tables.
 import type { PrismaClient } from "../../db/prisma.js";
 import {
@@ -12,9 +12,9 @@ import {
   countExpectedAccounts,
   createSourceExpectationsTable,
   type ExpectedAccountCounts,
-  insertSourceExpectations,
+  insertSourceIdsWithExpectations,
   type LoadedExpectations,
-  readExpectationDigests,
+  readStoredDigestPrefixes,
 } from "../../db/sql/expectations.js";
 import type { Db } from "../../db/sql/index.js";
 import {
@@ -44,6 +44,7 @@ import {
   type RemovalLimit,
 } from "./plan.js";
 import type { SourcePage } from "./read-source.js";
+import { StoredDigests } from "./stored-digests.js";
 
 export interface ReconcileOptions {
   limit: RemovalLimit;
@@ -196,7 +197,7 @@ interface LoadOptions {
 /**
  * Writes the valid ids of every page into the temporary table, and the values the other columns
  * expect of them into the other (only the first row of an id listed twice; unless `unchangedToo`, only
- * the accounts whose values are not those stored), counting what was left out and why. Throws an
+ * the accounts whose digest is not stored), counting what was left out and why. Throws an
  * ExpectationColumnError, before anything is written, for a column that names no field.
  */
 async function loadSourceRows(
@@ -212,17 +213,22 @@ async function loadSourceRows(
     expectations: { fields: [], invalid: 0, invalidExamples: [] },
   };
   let fields: ExpectedField[] | undefined;
-  let digests: StoredDigests | undefined;
+  // Read once the rows are known to expect values; undefined loads every account's (unchangedToo).
+  let stored: StoredDigests | undefined;
   // Each page is written while the next one is read and sorted here: PostgreSQL's work on one page
   // overlaps this process's on the next (100,000 accounts with expected values: about 0.15 s less).
   let writing: Promise<void> = Promise.resolve();
   try {
     for await (const page of pages) {
-      fields ??= expectedFieldsOf(page.columns, options.rowsFrom);
-      loaded.expectations.fields = fields;
-      if (fields.length > 0) digests ??= options.unchangedToo ? new Map() : await readExpectationDigests(tx);
-      const ids: string[] = [];
-      const expected: LoadedExpectations[] = [];
+      if (fields === undefined) {
+        fields = expectedFieldsOf(page.columns, options.rowsFrom);
+        loaded.expectations.fields = fields;
+        if (fields.length > 0 && !options.unchangedToo)
+          stored = StoredDigests.fromPrefixes(await readStoredDigestPrefixes(tx));
+      }
+      const read: PageRead = { ids: [], expected: [] };
+      // Ids whose values this page has taken: the first row's stand (an earlier page's, see writePage).
+      const taken = new Set<string>();
       for (const row of page.rows) {
         const classified = classifySourceValue(row[0]);
         if (classified.kind === "null") loaded.nulls += 1;
@@ -231,13 +237,22 @@ async function loadSourceRows(
           if (loaded.invalidExamples.length < MAX_INVALID_NAMED)
             loaded.invalidExamples.push(classified.invalid);
         } else {
-          ids.push(classified.id);
-          if (digests !== undefined)
-            collectExpectations(loaded.expectations, expected, digests, classified.id, fields, row);
+          read.ids.push(classified.id);
+          if (fields.length > 0) {
+            const account = expectationsToLoad(
+              loaded.expectations,
+              classified.id,
+              fields,
+              row,
+              taken,
+              stored,
+            );
+            if (account !== undefined) read.expected.push(account);
+          }
         }
       }
       await writing;
-      writing = writePage(tx, loaded, ids, expected);
+      writing = writePage(tx, loaded, read);
       // Marked as handled now; a failure is rethrown where it is awaited, with the next page or last.
       writing.catch(() => undefined);
     }
@@ -249,40 +264,46 @@ async function loadSourceRows(
   return loaded;
 }
 
-/** Writes one page's ids and expected values into the temporary tables, counting ids seen before. */
-async function writePage(
-  tx: Db,
-  loaded: Loaded,
-  ids: string[],
-  expected: LoadedExpectations[],
-): Promise<void> {
-  if (ids.length > 0) loaded.duplicates += ids.length - (await insertSourceIds(tx, ids));
-  await insertSourceExpectations(tx, expected);
+/** One page's valid ids, repeats included, and the expected values it loads. */
+interface PageRead {
+  ids: string[];
+  expected: LoadedExpectations[];
 }
 
 /**
- * Each account's stored digest until its first row is read, then null: a later row of the same id is
- * a repeat, whose values are ignored (the first row's stand).
+ * Writes one page's ids into the temporary table, counting ids seen before, with the page's expected
+ * values, but not those of ids listed by an earlier page: that page's row stands, loaded or not.
  */
-type StoredDigests = Map<string, string | null>;
+async function writePage(tx: Db, loaded: Loaded, { ids, expected }: PageRead): Promise<void> {
+  if (ids.length === 0) return;
+  const inserted =
+    expected.length === 0
+      ? await insertSourceIds(tx, ids)
+      : await insertSourceIdsWithExpectations(tx, ids, expected);
+  loaded.duplicates += ids.length - inserted;
+}
 
-function collectExpectations(
+/**
+ * Checks one row's expected values, counting those that are invalid, and returns them with their
+ * digest to be loaded, unless this page already took its id's, or `stored` holds their digest.
+ */
+function expectationsToLoad(
   loaded: ExpectationsLoaded,
-  into: LoadedExpectations[],
-  digests: StoredDigests,
   accountId: string,
   fields: readonly ExpectedField[],
   row: readonly unknown[],
-): void {
+  taken: Set<string>,
+  stored: StoredDigests | undefined,
+): LoadedExpectations | undefined {
   const { expectations, invalid } = expectationsOfRow(accountId, fields, row);
   loaded.invalid += invalid.length;
   for (const example of invalid) {
     if (loaded.invalidExamples.length < MAX_INVALID_EXPECTED_NAMED) loaded.invalidExamples.push(example);
   }
-  const stored = digests.get(accountId);
-  if (stored === null) return;
-  digests.set(accountId, null);
+  if (taken.has(accountId)) return undefined;
+  taken.add(accountId);
   const values = JSON.stringify(expectations.expected);
-  const digest = expectationsDigest(values);
-  if (digest !== stored) into.push({ accountId, values, digest });
+  const digest = expectationsDigest(accountId, values);
+  if (stored?.has(digest)) return undefined;
+  return { accountId, values, digest: digest.toString("base64url") };
 }

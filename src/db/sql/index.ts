@@ -8,9 +8,10 @@
 //    accounts.countTrackedAccounts, runs.insertRun, batches.deleteRunBatches.
 // 2. The account source, when one is set (accounts/source/reconcile.ts, one transaction):
 //    source.lockReconciliation, source.createSourceIdsTable and
-//    expectations.createSourceExpectationsTable, expectations.readExpectationDigests (when the rows
-//    expect values), source.insertSourceIds and expectations.insertSourceExpectations (the accounts
-//    whose values changed) per page, source.analyzeSourceIds, source.countSourceChanges,
+//    expectations.createSourceExpectationsTable, expectations.readStoredDigestPrefixes (when the rows
+//    expect values), then per page source.insertSourceIds, or
+//    expectations.insertSourceIdsWithExpectations when some of its accounts' values changed, then
+//    source.analyzeSourceIds, expectations.analyzeSourceExpectations, source.countSourceChanges,
 //    source.sampleSourceChanges, then, unless refused, source.addSourceIds, source.retrackSourceIds,
 //    source.untrackMissingIds, expectations.applySourceExpectations (values, then the digests of
 //    those it stored). The run's row then gets runs.recordAccountSource and, when the tracked set
