@@ -2,9 +2,10 @@
 // expectations equal to the values its other columns expect, set-based: the rows are loaded page by
 // page into temporary tables, then a fixed number of statements count and apply the difference,
 // whatever the number of ids. Memory holds two pages (one written while the next is read), and, when
-// the rows expect values, the stored digests as a sorted set of 8 bytes each (stored-digests.ts): a run
-// sends PostgreSQL only the values of the accounts whose digest is not stored. An import without --replace only adds and updates its file's
-// expectations (mergeExpectations), through the same tables.
+// the rows expect values, the stored digests as a sorted set of 8 bytes each (stored-digests.ts): a
+// run sends PostgreSQL only the values of the accounts whose digest is not stored. An import without
+// --replace only adds and updates its file's expectations (mergeExpectations), through the same
+// tables.
 import type { PrismaClient } from "../../db/prisma.js";
 import {
   analyzeSourceExpectations,

@@ -29,8 +29,9 @@ export async function createSourceExpectationsTable(db: Db): Promise<void> {
 }
 
 /**
- * Gives the table statistics, once loaded: without them PostgreSQL plans applySourceExpectations for a
- * few rows, and with 100,000 loaded (the first run after the digests changed) it ran for 138 s, not 2.
+ * Gives the table statistics, once loaded: without them PostgreSQL planned applySourceExpectations for
+ * a few rows, and with 100,000 loaded (a run after the digests were lost) it ran for 138 s; with them
+ * the whole reconciliation takes about 6 s. Next to nothing when the table is empty.
  */
 export async function analyzeSourceExpectations(db: Db): Promise<void> {
   await db.$executeRawUnsafe("ANALYZE plugchat_source_expectations");
@@ -52,6 +53,7 @@ export async function insertSourceIdsWithExpectations(
       INSERT INTO plugchat_source_ids (id) SELECT unnest(${[...ids]}::text[])
       ON CONFLICT (id) DO NOTHING
       RETURNING id),
+    -- Runs though nothing reads it: a data-modifying WITH always runs to completion.
     loaded AS (
       INSERT INTO plugchat_source_expectations (account_id, expected, digest)
       SELECT r."accountId", r.values, r.digest
