@@ -8,9 +8,9 @@
 // - `--heap-growing-percent=20`: after a full collection the old generation may grow 20% past what
 //   survived, not up to 4×: a run's garbage is collected long before it doubles the heap.
 // - `--semi-space-growth-factor=1`, the worker's only: the young generation keeps its first size
-//   (1 MB a half) instead of growing to 16 MB a half; its collections are more frequent and each
-//   shorter. It costs about 10% more CPU at 0 ms latency, so `sync` (peak 122 MB at 10,000 accounts
-//   without it, target 150) runs without it.
+//   (1 MB a half) instead of growing to 16 MB a half, which an idle worker would keep. Once the worker
+//   has started it may grow to 2 MB a half (young-generation.ts). `sync` (peak 122 MB at 10,000
+//   accounts without it, target 150) ends with its run and lets it grow.
 // A short command (`report`, `accounts list`) peaks under 75 MB anyway and answered up to 25% later
 // with them: it runs without.
 import { setFlagsFromString } from "node:v8";

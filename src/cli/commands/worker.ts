@@ -23,6 +23,7 @@ import { descriptionOf } from "../command-list.js";
 import { commandContext, commandDatabase } from "../context.js";
 import { exitOnSecondSignal, stopSignal } from "../stop-signal.js";
 import { traceCommand } from "../tracing.js";
+import { capYoungGeneration } from "../young-generation.js";
 
 export function workerCommand(): Command {
   return new Command("worker")
@@ -41,6 +42,12 @@ async function runWorker(): Promise<void> {
   const { config, logger } = commandContext();
   const stop = stopSignal();
   const running = await startWorkerProcess(config, logger);
+  // From its first size to the cap once started: the start-up's allocations in one go could grow it
+  // twice between two checks.
+  running.worker.ready.then(
+    () => capYoungGeneration(),
+    () => undefined,
+  );
   const health = await serveHealth(config, logger, running).catch(async (error: unknown) => {
     await running.release();
     throw error;
