@@ -67,6 +67,8 @@ export function createStartRunProcessor(
   return async function processStartRunJob(job) {
     const { trigger } = job.data;
     let run: RunSummary | null;
+    // A run this attempt opened has no flow yet (the flow's ids derive from the run), and is running.
+    let openedByThisAttempt = false;
     if (job.data.runId === undefined) {
       try {
         run = await startRun(deps, trigger, {
@@ -75,6 +77,7 @@ export function createStartRunProcessor(
           onAbandoned: (abandoned) =>
             callHookSafely(logger, () => ctx.metrics.abandonedRun?.(abandoned), "metrics abandonedRun"),
         });
+        openedByThisAttempt = true;
       } catch (error) {
         if (!(error instanceof RunInProgressError)) throw error;
         run = await runLeftByThisStartRunJob(job, error.runId);
@@ -104,9 +107,11 @@ export function createStartRunProcessor(
       if (!run) return { outcome: "planned", runId: job.data.runId, batches: 0 };
     }
     const { runId } = run;
-    const existing = await runsQueue.getJob(finishJobId(run));
-    if (existing) return { outcome: "planned", runId, batches: (existing.data as FinishJobData).batches };
-    if (run.status !== "running") return { outcome: "planned", runId, batches: 0 };
+    if (!openedByThisAttempt) {
+      const existing = await runsQueue.getJob(finishJobId(run));
+      if (existing) return { outcome: "planned", runId, batches: (existing.data as FinishJobData).batches };
+      if (run.status !== "running") return { outcome: "planned", runId, batches: 0 };
+    }
 
     const { children, accounts } = await planBatches(ctx, run);
     await ctx.flows.add({
