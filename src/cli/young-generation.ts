@@ -17,22 +17,21 @@ export function youngGenerationGrowthFactor(committedBytes: number, capBytes: nu
 }
 
 /**
- * Keeps the young generation under `capBytes` from now on: call it once the process has started, as a
- * start-up's large allocations in one go could grow it twice before a check. V8 shrinks it again on its
- * own while the process is idle; growth is then allowed again up to the cap. Returns the stop.
+ * Keeps the young generation under YOUNG_GENERATION_CAP_BYTES for the rest of the process: call it once
+ * the process has started, as a start-up's large allocations in one go could grow it twice before a
+ * check. V8 shrinks it again on its own while the process is idle; growth is then allowed again up to
+ * the cap.
  */
-export function capYoungGeneration(capBytes = YOUNG_GENERATION_CAP_BYTES): () => void {
+export function capYoungGeneration(): void {
   let factor: number | undefined;
   const check = () => {
-    const wanted = youngGenerationGrowthFactor(youngGenerationBytes(), capBytes);
+    const wanted = youngGenerationGrowthFactor(youngGenerationBytes(), YOUNG_GENERATION_CAP_BYTES);
     if (wanted === factor) return;
     setFlagsFromString(`--semi-space-growth-factor=${wanted}`);
     factor = wanted;
   };
   check();
-  const observer = new PerformanceObserver(check);
-  observer.observe({ entryTypes: ["gc"] });
-  return () => observer.disconnect();
+  new PerformanceObserver(check).observe({ entryTypes: ["gc"] });
 }
 
 function youngGenerationBytes(): number {
