@@ -24,9 +24,10 @@ it("pages the tracked ids in id order after a key, leaving untracked ids out, an
   expect(await trackedIdsAfter(setup.prisma, "z_-z", 4)).toEqual([]);
 });
 
-it("reads 20,000 ids in one page, each whole", async () => {
+it("reads 20,000 ids in one page, each whole and in id order whatever order the rows were written in", async () => {
   const ids = Array.from({ length: 20_000 }, (_, index) => `acc-${String(index).padStart(6, "0")}`);
-  await setup.prisma.$executeRaw`INSERT INTO accounts (id) SELECT unnest(${ids}::text[])`;
+  const written = [...ids].reverse();
+  await setup.prisma.$executeRaw`INSERT INTO accounts (id) SELECT unnest(${written}::text[])`;
 
   const page = await trackedIdsAfter(setup.prisma, null, 50_000);
 
