@@ -1,7 +1,8 @@
 // A fire delivered again after its worker died between opening the run and recording the run's id on
 // the job: it must continue that run, not skip it because of its own run (which would then stay open,
-// with no batches, until its heartbeat went stale). And queues losing their data lose the schedule: the
-// workers register it again after the outage.
+// with no batches, until its heartbeat went stale). Delivered again after it queued the run's batches, it
+// queues none more. And queues losing their data lose the schedule: the workers register it again after
+// the outage.
 import { expect, it } from "vitest";
 import { RUNS_QUEUE, SCHEDULER_ID, START_RUN_JOB, type StartRunJobData } from "../../src/queue/jobs.js";
 import { startRun } from "../../src/sync/run-lifecycle.js";
@@ -65,6 +66,35 @@ describeOnEachBackend("a fire delivered again", (kind) => {
         "sync fire delivered again: continuing the run it opened before its worker stopped",
       ),
     ).toHaveLength(1);
+  });
+
+  it("a fire delivered again after queueing its run's batches queues none more, even for accounts tracked since", async () => {
+    // The batches take a while, so the run is still going when the fire comes again.
+    env.simulator.setFault({ type: "latency", ms: 1_500 });
+    env.worker({ lockDurationMs: 1_000, stalledIntervalMs: 500 });
+    const fire = await env.runsQueue.add(START_RUN_JOB, { trigger: "manual" });
+    const first = (await completedJob(fire.id as string))?.returnvalue;
+    expect(first).toMatchObject({ outcome: "planned", batches: ACCOUNTS / 2 });
+    const runId = (first as { runId: number }).runId;
+    await env.prisma.account.createMany({ data: [{ id: "tracked-since-1" }, { id: "tracked-since-2" }] });
+
+    // What a fire whose worker died after queueing the flow, but before completing, is delivered as: its
+    // data names the run it opened (the job's data is updated before the flow is queued).
+    const again = await env.runsQueue.add(START_RUN_JOB, {
+      trigger: "manual",
+      runId,
+    } satisfies StartRunJobData);
+    const second = (await completedJob(again.id as string))?.returnvalue;
+    const batchJobs = Object.values(await env.batchesQueue.getJobCounts()).reduce((sum, n) => sum + n, 0);
+    const run = await waitFor(
+      "the run closed",
+      () => env.prisma.syncRun.findFirst({ where: { id: runId, status: { not: "running" } } }),
+      15_000,
+    );
+
+    expect(second).toEqual({ outcome: "planned", runId, batches: ACCOUNTS / 2 });
+    expect(batchJobs).toBe(ACCOUNTS / 2);
+    expect(run).toMatchObject({ status: "succeeded", accountsTotal: ACCOUNTS });
   });
 
   it("a fire delivered for the first time still skips a running run, even one without batches", async () => {
