@@ -306,6 +306,26 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
   );
 
   it.runIf(isRoot)(
+    "as root in a user namespace that maps no postgres user, says so in one line and makes no database",
+    async () => {
+      const place = await newPlace();
+      // `unshare -r`: a namespace whose only user is root, as some rootless containers have.
+      const exit = await run("unshare", ["-r", process.execPath, CLI, "accounts", "list"], {
+        env: envFor(place),
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number; stderr: string }) => error,
+      );
+      const uid = Number((await run("id", ["-u", "postgres"])).stdout);
+      expect(exit).toMatchObject({
+        code: 1,
+        stderr: `plugchat-sync: error: plugchat-sync runs as root in a user namespace that does not map the "postgres" user (uid ${uid}), and PostgreSQL does not run as root: map that user into the namespace, run plugchat-sync as a user other than root, or set DATABASE_URL to a PostgreSQL server of yours\n`,
+      });
+      await expect(stat(join(place.dataDir, "pg"))).rejects.toMatchObject({ code: "ENOENT" });
+    },
+  );
+
+  it.runIf(isRoot)(
     "as a normal user, keeps the data in ~/.local/share/plugchat-sync and runs the server as that user",
     async () => {
       const uid = Number((await run("id", ["-u", "nobody"])).stdout);

@@ -3,6 +3,7 @@
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { UserFacingError } from "../../errors.js";
+import { idsAreMapped } from "./id-map.js";
 
 const exec = promisify(execFile);
 
@@ -24,12 +25,21 @@ export function serverUser(): Promise<ServerUser> {
 
 async function findServerUser(): Promise<ServerUser> {
   if (process.getuid?.() !== 0) return { name: "the current user" };
+  const ids = await postgresUserIds();
+  if (!(await idsAreMapped(ids)))
+    throw new UserFacingError(
+      `plugchat-sync runs as root in a user namespace that does not map the "${SERVER_USER_NAME}" user (uid ${ids.uid}), and PostgreSQL does not run as root: map that user into the namespace, run plugchat-sync as a user other than root, or set DATABASE_URL to a PostgreSQL server of yours`,
+    );
+  return { ids, name: SERVER_USER_NAME };
+}
+
+async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
   const lookUp = async () => ({
     uid: Number((await exec("id", ["-u", SERVER_USER_NAME])).stdout.trim()),
     gid: Number((await exec("id", ["-g", SERVER_USER_NAME])).stdout.trim()),
   });
   try {
-    return { ids: await lookUp(), name: SERVER_USER_NAME };
+    return await lookUp();
   } catch {
     // No such user: create a system user without a home or login, as a PostgreSQL package would.
   }
@@ -42,7 +52,7 @@ async function findServerUser(): Promise<ServerUser> {
       "/usr/sbin/nologin",
       SERVER_USER_NAME,
     ]);
-    return { ids: await lookUp(), name: SERVER_USER_NAME };
+    return await lookUp();
   } catch {
     throw new UserFacingError(
       `PostgreSQL does not run as root and there is no "${SERVER_USER_NAME}" user to run it as (useradd failed): create one with \`useradd --system --user-group ${SERVER_USER_NAME}\`, run plugchat-sync as another user, or set DATABASE_URL to a PostgreSQL server of yours`,
