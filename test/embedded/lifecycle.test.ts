@@ -319,7 +319,7 @@ describe("the embedded PostgreSQL (DATABASE_URL unset)", { timeout: 90_000 }, ()
       const uid = Number((await run("id", ["-u", "postgres"])).stdout);
       expect(exit).toMatchObject({
         code: 1,
-        stderr: `plugchat-sync: error: plugchat-sync runs as root in a user namespace that does not map the "postgres" user (uid ${uid}), and PostgreSQL does not run as root: map that user into the namespace, run plugchat-sync as a user other than root, or set DATABASE_URL to a PostgreSQL server of yours\n`,
+        stderr: `plugchat-sync: error: running as root in a user namespace that does not map the "postgres" user (uid ${uid}), and PostgreSQL does not run as root: map that user into the namespace, run plugchat-sync as a user other than root, or set DATABASE_URL to a PostgreSQL server of yours\n`,
       });
       await expect(stat(join(place.dataDir, "pg"))).rejects.toMatchObject({ code: "ENOENT" });
     },

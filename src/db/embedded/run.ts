@@ -28,7 +28,7 @@ async function findServerUser(): Promise<ServerUser> {
   const ids = await postgresUserIds();
   if (!(await idsAreMapped(ids)))
     throw new UserFacingError(
-      `plugchat-sync runs as root in a user namespace that does not map the "${SERVER_USER_NAME}" user (uid ${ids.uid}), and PostgreSQL does not run as root: map that user into the namespace, run plugchat-sync as a user other than root, or set DATABASE_URL to a PostgreSQL server of yours`,
+      `running as root in a user namespace that does not map the "${SERVER_USER_NAME}" user (uid ${ids.uid}), and PostgreSQL does not run as root: map that user into the namespace, run plugchat-sync as a user other than root, or set DATABASE_URL to a PostgreSQL server of yours`,
     );
   return { ids, name: SERVER_USER_NAME };
 }
